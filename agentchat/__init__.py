@@ -1,0 +1,10 @@
+"""agentchat: a real-time feed of AI trading agents' chat, over Server-Sent Events."""
+
+from __future__ import annotations
+
+from agentchat.errors import AgentchatError
+from agentchat.message import Message
+
+__version__ = "0.1.0"
+
+__all__ = ["AgentchatError", "Message", "__version__"]

@@ -1,0 +1,81 @@
+"""The agent roster: who posts, in which color, with which strategy.
+
+The built-in roster has six agents with distinct strategies. `AGENTCHAT_AGENTS_FILE`
+replaces it with a TOML file of `[[agents]]` tables, each with `id`, `name`, `color`
+and `strategy`; the file is validated whole at start so a typo stops the process
+instead of surfacing as a strange message later.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from agentchat.errors import ConfigError
+
+Strategy = Literal["arbitrage", "momentum", "mean_reversion", "market_making", "macro", "sentiment"]
+STRATEGIES: tuple[str, ...] = get_args(Strategy)
+
+_AGENT_ID = re.compile(r"^[a-z0-9_]{1,64}$")
+_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    id: str
+    name: str
+    color: str
+    strategy: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+BUILTIN_ROSTER: tuple[Agent, ...] = (
+    Agent("claude_arbitrage", "Claude Arbitrage", "#A0826D", "arbitrage"),
+    Agent("chatgpt_openai", "GPT-4 Momentum", "#C9B1E0", "momentum"),
+    Agent("gemini_reversion", "Gemini Mean Reversion", "#7FB3D5", "mean_reversion"),
+    Agent("llama_maker", "Llama Market Maker", "#82C49A", "market_making"),
+    Agent("mistral_macro", "Mistral Macro", "#E8A87C", "macro"),
+    Agent("grok_sentiment", "Grok Sentiment", "#E27D8E", "sentiment"),
+)
+
+
+def _agent_from_table(index: int, table: Any, source: str) -> Agent:
+    where = f"{source}: agents[{index}]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} is not a table")
+    missing = [key for key in ("id", "name", "color", "strategy") if not table.get(key)]
+    if missing:
+        raise ConfigError(f"{where} is missing {', '.join(missing)}")
+    agent = Agent(str(table["id"]), str(table["name"]), str(table["color"]), str(table["strategy"]))
+    if not _AGENT_ID.match(agent.id):
+        raise ConfigError(f"{where}: id {agent.id!r} must be 1-64 of a-z, 0-9, _")
+    if not _COLOR.match(agent.color):
+        raise ConfigError(f"{where}: color {agent.color!r} must look like #A0826D")
+    if agent.strategy not in STRATEGIES:
+        raise ConfigError(f"{where}: strategy {agent.strategy!r} is not one of {', '.join(STRATEGIES)}")
+    return agent
+
+
+def load_roster(path: Path) -> tuple[Agent, ...]:
+    """Read and validate a TOML roster; raise `ConfigError` naming the variable and the fault."""
+    source = f"AGENTCHAT_AGENTS_FILE={path}"
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML ({exc})") from None
+    tables = document.get("agents")
+    if not isinstance(tables, list) or not tables:
+        raise ConfigError(f"{source}: needs at least one [[agents]] table")
+    roster = tuple(_agent_from_table(i, table, source) for i, table in enumerate(tables))
+    ids = [agent.id for agent in roster]
+    duplicates = sorted({agent_id for agent_id in ids if ids.count(agent_id) > 1})
+    if duplicates:
+        raise ConfigError(f"{source}: duplicate agent id {', '.join(duplicates)}")
+    return roster

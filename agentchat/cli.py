@@ -1,0 +1,100 @@
+"""`python -m agentchat <command>`: argument parsing, one function per command.
+
+Every `AgentchatError` becomes one readable line on stderr and exit status 2; a
+traceback is never what an operator sees for a condition we know about.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from types import FrameType
+
+import uvicorn
+
+from agentchat import migrate
+from agentchat.errors import AgentchatError
+from agentchat.settings import Settings, load_settings
+from agentchat.store import create_store_engine
+
+LOG_FORMAT = "%(asctime)s %(levelname)-5s %(name)s: %(message)s"
+
+
+class HubServer(uvicorn.Server):
+    """uvicorn, plus: on SIGTERM/SIGINT end every SSE stream first, so shutdown is not held up by them."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        with contextlib.suppress(RuntimeError):  # no loop yet: nothing to close
+            asyncio.get_running_loop().call_soon_threadsafe(self._on_exit)
+        super().handle_exit(sig, frame)
+
+
+def run_hub(settings: Settings) -> None:
+    from agentchat.hub.app import create_app
+
+    settings.require_safe_bind()
+    app = create_app(settings)
+    app.hub.migrate()  # fail here, with one line, rather than inside the server's startup
+    config = uvicorn.Config(
+        app,
+        host=settings.hub_host,
+        port=settings.hub_port,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+        log_config=None,
+        proxy_headers=False,
+    )
+    HubServer(config, on_exit=app.hub.fanout.close_all).run()
+
+
+def _hub(args: argparse.Namespace) -> int:
+    overrides = {key: value for key, value in (("hub_host", args.host), ("hub_port", args.port)) if value is not None}
+    run_hub(load_settings(**overrides))
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    engine = create_store_engine(settings.database_url, settings.db_timeout_seconds)
+    try:
+        if args.action == "upgrade":
+            migrate.upgrade(engine)
+        print(f"database at revision {migrate.current_revision(engine)} (head {migrate.head_revision()})")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m agentchat", description="agentchat: the AI trading agents' feed")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    hub = commands.add_parser("hub", help="run the hub (HTTP API and SSE stream)")
+    hub.add_argument("--host", help="bind address (default AGENTCHAT_HUB_HOST or 127.0.0.1)")
+    hub.add_argument("--port", type=int, help="port (default AGENTCHAT_HUB_PORT or 8000)")
+    hub.set_defaults(handler=_hub)
+
+    db = commands.add_parser("db", help="database schema: upgrade or show the revision")
+    db.add_argument("action", choices=["upgrade", "current"])
+    db.set_defaults(handler=_db)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except AgentchatError as error:
+        print(f"agentchat: {error.detail}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,166 @@
+"""The hub: `create_app(settings)` builds the ASGI app, its lifespan starts the background work.
+
+`HubApp` is the outermost ASGI callable. It routes the SSE stream straight to
+`StreamEndpoint` (see `stream.py` for why it skips Starlette's middleware) and
+everything else to a Starlette app with JSON errors and, when configured, CORS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from agentchat import migrate
+from agentchat.bus import create_bus
+from agentchat.errors import AgentchatError, StoreUnavailable
+from agentchat.generator import Generator, OfflineGenerator
+from agentchat.hub import routes
+from agentchat.hub.fanout import Fanout
+from agentchat.hub.metrics import HubMetrics
+from agentchat.hub.stream import StreamEndpoint
+from agentchat.message import event_frame, format_timestamp, utc_now
+from agentchat.settings import Settings
+from agentchat.store import Store, create_store_engine
+
+logger = logging.getLogger("agentchat.hub")
+
+STREAM_PATH = "/api/chat/stream"
+T = TypeVar("T")
+
+
+class Hub:
+    """Everything one hub process holds: settings, store, bus, fan-out, generator, metrics."""
+
+    def __init__(self, settings: Settings, generator: Generator | None = None) -> None:
+        self.settings = settings
+        self.roster = settings.roster()
+        self.agent_ids = frozenset(agent.id for agent in self.roster)
+        self.store = Store(
+            create_store_engine(settings.database_url, settings.db_timeout_seconds), settings.retention_seconds
+        )
+        self.bus = create_bus(settings.database_url)
+        self.fanout = Fanout(settings.client_buffer_bytes)
+        self.metrics = HubMetrics(self.fanout)
+        self.generator: Generator = generator or OfflineGenerator()
+        self.round_lock = asyncio.Lock()
+        self.started_monotonic = time.monotonic()
+        self.migrated = False
+
+    async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        """Run blocking store or generator work off the event loop."""
+        return await anyio.to_thread.run_sync(functools.partial(function, *args))
+
+    def migrate(self) -> None:
+        if not self.migrated:
+            migrate.upgrade(self.store.engine)
+            self.migrated = True
+
+    async def heartbeat_forever(self) -> None:
+        period = self.settings.heartbeat_seconds
+        while True:
+            await asyncio.sleep(period)
+            frame = event_frame("heartbeat", {"server_time": format_timestamp(utc_now()), "clients": len(self.fanout)})
+            self.fanout.stats.heartbeats += self.fanout.broadcast(frame)
+
+    async def purge_forever(self) -> None:
+        period = min(60.0, max(1.0, self.settings.retention_seconds / 4))
+        while True:
+            await asyncio.sleep(period)
+            try:
+                removed = await self.in_thread(self.store.purge)
+            except StoreUnavailable as error:
+                logger.warning("retention purge skipped: %s", error.detail)
+                continue
+            if removed:
+                logger.info("retention purge removed %d messages", removed)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        await self.in_thread(self.migrate)
+        unsubscribe = self.bus.subscribe(self.fanout.publish)
+        await self.bus.start()
+        tasks = [asyncio.create_task(self.heartbeat_forever()), asyncio.create_task(self.purge_forever())]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            self.fanout.close_all()
+            unsubscribe()
+            await self.bus.stop()
+            self.store.dispose()
+
+
+class HubApp:
+    """The ASGI entry point: the stream by its own path, everything else through Starlette."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.stream = StreamEndpoint(hub)
+        middleware = []
+        if hub.settings.cors_origins:
+            middleware.append(
+                Middleware(
+                    CORSMiddleware,
+                    allow_origins=list(hub.settings.cors_origins),
+                    allow_methods=["GET", "POST"],
+                    allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
+                    expose_headers=["ETag"],
+                )
+            )
+        self.starlette = Starlette(
+            routes=[
+                Route(STREAM_PATH, self.stream, methods=["GET"]),
+                Route("/api/chat/generate", routes.generate, methods=["POST"]),
+                Route("/api/chat/messages", routes.messages, methods=["GET"]),
+                Route("/api/agents", routes.agents, methods=["GET"]),
+                Route("/healthz", routes.healthz, methods=["GET"]),
+                Route("/metrics", routes.metrics, methods=["GET"]),
+            ],
+            middleware=middleware,
+            exception_handlers={
+                AgentchatError: routes.agentchat_error,
+                HTTPException: _http_error,
+                Exception: _internal_error,
+            },
+            lifespan=hub.lifespan,
+        )
+        self.starlette.state.hub = hub
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == STREAM_PATH and scope["method"] == "GET":
+            await self.stream(scope, receive, send)
+        else:
+            await self.starlette(scope, receive, send)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return JSONResponse(
+        {"error": code, "detail": f"{request.method} {request.url.path}: {exc.detail}"}, exc.status_code
+    )
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    return JSONResponse({"error": "internal_error", "detail": "the hub hit an unexpected error; see its log"}, 500)
+
+
+def create_app(settings: Settings, generator: Generator | None = None) -> HubApp:
+    return HubApp(Hub(settings, generator))

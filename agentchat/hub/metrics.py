@@ -1,0 +1,67 @@
+"""Prometheus metrics for `/metrics`, through prometheus-client.
+
+The fan-out keeps plain integer counters on its hot path (`FanoutStats`); a custom
+collector turns them into Prometheus families only when `/metrics` is scraped, so a
+delivery never pays for a metrics call. Each hub app has its own registry, so several
+apps in one process (tests) never share or collide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from agentchat.hub.fanout import Fanout
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class _FanoutCollector(Collector):
+    def __init__(self, fanout: Fanout) -> None:
+        self._fanout = fanout
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._fanout.stats
+        yield GaugeMetricFamily("agentchat_clients_connected", "Open SSE streams on this hub", value=len(self._fanout))
+        yield CounterMetricFamily(
+            "agentchat_clients_connections", "SSE streams opened since start", value=stats.connected_total
+        )
+        yield CounterMetricFamily(
+            "agentchat_messages_published", "Messages handed to this hub's fan-out", value=stats.published
+        )
+        yield CounterMetricFamily(
+            "agentchat_messages_delivered", "Message frames written to SSE streams", value=stats.delivered
+        )
+        yield CounterMetricFamily(
+            "agentchat_clients_dropped_slow",
+            "SSE streams cut off because they did not read",
+            value=stats.dropped_slow,
+        )
+        yield CounterMetricFamily(
+            "agentchat_heartbeats", "Heartbeat frames written to SSE streams", value=stats.heartbeats
+        )
+
+
+class HubMetrics:
+    """The registry of one hub and the counters that routes increment."""
+
+    def __init__(self, fanout: Fanout) -> None:
+        self.registry = CollectorRegistry()
+        self.registry.register(_FanoutCollector(fanout))
+        self.generate_requests = Counter(
+            "agentchat_generate_requests",
+            "POST /api/chat/generate requests by response status",
+            ["status"],
+            registry=self.registry,
+        )
+        self.llm_failures = Counter(
+            "agentchat_llm_failures",
+            "LLM calls that failed or timed out (the offline generator wrote that message)",
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,112 @@
+"""`GET /api/chat/stream`: the SSE endpoint, as a raw ASGI app.
+
+It sits in front of Starlette's middleware stack on purpose: Starlette's error and
+exception middlewares wrap `send` in a coroutine of their own, which would add two
+awaits to every delivery and hide the server's transport from the fan-out. Errors are
+still answered with the hub's JSON error body, and CORS is applied here by the same
+rule as the rest of the API.
+
+The order of work on connect is what makes resume exact: register with the fan-out
+(collecting live frames), read the store, send `ready` and the replay, then go live.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
+
+from agentchat.errors import AgentchatError, BadRequest
+from agentchat.hub.params import parse_agents, parse_int
+from agentchat.message import event_frame, format_timestamp, utc_now
+
+if TYPE_CHECKING:
+    from agentchat.hub.app import Hub
+
+RETRY_MILLISECONDS = 3000
+REPLAY_PAGE = 1000
+
+
+def error_response(error: AgentchatError) -> JSONResponse:
+    return JSONResponse({"error": error.code, "detail": error.detail}, status_code=error.status)
+
+
+class StreamEndpoint:
+    """The ASGI app for one path; one call per SSE connection."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hub = self.hub
+        try:
+            agents, last_event_id = self._parse(scope)
+        except AgentchatError as error:
+            await error_response(error)(scope, receive, send)
+            return
+        subscriber = hub.fanout.add(send, agents)  # before reading the store: see module docstring
+        try:
+            try:
+                bounds, replay = await hub.in_thread(self._read_history, agents, last_event_id)
+            except AgentchatError as error:
+                hub.fanout.remove(subscriber)
+                await error_response(error)(scope, receive, send)
+                return
+            await send({"type": "http.response.start", "status": 200, "headers": self._headers(scope)})
+            ready = {
+                "server_time": format_timestamp(utc_now()),
+                "heartbeat_seconds": hub.settings.heartbeat_seconds,
+                "last_id": bounds.last_id,
+                "earliest_id": bounds.earliest_id,
+                "gap": last_event_id is not None
+                and bounds.earliest_id is not None
+                and last_event_id < bounds.earliest_id - 1,
+            }
+            first = [b"retry: %d\n\n" % RETRY_MILLISECONDS, event_frame("ready", ready)]
+            first.extend(message.sse_frame() for message in replay)
+            await send({"type": "http.response.body", "body": b"".join(first), "more_body": True})
+            replayed_up_to = max(replay[-1].id if replay else 0, last_event_id or 0)
+            hub.fanout.go_live(subscriber, replayed_up_to)
+            while (await receive())["type"] != "http.disconnect":
+                pass
+        finally:
+            hub.fanout.remove(subscriber)
+
+    def _parse(self, scope: Scope) -> tuple[frozenset[str] | None, int | None]:
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        agents = parse_agents(query.get("agents", [""])[-1], self.hub.agent_ids)
+        header = dict(scope["headers"]).get(b"last-event-id")
+        raw = header.decode("latin-1") if header else query.get("last_event_id", [None])[-1]
+        if raw is None or raw.strip() == "":
+            return agents, None
+        try:
+            return agents, parse_int("Last-Event-ID", raw)
+        except BadRequest:
+            raise BadRequest(f"Last-Event-ID must be a non-negative integer, got {raw!r}") from None
+
+    def _read_history(self, agents: frozenset[str] | None, last_event_id: int | None) -> tuple[Any, list[Any]]:
+        store = self.hub.store
+        bounds = store.bounds()
+        replay = []
+        if last_event_id is not None:
+            since = last_event_id
+            while True:
+                page = store.since(since, sorted(agents) if agents else None, REPLAY_PAGE)
+                replay.extend(page)
+                if len(page) < REPLAY_PAGE:
+                    break
+                since = page[-1].id
+        return bounds, replay
+
+    def _headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),
+        ]
+        origin = dict(scope["headers"]).get(b"origin")
+        if origin and origin.decode("latin-1") in self.hub.settings.cors_origins:
+            headers += [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
+        return headers

@@ -1,0 +1,104 @@
+"""The message type and its wire forms.
+
+A message is encoded once when it is published: `Message.sse_frame()` is the exact SSE
+bytes every subscribed client receives, so the fan-out never re-encodes per client.
+JSON is compact (no spaces) and keeps non-ASCII text as UTF-8, which keeps a
+500-character message well under 1 KiB on the wire.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, get_args
+
+MessageKind = Literal["analysis", "trade", "reply", "alert"]
+MESSAGE_KINDS: tuple[str, ...] = get_args(MessageKind)
+
+
+def utc_now() -> datetime:
+    """Now in UTC, truncated to milliseconds as it is stored and sent."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds and a `Z`: `2026-11-23T10:15:00.123Z`."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Inverse of `format_timestamp` (accepts any ISO 8601 form with an offset or `Z`)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def dumps(payload: Any) -> str:
+    """Compact JSON as the hub sends it."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A message before the store gives it an id and a timestamp."""
+
+    agent_id: str
+    agent_name: str
+    kind: MessageKind
+    content: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A stored message, as SPEC section 4 defines it."""
+
+    id: int
+    agent_id: str
+    agent_name: str
+    kind: str
+    content: str
+    created_at: datetime
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "agent_id": self.agent_id,
+            "agent_name": self.agent_name,
+            "kind": self.kind,
+            "content": self.content,
+            "created_at": format_timestamp(self.created_at),
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Message:
+        return cls(
+            id=int(data["id"]),
+            agent_id=str(data["agent_id"]),
+            agent_name=str(data["agent_name"]),
+            kind=str(data["kind"]),
+            content=str(data["content"]),
+            created_at=parse_timestamp(str(data["created_at"])),
+            meta=dict(data.get("meta") or {}),
+        )
+
+    def to_json(self) -> str:
+        return dumps(self.to_dict())
+
+    def sse_frame(self) -> bytes:
+        """The SSE frame: `id:` line, `data:` line, blank line (default event type).
+
+        Built once per message by the fan-out and shared by every client.
+        """
+        return b"id: %d\ndata: %s\n\n" % (self.id, self.to_json().encode())
+
+
+def event_frame(event: str, payload: dict[str, Any]) -> bytes:
+    """A named SSE event without an id (ready, heartbeat): it must not move Last-Event-ID."""
+    return b"event: %s\ndata: %s\n\n" % (event.encode(), dumps(payload).encode())

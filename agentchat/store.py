@@ -1,0 +1,222 @@
+"""Messages on disk: SQLAlchemy 2.x Core over SQLite (default) or PostgreSQL (psycopg 3).
+
+The store is synchronous on purpose: the hub calls it from a worker thread, which keeps
+one code path for both databases and keeps the event loop free for the fan-out.
+
+Ids are assigned by the database inside the insert transaction. The hub serializes
+its own inserts and publishes in commit order (SQLite has one writer anyway);
+`Store.insert_round` takes `round_lock` from the dialect so that several hubs on one
+PostgreSQL cannot commit id 7 before id 6 is visible.
+
+Any database failure surfaces as `StoreUnavailable`, which the hub turns into a 503.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from agentchat.errors import StoreUnavailable
+from agentchat.message import Draft, Message, utc_now
+
+metadata = sa.MetaData()
+
+messages_table = sa.Table(
+    "agent_chat_messages",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("agent_id", sa.String(64), nullable=False),
+    sa.Column("agent_name", sa.String(128), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("content", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("meta", sa.JSON(), nullable=False),
+    sa.Column("idempotency_key", sa.String(200), nullable=True),
+    sa.Index("ix_agent_chat_messages_created_at", "created_at"),
+    sa.Index("ix_agent_chat_messages_agent_id_id", "agent_id", "id"),
+    sa.Index("ix_agent_chat_messages_idempotency_key", "idempotency_key"),
+    sqlite_autoincrement=True,
+)
+
+ROUND_LOCK_KEY = 0x61676E74  # "agnt": the PostgreSQL advisory lock that orders inserts across hubs
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """The oldest and newest retained ids (both None when nothing is retained)."""
+
+    earliest_id: int | None
+    last_id: int | None
+
+
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cursor.close()
+
+    return on_connect
+
+
+def create_store_engine(database_url: str, timeout_seconds: float = 5.0, pool_size: int = 5) -> Engine:
+    """An engine with the pragmas and timeouts that make failures quick and visible."""
+    url = sa.make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": timeout_seconds}, pool_pre_ping=True
+        )
+        sa.event.listen(engine, "connect", _sqlite_pragmas(int(timeout_seconds * 1000)))
+        return engine
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("psycopg2", ""):
+        url = url.set(drivername="postgresql+psycopg")
+    return sa.create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_timeout=timeout_seconds,
+        connect_args={
+            "connect_timeout": max(1, int(timeout_seconds)),
+            "options": f"-c statement_timeout={int(timeout_seconds * 1000)}",
+        },
+    )
+
+
+def _row_to_message(row: sa.Row[Any]) -> Message:
+    created_at: datetime = row.created_at
+    if created_at.tzinfo is None:  # SQLite keeps no zone; we only ever write UTC
+        created_at = created_at.replace(tzinfo=UTC)
+    return Message(
+        id=row.id,
+        agent_id=row.agent_id,
+        agent_name=row.agent_name,
+        kind=row.kind,
+        content=row.content,
+        created_at=created_at,
+        meta=dict(row.meta or {}),
+    )
+
+
+class Store:
+    """Insert, read since an id, and purge; retention is applied to every read."""
+
+    def __init__(self, engine: Engine, retention_seconds: float) -> None:
+        self.engine = engine
+        self.retention = timedelta(seconds=retention_seconds)
+        self.is_postgres = engine.dialect.name == "postgresql"
+
+    @contextlib.contextmanager
+    def _connect(self, write: bool = False) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() if write else self.engine.connect() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise StoreUnavailable(f"database unavailable: {reason}") from exc
+
+    def _retained(self) -> sa.ColumnElement[bool]:
+        return messages_table.c.created_at >= utc_now() - self.retention
+
+    def ping(self) -> None:
+        with self._connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+
+    def insert_round(
+        self,
+        drafts: Sequence[Draft],
+        idempotency_key: str | None = None,
+        before_commit: Callable[[Connection, list[Message]], None] | None = None,
+    ) -> tuple[list[Message], bool]:
+        """Store drafts in one transaction; return (messages, created).
+
+        With an idempotency key already used within retention, nothing is stored and
+        the first round's messages come back with `created=False`. `before_commit`
+        runs inside the transaction (the PostgreSQL bus sends NOTIFY there).
+        """
+        with self._connect(write=True) as connection:
+            if self.is_postgres:
+                connection.execute(sa.select(sa.func.pg_advisory_xact_lock(ROUND_LOCK_KEY)))
+            if idempotency_key is not None:
+                earlier = self._by_idempotency_key(connection, idempotency_key)
+                if earlier:
+                    return earlier, False
+            now = utc_now()
+            stored: list[Message] = []
+            for draft in drafts:
+                new_id = connection.execute(
+                    messages_table.insert()
+                    .values(
+                        agent_id=draft.agent_id,
+                        agent_name=draft.agent_name,
+                        kind=draft.kind,
+                        content=draft.content,
+                        created_at=now,
+                        meta=draft.meta,
+                        idempotency_key=idempotency_key,
+                    )
+                    .returning(messages_table.c.id)
+                ).scalar_one()
+                stored.append(
+                    Message(new_id, draft.agent_id, draft.agent_name, draft.kind, draft.content, now, draft.meta)
+                )
+            if before_commit is not None:
+                before_commit(connection, stored)
+            return stored, True
+
+    def find_round(self, idempotency_key: str) -> list[Message]:
+        with self._connect() as connection:
+            return self._by_idempotency_key(connection, idempotency_key)
+
+    def _by_idempotency_key(self, connection: Connection, key: str) -> list[Message]:
+        query = (
+            sa.select(messages_table)
+            .where(messages_table.c.idempotency_key == key, self._retained())
+            .order_by(messages_table.c.id)
+        )
+        return [_row_to_message(row) for row in connection.execute(query)]
+
+    def since(self, since_id: int, agent_ids: Sequence[str] | None = None, limit: int = 1000) -> list[Message]:
+        """Retained messages with id > since_id, in id order."""
+        query = (
+            sa.select(messages_table)
+            .where(messages_table.c.id > since_id, self._retained())
+            .order_by(messages_table.c.id)
+            .limit(limit)
+        )
+        if agent_ids:
+            query = query.where(messages_table.c.agent_id.in_(list(agent_ids)))
+        with self._connect() as connection:
+            return [_row_to_message(row) for row in connection.execute(query)]
+
+    def latest(self, count: int) -> list[Message]:
+        """The newest `count` retained messages, oldest first."""
+        query = sa.select(messages_table).where(self._retained()).order_by(messages_table.c.id.desc()).limit(count)
+        with self._connect() as connection:
+            return [_row_to_message(row) for row in reversed(list(connection.execute(query)))]
+
+    def bounds(self) -> Bounds:
+        query = sa.select(sa.func.min(messages_table.c.id), sa.func.max(messages_table.c.id)).where(self._retained())
+        with self._connect() as connection:
+            earliest_id, last_id = connection.execute(query).one()
+        return Bounds(earliest_id, last_id)
+
+    def purge(self) -> int:
+        """Delete expired messages; return how many."""
+        with self._connect(write=True) as connection:
+            result = connection.execute(sa.delete(messages_table).where(~self._retained()))
+            return int(result.rowcount or 0)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

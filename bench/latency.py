@@ -1,0 +1,90 @@
+"""POST /api/chat/generate → receipt on one SSE client: the median time, and the frame size.
+
+Starts `python -m agentchat hub` on a fresh SQLite file on a free port, opens one SSE
+stream with sseclient-py, then POSTs single-agent rounds one after another and times
+each from just before the POST to the moment its message arrives on the stream.
+
+    python bench/latency.py [--rounds 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import queue
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import requests
+import sseclient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agentchat.message import Message
+from tests.support import HubProcess
+
+
+def frame_size_of_longest_message() -> int:
+    """Bytes on the wire for a 500-character message, SSE framing and chunk header included."""
+    message = Message(
+        id=2_147_483_647,
+        agent_id="claude_arbitrage",
+        agent_name="Claude Arbitrage",
+        kind="analysis",
+        content="x" * 500,
+        created_at=datetime.now(UTC),
+        meta={"symbol": "EURUSD", "side": "sell", "price": 71234.56, "confidence": 0.72, "reply_to": 2_147_483_646},
+    )
+    frame = message.sse_frame()
+    return len(b"%x\r\n" % len(frame)) + len(frame) + 2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=100)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as workdir:
+        hub = HubProcess(f"sqlite:///{workdir}/bench.db", Path(workdir)).start()
+        try:
+            arrivals: queue.Queue[tuple[int, float]] = queue.Queue()
+            response = requests.get(f"{hub.url}/api/chat/stream", stream=True, timeout=(5, 60))
+
+            def read() -> None:
+                with contextlib.suppress(requests.RequestException, AttributeError):  # closed at the end
+                    for event in sseclient.SSEClient(response).events():
+                        if event.event == "message":
+                            arrivals.put((json.loads(event.data)["id"], time.perf_counter()))
+
+            threading.Thread(target=read, daemon=True).start()
+            with httpx.Client(base_url=hub.url, timeout=30) as client:
+                client.post("/api/chat/generate", json={"agents": ["claude_arbitrage"]})  # warm up
+                arrivals.get(timeout=10)
+                latencies, sizes = [], []
+                for _ in range(args.rounds):
+                    started = time.perf_counter()
+                    made = client.post("/api/chat/generate", json={"agents": ["claude_arbitrage"]}).json()
+                    message = made["messages"][0]
+                    sizes.append(len(Message.from_dict(message).sse_frame()))
+                    message_id, arrived = arrivals.get(timeout=10)
+                    assert message_id == message["id"], "stream out of order"
+                    latencies.append((arrived - started) * 1000)
+            response.close()
+        finally:
+            hub.stop()
+    latencies.sort()
+    print(f"rounds                          {args.rounds}")
+    print(f"POST -> SSE receipt, median     {statistics.median(latencies):.2f} ms")
+    print(f"POST -> SSE receipt, p90        {latencies[int(len(latencies) * 0.9) - 1]:.2f} ms")
+    print(f"generated frame size, median    {statistics.median(sizes):.0f} bytes")
+    print(f"500-char message on the wire    {frame_size_of_longest_message()} bytes (limit 1024)")
+
+
+if __name__ == "__main__":
+    main()

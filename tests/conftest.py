@@ -1,0 +1,92 @@
+"""Fixtures: databases (a SQLite file, the local PostgreSQL) and real hub processes."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.support import HubProcess
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "AGENTCHAT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+_postgres_skip_reason: list[str] = []
+
+
+def _postgres_reachable() -> bool:
+    try:
+        engine = sa.create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return True
+    except sa.exc.SQLAlchemyError as exc:
+        _postgres_skip_reason.append(str(exc).splitlines()[0])
+        return False
+
+
+POSTGRES_UP = _postgres_reachable()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not POSTGRES_UP:
+        terminalreporter.write_line(
+            f"PostgreSQL tests SKIPPED: no PostgreSQL at {POSTGRES_ADMIN_URL} ({_postgres_skip_reason[0]})", red=True
+        )
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
+    if not POSTGRES_UP:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs PostgreSQL at {POSTGRES_ADMIN_URL}")
+        pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN_URL}")
+    name = f"agentchat_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'agentchat.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each test that takes this runs once on a SQLite file and once on PostgreSQL."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+@pytest.fixture
+def start_hub(tmp_path: Path, sqlite_url: str) -> Iterator[Callable[..., HubProcess]]:
+    """Start hub processes (SQLite unless `database_url=` is given); all are stopped afterwards."""
+    hubs: list[HubProcess] = []
+
+    def start(database_url: str | None = None, wait: bool = True, **settings: Any) -> HubProcess:
+        hub = HubProcess(database_url or sqlite_url, tmp_path, **settings)
+        hubs.append(hub)
+        return hub.start(wait=wait)
+
+    yield start
+    for hub in hubs:
+        hub.stop()
+
+
+@pytest.fixture
+def hub(start_hub: Callable[..., HubProcess]) -> HubProcess:
+    """One hub on a fresh SQLite file, heartbeats every 0.5 s."""
+    return start_hub(heartbeat_seconds=0.5)

@@ -1,0 +1,205 @@
+"""Test support: a real hub process on a free port, and a background SSE reader.
+
+Nothing here stands in for agentchat's own parts: the hub is `python -m agentchat hub`
+in a subprocess, the database is a real SQLite file or the local PostgreSQL, and
+streams are read with sseclient-py over a real socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import requests
+import sseclient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Poll `condition` until it returns something truthy; fail the test after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def hub_env(database_url: str, **settings: Any) -> dict[str, str]:
+    """The environment of a hub subprocess: ours, minus any AGENTCHAT_ variable, plus `settings`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AGENTCHAT_")}
+    env["AGENTCHAT_DATABASE_URL"] = database_url
+    env["AGENTCHAT_HEARTBEAT_SECONDS"] = "30"
+    for key, value in settings.items():
+        env[f"AGENTCHAT_{key.upper()}"] = str(value)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class HubProcess:
+    """`python -m agentchat hub` on a free port, with its output in a log file."""
+
+    def __init__(self, database_url: str, log_dir: Path, port: int | None = None, **settings: Any) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = hub_env(database_url, hub_port=self.port, **settings)
+        self.log_path = log_dir / f"hub-{self.port}-{time.monotonic_ns()}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, wait: bool = True) -> HubProcess:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "agentchat", "hub"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        if wait:
+            self.wait_healthy()
+        return self
+
+    def wait_healthy(self, timeout: float = 20.0) -> None:
+        def healthy() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"hub exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(healthy, timeout)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def terminate(self, timeout: float = 15.0) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            try:
+                self.terminate()
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    # conveniences for tests
+
+    def generate(self, agents: Iterable[str] | None = None, **headers: str) -> httpx.Response:
+        body = {"agents": list(agents)} if agents is not None else None
+        return httpx.post(f"{self.url}/api/chat/generate", json=body, headers=headers, timeout=30)
+
+    def messages(self, **params: Any) -> dict[str, Any]:
+        response = httpx.get(f"{self.url}/api/chat/messages", params=params, timeout=10)
+        response.raise_for_status()
+        return dict(response.json())
+
+    def metric(self, name: str) -> float:
+        text = httpx.get(f"{self.url}/metrics", timeout=10).text
+        for line in text.splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+        raise AssertionError(f"metric {name} not in /metrics")
+
+
+@dataclass
+class Event:
+    event: str
+    data: Any
+    id: str | None
+
+
+@dataclass
+class SseReader:
+    """Reads one SSE stream in a thread with sseclient-py; events land in a queue."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    events: queue.Queue[Event] = field(default_factory=queue.Queue)
+    ended: threading.Event = field(default_factory=threading.Event)
+    response: requests.Response | None = None
+
+    def start(self) -> SseReader:
+        self.response = requests.get(self.url, stream=True, headers=self.headers, timeout=(5, 60))
+        self.response.raise_for_status()
+        threading.Thread(target=self._read, daemon=True).start()
+        return self
+
+    def _read(self) -> None:
+        assert self.response is not None
+        try:
+            for event in sseclient.SSEClient(self.response).events():
+                self.events.put(Event(event.event, json.loads(event.data) if event.data else None, event.id))
+        except (requests.RequestException, OSError, ValueError, AttributeError):
+            pass
+        finally:
+            self.ended.set()
+
+    def next(self, kind: str | None = None, timeout: float = 10.0) -> Event:
+        """The next event (of type `kind`, skipping others)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {kind or 'event'} within {timeout} s")
+            try:
+                event = self.events.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if kind is None or event.event == kind:
+                return event
+
+    def messages(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        return [self.next("message", timeout).data for _ in range(count)]
+
+    def drain(self, settle: float = 0.3, limit: float = 30.0) -> list[Event]:
+        """Everything that arrives until no event but heartbeats came for `settle` seconds."""
+        found: list[Event] = []
+        deadline = time.monotonic() + limit
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < settle and time.monotonic() < deadline:
+            try:
+                event = self.events.get(timeout=settle / 4)
+            except queue.Empty:
+                continue
+            found.append(event)
+            if event.event != "heartbeat":
+                quiet_since = time.monotonic()
+        return found
+
+    def close(self) -> None:
+        """Shut the socket first: it wakes the reading thread at once, heartbeat or not."""
+        if self.response is None:
+            return
+        sock = getattr(getattr(self.response.raw, "connection", None), "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self.response.close()

@@ -1,0 +1,111 @@
+"""Fan-out behaviour against the real hub: order, slow clients, shutdown."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.support import HubProcess, SseReader, wait_until
+
+
+def roster_of(count: int, path: Path) -> Path:
+    """A roster of many agents, so one round is a large burst of frames."""
+    path.write_text(
+        "".join(
+            f"[[agents]]\nid = 'agent_{i}'\nname = 'Agent {i}'\ncolor = '#336699'\nstrategy = 'momentum'\n\n"
+            for i in range(count)
+        )
+    )
+    return path
+
+
+def open_stalled_client(hub: HubProcess) -> socket.socket:
+    """An SSE client with a tiny receive window that never reads."""
+    client = socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    client.connect(("127.0.0.1", hub.port))
+    client.sendall(f"GET /api/chat/stream HTTP/1.1\r\nHost: 127.0.0.1:{hub.port}\r\n\r\n".encode())
+    return client
+
+
+class IdCounter:
+    """A fast SSE reader for bulk tests: collects the `id:` lines of message frames."""
+
+    def __init__(self, url: str) -> None:
+        self.ids: list[int] = []
+        self._client = httpx.Client(timeout=30)
+        self._response = self._client.send(self._client.build_request("GET", url), stream=True)
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        buffered = b""
+        try:
+            for chunk in self._response.iter_bytes():
+                buffered += chunk
+                *lines, buffered = buffered.split(b"\n")
+                self.ids += [int(line[4:]) for line in lines if line.startswith(b"id: ")]
+        except (httpx.HTTPError, httpx.StreamError):
+            pass  # closed by the test
+
+    def wait_for(self, count: int) -> list[int]:
+        wait_until(lambda: len(self.ids) >= count, timeout=30)
+        return self.ids
+
+    def close(self) -> None:
+        self._response.close()
+        self._client.close()
+
+
+def test_every_client_gets_every_frame_once_and_in_order(hub: HubProcess) -> None:
+    readers = [SseReader(f"{hub.url}/api/chat/stream").start() for _ in range(5)]
+    for reader in readers:
+        reader.next("ready")
+    made = [m["id"] for _ in range(5) for m in hub.generate().json()["messages"]]
+    for reader in readers:
+        ids = [int(event.id) for event in reader.drain() if event.event == "message"]
+        reader.close()
+        assert ids == made
+
+
+def test_slow_client_is_dropped_while_a_fast_one_keeps_receiving(start_hub, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    hub: HubProcess = start_hub(agents_file=roster_of(100, tmp_path / "agents.toml"), client_buffer_bytes=65536)
+    fast = IdCounter(f"{hub.url}/api/chat/stream")
+    stalled = open_stalled_client(hub)
+    try:
+        wait_until(lambda: hub.metric("agentchat_clients_connected") == 2)
+        made: list[int] = []
+        deadline = time.monotonic() + 60
+        while hub.metric("agentchat_clients_dropped_slow_total") < 1:
+            assert time.monotonic() < deadline, "the stalled client was never dropped"
+            made += [m["id"] for m in hub.generate().json()["messages"]]
+        assert fast.wait_for(len(made)) == made
+        assert hub.metric("agentchat_clients_connected") == 1
+        assert "slow client" in hub.log()
+    finally:
+        fast.close()
+        stalled.close()
+
+
+def test_sigterm_ends_open_streams_and_exits_cleanly(start_hub) -> None:  # type: ignore[no-untyped-def]
+    hub: HubProcess = start_hub()
+    reader = SseReader(f"{hub.url}/api/chat/stream").start()
+    reader.next("ready")
+    started = time.monotonic()
+    hub.terminate()  # uvicorn re-raises the signal after its graceful shutdown
+    assert time.monotonic() - started < 5
+    assert reader.ended.wait(5)
+    assert "Application shutdown complete" in hub.log()
+    assert "Traceback" not in hub.log()
+
+
+def test_connects_and_disconnects_leave_no_client_behind(hub: HubProcess) -> None:
+    for _ in range(200):
+        with httpx.stream("GET", f"{hub.url}/api/chat/stream", timeout=5) as response:
+            next(response.iter_lines())
+    wait_until(lambda: hub.metric("agentchat_clients_connected") == 0)
+    assert hub.metric("agentchat_clients_connections_total") == 200

@@ -1,0 +1,140 @@
+"""POST /api/chat/generate: a round per call, auth, validation, idempotency, store failures."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from agentchat.agents import BUILTIN_ROSTER
+from tests.support import HubProcess, SseReader
+
+TOKEN = "s3cret-token"
+
+
+def post(hub: HubProcess, **kwargs: object) -> httpx.Response:
+    return httpx.post(f"{hub.url}/api/chat/generate", timeout=30, **kwargs)  # type: ignore[arg-type]
+
+
+def test_generate_makes_one_message_per_agent_in_roster_order(hub: HubProcess) -> None:
+    response = hub.generate()
+    assert response.status_code == 201
+    made = response.json()["messages"]
+    assert [message["agent_id"] for message in made] == [agent.id for agent in BUILTIN_ROSTER]
+    assert len({message["content"] for message in made}) == len(made)
+    assert all(message["created_at"].endswith("Z") for message in made)
+
+
+def test_generate_for_chosen_agents_only(hub: HubProcess) -> None:
+    made = hub.generate(["mistral_macro", "claude_arbitrage"]).json()["messages"]
+    assert sorted(message["agent_id"] for message in made) == ["claude_arbitrage", "mistral_macro"]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"{not json", "bad_request"),
+        (b"[1, 2]", "bad_request"),
+        (b'{"agents": "claude_arbitrage"}', "bad_request"),
+        (b'{"agents": []}', "bad_request"),
+        (b'{"agents": ["claude_arbitrage"], "extra": 1}', "bad_request"),
+        (b'{"agents": ["nobody"]}', "unknown_agent"),
+    ],
+)
+def test_bad_body_is_a_400_that_generates_nothing(hub: HubProcess, body: bytes, code: str) -> None:
+    response = post(hub, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"] == code
+    assert response.json()["detail"]
+    assert hub.messages()["messages"] == []
+
+
+def test_body_over_16_kib_is_a_413(hub: HubProcess) -> None:
+    response = post(hub, content=b'{"agents": ["' + b"x" * 17000 + b'"]}')
+    assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large"
+
+
+def test_token_is_required_when_configured(start_hub) -> None:  # type: ignore[no-untyped-def]
+    hub: HubProcess = start_hub(generate_token=TOKEN)
+    missing = post(hub)
+    wrong = post(hub, headers={"Authorization": "Bearer nope"})
+    right = post(hub, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert (missing.status_code, wrong.status_code, right.status_code) == (401, 401, 201)
+    assert missing.json()["error"] == "unauthorized"
+    assert len(hub.messages()["messages"]) == len(BUILTIN_ROSTER)
+
+
+def test_same_idempotency_key_returns_the_first_answer_and_generates_nothing(hub: HubProcess) -> None:
+    first = hub.generate(**{"Idempotency-Key": "slot-2026-11-26T10:15"})
+    again = hub.generate(**{"Idempotency-Key": "slot-2026-11-26T10:15"})
+    other = hub.generate(**{"Idempotency-Key": "slot-2026-11-26T10:30"})
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert other.json() != first.json()
+    assert len(hub.messages()["messages"]) == 2 * len(BUILTIN_ROSTER)
+
+
+def test_concurrent_requests_with_one_idempotency_key_make_one_round(hub: HubProcess) -> None:
+    answers: list[httpx.Response] = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(hub.generate(**{"Idempotency-Key": "same"}))) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {answer.status_code for answer in answers} == {201}
+    assert len({answer.text for answer in answers}) == 1
+    assert len(hub.messages()["messages"]) == len(BUILTIN_ROSTER)
+
+
+def test_generate_counts_requests_by_status_in_metrics(hub: HubProcess) -> None:
+    hub.generate()
+    hub.generate(["nobody"])
+    text = httpx.get(f"{hub.url}/metrics").text
+    assert 'agentchat_generate_requests_total{status="201"} 1.0' in text
+    assert 'agentchat_generate_requests_total{status="400"} 1.0' in text
+
+
+def test_locked_sqlite_store_gives_503_and_broadcasts_nothing(start_hub, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+    hub: HubProcess = start_hub(db_timeout_seconds=0.5)
+    reader = SseReader(f"{hub.url}/api/chat/stream").start()
+    reader.next("ready")
+    engine = sa.create_engine(sqlite_url)
+    with engine.connect() as blocker:
+        blocker.exec_driver_sql("BEGIN EXCLUSIVE")
+        response = hub.generate()
+        blocker.exec_driver_sql("ROLLBACK")
+    engine.dispose()
+    assert response.status_code == 503
+    assert response.json()["error"] == "store_unavailable"
+    assert [event for event in reader.drain() if event.event == "message"] == []
+    assert hub.generate().status_code == 201  # and it recovers by itself
+    assert len(reader.messages(len(BUILTIN_ROSTER))) == len(BUILTIN_ROSTER)
+    reader.close()
+
+
+@pytest.mark.postgres
+def test_unreachable_postgres_gives_503_and_broadcasts_nothing(start_hub, postgres_url: str) -> None:  # type: ignore[no-untyped-def]
+    hub: HubProcess = start_hub(database_url=postgres_url, db_timeout_seconds=2)
+    reader = SseReader(f"{hub.url}/api/chat/stream").start()
+    reader.next("ready")
+    name = sa.make_url(postgres_url).database
+    admin = sa.create_engine(sa.make_url(postgres_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+        connection.execute(sa.text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+        response = hub.generate()
+        health = httpx.get(f"{hub.url}/healthz", timeout=10)
+        connection.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+    admin.dispose()
+    assert response.status_code == 503
+    assert response.json()["error"] == "store_unavailable"
+    assert health.status_code == 503 and health.json()["status"] == "degraded"
+    assert [event for event in reader.drain() if event.event == "message"] == []
+    assert hub.generate().status_code == 201
+    reader.close()

@@ -1,0 +1,40 @@
+"""Retention: expired messages are never served, and the hub's purge deletes them."""
+
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+
+from tests.support import HubProcess, SseReader, wait_until
+
+
+def count_rows(url: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        count = int(connection.execute(sa.text("SELECT count(*) FROM agent_chat_messages")).scalar_one())
+    engine.dispose()
+    return count
+
+
+def test_expired_messages_are_not_served_and_then_purged(start_hub, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+    hub: HubProcess = start_hub(retention_seconds=2)
+    hub.generate()
+    assert len(hub.messages()["messages"]) == 6
+    time.sleep(2.2)
+    assert hub.messages()["messages"] == []
+    reader = SseReader(f"{hub.url}/api/chat/stream", {"Last-Event-ID": "0"}).start()
+    ready = reader.next("ready")
+    replayed = [event for event in reader.drain() if event.event == "message"]
+    reader.close()
+    assert replayed == []
+    assert ready.data["earliest_id"] is None
+    wait_until(lambda: count_rows(sqlite_url) == 0, timeout=5)
+
+
+def test_idempotency_key_expires_with_retention(start_hub) -> None:  # type: ignore[no-untyped-def]
+    hub: HubProcess = start_hub(retention_seconds=1)
+    first = hub.generate(**{"Idempotency-Key": "k"}).json()
+    time.sleep(1.2)
+    second = hub.generate(**{"Idempotency-Key": "k"}).json()
+    assert first != second

@@ -1,0 +1,94 @@
+"""Settings: read once, typed, and a bad value stops the hub with one line naming the variable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentchat.errors import ConfigError
+from agentchat.settings import load_settings
+from tests.support import ROOT, free_port, hub_env
+
+
+def run_hub(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agentchat", "hub", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("hub_port", "eighty", "AGENTCHAT_HUB_PORT"),
+        ("hub_port", "70000", "AGENTCHAT_HUB_PORT"),
+        ("database_url", "mysql://localhost/db", "AGENTCHAT_DATABASE_URL"),
+        ("heartbeat_seconds", "-1", "AGENTCHAT_HEARTBEAT_SECONDS"),
+        ("hub_url", "ftp://example", "AGENTCHAT_HUB_URL"),
+    ],
+)
+def test_bad_value_stops_the_hub_with_one_line_naming_the_variable(
+    tmp_path: Path, variable: str, value: str, named: str
+) -> None:
+    env = hub_env(f"sqlite:///{tmp_path / 'a.db'}")
+    env[f"AGENTCHAT_{variable.upper()}"] = value
+    if variable != "hub_port":
+        env["AGENTCHAT_HUB_PORT"] = str(free_port())
+    result = run_hub(env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert named in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("roster", "complaint"),
+    [
+        ("[[agents]\nid = 'x'", "not valid TOML"),
+        ("[[agents]]\nid = 'x'\nname = 'X'\ncolor = '#000000'\nstrategy = 'astrology'", "strategy"),
+        ("[[agents]]\nid = 'Bad Id'\nname = 'X'\ncolor = '#000000'\nstrategy = 'macro'", "id"),
+        ("title = 'no agents'", "at least one"),
+    ],
+)
+def test_bad_roster_file_stops_the_hub(tmp_path: Path, roster: str, complaint: str) -> None:
+    path = tmp_path / "agents.toml"
+    path.write_text(roster)
+    result = run_hub(hub_env(f"sqlite:///{tmp_path / 'a.db'}", agents_file=path, hub_port=free_port()))
+    assert result.returncode == 2
+    assert "AGENTCHAT_AGENTS_FILE" in result.stderr and complaint in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_public_bind_without_token_refuses_to_start(tmp_path: Path) -> None:
+    result = run_hub(hub_env(f"sqlite:///{tmp_path / 'a.db'}"), "--host", "0.0.0.0", "--port", str(free_port()))
+    assert result.returncode == 2
+    assert "AGENTCHAT_GENERATE_TOKEN" in result.stderr
+
+
+def test_roster_file_replaces_the_built_in_agents(tmp_path: Path) -> None:
+    path = tmp_path / "agents.toml"
+    path.write_text("[[agents]]\nid = 'solo'\nname = 'Solo Trader'\ncolor = '#123456'\nstrategy = 'macro'\n")
+    settings = load_settings(agents_file=path)
+    assert [agent.id for agent in settings.roster()] == ["solo"]
+
+
+def test_dotenv_file_sets_values_and_environment_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("AGENTCHAT_POLL_SECONDS=12\nAGENTCHAT_MAX_PER_AGENT=7\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AGENTCHAT_MAX_PER_AGENT", "9")
+    settings = load_settings()
+    assert settings.poll_seconds == 12
+    assert settings.max_per_agent == 9
+
+
+def test_cors_origins_are_comma_separated() -> None:
+    settings = load_settings(cors_origins="https://a.example, https://b.example")
+    assert settings.cors_origins == ("https://a.example", "https://b.example")
+
+
+def test_load_settings_raises_config_error_for_a_bad_value() -> None:
+    with pytest.raises(ConfigError, match="AGENTCHAT_RETENTION_SECONDS"):
+        load_settings(retention_seconds="soon")
