@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from agentchat.client import FeedDiagnostics, FeedSnapshot, RealtimeAgentMessages
 from agentchat.errors import AgentchatError
 from agentchat.message import Message
 
 __version__ = "0.1.0"
 
-__all__ = ["AgentchatError", "Message", "__version__"]
+__all__ = [
+    "AgentchatError",
+    "FeedDiagnostics",
+    "FeedSnapshot",
+    "Message",
+    "RealtimeAgentMessages",
+    "__version__",
+]

@@ -1,0 +1,278 @@
+"""RealtimeAgentMessages against real hub processes: realtime, fallback, recovery, dedupe, shutdown."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from agentchat import RealtimeAgentMessages
+from agentchat.client import RetryWatcher
+from tests.support import HubProcess, free_port, wait_until
+
+FeedFactory = Callable[..., RealtimeAgentMessages]
+
+
+@pytest.fixture
+def open_feed() -> Iterator[FeedFactory]:
+    """Open feeds with test-friendly timings (fast backoff, 1 s polls); every one is closed afterwards."""
+    feeds: list[RealtimeAgentMessages] = []
+
+    def open_(hub_url: str, **options: Any) -> RealtimeAgentMessages:
+        options = {"fallback_poll_interval": 1, "max_backoff_seconds": 0.3, "request_timeout": 2, **options}
+        feed = RealtimeAgentMessages(hub_url, **options)
+        feeds.append(feed)
+        return feed
+
+    yield open_
+    for feed in feeds:
+        feed.close()
+
+
+def ids(messages: list[dict[str, Any]]) -> list[int]:
+    return [int(message["id"]) for message in messages]
+
+
+def is_realtime(feed: RealtimeAgentMessages) -> bool:
+    return feed.state == "realtime"
+
+
+def test_new_feed_shows_the_retained_history_and_goes_realtime(hub: HubProcess, open_feed: FeedFactory) -> None:
+    made = hub.generate().json()["messages"]
+    feed = open_feed(hub.url)
+    wait_until(lambda: is_realtime(feed) and len(feed.messages) == len(made), timeout=5)
+    assert ids(feed.messages) == sorted(ids(made), reverse=True)
+    assert feed.messages[0] == made[-1]
+
+
+def test_generated_messages_reach_the_feed_within_two_seconds(hub: HubProcess, open_feed: FeedFactory) -> None:
+    feed = open_feed(hub.url)
+    wait_until(lambda: is_realtime(feed), timeout=5)
+    posted = time.monotonic()
+    made = hub.generate().json()["messages"]
+    wait_until(lambda: len(feed.messages) == len(made), timeout=2, interval=0.01)
+    assert time.monotonic() - posted < 2
+    diagnostics = feed.snapshot().diagnostics
+    assert len(diagnostics.latencies_seconds) == len(made)
+    assert all(latency < 2 for latency in diagnostics.latencies_seconds)
+    assert diagnostics.last_event_id == made[-1]["id"]
+
+
+def test_messages_are_newest_first_and_at_most_max_per_agent_each(hub: HubProcess, open_feed: FeedFactory) -> None:
+    history = hub.generate().json()["messages"] + hub.generate().json()["messages"]
+    feed = open_feed(hub.url, max_per_agent=2)
+    wait_until(lambda: is_realtime(feed), timeout=5)
+    live = hub.generate().json()["messages"]
+    newest_two_each = [m for m in history + live if m["id"] > history[5]["id"]]
+    wait_until(lambda: ids(feed.messages) == sorted(ids(newest_two_each), reverse=True), timeout=5)
+    per_agent: dict[str, int] = {}
+    for message in feed.messages:
+        per_agent[message["agent_id"]] = per_agent.get(message["agent_id"], 0) + 1
+    assert set(per_agent.values()) == {2}
+
+
+def test_agent_filter_is_applied_by_the_hub_not_only_by_the_client(hub: HubProcess, open_feed: FeedFactory) -> None:
+    feed = open_feed(hub.url, agent_ids=["claude_arbitrage", "grok_sentiment"])
+    wait_until(lambda: is_realtime(feed), timeout=5)
+    hub.generate()
+    wait_until(lambda: len(feed.messages) == 2, timeout=5)
+    assert {message["agent_id"] for message in feed.messages} == {"claude_arbitrage", "grok_sentiment"}
+    assert hub.metric("agentchat_messages_delivered_total") == 2  # the hub sent our stream only these two
+
+
+def test_feed_started_after_an_id_shows_only_later_messages(hub: HubProcess, open_feed: FeedFactory) -> None:
+    made = hub.generate().json()["messages"]
+    feed = open_feed(hub.url, last_event_id=made[3]["id"])
+    wait_until(lambda: is_realtime(feed) and len(feed.messages) == 2, timeout=5)
+    assert ids(feed.messages) == [made[5]["id"], made[4]["id"]]
+
+
+def test_feed_returns_to_realtime_after_hub_kill_and_restart_with_every_message_once(
+    start_hub: Callable[..., HubProcess], open_feed: FeedFactory
+) -> None:
+    first_hub = start_hub(heartbeat_seconds=0.5)
+    feed = open_feed(first_hub.url, max_per_agent=50)
+    wait_until(lambda: is_realtime(feed), timeout=5)
+    made = first_hub.generate().json()["messages"]
+    wait_until(lambda: len(feed.messages) == len(made), timeout=5)
+
+    first_hub.kill()
+    wait_until(lambda: feed.state in ("polling", "error"), timeout=5)
+    last_error = feed.snapshot().diagnostics.last_error or ""
+    assert "connection refused" in last_error or "connection reset" in last_error  # reset: killed mid-accept
+
+    stand_in = start_hub(heartbeat_seconds=0.5)  # same SQLite file, another port
+    made += stand_in.generate().json()["messages"] + stand_in.generate().json()["messages"]
+    stand_in.terminate()
+
+    restarted = start_hub(port=first_hub.port, heartbeat_seconds=0.5)
+    healthy_at = time.monotonic()
+    wait_until(lambda: is_realtime(feed), timeout=5, interval=0.01)
+    print(f"\nreconnect to realtime {time.monotonic() - healthy_at:.3f} s after the restarted hub was healthy")
+    wait_until(lambda: len(feed.messages) == len(made), timeout=5)
+    time.sleep(0.5)  # anything that would arrive twice has had time to
+    assert ids(feed.messages) == sorted(ids(made), reverse=True)
+    assert feed.messages == sorted(made, key=lambda message: message["id"], reverse=True)
+    assert restarted.messages()["messages"] == made
+    assert feed.snapshot().diagnostics.reconnects >= 1
+
+
+def test_polling_only_feed_receives_every_message_within_one_interval(hub: HubProcess, open_feed: FeedFactory) -> None:
+    feed = open_feed(hub.url, enable_sse=False, fallback_poll_interval=1)
+    wait_until(lambda: feed.state == "polling", timeout=5)
+    made = hub.generate().json()["messages"]
+    generated_at = time.monotonic()
+    wait_until(lambda: len(feed.messages) == len(made), timeout=2, interval=0.02)
+    assert time.monotonic() - generated_at < 1.5  # one interval, plus the poll request itself
+    assert ids(feed.messages) == sorted(ids(made), reverse=True)
+    assert hub.metric("agentchat_clients_connections_total") == 0  # it never opened a stream
+    assert feed.state == "polling"
+
+
+def test_silent_stream_is_declared_dead_after_two_heartbeat_periods_and_recovers(
+    hub: HubProcess, open_feed: FeedFactory
+) -> None:
+    feed = open_feed(hub.url, request_timeout=1)
+    wait_until(lambda: is_realtime(feed) and feed.snapshot().diagnostics.heartbeats > 0, timeout=5)
+    assert hub.process is not None
+    hub.process.send_signal(signal.SIGSTOP)  # the connection stays open, but nothing comes through it
+    try:
+        wait_until(lambda: not is_realtime(feed), timeout=5, interval=0.02)
+        declared_dead_at = datetime.now(UTC)
+        diagnostics = feed.snapshot().diagnostics
+        assert diagnostics.last_heartbeat_at is not None
+        assert 0.9 <= (declared_dead_at - diagnostics.last_heartbeat_at).total_seconds() < 3
+        assert "two heartbeat periods" in (diagnostics.last_error or "")
+    finally:
+        hub.process.send_signal(signal.SIGCONT)
+    wait_until(lambda: is_realtime(feed), timeout=10)
+    made = hub.generate().json()["messages"]
+    wait_until(lambda: len(feed.messages) == len(made), timeout=5)
+
+
+def test_feed_for_a_hub_that_is_down_says_why_and_recovers_when_it_starts(
+    start_hub: Callable[..., HubProcess], open_feed: FeedFactory
+) -> None:
+    port = free_port()
+    feed = open_feed(f"http://127.0.0.1:{port}")
+    wait_until(lambda: feed.state == "error", timeout=5)
+    assert "connection refused" in (feed.snapshot().diagnostics.last_error or "")
+    hub = start_hub(port=port, heartbeat_seconds=0.5)
+    made = hub.generate().json()["messages"]
+    wait_until(lambda: is_realtime(feed) and len(feed.messages) == len(made), timeout=10)
+
+
+def test_resume_from_before_retention_shows_a_gap_in_diagnostics(
+    start_hub: Callable[..., HubProcess], open_feed: FeedFactory
+) -> None:
+    hub = start_hub(heartbeat_seconds=0.5, retention_seconds=1)
+    expired = hub.generate().json()["messages"]
+    time.sleep(1.2)
+    retained = hub.generate().json()["messages"]
+    resumed = open_feed(hub.url, last_event_id=expired[0]["id"])
+    fresh = open_feed(hub.url)  # from 0: nothing was ever seen, so nothing was lost
+    wait_until(lambda: len(resumed.messages) == len(fresh.messages) == len(retained), timeout=5)
+    assert resumed.snapshot().diagnostics.gap is True
+    assert fresh.snapshot().diagnostics.gap is False
+
+
+def test_wait_for_change_wakes_when_a_message_arrives(
+    start_hub: Callable[..., HubProcess], open_feed: FeedFactory
+) -> None:
+    hub = start_hub()  # 30 s heartbeats: nothing else changes the feed meanwhile
+    feed = open_feed(hub.url)
+    wait_until(lambda: is_realtime(feed), timeout=5)
+    version = feed.snapshot().version
+    timer = threading.Timer(0.2, hub.generate, kwargs={"agents": ["claude_arbitrage"]})
+    timer.start()
+    started = time.monotonic()
+    changed = feed.wait_for_change(version, timeout=5)
+    timer.join()
+    assert changed != version
+    assert 0.15 < time.monotonic() - started < 3
+
+
+def test_wait_for_change_returns_the_same_version_after_the_timeout(open_feed: FeedFactory) -> None:
+    feed = open_feed("http://127.0.0.1:9", enable_sse=False, enable_fallback_polling=False)
+    snapshot = feed.snapshot()
+    started = time.monotonic()
+    assert feed.wait_for_change(snapshot.version, timeout=0.2) == snapshot.version
+    assert time.monotonic() - started >= 0.2
+    assert snapshot.state == "error" and "both disabled" in (snapshot.diagnostics.last_error or "")
+
+
+def test_snapshot_is_immutable_and_messages_are_read_only(hub: HubProcess, open_feed: FeedFactory) -> None:
+    hub.generate()
+    feed = open_feed(hub.url)
+    wait_until(lambda: len(feed.messages) == 6, timeout=5)
+    snapshot = feed.snapshot()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        snapshot.state = "error"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        snapshot.messages[0]["content"] = "<b>changed</b>"  # type: ignore[index]
+    feed.messages[0]["content"] = "a copy"  # `.messages` hands out copies
+    assert feed.messages[0]["content"] != "a copy"
+
+
+def test_close_returns_within_one_second_while_the_stream_is_idle(
+    start_hub: Callable[..., HubProcess], open_feed: FeedFactory
+) -> None:
+    hub = start_hub()  # 30 s heartbeats: the feed's thread is blocked in a read
+    feed = open_feed(hub.url)
+    wait_until(lambda: is_realtime(feed), timeout=5)
+    started = time.monotonic()
+    feed.close()
+    assert time.monotonic() - started < 1
+    assert not any(thread.name.startswith("agentchat-feed") for thread in threading.enumerate())
+    wait_until(lambda: hub.metric("agentchat_clients_connected") == 0, timeout=5)
+
+
+def open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_fifty_feeds_opened_and_closed_leave_no_thread_socket_or_fd(hub: HubProcess) -> None:
+    hub.generate()
+    gc.collect()
+    threads_before, fds_before = set(threading.enumerate()), open_fds()
+    feeds = [RealtimeAgentMessages(hub.url, fallback_poll_interval=1) for _ in range(50)]
+    try:
+        wait_until(lambda: all(is_realtime(feed) and len(feed.messages) == 6 for feed in feeds), timeout=20)
+        assert hub.metric("agentchat_clients_connected") == 50
+    finally:
+        for feed in feeds:
+            feed.close()
+    gc.collect()
+    assert set(threading.enumerate()) == threads_before
+    assert open_fds() == fds_before
+    wait_until(lambda: hub.metric("agentchat_clients_connected") == 0, timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("chunks", "retry"),
+    [
+        ([b"retry: 3000\n\n", b"event: ready\ndata: {}\n\n"], 3000),
+        ([b"ret", b"ry: 1500\r\n\r\n"], 1500),
+        ([b"data: retry: 10\n\n"], None),
+        ([b"retry: soon\n\n"], None),
+    ],
+)
+def test_retry_field_is_read_even_when_split_across_chunks(chunks: list[bytes], retry: int | None) -> None:
+    watcher = RetryWatcher(chunks)
+    assert list(watcher) == chunks
+    assert watcher.retry_milliseconds == retry
+
+
+def test_bad_hub_url_is_refused_before_any_thread_starts() -> None:
+    before = threading.active_count()
+    with pytest.raises(ValueError, match="http"):
+        RealtimeAgentMessages("localhost:8000")
+    assert threading.active_count() == before
