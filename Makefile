@@ -13,7 +13,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m agentchat hub
+	$(BIN)/python -m agentchat run
 
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest
@@ -27,6 +27,9 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/reconnect.py
+	$(BIN)/python bench/crosshub.py
+	$(BIN)/python bench/fanout.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

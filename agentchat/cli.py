@@ -51,6 +51,7 @@ def run_hub(settings: Settings) -> None:
         timeout_graceful_shutdown=10,
         log_config=None,
         proxy_headers=False,
+        access_log=settings.access_log,
     )
     HubServer(config, on_exit=app.hub.fanout.close_all).run()
 
@@ -73,6 +74,19 @@ def _db(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from agentchat.probe import run_check
+
+    settings = load_settings()
+    return run_check(settings, hub_url=args.hub or settings.hub_url, timeout=args.timeout, as_json=args.json)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from agentchat.supervisor import run_all
+
+    return run_all(load_settings())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m agentchat", description="agentchat: the AI trading agents' feed")
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -85,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database schema: upgrade or show the revision")
     db.add_argument("action", choices=["upgrade", "current"])
     db.set_defaults(handler=_db)
+    check = commands.add_parser("check", help="end-to-end probe of a running hub")
+    check.add_argument("--hub", help="hub URL (default AGENTCHAT_HUB_URL)")
+    check.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each step")
+    check.add_argument("--json", action="store_true", help="one JSON document instead of PASS/FAIL lines")
+    check.set_defaults(handler=_check)
+
+    run = commands.add_parser("run", help="hub, scheduler and dashboard together (what `make run` starts)")
+    run.set_defaults(handler=_run)
     return parser
 
 

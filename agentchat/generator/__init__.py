@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from agentchat.agents import Agent
+from agentchat.generator.llm import LlmGenerator
 from agentchat.generator.offline import OfflineGenerator
 from agentchat.message import Draft, Message
 
-__all__ = ["Generator", "OfflineGenerator"]
+__all__ = ["Generator", "LlmGenerator", "OfflineGenerator"]
 
 
 @runtime_checkable

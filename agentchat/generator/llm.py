@@ -1,0 +1,241 @@
+"""The optional LLM generator: an OpenAI-compatible chat completions endpoint phrases each message.
+
+The LLM writes words, not decisions. Each round the offline generator runs first and decides
+everything that has to be consistent: the market bar, each agent's trade and book, whom it answers,
+and `meta` (symbol, side, price, confidence, reply_to). The LLM is then asked, once per agent and
+all agents at once, to say that draft in the agent's voice, given a persona prompt, the market and
+the recent conversation. So `meta` always matches the simulation, and an agent whose call fails
+still has its message: the offline draft, with the failure logged and counted
+(`agentchat_llm_failures_total`).
+
+The answer is untrusted text from the network. It is never interpreted: it becomes one line of plain
+text (control and format characters removed, whitespace collapsed) capped at 500 characters and at
+500 bytes of JSON, so a stored message keeps SPEC section 4's 1 KiB wire budget even when the model
+answers in quotes, CJK or emoji. Markup stays as literal characters; showing them as text is the
+dashboard's job, as it is for every message.
+
+Each call has its own deadline (`AGENTCHAT_LLM_TIMEOUT_SECONDS`, for the whole call, not per read),
+and the calls of one round run concurrently, so a round takes about one call's time at most.
+The hub runs `generate_round` in a worker thread, which has no event loop: the round's calls get an
+event loop and an HTTP client of their own, closed when the round is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import unicodedata
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx
+
+from agentchat.agents import Agent
+from agentchat.errors import ConfigError
+from agentchat.generator.market import MarketSnapshot
+from agentchat.generator.offline import OfflineGenerator
+from agentchat.message import Draft, Message
+from agentchat.settings import Settings
+
+logger = logging.getLogger("agentchat.generator.llm")
+
+MAX_CONTENT_CHARS = 500
+MAX_CONTENT_JSON_BYTES = 500  # with ~280 bytes of id, names, meta and SSE framing: under 1 KiB
+MAX_TOKENS = 160  # a chat line, not an essay; also bounds what a slow model can make us wait for
+TEMPERATURE = 0.8
+RECENT_IN_PROMPT = 8
+RECENT_CHARS = 240
+MAX_CONCURRENT_CALLS = 8
+ELLIPSIS = "…"
+_DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})  # control, format (bidi overrides), surrogates, private
+_QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»"}
+
+STRATEGY_BRIEFS = {
+    "arbitrage": "arbitrage: price gaps between venues, spot against perpetuals, basis and funding",
+    "momentum": "momentum: riding trends and breakouts, cutting what stops working",
+    "mean_reversion": "mean reversion: fading stretched moves back toward the average",
+    "market_making": "market making: quoting both sides, reading order flow, keeping inventory in check",
+    "macro": "macro: rates, the dollar and risk appetite, expressed through a few liquid markets",
+    "sentiment": "sentiment: social and news flow, going with the crowd and fading it at extremes",
+}
+
+
+class BadAnswer(Exception):
+    """The endpoint answered, but not with a usable chat completion."""
+
+
+def plain_text(answer: str) -> str:
+    """The model's answer as one line of plain text within the caps; '' if nothing printable is left."""
+    text = unicodedata.normalize("NFC", answer)
+    kept = [
+        " " if ch.isspace() else ch
+        for ch in text
+        if ch.isspace() or unicodedata.category(ch) not in _DROPPED_CATEGORIES
+    ]
+    text = " ".join("".join(kept).split())
+    if len(text) >= 2 and _QUOTES.get(text[0]) == text[-1]:  # models like to quote their line
+        text = text[1:-1].strip()
+    return _fit(text)
+
+
+def _json_bytes(text: str) -> int:
+    return len(json.dumps(text, ensure_ascii=False).encode()) - 2
+
+
+def _fit(text: str) -> str:
+    """Cut to MAX_CONTENT_CHARS characters and MAX_CONTENT_JSON_BYTES bytes, at a word if one is near."""
+    if len(text) <= MAX_CONTENT_CHARS and _json_bytes(text) <= MAX_CONTENT_JSON_BYTES:
+        return text
+    budget = MAX_CONTENT_JSON_BYTES - _json_bytes(ELLIPSIS)
+    kept: list[str] = []
+    for ch in text:
+        cost = _json_bytes(ch)
+        if len(kept) + 1 >= MAX_CONTENT_CHARS or cost > budget:
+            break
+        kept.append(ch)
+        budget -= cost
+    cut = "".join(kept)
+    space = cut.rfind(" ")
+    if space > 0 and space >= len(cut) - 40:
+        cut = cut[:space]
+    return cut.rstrip() + ELLIPSIS
+
+
+def persona_prompt(agent: Agent) -> str:
+    brief = STRATEGY_BRIEFS.get(agent.strategy, agent.strategy)
+    return (
+        f"You are {agent.name}, an autonomous AI trading agent. Your strategy is {brief}. "
+        "You post in a chat room where trading agents share market views and trades while operators watch.\n"
+        "Write your next chat message in your own voice: one to three sentences, under 300 characters, "
+        "plain text only (no markdown, lists, hashtags, emoji or surrounding quotes).\n"
+        "Use only the facts you are given. Keep every number, symbol and side exactly as given; "
+        "never invent prices, positions or trades."
+    )
+
+
+def situation_prompt(draft: Draft, market: MarketSnapshot, recent: Sequence[Message]) -> str:
+    """The market, the decision already taken (the offline draft) and the conversation, for one agent."""
+    meta = draft.meta
+    lines = [
+        f"Market (simulated), bar {market.bar}: {market.regime} regime, US 10y {market.us10y_pct:.2f}% "
+        f"({market.us10y_change_bps:+.1f} bps on the bar)."
+    ]
+    quote = market.quotes.get(str(meta.get("symbol")))
+    if quote is not None:
+        lines.append(
+            f"{quote.symbol}: {quote.price_text}, {quote.move_pct:+.2f}% on the bar, "
+            f"{quote.window_change_pct:+.2f}% over the recent window."
+        )
+    side = f", side {meta['side']}" if meta.get("side") else ""
+    lines.append(
+        f"Your message this round is a {draft.kind} about {meta.get('symbol')}{side}, "
+        f"confidence {meta.get('confidence')}. What it must say: {draft.content}"
+    )
+    reply_to = meta.get("reply_to")
+    target = next((message for message in recent if message.id == reply_to), None)
+    if target is not None:
+        lines.append(f"You are answering {target.agent_name}, who wrote: {target.content[:RECENT_CHARS]}")
+    conversation = [f"{message.agent_name}: {message.content[:RECENT_CHARS]}" for message in recent[-RECENT_IN_PROMPT:]]
+    if conversation:
+        lines.append("Recent conversation, oldest first:")
+        lines.extend(conversation)
+    lines.append("Now write your message.")
+    return "\n".join(lines)
+
+
+def answer_text(document: Any) -> str:
+    """`choices[0].message.content` of a chat completion, cleaned; `BadAnswer` if there is none."""
+    try:
+        content = document["choices"][0]["message"]["content"]
+    except (KeyError, IndexError, TypeError):
+        raise BadAnswer("no choices[0].message.content in the answer") from None
+    if not isinstance(content, str):
+        raise BadAnswer("choices[0].message.content is not a string")
+    text = plain_text(content)
+    if not text:
+        raise BadAnswer("the answer is empty once cleaned")
+    return text
+
+
+class LlmGenerator:
+    """Offline drafts, phrased by an OpenAI-compatible endpoint; the draft itself when a call fails."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str | None,
+        api_key: str | None = None,
+        timeout_seconds: float = 20.0,
+        on_failure: Callable[[], None] | None = None,
+        offline: OfflineGenerator | None = None,
+    ) -> None:
+        if not model:
+            raise ConfigError("AGENTCHAT_LLM_MODEL must be set when AGENTCHAT_LLM_BASE_URL is (the endpoint needs one)")
+        self.url = f"{base_url.rstrip('/')}/chat/completions"
+        self.model = model
+        self.timeout_seconds = timeout_seconds
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._on_failure = on_failure or (lambda: None)
+        self.offline = offline or OfflineGenerator()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, on_failure: Callable[[], None] | None = None) -> LlmGenerator:
+        if not settings.llm_base_url:
+            raise ConfigError("AGENTCHAT_LLM_BASE_URL is not set")
+        api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+        return cls(settings.llm_base_url, settings.llm_model, api_key, settings.llm_timeout_seconds, on_failure)
+
+    def generate_round(self, agents: Sequence[Agent], recent: Sequence[Message]) -> list[Draft]:
+        """One draft per agent, in the order given; call from a thread without a running event loop."""
+        drafts = self.offline.generate_round(agents, recent)
+        market = self.offline.snapshot()
+        return asyncio.run(self._phrase_round(agents, drafts, market, recent))
+
+    async def _phrase_round(
+        self, agents: Sequence[Agent], drafts: list[Draft], market: MarketSnapshot, recent: Sequence[Message]
+    ) -> list[Draft]:
+        limit = asyncio.Semaphore(MAX_CONCURRENT_CALLS)
+        async with httpx.AsyncClient(headers=self._headers, timeout=self.timeout_seconds) as client:
+
+            async def phrase(agent: Agent, draft: Draft) -> Draft:
+                async with limit:
+                    return await self._phrase(client, agent, draft, market, recent)
+
+            return list(
+                await asyncio.gather(*(phrase(agent, draft) for agent, draft in zip(agents, drafts, strict=True)))
+            )
+
+    async def _phrase(
+        self, client: httpx.AsyncClient, agent: Agent, draft: Draft, market: MarketSnapshot, recent: Sequence[Message]
+    ) -> Draft:
+        body = {
+            "model": self.model,
+            "messages": [
+                {"role": "system", "content": persona_prompt(agent)},
+                {"role": "user", "content": situation_prompt(draft, market, recent)},
+            ],
+            "max_tokens": MAX_TOKENS,
+            "temperature": TEMPERATURE,
+            "stream": False,
+        }
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                response = await client.post(self.url, json=body)
+            if response.status_code != 200:
+                raise BadAnswer(f"HTTP {response.status_code}")
+            text = answer_text(response.json())
+        except TimeoutError:
+            reason = f"no answer within {self.timeout_seconds:g} s"
+        except httpx.HTTPError as exc:
+            reason = f"{type(exc).__name__}: {exc or 'no detail'}"
+        except ValueError:
+            reason = "the answer is not JSON"
+        except BadAnswer as exc:
+            reason = str(exc)
+        else:
+            return dataclasses.replace(draft, content=text)
+        logger.warning("LLM call for %s failed (%s); the offline text is used", agent.id, reason)
+        self._on_failure()
+        return draft

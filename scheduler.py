@@ -1,0 +1,7 @@
+"""`python scheduler.py [--once] [--interval-minutes N]`: see `agentchat.scheduling`."""
+
+import sys
+
+from agentchat.scheduling import main
+
+sys.exit(main())

@@ -1,0 +1,232 @@
+"""The optional LLM generator, through a real hub process and a real local chat completions server.
+
+`FakeLlm` is the one stand-in: an OpenAI-compatible endpoint on a free port that answers, fails or
+hangs as a test tells it, and records what it was asked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentchat.agents import BUILTIN_ROSTER
+from agentchat.generator.llm import MAX_CONTENT_CHARS, MAX_CONTENT_JSON_BYTES, plain_text
+from tests.support import ROOT, HubProcess, free_port, hub_env
+
+MODEL = "test-model"
+API_KEY = "sk-test-key"
+FAILURES = "agentchat_llm_failures_total"
+PERSONA = re.compile(r"You are (.+?), an autonomous AI trading agent")
+
+
+def spoken_by(name: str) -> str:
+    return f"{name} here: the tape agrees with me, sizing stays as planned."
+
+
+@dataclass
+class Recorded:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class FakeLlm:
+    """A chat completions endpoint in a thread. `mode`: answer, text, status500, not_json, no_choices, hang."""
+
+    mode: str = "answer"
+    text: str = ""
+    requests: list[Recorded] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                fake.requests.append(Recorded(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                fake.respond(self, body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def respond(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        if self.mode == "hang":
+            self.release.wait(30)
+            return
+        if self.mode == "status500":
+            self.send(handler, 500, b'{"error": {"message": "model overloaded"}}')
+            return
+        if self.mode == "not_json":
+            self.send(handler, 200, b"<html>gateway says hello</html>")
+            return
+        if self.mode == "no_choices":
+            self.send(handler, 200, b'{"choices": []}')
+            return
+        found = PERSONA.search(body["messages"][0]["content"])
+        content = spoken_by(found.group(1) if found else "?") if self.mode == "answer" else self.text
+        answer = {
+            "object": "chat.completion",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}],
+        }
+        self.send(handler, 200, json.dumps(answer).encode())
+
+    @staticmethod
+    def send(handler: BaseHTTPRequestHandler, status: int, payload: bytes) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(10)
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[FakeLlm]:
+    fake = FakeLlm()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def llm_hub(start_hub: Callable[..., HubProcess], fake_llm: FakeLlm) -> Callable[..., HubProcess]:
+    """A hub whose generator talks to `fake_llm`."""
+
+    def start(**settings: Any) -> HubProcess:
+        settings = {"llm_base_url": fake_llm.base_url, "llm_model": MODEL, "llm_api_key": API_KEY, **settings}
+        return start_hub(**settings)
+
+    return start
+
+
+def test_llm_answer_becomes_the_text_while_meta_comes_from_the_simulation(
+    llm_hub: Callable[..., HubProcess],
+) -> None:
+    hub = llm_hub()
+    made = hub.generate().json()["messages"]
+    assert [message["content"] for message in made] == [spoken_by(agent.name) for agent in BUILTIN_ROSTER]
+    for message in made:
+        assert set(message["meta"]) == {"symbol", "side", "price", "confidence", "reply_to"}
+        assert message["meta"]["symbol"] and message["meta"]["price"] > 0
+    assert hub.metric(FAILURES) == 0
+
+
+def test_llm_is_asked_with_model_key_persona_market_and_conversation(
+    llm_hub: Callable[..., HubProcess], fake_llm: FakeLlm
+) -> None:
+    hub = llm_hub()
+    first = hub.generate().json()["messages"]
+    fake_llm.requests.clear()
+    second = hub.generate(["claude_arbitrage"]).json()["messages"][0]
+    [asked] = fake_llm.requests
+    assert asked.path == "/v1/chat/completions"
+    assert asked.headers["authorization"] == f"Bearer {API_KEY}"
+    assert asked.body["model"] == MODEL
+    assert 0 < asked.body["max_tokens"] <= 300
+    system, user = (entry["content"] for entry in asked.body["messages"])
+    assert "Claude Arbitrage" in system and "arbitrage" in system
+    assert second["meta"]["symbol"] in user
+    assert "Recent conversation" in user
+    assert first[-1]["content"] in user  # the other agents' latest words, to answer or not
+
+
+@pytest.mark.parametrize("mode", ["status500", "not_json", "no_choices", "empty"])
+def test_unusable_llm_answer_falls_back_to_offline_text_and_is_counted(
+    llm_hub: Callable[..., HubProcess], fake_llm: FakeLlm, mode: str
+) -> None:
+    fake_llm.mode, fake_llm.text = ("text", " \x00\u200b \n") if mode == "empty" else (mode, "")
+    hub = llm_hub()
+    made = hub.generate().json()["messages"]
+    assert len(made) == len(BUILTIN_ROSTER)
+    assert all(len(message["content"]) >= 40 for message in made)  # the offline writers' full sentences
+    assert hub.metric(FAILURES) == len(BUILTIN_ROSTER)
+    assert "LLM call for claude_arbitrage failed" in hub.log()
+
+
+def test_llm_that_hangs_is_cut_off_at_the_timeout_and_the_offline_text_is_used(
+    llm_hub: Callable[..., HubProcess], fake_llm: FakeLlm
+) -> None:
+    fake_llm.mode = "hang"
+    hub = llm_hub(llm_timeout_seconds=1)
+    started = time.monotonic()
+    response = hub.generate()
+    assert response.status_code == 201
+    assert time.monotonic() - started < 15  # one timeout for the whole round, not one per agent
+    assert all(message["content"] for message in response.json()["messages"])
+    assert hub.metric(FAILURES) == len(BUILTIN_ROSTER)
+    assert "no answer within 1 s" in hub.log()
+
+
+def test_llm_answer_is_stored_as_one_capped_line_of_plain_text(
+    llm_hub: Callable[..., HubProcess], fake_llm: FakeLlm
+) -> None:
+    fake_llm.mode = "text"
+    fake_llm.text = "<b>Long BTC</b> \x1b[31m**now**\u202e\n\n<script>alert(1)</script> " + "more words " * 100
+    hub = llm_hub()
+    content = hub.generate(["claude_arbitrage"]).json()["messages"][0]["content"]
+    assert content.startswith("<b>Long BTC</b> [31m**now** <script>alert(1)</script> more words")
+    assert content.endswith("…") and len(content) <= MAX_CONTENT_CHARS
+    assert not [ch for ch in content if unicodedata.category(ch) in ("Cc", "Cf")]
+    assert hub.messages()["messages"][0]["content"] == content
+    assert hub.metric(FAILURES) == 0
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("  Short and calm.  ", "Short and calm."),
+        ('"Quoted by the model."', "Quoted by the model."),
+        ("“Curly quotes too.”", "Curly quotes too."),
+        ("two\nlines\tand\r\nbreaks", "two lines and breaks"),
+        ("bell\x07 null\x00 escape\x1b[0m", "bell null escape[0m"),
+        ("right\u202eto\u200bleft", "righttoleft"),
+        ("*markdown* stays `as` <i>text</i>", "*markdown* stays `as` <i>text</i>"),
+        ("\x00\n\u200b", ""),
+    ],
+)
+def test_plain_text_keeps_one_line_of_visible_characters(answer: str, expected: str) -> None:
+    assert plain_text(answer) == expected
+
+
+@pytest.mark.parametrize("answer", ["word " * 200, "加密" * 400, "🚀" * 400, '"quote" ' * 200])
+def test_plain_text_fits_the_wire_budget_whatever_the_characters(answer: str) -> None:
+    text = plain_text(answer)
+    assert text.endswith("…")
+    assert len(text) <= MAX_CONTENT_CHARS
+    assert len(json.dumps(text, ensure_ascii=False).encode()) - 2 <= MAX_CONTENT_JSON_BYTES
+
+
+def test_llm_endpoint_without_a_model_stops_the_hub_with_one_line(tmp_path: Path, fake_llm: FakeLlm) -> None:
+    env = hub_env(f"sqlite:///{tmp_path / 'a.db'}", hub_port=free_port(), llm_base_url=fake_llm.base_url)
+    result = subprocess.run(
+        [sys.executable, "-m", "agentchat", "hub"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("agentchat: AGENTCHAT_LLM_MODEL must be set")
+    assert "Traceback" not in result.stderr

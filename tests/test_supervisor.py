@@ -1,0 +1,182 @@
+"""`python -m agentchat run`: hub, scheduler and dashboard come up together and go down together.
+
+The supervisor runs as its own process, as `make run` starts it, through `run_all` with the
+dashboard's port and script chosen by the test (a tiny Streamlit page stands in for `app.py`, which
+is not this module's business). Which processes exist is read from `/proc`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agentchat.agents import BUILTIN_ROSTER
+from tests.support import ROOT, free_port, hub_env, wait_until
+
+SUPERVISE = (
+    "import sys; from pathlib import Path; from agentchat.settings import load_settings; "
+    "from agentchat.supervisor import run_all; "
+    "sys.exit(run_all(load_settings(), dashboard_port=int(sys.argv[1]), dashboard_script=Path(sys.argv[2])))"
+)
+PAGE = 'import streamlit as st\n\nst.text("agentchat test page")\n'
+
+
+def process_state(pid: int) -> str | None:
+    """The state letter from /proc/PID/stat, or None once the process is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def alive(pid: int) -> bool:
+    return process_state(pid) not in (None, "Z")
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below `pid`, from the parent links in /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            parents[int(entry.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return {child for child in found if alive(child)}
+
+
+@dataclass
+class Run:
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    hub_url: str
+    dashboard_url: str
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for_line(self, text: str, timeout: float = 60) -> None:
+        def seen() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"run exited with {self.process.returncode}:\n{self.log()}")
+            return text in self.log()
+
+        wait_until(seen, timeout, interval=0.1)
+
+    def child_pid(self, name: str) -> int:
+        found = re.search(rf"{name} start\w* .*?\(pid (\d+)\)", self.log())
+        assert found, self.log()
+        return int(found.group(1))
+
+    def messages(self) -> list[object]:
+        return list(httpx.get(f"{self.hub_url}/api/chat/messages", timeout=5).json()["messages"])
+
+
+@pytest.fixture
+def start_run(tmp_path: Path, sqlite_url: str) -> Iterator[Callable[..., Run]]:
+    runs: list[Run] = []
+
+    def start(dashboard_script: Path | None = None, hub_port: int | None = None) -> Run:
+        hub_port = hub_port or free_port()
+        dashboard_port = free_port()
+        env = hub_env(sqlite_url, hub_port=hub_port)
+        env["PYTHONPATH"] = str(ROOT)
+        log_path = tmp_path / f"run-{len(runs)}.log"
+        script = dashboard_script or tmp_path / "no-such-app.py"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-c", SUPERVISE, str(dashboard_port), str(script)],
+                cwd=tmp_path,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        run = Run(process, log_path, f"http://127.0.0.1:{hub_port}", f"http://127.0.0.1:{dashboard_port}")
+        runs.append(run)
+        return run
+
+    yield start
+    for run in runs:
+        left = descendants(run.process.pid)
+        if run.process.poll() is None:
+            run.process.kill()
+            run.process.wait(10)
+        for pid in left:  # only after a failed test: a passing one leaves nothing behind
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_run_brings_up_hub_scheduler_and_dashboard_and_sigint_leaves_no_process(
+    start_run: Callable[..., Run], tmp_path: Path
+) -> None:
+    page = tmp_path / "page.py"
+    page.write_text(PAGE)
+    run = start_run(dashboard_script=page)
+    run.wait_for_line("Ctrl-C stops all three")
+    assert httpx.get(f"{run.hub_url}/healthz", timeout=5).status_code == 200
+    assert httpx.get(f"{run.dashboard_url}/_stcore/health", timeout=5).status_code == 200
+    wait_until(lambda: len(run.messages()) == len(BUILTIN_ROSTER), timeout=15)  # the first round, unasked
+    children = descendants(run.process.pid)
+    assert {run.child_pid("hub"), run.child_pid("scheduler"), run.child_pid("dashboard")} <= children
+
+    run.process.send_signal(signal.SIGINT)
+    assert run.process.wait(30) == 0
+    assert not [pid for pid in children if alive(pid)]
+    log = run.log()
+    for name in ("hub", "scheduler", "dashboard"):
+        assert re.search(rf"^{name} +\| \S", log, re.MULTILINE), f"no prefixed {name} line in:\n{log}"
+        assert f"{name} stopped" in log
+
+
+def test_run_without_a_dashboard_script_says_so_and_runs_hub_and_scheduler(start_run: Callable[..., Run]) -> None:
+    run = start_run()
+    run.wait_for_line("Ctrl-C stops both")
+    assert "no dashboard:" in run.log()
+    wait_until(lambda: len(run.messages()) == len(BUILTIN_ROSTER), timeout=15)
+    children = descendants(run.process.pid)
+    assert len(children) == 2
+
+    run.process.send_signal(signal.SIGTERM)
+    assert run.process.wait(30) == 0
+    assert not [pid for pid in children if alive(pid)]
+
+
+def test_when_a_child_dies_run_names_it_stops_the_others_and_exits_nonzero(start_run: Callable[..., Run]) -> None:
+    run = start_run()
+    run.wait_for_line("Ctrl-C stops both")
+    hub_pid = run.child_pid("hub")
+    os.kill(run.child_pid("scheduler"), signal.SIGKILL)
+    assert run.process.wait(30) == 1
+    assert "scheduler exited with signal SIGKILL; stopping hub" in run.log()
+    assert not alive(hub_pid)
+
+
+def test_run_exits_nonzero_without_starting_the_others_when_the_hub_cannot_start(
+    start_run: Callable[..., Run],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        run = start_run(hub_port=taken.getsockname()[1])
+        assert run.process.wait(60) == 1
+    log = run.log()
+    assert re.search(r"hub exited with code [1-9]", log), log
+    assert "scheduler" not in log
