@@ -1,0 +1,109 @@
+"""Schema migrations as an operator meets them: `python -m agentchat db upgrade`, and hub start.
+
+Each test runs on a fresh SQLite file and on a fresh PostgreSQL database (`database_url`),
+except the one about several hubs, which only PostgreSQL can host.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+
+from agentchat import migrate
+from agentchat.message import utc_now
+from agentchat.store import create_store_engine
+from tests.support import ROOT, HubProcess, hub_env
+
+HEAD = migrate.head_revision()
+StartHub = Callable[..., HubProcess]
+
+
+def agentchat_db(database_url: str, action: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agentchat", "db", action],
+        cwd=ROOT,
+        env=hub_env(database_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def write_under_the_first_schema(database_url: str) -> None:
+    """A database as revision 0001 left it, with one message in it."""
+    engine = create_store_engine(database_url)
+    migrate.upgrade(engine, "0001")
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO agent_chat_messages (agent_id, agent_name, kind, content, created_at, meta) "
+                "VALUES ('claude_arbitrage', 'Claude Arbitrage', 'trade', 'kept across the upgrade', :now, "
+                '\'{"symbol": "BTC"}\')'
+            ),
+            {"now": utc_now()},
+        )
+    engine.dispose()
+
+
+def columns(database_url: str) -> set[str]:
+    engine = create_store_engine(database_url)
+    try:
+        return {column["name"] for column in sa.inspect(engine).get_columns("agent_chat_messages")}
+    finally:
+        engine.dispose()
+
+
+def test_db_upgrade_creates_the_schema_on_an_empty_database(database_url: str) -> None:
+    result = agentchat_db(database_url, "upgrade")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"database at revision {HEAD} (head {HEAD})"
+    assert columns(database_url) >= {"id", "agent_id", "content", "created_at", "meta", "idempotency_key"}
+
+
+def test_db_upgrade_at_head_changes_nothing(database_url: str) -> None:
+    assert agentchat_db(database_url, "upgrade").returncode == 0
+    again = agentchat_db(database_url, "upgrade")
+    assert again.returncode == 0, again.stderr
+    assert agentchat_db(database_url, "current").stdout.strip() == f"database at revision {HEAD} (head {HEAD})"
+
+
+def test_db_upgrade_from_the_previous_schema_keeps_rows(database_url: str) -> None:
+    write_under_the_first_schema(database_url)
+    assert agentchat_db(database_url, "current").stdout.strip() == f"database at revision 0001 (head {HEAD})"
+    result = agentchat_db(database_url, "upgrade")
+    assert result.returncode == 0, result.stderr
+    engine = create_store_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT content, idempotency_key FROM agent_chat_messages")).all()
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [("kept across the upgrade", None)]
+
+
+def test_hub_start_upgrades_the_previous_schema_and_serves_its_rows(start_hub: StartHub, database_url: str) -> None:
+    write_under_the_first_schema(database_url)
+    hub = start_hub(database_url=database_url)
+    kept = hub.messages()["messages"]
+    assert [(message["content"], message["meta"]) for message in kept] == [
+        ("kept across the upgrade", {"symbol": "BTC"})
+    ]
+    made = hub.generate(["claude_arbitrage"], **{"Idempotency-Key": "after-upgrade"})  # needs revision 0002
+    assert made.status_code == 201
+    assert made.json()["messages"][0]["id"] == kept[0]["id"] + 1
+
+
+def test_unreachable_database_stops_db_upgrade_with_one_line() -> None:
+    result = agentchat_db("postgresql+psycopg://postgres@127.0.0.1:1/none", "upgrade")
+    assert result.returncode == 2
+    assert result.stderr.startswith("agentchat: cannot migrate the database") and "Traceback" not in result.stderr
+
+
+@pytest.mark.postgres
+def test_hubs_started_together_on_an_empty_database_all_come_up(start_hub: StartHub, postgres_url: str) -> None:
+    hubs = [start_hub(database_url=postgres_url, wait=False) for _ in range(3)]
+    for hub in hubs:
+        hub.wait_healthy()
+    assert agentchat_db(postgres_url, "current").stdout.strip() == f"database at revision {HEAD} (head {HEAD})"
