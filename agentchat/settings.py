@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = Field(20, gt=0)
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     db_timeout_seconds: float = Field(5, gt=0)
+    db_pool_size: int = Field(5, ge=1, le=100)
     client_buffer_bytes: int = Field(256 * 1024, ge=4096)
+    access_log: bool = True
 
     @field_validator("database_url")
     @classmethod

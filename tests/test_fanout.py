@@ -103,9 +103,34 @@ def test_sigterm_ends_open_streams_and_exits_cleanly(start_hub) -> None:  # type
     assert "Traceback" not in hub.log()
 
 
-def test_connects_and_disconnects_leave_no_client_behind(hub: HubProcess) -> None:
-    for _ in range(200):
-        with httpx.stream("GET", f"{hub.url}/api/chat/stream", timeout=5) as response:
-            next(response.iter_lines())
+def connect_and_hang_up(hub: HubProcess, count: int) -> None:
+    """Open `count` SSE streams (100 at a time), read their first bytes, and close them."""
+    request = f"GET /api/chat/stream HTTP/1.1\r\nHost: 127.0.0.1:{hub.port}\r\n\r\n".encode()
+    for start in range(0, count, 100):
+        clients = [socket.create_connection(("127.0.0.1", hub.port)) for _ in range(min(100, count - start))]
+        try:
+            for client in clients:
+                client.sendall(request)
+            for client in clients:
+                client.settimeout(5)
+                assert client.recv(4096).startswith(b"HTTP/1.1 200")
+        finally:
+            for client in clients:
+                client.close()
+
+
+def resident_kb(hub: HubProcess) -> int:
+    assert hub.process is not None
+    status = Path(f"/proc/{hub.process.pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+
+
+def test_a_thousand_connects_and_disconnects_leave_nothing_behind(hub: HubProcess) -> None:
+    connect_and_hang_up(hub, 200)  # warm up allocator pools and caches
     wait_until(lambda: hub.metric("agentchat_clients_connected") == 0)
-    assert hub.metric("agentchat_clients_connections_total") == 200
+    before = resident_kb(hub)
+    connect_and_hang_up(hub, 1000)
+    wait_until(lambda: hub.metric("agentchat_clients_connected") == 0)
+    assert hub.metric("agentchat_clients_connections_total") == 1200
+    assert hub.metric("agentchat_backlog_bytes") == 0
+    assert resident_kb(hub) - before < 4096, "the hub kept memory for streams that are gone"

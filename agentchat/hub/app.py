@@ -12,7 +12,9 @@ import contextlib
 import functools
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -28,18 +30,19 @@ from starlette.types import Receive, Scope, Send
 from agentchat import migrate
 from agentchat.bus import create_bus
 from agentchat.errors import AgentchatError, StoreUnavailable
-from agentchat.generator import Generator, OfflineGenerator
+from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
 from agentchat.hub import routes
 from agentchat.hub.fanout import Fanout
 from agentchat.hub.metrics import HubMetrics
 from agentchat.hub.stream import StreamEndpoint
-from agentchat.message import event_frame, format_timestamp, utc_now
+from agentchat.message import Message, event_frame, format_timestamp, utc_now
 from agentchat.settings import Settings
 from agentchat.store import Store, create_store_engine
 
 logger = logging.getLogger("agentchat.hub")
 
 STREAM_PATH = "/api/chat/stream"
+RECENT_FOR_REPLIES = 30
 T = TypeVar("T")
 
 
@@ -51,13 +54,15 @@ class Hub:
         self.roster = settings.roster()
         self.agent_ids = frozenset(agent.id for agent in self.roster)
         self.store = Store(
-            create_store_engine(settings.database_url, settings.db_timeout_seconds), settings.retention_seconds
+            create_store_engine(settings.database_url, settings.db_timeout_seconds, settings.db_pool_size),
+            settings.retention_seconds,
         )
-        self.bus = create_bus(settings.database_url)
+        self.bus = create_bus(self.store, settings.db_timeout_seconds)
         self.fanout = Fanout(settings.client_buffer_bytes)
         self.metrics = HubMetrics(self.fanout)
-        self.generator: Generator = generator or OfflineGenerator()
+        self.generator: Generator = generator or _default_generator(settings, self.metrics)
         self.round_lock = asyncio.Lock()
+        self.recent: deque[Message] = deque(maxlen=RECENT_FOR_REPLIES)  # what agents may answer
         self.started_monotonic = time.monotonic()
         self.migrated = False
 
@@ -67,8 +72,14 @@ class Hub:
 
     def migrate(self) -> None:
         if not self.migrated:
-            migrate.upgrade(self.store.engine)
+            with self.store.migration_lock():  # hubs started together on an empty database take turns
+                migrate.upgrade(self.store.engine)
             self.migrated = True
+
+    def recent_messages(self) -> list[Message]:
+        """The latest retained messages, oldest first, kept from the bus so a round needs no store read."""
+        oldest = utc_now() - timedelta(seconds=self.settings.retention_seconds)
+        return [message for message in self.recent if message.created_at >= oldest]
 
     async def heartbeat_forever(self) -> None:
         period = self.settings.heartbeat_seconds
@@ -92,7 +103,9 @@ class Hub:
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         await self.in_thread(self.migrate)
+        self.recent.extend(await self.in_thread(self.store.latest, RECENT_FOR_REPLIES))
         unsubscribe = self.bus.subscribe(self.fanout.publish)
+        unsubscribe_recent = self.bus.subscribe(self.recent.extend)
         await self.bus.start()
         tasks = [asyncio.create_task(self.heartbeat_forever()), asyncio.create_task(self.purge_forever())]
         try:
@@ -102,6 +115,7 @@ class Hub:
                 task.cancel()
             self.fanout.close_all()
             unsubscribe()
+            unsubscribe_recent()
             await self.bus.stop()
             self.store.dispose()
 
@@ -160,6 +174,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _internal_error(request: Request, exc: Exception) -> Response:
     logger.exception("unexpected error on %s %s", request.method, request.url.path)
     return JSONResponse({"error": "internal_error", "detail": "the hub hit an unexpected error; see its log"}, 500)
+
+
+def _default_generator(settings: Settings, metrics: HubMetrics) -> Generator:
+    """The offline generator, or with `AGENTCHAT_LLM_BASE_URL` the LLM one, its failures counted in /metrics."""
+    if settings.llm_base_url:
+        return LlmGenerator.from_settings(settings, on_failure=metrics.llm_failures.inc)
+    return OfflineGenerator()
 
 
 def create_app(settings: Settings, generator: Generator | None = None) -> HubApp:

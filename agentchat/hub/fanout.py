@@ -1,21 +1,28 @@
 """The hot path: one message, N open SSE streams.
 
-Deliberate choices, each measured (see `bench/`):
+Deliberate choices, each measured with `bench/fanout.py`:
 
 - A frame is encoded once per message and the same bytes go to every client; a batch
   of messages becomes one chunk, so a client receives one write per batch, not one
   per message. Clients that filter by agent share one chunk per distinct filter.
-- No coroutine per client per message. The fan-out calls the server's ASGI `send`
-  for each client directly and *steps* it once (`_start_send`): when the socket has
-  room, uvicorn writes and returns without ever suspending, so delivery costs one
-  write and no event-loop wake-up. Only when a client's socket is full does the send
-  suspend; then it is handed to a writer task for that client alone, and new frames
-  for that client collect in a backlog bounded in bytes (`max_buffer_bytes`). When the
-  writer catches up it sends the whole backlog in one write. A backlog that overflows
-  drops the client (counted as slow) and never delays anyone else.
-- A dropped client's connection is aborted through the server's transport when the
-  server exposes it (uvicorn does, as `send.__self__.transport`); that ends its
-  pending write and wakes its request handler with `http.disconnect`.
+- No coroutine per client per message. Under uvicorn (the server we ship with) a live
+  stream is written straight to its transport: the chunk is framed for HTTP chunked
+  encoding once, and each delivery is one `transport.write` after checking uvicorn's
+  own flow-control flag. That is the floor the machine allows: one syscall, no
+  `send()` coroutine, no event-loop wake-up. `DirectSocket` is the only place that
+  knows uvicorn's internals (`send.__self__` is its request cycle, with `transport`,
+  `flow` and `chunked_encoding`); when they are not there the fan-out falls back to
+  *stepping* the ASGI `send` once (`_start_send`), which still completes without a
+  wake-up whenever the socket has room.
+- Only a client whose socket is full costs more: its frames collect in a backlog
+  bounded in bytes (`max_buffer_bytes`) and one writer task for that client flushes
+  the whole backlog in one write when the socket drains. A backlog over the bound
+  drops the client (counted as slow) and never delays anyone else; its connection is
+  aborted, which also wakes its request handler with `http.disconnect`.
+- The kernel's send buffer of a live stream is capped (`KERNEL_SEND_BUFFER_BYTES`).
+  Linux would otherwise let it grow to megabytes for a client that stopped reading, so
+  a stalled viewer could pin far more memory than the backlog bound and would take
+  minutes of traffic to be noticed. SSE frames are small; the cap costs a reader nothing.
 - A stream that replays history (Last-Event-ID) is registered before the store is
   read and collects live frames meanwhile; `go_live` then sends only those with an id
   above the last replayed one, so nothing is lost or sent twice.
@@ -24,8 +31,10 @@ Deliberate choices, each measured (see `bench/`):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
+import socket
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from typing import Any
 
@@ -35,12 +44,61 @@ logger = logging.getLogger("agentchat.fanout")
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
+KERNEL_SEND_BUFFER_BYTES = 64 * 1024
+
 
 class Mode(enum.Enum):
     REPLAYING = "replaying"  # collecting live frames while history is read
     IDLE = "idle"  # live; the socket had room after the last write
     BLOCKED = "blocked"  # live; a write is waiting for the socket to drain
     CLOSED = "closed"
+
+
+class Chunk:
+    """Bytes for one or more frames, and the same bytes framed for HTTP chunked encoding."""
+
+    __slots__ = ("count", "framed", "raw")
+
+    def __init__(self, raw: bytes, count: int) -> None:
+        self.raw = raw
+        self.count = count  # messages in it (0 for a heartbeat)
+        self.framed = b"%x\r\n%b\r\n" % (len(raw), raw)
+
+
+class DirectSocket:
+    """Writes a live stream's chunks straight to uvicorn's transport (see the module docstring)."""
+
+    __slots__ = ("cycle", "flow", "transport")
+
+    def __init__(self, cycle: Any) -> None:
+        self.cycle = cycle
+        self.transport = cycle.transport
+        self.flow = cycle.flow
+
+    @classmethod
+    def attach(cls, send: Send) -> DirectSocket | None:
+        """The direct route for a stream whose headers are sent, or None when the server is not uvicorn."""
+        cycle = getattr(send, "__self__", None)
+        flow = getattr(cycle, "flow", None)
+        if (
+            getattr(cycle, "chunked_encoding", None) is not True
+            or getattr(cycle, "transport", None) is None
+            or not isinstance(getattr(flow, "write_paused", None), bool)
+            or not isinstance(getattr(cycle, "disconnected", None), bool)
+        ):
+            return None
+        direct = cls(cycle)
+        direct.cap_kernel_buffer()
+        return direct
+
+    def cap_kernel_buffer(self) -> None:
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER_BYTES)
+
+    async def drain(self) -> None:
+        await self.flow.drain()
 
 
 class _Suspended:
@@ -96,17 +154,29 @@ def _body(chunk: bytes, more_body: bool = True) -> dict[str, Any]:
 class Subscriber:
     """One open SSE stream."""
 
-    __slots__ = ("agents", "backlog", "backlog_bytes", "finished", "mode", "pending", "reason", "send", "writer")
+    __slots__ = (
+        "agents",
+        "backlog",
+        "backlog_bytes",
+        "direct",
+        "mode",
+        "pending",
+        "reason",
+        "send",
+        "skip_up_to",
+        "writer",
+    )
 
     def __init__(self, send: Send, agents: frozenset[str] | None) -> None:
         self.send = send
         self.agents = agents
         self.mode = Mode.REPLAYING
+        self.direct: DirectSocket | None = None
         self.pending: list[tuple[int, bytes]] = []  # live frames that arrived during replay
-        self.backlog: list[bytes] = []  # chunks waiting while the socket is full
+        self.backlog: list[bytes] = []  # raw chunks waiting while the socket is full
         self.backlog_bytes = 0
+        self.skip_up_to = 0  # replayed ids the bus has not delivered yet (a listener catching up)
         self.writer: asyncio.Task[None] | None = None
-        self.finished = False
         self.reason = ""
 
     def wants(self, message: Message) -> bool:
@@ -134,7 +204,6 @@ class Fanout:
         self.subscribers: set[Subscriber] = set()
         self.stats = FanoutStats()
         self.last_published_id = 0
-        self.closing = False
 
     def __len__(self) -> int:
         return len(self.subscribers)
@@ -149,14 +218,17 @@ class Fanout:
         return subscriber
 
     def go_live(self, subscriber: Subscriber, replayed_up_to: int) -> None:
-        """End the replay: send the frames that arrived meanwhile and were not replayed."""
+        """End the replay (headers are sent by now): send what arrived meanwhile and was not replayed."""
         if subscriber.mode is not Mode.REPLAYING:
             return
         frames = [frame for message_id, frame in subscriber.pending if message_id > replayed_up_to]
         subscriber.pending = []
         subscriber.mode = Mode.IDLE
+        subscriber.direct = DirectSocket.attach(subscriber.send)
+        if replayed_up_to > self.last_published_id:
+            subscriber.skip_up_to = replayed_up_to
         if frames:
-            self._push(subscriber, b"".join(frames), len(frames))
+            self._push(subscriber, Chunk(b"".join(frames), len(frames)))
 
     def remove(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
@@ -174,60 +246,102 @@ class Fanout:
         self.last_published_id = fresh[-1].id
         self.stats.published += len(fresh)
         frames = [(message, message.sse_frame()) for message in fresh]
-        everything = b"".join(frame for _, frame in frames)
-        chunks: dict[frozenset[str], tuple[bytes, int]] = {}
+        everything = Chunk(b"".join(frame for _, frame in frames), len(frames))
+        by_filter: dict[frozenset[str], Chunk] = {}
         delivered = 0
-        for subscriber in list(self.subscribers):
+        for subscriber in tuple(self.subscribers):
+            agents = subscriber.agents
             if subscriber.mode is Mode.REPLAYING:
                 subscriber.pending.extend((m.id, frame) for m, frame in frames if subscriber.wants(m))
                 self._check_bound(subscriber, sum(len(frame) for _, frame in subscriber.pending))
                 continue
-            if subscriber.agents is None:
-                chunk, count = everything, len(frames)
+            if subscriber.skip_up_to:
+                chunk = self._beyond_replay(subscriber, frames)
+            elif agents is None:
+                chunk = everything
             else:
-                cached = chunks.get(subscriber.agents)
+                cached = by_filter.get(agents)
                 if cached is None:
-                    picked = [frame for m, frame in frames if m.agent_id in subscriber.agents]
-                    cached = chunks[subscriber.agents] = (b"".join(picked), len(picked))
-                chunk, count = cached
-            if count:
-                self._push(subscriber, chunk, count)
-                delivered += count
+                    picked = [frame for m, frame in frames if m.agent_id in agents]
+                    cached = by_filter[agents] = Chunk(b"".join(picked), len(picked))
+                chunk = cached
+            if chunk.count:
+                self._push(subscriber, chunk)
+                delivered += chunk.count
         self.stats.delivered += delivered
 
-    def broadcast(self, chunk: bytes) -> int:
+    @staticmethod
+    def _beyond_replay(subscriber: Subscriber, frames: list[tuple[Message, bytes]]) -> Chunk:
+        """The frames a stream has not had yet, when its replay ran ahead of this hub's bus."""
+        picked = [frame for m, frame in frames if m.id > subscriber.skip_up_to and subscriber.wants(m)]
+        if frames[-1][0].id > subscriber.skip_up_to:
+            subscriber.skip_up_to = 0  # every later batch is beyond the replay
+        return Chunk(b"".join(picked), len(picked))
+
+    def broadcast(self, raw: bytes) -> int:
         """Send the same bytes (a heartbeat) to every live stream; returns how many got it."""
+        chunk = Chunk(raw, 0)
         reached = 0
-        for subscriber in list(self.subscribers):
+        for subscriber in tuple(self.subscribers):
             if subscriber.mode is Mode.IDLE or subscriber.mode is Mode.BLOCKED:
-                self._push(subscriber, chunk, 0)
+                self._push(subscriber, chunk)
                 reached += 1
         return reached
 
-    def _push(self, subscriber: Subscriber, chunk: bytes, count: int) -> None:
-        if subscriber.mode is Mode.IDLE:
-            try:
-                suspended = _start_send(subscriber.send, _body(chunk))
-            except Exception as exc:  # the connection broke under us; its handler will clean up
-                self._drop(subscriber, f"send failed: {exc}")
-                return
-            if suspended is not None:
-                subscriber.mode = Mode.BLOCKED
-                subscriber.writer = asyncio.ensure_future(self._write_behind(subscriber, suspended))
-        elif subscriber.mode is Mode.BLOCKED:
-            subscriber.backlog.append(chunk)
-            subscriber.backlog_bytes += len(chunk)
+    def _push(self, subscriber: Subscriber, chunk: Chunk) -> None:
+        if subscriber.mode is Mode.BLOCKED:
+            subscriber.backlog.append(chunk.raw)
+            subscriber.backlog_bytes += len(chunk.raw)
             self._check_bound(subscriber, subscriber.backlog_bytes)
+            return
+        if subscriber.mode is not Mode.IDLE:
+            return
+        direct = subscriber.direct
+        if direct is not None:
+            if not direct.flow.write_paused and not direct.cycle.disconnected:
+                direct.transport.write(chunk.framed)  # the common case: one write, nothing else
+            elif not direct.cycle.disconnected:
+                subscriber.mode = Mode.BLOCKED
+                subscriber.backlog.append(chunk.raw)
+                subscriber.backlog_bytes += len(chunk.raw)
+                subscriber.writer = asyncio.ensure_future(self._flush_when_writable(subscriber, direct))
+            return
+        try:
+            suspended = _start_send(subscriber.send, _body(chunk.raw))
+        except Exception as exc:  # the connection broke under us; its handler will clean up
+            self._drop(subscriber, f"send failed: {exc}")
+            return
+        if suspended is not None:
+            subscriber.mode = Mode.BLOCKED
+            subscriber.writer = asyncio.ensure_future(self._write_behind(subscriber, suspended))
+
+    async def _flush_when_writable(self, subscriber: Subscriber, direct: DirectSocket) -> None:
+        """A slow client's own writer on the direct route: wait for room, then write the backlog at once."""
+        try:
+            while subscriber.backlog and subscriber.mode is Mode.BLOCKED:
+                await direct.drain()
+                if direct.cycle.disconnected:
+                    return
+                raw = b"".join(subscriber.backlog)
+                subscriber.backlog.clear()
+                subscriber.backlog_bytes = 0
+                direct.transport.write(Chunk(raw, 0).framed)
+        except asyncio.CancelledError:
+            return
+        finally:
+            subscriber.writer = None
+        if subscriber.mode is Mode.BLOCKED:
+            subscriber.mode = Mode.IDLE
 
     async def _write_behind(self, subscriber: Subscriber, suspended: _Suspended) -> None:
-        """A slow client's own writer: finish the stalled write, then flush the backlog in one write each."""
+        """A slow client's own writer on the ASGI route: finish the stalled send, then flush the backlog."""
         try:
             await suspended
             while subscriber.backlog and subscriber.mode is Mode.BLOCKED:
-                chunk = b"".join(subscriber.backlog)
+                raw = b"".join(subscriber.backlog)
                 subscriber.backlog.clear()
                 subscriber.backlog_bytes = 0
-                await subscriber.send(_body(chunk))
+                await subscriber.send(_body(raw))
         except asyncio.CancelledError:
             return
         except Exception as exc:
@@ -258,8 +372,7 @@ class Fanout:
 
     def close_all(self) -> None:
         """End every stream cleanly (the final empty chunk), so the server can close idle connections."""
-        self.closing = True
-        for subscriber in list(self.subscribers):
+        for subscriber in tuple(self.subscribers):
             was_idle = subscriber.mode is Mode.IDLE
             self.remove(subscriber)
             if was_idle:

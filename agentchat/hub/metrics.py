@@ -40,6 +40,11 @@ class _FanoutCollector(Collector):
             "SSE streams cut off because they did not read",
             value=stats.dropped_slow,
         )
+        yield GaugeMetricFamily(
+            "agentchat_backlog_bytes",
+            "Bytes waiting for streams whose sockets are full",
+            value=sum(subscriber.backlog_bytes for subscriber in self._fanout.subscribers),
+        )
         yield CounterMetricFamily(
             "agentchat_heartbeats", "Heartbeat frames written to SSE streams", value=stats.heartbeats
         )

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 MAX_BODY_BYTES = 16 * 1024
 MAX_LIMIT = 1000
 MAX_IDEMPOTENCY_KEY = 200
-RECENT_FOR_REPLIES = 30
 
 
 def _hub(request: Request) -> Hub:
@@ -57,8 +56,7 @@ async def _generate(hub: Hub, request: Request) -> Response:
         earlier = await hub.in_thread(hub.store.find_round, key)
         if earlier:
             return _round_response(earlier, replayed=True)
-    recent = await hub.in_thread(hub.store.latest, RECENT_FOR_REPLIES)
-    drafts = await hub.in_thread(hub.generator.generate_round, agents, recent)
+    drafts = await hub.in_thread(hub.generator.generate_round, agents, hub.recent_messages())
     async with hub.round_lock:  # publish in commit order
         messages, created = await hub.in_thread(hub.store.insert_round, drafts, key, hub.bus.before_commit)
         if created:

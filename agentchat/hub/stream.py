@@ -12,7 +12,9 @@ The order of work on connect is what makes resume exact: register with the fan-o
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import asyncio
+import time
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from starlette.responses import JSONResponse
@@ -20,7 +22,8 @@ from starlette.types import Receive, Scope, Send
 
 from agentchat.errors import AgentchatError, BadRequest
 from agentchat.hub.params import parse_agents, parse_int
-from agentchat.message import event_frame, format_timestamp, utc_now
+from agentchat.message import Message, event_frame, format_timestamp, utc_now
+from agentchat.store import Bounds
 
 if TYPE_CHECKING:
     from agentchat.hub.app import Hub
@@ -33,11 +36,47 @@ def error_response(error: AgentchatError) -> JSONResponse:
     return JSONResponse({"error": error.code, "detail": error.detail}, status_code=error.status)
 
 
+class RecentBounds:
+    """Store bounds for `ready` on a fresh connect, refreshed at most once every `max_age_seconds`.
+
+    A connect without Last-Event-ID replays nothing, so it need not cost a store read
+    and a thread hop: thousands of viewers arriving at once share one read a second.
+    A stale value is served while the next read runs (only the very first connect
+    waits), and `last_id` comes from the fan-out when it has published something newer.
+    """
+
+    def __init__(self, hub: Hub, max_age_seconds: float = 1.0) -> None:
+        self.hub = hub
+        self.max_age_seconds = max_age_seconds
+        self._bounds: Bounds | None = None
+        self._read_at = 0.0
+        self._reading: asyncio.Future[Bounds] | None = None
+
+    async def get(self) -> Bounds:
+        if time.monotonic() - self._read_at > self.max_age_seconds and self._reading is None:
+            self._reading = asyncio.ensure_future(self.hub.in_thread(self.hub.store.bounds))
+            self._reading.add_done_callback(self._read_done)
+        if self._bounds is None:
+            assert self._reading is not None
+            self._bounds = await asyncio.shield(self._reading)
+        published = self.hub.fanout.last_published_id
+        if published > (self._bounds.last_id or 0):
+            return Bounds(self._bounds.earliest_id, published)
+        return self._bounds
+
+    def _read_done(self, reading: asyncio.Future[Bounds]) -> None:
+        self._reading = None
+        if not reading.cancelled() and reading.exception() is None:
+            self._bounds = reading.result()
+            self._read_at = time.monotonic()
+
+
 class StreamEndpoint:
     """The ASGI app for one path; one call per SSE connection."""
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
+        self.recent_bounds = RecentBounds(hub)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hub = self.hub
@@ -47,9 +86,13 @@ class StreamEndpoint:
             await error_response(error)(scope, receive, send)
             return
         subscriber = hub.fanout.add(send, agents)  # before reading the store: see module docstring
+        replay: list[Message] = []
         try:
             try:
-                bounds, replay = await hub.in_thread(self._read_history, agents, last_event_id)
+                if last_event_id is None:
+                    bounds = await self.recent_bounds.get()
+                else:
+                    bounds, replay = await hub.in_thread(self._read_history, agents, last_event_id)
             except AgentchatError as error:
                 hub.fanout.remove(subscriber)
                 await error_response(error)(scope, receive, send)
@@ -86,19 +129,18 @@ class StreamEndpoint:
         except BadRequest:
             raise BadRequest(f"Last-Event-ID must be a non-negative integer, got {raw!r}") from None
 
-    def _read_history(self, agents: frozenset[str] | None, last_event_id: int | None) -> tuple[Any, list[Any]]:
+    def _read_history(self, agents: frozenset[str] | None, last_event_id: int) -> tuple[Bounds, list[Message]]:
+        """Bounds and every retained message after `last_event_id` (runs in a worker thread)."""
         store = self.hub.store
         bounds = store.bounds()
-        replay = []
-        if last_event_id is not None:
-            since = last_event_id
-            while True:
-                page = store.since(since, sorted(agents) if agents else None, REPLAY_PAGE)
-                replay.extend(page)
-                if len(page) < REPLAY_PAGE:
-                    break
-                since = page[-1].id
-        return bounds, replay
+        replay: list[Message] = []
+        since = last_event_id
+        while True:
+            page = store.since(since, sorted(agents) if agents else None, REPLAY_PAGE)
+            replay.extend(page)
+            if len(page) < REPLAY_PAGE:
+                return bounds, replay
+            since = page[-1].id
 
     def _headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
         headers = [

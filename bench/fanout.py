@@ -1,0 +1,294 @@
+"""Fan-out cost, side by side: the product hub against a plain Node `http` SSE server.
+
+For each N it starts the server under test pinned to core 0, opens N SSE connections from
+`bench/loadgen.py` pinned to core 1, publishes messages through `POST /api/chat/generate`
+(one agent per call) at a steady open-loop rate, and prints one table:
+
+- delivered/expected and duplicates, latency p50/p99 from `created_at` to receipt,
+- server CPU µs per delivery (user+sys from /proc over the publish phase),
+- server RSS per idle connection, connects per second.
+
+The product hub runs as shipped (`python -m agentchat hub` on a fresh SQLite file), so its
+CPU includes generating and storing each message; the reference (`bench/reference/server.js`)
+stores nothing and writes frames of the same size. A last scenario stalls 1 % of the
+connections and compares the others' p99 with a run without stalls.
+
+    python bench/fanout.py                 # N = 1,000, 5,000 and 10,000 (about 3 minutes)
+    python bench/fanout.py --sizes 1000    # quicker
+    python bench/fanout.py --repeat 3      # medians of three alternating runs per row (about 10 minutes)
+
+Everything is bounded: connect concurrency, counts, run time; only 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent))
+
+from agentchat.message import Message  # noqa: E402
+from tests.support import HubProcess, free_port, wait_until  # noqa: E402
+
+TICKS = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+SERVER_CORE, LOAD_CORE = 0, 1
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_bytes(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+
+
+def raise_fd_limit() -> int:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+@dataclass
+class Row:
+    server: str
+    connections: int
+    result: dict[str, Any]
+    cpu_us_per_delivery: float
+    rss_per_connection_kb: float
+
+    @property
+    def connects_per_second(self) -> float:
+        return self.connections / self.result["connect_seconds"]
+
+
+class Server:
+    """A server under test: started, pinned, sampled, stopped."""
+
+    name = "server"
+    pid = 0
+    port = 0
+
+    def stop(self) -> None: ...
+
+
+class ProductHub(Server):
+    """`python -m agentchat hub` as shipped, without the access log (the reference keeps none)."""
+
+    name = "agentchat hub"
+
+    def __init__(self, workdir: Path, **settings: Any) -> None:
+        database = f"sqlite:///{workdir}/fanout-{time.monotonic_ns()}.db"
+        self.hub = HubProcess(database, workdir, access_log="false", **settings).start()
+        assert self.hub.process is not None
+        self.pid, self.port = self.hub.process.pid, self.hub.port
+        os.sched_setaffinity(self.pid, {SERVER_CORE})
+
+    def median_frame_bytes(self) -> int:
+        page = httpx.get(f"{self.hub.url}/api/chat/messages", params={"limit": 1000}).json()
+        return int(statistics.median(len(Message.from_dict(m).sse_frame()) for m in page["messages"]))
+
+    def dropped_slow(self) -> float:
+        return self.hub.metric("agentchat_clients_dropped_slow_total")
+
+    def stop(self) -> None:
+        self.hub.stop()
+
+
+class NodeReference(Server):
+    name = "node http (reference)"
+
+    def __init__(self, content_chars: int) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            ["node", str(BENCH / "reference" / "server.js"), str(self.port), str(content_chars)],
+            stdout=subprocess.DEVNULL,
+        )
+        self.pid = self.process.pid
+        os.sched_setaffinity(self.pid, {SERVER_CORE})
+        wait_until(lambda: _answers(f"http://127.0.0.1:{self.port}/healthz"), timeout=10)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def load(server: Server, connections: int, messages: int, rate: float, stall_fraction: float = 0.0) -> Row:
+    """One measured run of `loadgen.py` against `server`."""
+    baseline_rss = rss_bytes(server.pid)
+    loader = subprocess.Popen(
+        [
+            sys.executable,
+            str(BENCH / "loadgen.py"),
+            f"--port={server.port}",
+            f"--connections={connections}",
+            f"--messages={messages}",
+            f"--rate={rate}",
+            f"--stall-fraction={stall_fraction}",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert loader.stdin is not None and loader.stdout is not None
+    os.sched_setaffinity(loader.pid, {LOAD_CORE})
+    try:
+        connected = json.loads(loader.stdout.readline() or "{}")
+        if connected.get("phase") != "connected":
+            raise RuntimeError("the load process failed to connect; see its output above")
+        time.sleep(1.0)  # let the server settle before sampling memory
+        connected_rss = rss_bytes(server.pid)
+        cpu_before = cpu_seconds(server.pid)
+        loader.stdin.write("publish\n")
+        loader.stdin.flush()
+        result = json.loads(loader.stdout.readline())
+        cpu_after = cpu_seconds(server.pid)
+    finally:
+        loader.wait(60)
+    deliveries = max(1, result["delivered"] + result["stalled"] * result["published"])
+    return Row(
+        server=server.name,
+        connections=connections,
+        result=result,
+        cpu_us_per_delivery=(cpu_after - cpu_before) / deliveries * 1e6,
+        rss_per_connection_kb=(connected_rss - baseline_rss) / connections / 1024,
+    )
+
+
+def print_table(rows: list[Row]) -> None:
+    header = (
+        f"{'server':<24}{'N':>7}{'delivered/expected':>20}{'dup':>5}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'CPU µs/delivery':>17}{'RSS KB/conn':>13}{'connects/s':>12}"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        r = row.result
+        print(
+            f"{row.server:<24}{row.connections:>7}{r['delivered']:>11}/{r['expected']:<8}{r['duplicates']:>5}"
+            f"{r['latency_p50_ms']:>9.1f}{r['latency_p99_ms']:>9.1f}{row.cpu_us_per_delivery:>17.2f}"
+            f"{row.rss_per_connection_kb:>13.1f}{row.connects_per_second:>12.0f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,5000,10000", help="comma-separated connection counts")
+    parser.add_argument("--messages", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=5.0, help="messages per second")
+    parser.add_argument("--skip-stall", action="store_true", help="skip the stalled-client scenario")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per row; the table shows medians")
+    args = parser.parse_args()
+    if shutil.which("node") is None:
+        sys.exit("bench/fanout.py needs node for the reference server")
+    limit = raise_fd_limit()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    if max(sizes) + 100 > limit:
+        sys.exit(f"the file descriptor limit ({limit}) is too low for {max(sizes)} connections")
+    print(f"cores: server on {SERVER_CORE}, load on {LOAD_CORE}; {args.messages} messages at {args.rate}/s per run\n")
+
+    rows: list[Row] = []
+    ratios: list[tuple[int, float]] = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for size in sizes:
+            products, references = [], []
+            for _ in range(args.repeat):  # alternate the two servers so drift hits both alike
+                products.append(run_product(Path(workdir), size, args.messages, args.rate))
+                content_chars = max(1, products[-1].result["frame_bytes"] - 260)  # the reference's frame adds ~260
+                references.append(run_reference(content_chars, size, args.messages, args.rate))
+            product, reference = median_row(products), median_row(references)
+            rows += [product, reference]
+            ratios.append((size, product.cpu_us_per_delivery / reference.cpu_us_per_delivery))
+
+        print_table(rows)
+        print()
+        for size, ratio in ratios:
+            print(f"CPU per delivery, hub / node at N = {size}: {ratio:.2f}x")
+
+        if not args.skip_stall:
+            stalled_scenario(Path(workdir), args.repeat)
+
+
+def run_product(
+    workdir: Path, size: int, messages: int, rate: float, stall_fraction: float = 0.0, **settings: Any
+) -> Row:
+    hub = ProductHub(workdir, **settings)
+    try:
+        row = load(hub, size, messages, rate, stall_fraction)
+        row.result["frame_bytes"] = hub.median_frame_bytes()
+        row.result["dropped_slow"] = hub.dropped_slow()
+        row.result["rss_after_mb"] = rss_bytes(hub.pid) / 2**20
+        return row
+    finally:
+        hub.stop()
+
+
+def run_reference(content_chars: int, size: int, messages: int, rate: float) -> Row:
+    node = NodeReference(content_chars)
+    try:
+        return load(node, size, messages, rate)
+    finally:
+        node.stop()
+
+
+def median_row(rows: list[Row]) -> Row:
+    """Each figure's median over repeated runs (counts are summed)."""
+    summed = ("published", "expected", "delivered", "duplicates", "stalled", "stalled_dropped", "dropped_slow")
+    result = dict(rows[0].result)
+    for key, value in result.items():
+        values = [row.result[key] for row in rows]
+        if key in summed:
+            result[key] = sum(values)
+        elif isinstance(value, int | float):
+            result[key] = statistics.median(values)
+    return Row(
+        server=rows[0].server,
+        connections=rows[0].connections,
+        result=result,
+        cpu_us_per_delivery=statistics.median(row.cpu_us_per_delivery for row in rows),
+        rss_per_connection_kb=statistics.median(row.rss_per_connection_kb for row in rows),
+    )
+
+
+def stalled_scenario(workdir: Path, repeat: int) -> None:
+    """1 % of 1,000 streams stop reading: they are dropped, memory stays put, the others barely notice."""
+    print("\nstalled clients: N = 1,000, 800 messages at 50/s, client buffer 16 KiB (medians of alternating runs)")
+    calm_runs, stalled_runs = [], []
+    for _ in range(repeat):
+        calm_runs.append(run_product(workdir, 1000, 800, 50.0, client_buffer_bytes=16384))
+        stalled_runs.append(run_product(workdir, 1000, 800, 50.0, client_buffer_bytes=16384, stall_fraction=0.01))
+    calm, stalled = median_row(calm_runs), median_row(stalled_runs)
+    calm.server, stalled.server = "hub, 0% stalled", "hub, 1% stalled"
+    print_table([calm, stalled])
+    print(
+        f"stalled clients dropped: {stalled.result['stalled_dropped']}/{stalled.result['stalled']} "
+        f"(metric {stalled.result['dropped_slow']:.0f}); hub RSS after: "
+        f"{calm.result['rss_after_mb']:.0f} MB without stalls, {stalled.result['rss_after_mb']:.0f} MB with; "
+        f"others' p99 moved {stalled.result['latency_p99_ms'] / calm.result['latency_p99_ms'] - 1:+.0%}"
+    )
+
+
+if __name__ == "__main__":
+    main()
