@@ -79,23 +79,6 @@ def test_ids_are_not_reused_after_a_purge(store: Store) -> None:
     assert newer[0].id > stored[0].id
 
 
-def test_migration_from_the_first_schema_keeps_rows(database_url: str) -> None:
-    engine = create_store_engine(database_url)
-    migrate.upgrade(engine, "0001")
-    with engine.begin() as connection:
-        connection.execute(
-            sa.text(
-                "INSERT INTO agent_chat_messages (agent_id, agent_name, kind, content, created_at, meta) "
-                "VALUES ('a', 'A', 'trade', 'kept', :now, '{}')"
-            ),
-            {"now": utc_now()},
-        )
-    migrate.upgrade(engine)
-    assert migrate.current_revision(engine) == migrate.head_revision()
-    assert [m.content for m in Store(engine, 600).since(0)] == ["kept"]
-    engine.dispose()
-
-
 def test_unreachable_database_raises_store_unavailable() -> None:
     engine = create_store_engine("postgresql+psycopg://postgres@127.0.0.1:1/none", timeout_seconds=1)
     with pytest.raises(StoreUnavailable, match="database unavailable"):
