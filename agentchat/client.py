@@ -297,6 +297,8 @@ class RealtimeAgentMessages:
         self._caught_up = False  # history has been read once: later arrivals count as deliveries
         self._etag: tuple[int, str] | None = None  # (since_id, ETag) of the last poll
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by close() and poll_now() to cut the thread's wait short
+        self._poll_requested = False
         if not enable_sse and not enable_fallback_polling:
             self._state, self._last_error = "error", "SSE and fallback polling are both disabled"
         self._thread = threading.Thread(target=self._run, name=f"agentchat-feed {self.hub_url}", daemon=True)
@@ -331,6 +333,21 @@ class RealtimeAgentMessages:
             self._changed.wait_for(lambda: self._version != version or self._closed, timeout)
             return self._version
 
+    def poll_now(self, timeout: float = 5.0) -> bool:
+        """While polling, fetch new messages now and wait for that poll; False if not polling or no answer in time.
+
+        A page that reruns every poll interval calls this so that what it draws is never older
+        than one interval, instead of up to two when its timer and the feed's drift apart.
+        """
+        with self._changed:
+            if self._closed or self._state == "realtime" or not self.enable_fallback_polling:
+                return False
+            polls = self._polls
+            self._poll_requested = True
+        self._wake.set()
+        with self._changed:
+            return self._changed.wait_for(lambda: self._polls != polls or self._closed, timeout) and not self._closed
+
     def close(self) -> None:
         """Stop the thread and close the stream; returns within about a second."""
         with self._changed:
@@ -338,6 +355,7 @@ class RealtimeAgentMessages:
                 return
             self._closed = True
             self._stop.set()
+            self._wake.set()
             response = self._response
             self._bump()
         if response is not None:
@@ -395,12 +413,15 @@ class RealtimeAgentMessages:
                 if self.enable_fallback_polling and (went_live or not polling):
                     polling, next_poll = True, time.monotonic()  # SSE just went down: poll at once, then every interval
                 continue
-            if polling and now >= next_poll:
+            with self._changed:
+                asked, self._poll_requested = self._poll_requested, False
+            if polling and (now >= next_poll or asked):
                 self._poll(session)
                 next_poll = time.monotonic() + self.fallback_poll_interval
                 continue
             wake_at = min(next_connect, next_poll if polling else math.inf)
-            self._stop.wait(None if wake_at == math.inf else max(0.0, wake_at - now))
+            self._wake.wait(None if wake_at == math.inf else max(0.0, wake_at - now))
+            self._wake.clear()
 
     def _backoff(self, failures: int) -> float:
         """The server's `retry:` doubled per consecutive failure, capped, with ±20 % jitter against herds."""

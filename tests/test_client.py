@@ -126,15 +126,30 @@ def test_feed_returns_to_realtime_after_hub_kill_and_restart_with_every_message_
 
 
 def test_polling_only_feed_receives_every_message_within_one_interval(hub: HubProcess, open_feed: FeedFactory) -> None:
-    feed = open_feed(hub.url, enable_sse=False, fallback_poll_interval=1)
+    feed = open_feed(hub.url, enable_sse=False, fallback_poll_interval=2)
     wait_until(lambda: feed.state == "polling", timeout=5)
     made = hub.generate().json()["messages"]
     generated_at = time.monotonic()
-    wait_until(lambda: len(feed.messages) == len(made), timeout=2, interval=0.02)
-    assert time.monotonic() - generated_at < 1.5  # one interval, plus the poll request itself
+    wait_until(lambda: len(feed.messages) == len(made), timeout=5, interval=0.02)
+    assert time.monotonic() - generated_at < 3.0  # one interval (2 s), well short of two
     assert ids(feed.messages) == sorted(ids(made), reverse=True)
     assert hub.metric("agentchat_clients_connections_total") == 0  # it never opened a stream
     assert feed.state == "polling"
+
+
+def test_poll_now_fetches_new_messages_at_once_while_polling(hub: HubProcess, open_feed: FeedFactory) -> None:
+    feed = open_feed(hub.url, enable_sse=False, fallback_poll_interval=600)
+    wait_until(lambda: feed.state == "polling", timeout=5)
+    made = hub.generate().json()["messages"]
+    assert feed.poll_now(timeout=5)
+    assert ids(feed.messages) == sorted(ids(made), reverse=True)
+
+
+def test_poll_now_does_nothing_while_the_stream_is_live(hub: HubProcess, open_feed: FeedFactory) -> None:
+    feed = open_feed(hub.url)
+    wait_until(lambda: feed.state == "realtime", timeout=5)
+    assert feed.poll_now(timeout=1) is False
+    assert feed.snapshot().diagnostics.polls == 0
 
 
 def test_silent_stream_is_declared_dead_after_two_heartbeat_periods_and_recovers(

@@ -1,0 +1,599 @@
+"""What the operator sees: the sidebar, the live chat page and the Diagnostics page.
+
+`app.py` calls `start()` (page setup, settings, the sidebar, this session's feed) and then runs
+the page the operator chose, `live_page` or `pages/1_Diagnostics.py` (`diagnostics_page`). The
+sidebar lives in the entry point so its widgets, and the view they describe, survive a change of
+page.
+
+Refresh. While the feed is real-time (or still connecting) the live part of the page is a
+fragment rerun every second: a message the hub broadcast is drawn at the next tick, and ages
+("12 s ago") keep moving. Elements that did not change are not redrawn by Streamlit's frontend, so
+nothing flickers, and a fragment rerun leaves the sidebar, scroll position and tab alone. While
+SSE is down `st_autorefresh` reruns the page every poll interval instead, and each rerun has the
+feed poll at once (`poll_now`), so what is drawn is never more than one interval old (every few
+seconds in the error state, so a hub that comes back shows up soon).
+When the state crosses between those two modes, the fragment asks for one full rerun to swap them.
+
+Agent text is always text: message content goes through `st.text`; the short fields that sit in
+Markdown (symbols, names, reasons) go through `escape_markdown`, which backslash-escapes every
+ASCII punctuation character, so no HTML, link, directive or LaTeX can form. The only styling is
+Streamlit's own Markdown colour directive, fed colours that match `#RRGGBB` (see `hub_api`).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import altair as alt
+import streamlit as st
+from streamlit_autorefresh import st_autorefresh
+
+from agentchat.agents import Agent
+from agentchat.client import FeedSnapshot, RealtimeAgentMessages
+from agentchat.dashboard.feed import FeedConfig, session_feed, wait_until_seen
+from agentchat.dashboard.hub_api import START_HINT, Health, HubApi
+from agentchat.errors import AgentchatError
+from agentchat.message import parse_timestamp
+from agentchat.probe import run_checks, summary
+from agentchat.settings import Settings, load_settings
+
+LAYOUTS: Final = ("Columns", "Timeline", "Tabs")
+LIVE_STATES: Final = ("realtime", "connecting")
+LIVE_REFRESH_SECONDS: Final = 1.0
+POLL_WAIT_SECONDS: Final = 5.0  # how long a polling rerun waits for its poll
+ERROR_REFRESH_SECONDS: Final = 5.0
+GENERATE_WAIT_SECONDS: Final = 1.5  # after Generate, how long the page waits for the round to arrive
+ROSTER_CACHE_SECONDS: Final = 30
+CHECK_TIMEOUT_SECONDS: Final = 10.0
+EMPTY_TEXT: Final = "Waiting for agent messages…"
+PILLS: Final[Mapping[str, tuple[str, str]]] = {
+    "realtime": ("green", "🟢 Real-time (SSE)"),
+    "polling": ("orange", "🟡 Polling (fallback)"),
+    "error": ("red", "🔴 Error"),
+    "connecting": ("gray", "⚪ Connecting"),
+}
+KIND_COLORS: Final[Mapping[str, str]] = {"analysis": "blue", "trade": "green", "reply": "violet", "alert": "red"}
+
+# Session-state keys of the sidebar's widgets, and of what the pages share within one run.
+AGENTS_KEY, LAYOUT_KEY, SSE_KEY, POLLING_KEY, POLL_SECONDS_KEY = "agents", "layout", "sse", "polling", "poll_seconds"
+_VIEW_KEY = "_agentchat_view"
+_CONTEXT_KEY = "_agentchat_dashboard"
+_CHECKS_KEY = "_agentchat_checks"
+_GENERATE_REQUESTED = "_agentchat_generate_requested"
+_CHECK_REQUESTED = "_agentchat_check_requested"
+_ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_AUTOLINK_WWW = re.compile(r"(?<=[wW])(?=\\\.)")  # between `www` and its (escaped) dot
+WORD_JOINER = "\u2060"
+
+
+# -- pure helpers: what a value looks like on screen ---------------------------------------------
+
+
+def escape_markdown(text: str) -> str:
+    """`text` as Markdown that shows exactly `text`, on one line, with no markup and no link.
+
+    Every ASCII punctuation mark is backslash-escaped. GFM also turns bare `http://`, `www.` and
+    `a@b.c` into links after parsing, escapes or not, so a word joiner (U+2060, invisible) goes
+    between the parts those patterns need.
+    """
+    escaped = _ASCII_PUNCTUATION.sub(r"\\\1", " ".join(str(text).split()))
+    escaped = escaped.replace("\\:\\/", "\\:" + WORD_JOINER + "\\/").replace("\\@", WORD_JOINER + "\\@")
+    return _AUTOLINK_WWW.sub(WORD_JOINER, escaped)
+
+
+def relative_age(seconds: float) -> str:
+    """'just now', '12 s ago', '4 min ago', '2 h ago'."""
+    if seconds < 5:
+        return "just now"
+    if seconds < 60:
+        return f"{int(seconds)} s ago"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    return f"{int(seconds // 3600)} h ago"
+
+
+def duration(seconds: float) -> str:
+    """'90 s', '10 min', '2 h' for a retention window."""
+    if seconds < 120:
+        return f"{seconds:g} s"
+    if seconds < 7200:
+        return f"{seconds / 60:g} min"
+    return f"{seconds / 3600:g} h"
+
+
+def message_age_seconds(message: Mapping[str, Any], now: datetime) -> float | None:
+    try:
+        return max(0.0, (now - parse_timestamp(str(message["created_at"]))).total_seconds())
+    except (KeyError, ValueError):
+        return None
+
+
+def meta_line(message: Mapping[str, Any], names_by_message_id: Mapping[int, str]) -> str:
+    """'BTC · buy · 71,234.5 · confidence 72% · ↩ #41 Claude Arbitrage', from whatever meta there is."""
+    meta = message.get("meta")
+    if not isinstance(meta, Mapping):
+        return ""
+    parts = [str(meta[key]) for key in ("symbol", "side") if meta.get(key)]
+    price = meta.get("price")
+    if isinstance(price, int | float) and not isinstance(price, bool):
+        parts.append(f"{price:,.8g}")
+    confidence = meta.get("confidence")
+    if isinstance(confidence, int | float) and not isinstance(confidence, bool):
+        parts.append(f"confidence {confidence:.0%}")
+    reply_to = meta.get("reply_to")
+    if reply_to is not None:
+        try:
+            target = int(reply_to)
+        except (TypeError, ValueError):
+            target = None
+        if target is not None:
+            who = names_by_message_id.get(target)
+            parts.append(f"↩ #{target} {who}" if who else f"↩ #{target}")
+    return " · ".join(parts)
+
+
+def colored(text: str, color: str) -> str:
+    """Markdown for `text` in `color` (a `#RRGGBB` from the checked roster)."""
+    return f':color[{escape_markdown(text)}]{{foreground="{color}"}}'
+
+
+def pill_text(snapshot: FeedSnapshot, enable_sse: bool) -> tuple[str, str, str]:
+    """(badge colour, label, reason) for the status pill."""
+    color, label = PILLS[snapshot.state]
+    last_error = snapshot.diagnostics.last_error or ""
+    if snapshot.state == "polling":
+        reason = "SSE is switched off" if not enable_sse else last_error or "SSE is down"
+    elif snapshot.state == "error":
+        reason = last_error or "no connection to the hub"
+    elif snapshot.state == "connecting":
+        reason = f"to {snapshot.diagnostics.hub_url}"
+    else:
+        reason = f"connected to {snapshot.diagnostics.hub_url}"
+    return color, label, reason
+
+
+# -- the context one script run works with ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Controls:
+    """The sidebar's choices for this session."""
+
+    agent_ids: tuple[str, ...]
+    layout: str
+    enable_sse: bool
+    enable_polling: bool
+    poll_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    """What every page of one script run draws from."""
+
+    settings: Settings
+    roster: tuple[Agent, ...]
+    controls: Controls
+    feed: RealtimeAgentMessages
+
+    @property
+    def agents(self) -> tuple[Agent, ...]:
+        """The picked agents, in roster order."""
+        return tuple(agent for agent in self.roster if agent.id in self.controls.agent_ids)
+
+    def api(self) -> HubApi:
+        return HubApi(self.settings.hub_url, self.settings.token)
+
+
+def start() -> Dashboard:
+    """Page setup, settings, the sidebar and the session's feed; the page run next takes it with `current()`."""
+    st.set_page_config(page_title="agentchat", page_icon="💬", layout="wide")
+    try:
+        settings = load_settings()
+    except AgentchatError as error:
+        st.error(f"The dashboard cannot start: {error.detail}")
+        st.stop()
+    roster, roster_note = _roster(settings)
+    controls = _sidebar(settings, roster)
+    if roster_note:
+        st.sidebar.caption(f"Agents from this dashboard's own settings: {escape_markdown(roster_note)}")
+    config = FeedConfig(
+        settings.hub_url, controls.enable_sse, controls.enable_polling, controls.poll_seconds, settings.max_per_agent
+    )
+    dashboard = Dashboard(settings, roster, controls, session_feed().feed(config))
+    if st.session_state.pop(_GENERATE_REQUESTED, False):
+        _generate(dashboard)
+    st.session_state[_CONTEXT_KEY] = dashboard
+    return dashboard
+
+
+def current() -> Dashboard:
+    """The `Dashboard` that `start()` built in this run (taken, so a later run cannot see it), else a new one.
+
+    "Else" is a page file run on its own (`streamlit run pages/1_Diagnostics.py`): it gets the sidebar too.
+    """
+    dashboard = st.session_state.pop(_CONTEXT_KEY, None)
+    return dashboard if isinstance(dashboard, Dashboard) else start()
+
+
+@st.cache_data(ttl=ROSTER_CACHE_SECONDS, show_spinner=False)
+def _hub_roster(hub_url: str) -> tuple[Agent, ...]:
+    return HubApi(hub_url, timeout_seconds=3).roster()
+
+
+def _roster(settings: Settings) -> tuple[tuple[Agent, ...], str | None]:
+    """The hub's roster; this process's own while the hub cannot be asked (failures are not cached)."""
+    try:
+        roster = _hub_roster(settings.hub_url)
+        if roster:
+            return roster, None
+        note = "the hub's roster is empty"
+    except AgentchatError as error:
+        note = error.detail
+    return settings.roster(), note
+
+
+def _sidebar(settings: Settings, roster: Sequence[Agent]) -> Controls:
+    """The sidebar's widgets; their values are also kept in `_VIEW_KEY`, the session's own copy.
+
+    Streamlit gives the entry point's widgets other element ids in a session's very first run than
+    in the runs after it, and a widget whose id changed starts again from its `value`/`default`.
+    Passing the session's copy as that default keeps the view (including a change made in the
+    first run, read from session state before the widgets are drawn).
+    """
+    names = {agent.id: agent.name for agent in roster}
+    ids = list(names)
+    state = st.session_state
+    view: dict[str, Any] = state.setdefault(
+        _VIEW_KEY,
+        {
+            AGENTS_KEY: ids,
+            LAYOUT_KEY: LAYOUTS[0],
+            SSE_KEY: True,
+            POLLING_KEY: True,
+            POLL_SECONDS_KEY: settings.poll_seconds,
+        },
+    )
+    for key in view:
+        if key in state:
+            view[key] = state[key]
+    picked = [agent_id for agent_id in view[AGENTS_KEY] if agent_id in names]
+    view[AGENTS_KEY] = picked if picked or not view[AGENTS_KEY] else ids  # a wholly new roster: pick all
+
+    with st.sidebar:
+        view[AGENTS_KEY] = st.multiselect(
+            "Agents", ids, default=view[AGENTS_KEY], format_func=lambda agent_id: names[agent_id], key=AGENTS_KEY
+        )
+        st.button(
+            "Generate messages",
+            on_click=_request,
+            args=(_GENERATE_REQUESTED,),
+            type="primary",
+            width="stretch",
+            disabled=not view[AGENTS_KEY],
+            help="Ask the hub for one new message from each picked agent",
+        )
+        view[LAYOUT_KEY] = st.radio(
+            "Layout", LAYOUTS, index=LAYOUTS.index(view[LAYOUT_KEY]), key=LAYOUT_KEY, horizontal=True
+        )
+        st.divider()
+        view[SSE_KEY] = st.toggle(
+            "Real-time (SSE)", value=view[SSE_KEY], key=SSE_KEY, help="Hold a Server-Sent Events stream to the hub"
+        )
+        view[POLLING_KEY] = st.toggle(
+            "Fallback polling",
+            value=view[POLLING_KEY],
+            key=POLLING_KEY,
+            help="Poll the hub over HTTP while SSE is down or off",
+        )
+        view[POLL_SECONDS_KEY] = st.number_input(
+            "Poll interval (s)",
+            min_value=1.0,
+            max_value=3600.0,
+            value=float(view[POLL_SECONDS_KEY]),
+            step=1.0,
+            format="%g",
+            key=POLL_SECONDS_KEY,
+            disabled=not view[POLLING_KEY],
+        )
+        st.caption(f"Hub: `{settings.hub_url}`")
+    controls = Controls(
+        agent_ids=tuple(view[AGENTS_KEY]),
+        layout=str(view[LAYOUT_KEY]),
+        enable_sse=bool(view[SSE_KEY]),
+        enable_polling=bool(view[POLLING_KEY]),
+        poll_seconds=float(view[POLL_SECONDS_KEY]),
+    )
+    return controls
+
+
+def _request(flag: str) -> None:
+    """A button's `on_click`: note the request for this run to act on.
+
+    A callback, not the button's return value: the callback is registered under the id the browser
+    clicked, which a session's second run may not give the button again (see `_sidebar`).
+    """
+    st.session_state[flag] = True
+
+
+def _generate(dashboard: Dashboard) -> None:
+    """POST a round for the picked agents; a toast says how many, the sidebar says why not."""
+    try:
+        made = dashboard.api().generate(dashboard.controls.agent_ids)
+    except AgentchatError as error:
+        st.toast("Generate failed", icon="⚠️")
+        st.sidebar.error(f"Generate failed: {error.detail}")
+        return
+    st.toast(f"Generated {len(made)} message{'s' if len(made) != 1 else ''}", icon="✅")
+    ids = [int(message["id"]) for message in made if isinstance(message.get("id"), int)]
+    if ids and dashboard.feed.state == "realtime":  # draw them in this very run
+        wait_until_seen(dashboard.feed, max(ids), GENERATE_WAIT_SECONDS)
+
+
+# -- the live page ---------------------------------------------------------------------------------
+
+
+def live_page() -> None:
+    """The agents' chat: status, analytics and the messages, redrawn as they arrive."""
+    dashboard = current()
+    if dashboard.feed.state not in LIVE_STATES:
+        dashboard.feed.poll_now(POLL_WAIT_SECONDS)  # this rerun is the poll: never a period behind
+    snapshot = dashboard.feed.snapshot()
+    live = snapshot.state in LIVE_STATES
+    st.fragment(run_every=LIVE_REFRESH_SECONDS if live else None)(_live_area)(dashboard, live)
+    if not live:
+        seconds = dashboard.controls.poll_seconds
+        if snapshot.state == "error":
+            seconds = min(seconds, ERROR_REFRESH_SECONDS)
+        st_autorefresh(interval=int(seconds * 1000), key="agentchat_autorefresh")
+
+
+def _live_area(dashboard: Dashboard, live: bool) -> None:
+    snapshot = dashboard.feed.snapshot()
+    if (snapshot.state in LIVE_STATES) != live:
+        st.rerun()  # swap the fragment timer and autorefresh
+    now = datetime.now(UTC)
+    _status(dashboard, snapshot)
+    agents = dashboard.agents
+    picked = {agent.id for agent in agents}
+    messages = [message for message in snapshot.messages if message.get("agent_id") in picked]
+    _analytics(dashboard, agents, messages, now)
+    if not agents:
+        st.info("Pick at least one agent in the sidebar.")
+        return
+    if not messages and snapshot.state != "error":
+        st.info(f"{EMPTY_TEXT} Press **Generate messages** in the sidebar, or wait for the scheduler's next round.")
+    names_by_message_id = {int(message["id"]): str(message.get("agent_name", "")) for message in snapshot.messages}
+    layout = dashboard.controls.layout
+    if layout == "Timeline":
+        _timeline(agents, messages, names_by_message_id, now)
+    elif layout == "Tabs":
+        _tabs(agents, messages, names_by_message_id, now)
+    else:
+        _columns(agents, messages, names_by_message_id, now)
+
+
+def _status(dashboard: Dashboard, snapshot: FeedSnapshot) -> None:
+    color, label, reason = pill_text(snapshot, dashboard.controls.enable_sse)
+    st.markdown(f":{color}-badge[{label}] :small[{escape_markdown(reason)}]")
+    if snapshot.state == "error":
+        if not dashboard.controls.enable_sse and not dashboard.controls.enable_polling:
+            st.warning("SSE and fallback polling are both off: switch one on in the sidebar to see messages.")
+        else:
+            st.error(
+                f"The hub at `{dashboard.settings.hub_url}` is unreachable ({escape_markdown(reason)}). "
+                f"{START_HINT[:1].upper()}{START_HINT[1:]}; this page reconnects by itself once the hub answers."
+            )
+    if snapshot.diagnostics.gap:
+        st.warning("Some messages were removed by the hub's retention before this page could read them.")
+
+
+def _analytics(
+    dashboard: Dashboard, agents: Sequence[Agent], messages: Sequence[Mapping[str, Any]], now: datetime
+) -> None:
+    retention = dashboard.settings.retention_seconds
+    ages = {int(message["id"]): message_age_seconds(message, now) for message in messages}
+    recent = [message for message in messages if (ages[int(message["id"])] or 0.0) <= retention]
+    counts = Counter(str(message.get("agent_id")) for message in recent)
+    newest_age = ages[int(messages[0]["id"])] if messages else None
+    window, active, last, chart = st.columns([1, 1, 1, 3], vertical_alignment="center")
+    window.metric(
+        f"Messages ({duration(retention)})",
+        len(recent),
+        help=f"Messages of the picked agents in the hub's retention window ({duration(retention)}), counted over"
+        f" the {dashboard.settings.max_per_agent} kept per agent",
+        border=True,
+    )
+    active.metric("Active agents", f"{sum(1 for agent in agents if counts[agent.id])} / {len(agents)}", border=True)
+    last.metric("Last message", relative_age(newest_age) if newest_age is not None else "—", border=True)
+    with chart:
+        if recent:
+            st.altair_chart(_per_agent_chart(agents, counts), width="stretch", height=_chart_height(len(agents)))
+        else:
+            st.caption("Messages per agent appear here.")
+
+
+def _chart_height(bars: int) -> int:
+    return max(90, 24 * bars + 30)
+
+
+def _per_agent_chart(agents: Sequence[Agent], counts: Mapping[str, int]) -> alt.Chart:
+    """Horizontal bars, one per agent in its own colour, in roster order."""
+    rows = [{"agent": agent.name, "messages": counts.get(agent.id, 0), "color": agent.color} for agent in agents]
+    bars = alt.Chart(alt.InlineData(values=rows), height=_chart_height(len(rows))).mark_bar(cornerRadiusEnd=3)
+    chart: alt.Chart = bars.encode(
+        x=alt.X("messages:Q", title=None, axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("agent:N", title=None, sort=None, axis=alt.Axis(labelLimit=200)),
+        color=alt.Color("color:N", scale=None, legend=None),
+        tooltip=["agent:N", "messages:Q"],
+    )
+    return chart
+
+
+def _columns(
+    agents: Sequence[Agent], messages: Sequence[Mapping[str, Any]], names: Mapping[int, str], now: datetime
+) -> None:
+    for agent, column in zip(agents, st.columns(len(agents)), strict=True):
+        with column:
+            _agent_header(agent)
+            _cards([m for m in messages if m.get("agent_id") == agent.id], names, now)
+
+
+def _tabs(
+    agents: Sequence[Agent], messages: Sequence[Mapping[str, Any]], names: Mapping[int, str], now: datetime
+) -> None:
+    tabs = st.tabs([escape_markdown(agent.name) for agent in agents], key="agent_tabs")
+    for agent, tab in zip(agents, tabs, strict=True):
+        with tab:
+            _agent_header(agent)
+            _cards([m for m in messages if m.get("agent_id") == agent.id], names, now)
+
+
+def _timeline(
+    agents: Sequence[Agent], messages: Sequence[Mapping[str, Any]], names: Mapping[int, str], now: datetime
+) -> None:
+    by_id = {agent.id: agent for agent in agents}
+    _, middle, _ = st.columns([1, 4, 1])
+    with middle:
+        _cards(messages, names, now, by_id)
+
+
+def _agent_header(agent: Agent) -> None:
+    strategy = escape_markdown(agent.strategy.replace("_", " "))
+    st.markdown(f"**{colored('●', agent.color)} {colored(agent.name, agent.color)}**  \n:small[{strategy}]")
+
+
+def _cards(
+    messages: Sequence[Mapping[str, Any]],
+    names: Mapping[int, str],
+    now: datetime,
+    agents_by_id: Mapping[str, Agent] | None = None,
+) -> None:
+    """Message cards, newest first; with `agents_by_id` each card also names its agent (the timeline)."""
+    if not messages:
+        st.caption(EMPTY_TEXT)
+        return
+    for message in messages:
+        kind = str(message.get("kind", ""))
+        age = message_age_seconds(message, now)
+        head = [f":{KIND_COLORS.get(kind, 'gray')}-badge[{escape_markdown(kind)}]"]
+        if agents_by_id is not None:
+            agent = agents_by_id.get(str(message.get("agent_id")))
+            name = agent.name if agent else str(message.get("agent_name", ""))
+            head.insert(0, f"**{colored(name, agent.color)}**" if agent else f"**{escape_markdown(name)}**")
+        if age is not None:
+            head.append(f":small[{relative_age(age)}]")
+        with st.container(border=True, key=f"message-{int(message['id'])}"):
+            st.markdown(" ".join(head))
+            st.text(str(message.get("content", "")))
+            meta = meta_line(message, names)
+            if meta:
+                st.caption(escape_markdown(meta))
+
+
+# -- the Diagnostics page --------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=2, show_spinner=False)
+def _health(hub_url: str) -> Health:
+    return HubApi(hub_url, timeout_seconds=2).health()
+
+
+def diagnostics_page() -> None:
+    """The feed's inner state, the hub's health, delivery latencies, and the connection test."""
+    dashboard = current()
+    st.title("Diagnostics")
+    st.fragment(run_every=LIVE_REFRESH_SECONDS)(_diagnostics_area)(dashboard)
+    st.subheader("Connection test")
+    st.caption(
+        f"The checks of `python -m agentchat check` against `{dashboard.settings.hub_url}`: a stream, its ready "
+        "event, a heartbeat (waits up to one heartbeat period), one real generated round, its delivery, "
+        "polling and resume."
+    )
+    st.button("Run connection test", type="primary", on_click=_request, args=(_CHECK_REQUESTED,))
+    if st.session_state.pop(_CHECK_REQUESTED, False):
+        with st.spinner("Running the checks…"):
+            results = run_checks(dashboard.settings.hub_url, dashboard.settings.token, CHECK_TIMEOUT_SECONDS)
+        st.session_state[_CHECKS_KEY] = (datetime.now(UTC), results)
+    ran = st.session_state.get(_CHECKS_KEY)
+    if ran is not None:
+        ran_at, results = ran
+        line = summary(results, dashboard.settings.hub_url)
+        (st.success if all(result.passed for result in results) else st.error)(
+            f"{escape_markdown(line)} at {ran_at:%H:%M:%S} UTC"
+        )
+        st.table(
+            [
+                {
+                    "result": "✅ PASS" if result.passed else "❌ FAIL",
+                    "check": result.name,
+                    "detail": result.detail,
+                    "seconds": f"{result.seconds:.3f}",
+                }
+                for result in results
+            ],
+            hide_index=True,
+        )
+
+
+def _diagnostics_area(dashboard: Dashboard) -> None:
+    snapshot = dashboard.feed.snapshot()
+    diagnostics = snapshot.diagnostics
+    color, label, reason = pill_text(snapshot, dashboard.controls.enable_sse)
+    st.markdown(f":{color}-badge[{label}] :small[{escape_markdown(reason)}]")
+    heartbeat_age = diagnostics.heartbeat_age_seconds()
+    state, heartbeat, events, reconnects = st.columns(4)
+    state.metric("State", snapshot.state, border=True)
+    heartbeat.metric(
+        "Last heartbeat",
+        f"{heartbeat_age:.1f} s ago" if heartbeat_age is not None else "none yet",
+        help=f"The hub's period: {diagnostics.heartbeat_seconds:g} s" if diagnostics.heartbeat_seconds else None,
+        border=True,
+    )
+    events.metric("Events received", diagnostics.events_received, border=True)
+    reconnects.metric("Reconnects", diagnostics.reconnects, border=True)
+    last_id, received, duplicates, polls = st.columns(4)
+    last_id.metric(
+        "Last event id", diagnostics.last_event_id if diagnostics.last_event_id is not None else "—", border=True
+    )
+    received.metric("Messages received", diagnostics.messages_received, border=True)
+    duplicates.metric("Duplicates dropped", diagnostics.duplicates_dropped, border=True)
+    polls.metric("Fallback polls", diagnostics.polls, border=True)
+
+    st.markdown(f"**Hub URL** `{dashboard.settings.hub_url}`")
+    st.markdown("**Last error**")
+    st.text(diagnostics.last_error or "none")
+    if diagnostics.gap:
+        st.warning("A resume found messages already removed by retention (gap).")
+
+    health_column, latency_column = st.columns(2)
+    with health_column:
+        st.markdown("**Hub health** · `GET /healthz`")
+        try:
+            health = _health(dashboard.settings.hub_url)
+        except AgentchatError as error:
+            st.error(escape_markdown(error.detail))
+        else:
+            badge = "green" if health.healthy else "red"
+            st.markdown(
+                f":{badge}-badge[HTTP {health.status_code} {escape_markdown(str(health.payload.get('status')))}]"
+            )
+            st.table([{"field": key, "value": str(value)} for key, value in health.payload.items()], hide_index=True)
+    with latency_column:
+        latencies_ms = [round(seconds * 1000, 1) for seconds in diagnostics.latencies_seconds]
+        st.markdown("**Delivery latency** (message `created_at` to arrival here, ms)")
+        if latencies_ms:
+            st.line_chart({"latency (ms)": latencies_ms}, height=220, x_label="recent deliveries, oldest first")
+            ordered = sorted(latencies_ms)
+            p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+            st.caption(
+                f"{len(ordered)} deliveries: median {statistics.median(ordered):.1f} ms, p90 {p90:.1f} ms,"
+                f" max {ordered[-1]:.1f} ms"
+            )
+        else:
+            st.caption("No live deliveries yet: press **Generate messages**.")

@@ -1,0 +1,255 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright, against real processes.
+
+A hub and `streamlit run app.py` run as subprocesses on free ports for the whole module; each test
+opens its own page, which is its own Streamlit session with its own live feed. The README's
+screenshots come from the last test: `UPDATE_SCREENSHOTS=1 python -m pytest tests/test_browser.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from agentchat.message import Draft
+from agentchat.store import Store, create_store_engine
+from tests.support import ROOT, HubProcess, free_port, wait_until
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)"
+    ),
+]
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TOKEN = "browser-test-token"
+PAYLOAD = "<img src=x onerror=alert(1)> [x](javascript:alert(1))"
+DOCS = ROOT / "docs"
+
+
+class Dashboard:
+    """`streamlit run app.py` on a free port, pointed at `hub_url`."""
+
+    def __init__(self, hub_url: str, log_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {key: value for key, value in os.environ.items() if not key.startswith("AGENTCHAT_")}
+        env |= {"AGENTCHAT_HUB_URL": hub_url, "AGENTCHAT_GENERATE_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
+        self.log_path = log_dir / f"dashboard-{self.port}.log"
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "streamlit", "run", "app.py"),
+                    *("--server.port", str(self.port), "--server.address", "127.0.0.1"),
+                    *("--server.headless", "true", "--server.fileWatcherType", "none"),
+                    *("--browser.gatherUsageStats", "false"),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_healthy(self) -> None:
+        def healthy() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"streamlit exited with {self.process.returncode}:\n{self.log_path.read_text()}")
+            try:
+                return httpx.get(f"{self.url}/_stcore/health", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(healthy, timeout=30)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HubProcess, Dashboard]]:
+    """A hub (heartbeat 2 s, token required) and a dashboard in front of it."""
+    workdir = tmp_path_factory.mktemp("browser")
+    hub = HubProcess(f"sqlite:///{workdir / 'agentchat.db'}", workdir, heartbeat_seconds=2, generate_token=TOKEN)
+    hub.start(wait=False)
+    dashboard = Dashboard(hub.url, workdir)
+    try:
+        hub.wait_healthy()
+        dashboard.wait_healthy()
+        yield hub, dashboard
+    finally:
+        dashboard.stop()
+        hub.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser: Browser, stack: tuple[HubProcess, Dashboard]) -> Iterator[Callable[[], Page]]:
+    """Open the dashboard in a new tab (a new Streamlit session); a JavaScript dialog fails the test."""
+    pages: list[Page] = []
+    dialogs: list[str] = []
+
+    def open_() -> Page:
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        pages.append(page)
+        page.goto(stack[1].url)
+        page.wait_for_selector("[data-testid='stApp']", timeout=20_000)
+        expect(page.get_by_text("🟢 Real-time (SSE)")).to_be_visible(timeout=20_000)
+        return page
+
+    yield open_
+    for page in pages:
+        page.close()
+    assert dialogs == [], f"a script ran in the page: {dialogs}"
+
+
+def generate(hub: HubProcess, agents: list[str] | None = None) -> list[dict[str, Any]]:
+    response = hub.generate(agents, Authorization=f"Bearer {TOKEN}")
+    assert response.status_code == 201, response.text
+    return list(response.json()["messages"])
+
+
+def card(page: Page, message: dict[str, Any]) -> Any:
+    return page.locator(f".st-key-message-{message['id']}")
+
+
+def report(capsys: pytest.CaptureFixture[str], line: str) -> None:
+    with capsys.disabled():
+        print(f"\n  {line}")
+
+
+def test_generate_button_shows_the_new_round_within_five_seconds(
+    open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard], capsys: pytest.CaptureFixture[str]
+) -> None:
+    hub, _ = stack
+    page = open_page()
+    before = hub.messages(since_id=0)["last_id"]
+    clicked = time.monotonic()
+    page.get_by_role("button", name="Generate messages").click()
+    expect(page.get_by_text("Generated 6 messages")).to_be_visible(timeout=5000)
+    made = hub.messages(since_id=before)["messages"]
+    assert len(made) == 6
+    for message in made:
+        expect(card(page, message)).to_contain_text(message["content"][:60], timeout=5000)
+    report(capsys, f"Generate click -> 6 new cards visible in the browser: {time.monotonic() - clicked:.2f} s")
+    expect(page.get_by_text("🟢 Real-time (SSE)")).to_be_visible()
+
+
+def test_a_round_posted_elsewhere_is_on_screen_within_two_seconds(
+    open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard], capsys: pytest.CaptureFixture[str]
+) -> None:
+    hub, _ = stack
+    page = open_page()
+    timings = []
+    for offset_ms in (0, 250, 500, 750):  # POST at different points of the page's 1 s refresh cycle
+        page.wait_for_timeout(offset_ms)
+        posted = time.monotonic()
+        made = generate(hub, ["grok_sentiment"])
+        expect(card(page, made[0])).to_contain_text(made[0]["content"][:60], timeout=2000)
+        timings.append(time.monotonic() - posted)
+    report(
+        capsys, "POST /api/chat/generate -> card visible in the browser: " + ", ".join(f"{t:.2f} s" for t in timings)
+    )
+    assert max(timings) < 2.0
+
+
+def test_html_and_markdown_link_in_a_message_show_as_text(
+    open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
+) -> None:
+    hub, _ = stack
+    store = Store(create_store_engine(hub.env["AGENTCHAT_DATABASE_URL"]), retention_seconds=600)
+    meta = {"symbol": PAYLOAD, "side": "sell", "price": 2.5, "confidence": 0.4, "reply_to": None}
+    stored, _ = store.insert_round([Draft("mistral_macro", "Mistral Macro", "alert", PAYLOAD, meta)])
+    store.dispose()
+    page = open_page()  # a new session replays what the hub retains, this message included
+    message = card(page, stored[0].to_dict())
+    expect(message.get_by_test_id("stText")).to_have_text(PAYLOAD)
+    expect(message.get_by_test_id("stCaptionContainer")).to_contain_text(PAYLOAD)
+    assert page.locator("img[src='x']").count() == 0
+    assert page.locator("a[href^='javascript']").count() == 0
+    assert message.locator("a").count() == 0
+
+
+def test_live_refresh_keeps_cards_mounted_and_widgets_as_set(
+    open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
+) -> None:
+    hub, _ = stack
+    made = generate(hub, ["claude_arbitrage"])
+    page = open_page()
+    page.get_by_text("Timeline", exact=True).click()
+    expect(page.get_by_text("arbitrage", exact=True)).to_have_count(0)  # the columns' headers are gone
+    expect(card(page, made[0])).to_be_visible()
+    handle = card(page, made[0]).element_handle()
+    assert handle is not None
+    page.wait_for_timeout(2500)  # two ticks of the live fragment
+    assert handle.evaluate("element => element.isConnected")  # redrawn in place, not remounted
+    expect(page.get_by_role("radio", name="Timeline")).to_be_checked()
+
+
+def test_closing_the_tab_closes_its_feed_connection(
+    open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
+) -> None:
+    hub, _ = stack
+
+    def clients() -> int:
+        return int(httpx.get(f"{hub.url}/healthz", timeout=5).json()["clients"])
+
+    baseline = clients()
+    page = open_page()
+    wait_until(lambda: clients() == baseline + 1, timeout=5)
+    page.close()
+    wait_until(lambda: clients() == baseline, timeout=10)
+
+
+def test_diagnostics_page_runs_the_connection_test_and_both_pages_are_pictured(
+    open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard], tmp_path: Path
+) -> None:
+    """Also the README's pictures: written to docs/ when UPDATE_SCREENSHOTS=1, else to a temporary folder."""
+    hub, _ = stack
+    pictures = DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+    page = open_page()
+    for _ in range(2):
+        made = generate(hub)
+        expect(card(page, made[-1])).to_be_visible(timeout=5000)
+    page.wait_for_timeout(1200)  # let the chart settle
+    page.screenshot(path=str(pictures / "dashboard.png"))
+    page.set_viewport_size({"width": 1600, "height": 1450})  # the whole Diagnostics page in one picture
+    page.get_by_role("link", name="Diagnostics").click()
+    expect(page.get_by_text("Delivery latency")).to_be_visible(timeout=5000)
+    page.get_by_role("button", name="Run connection test").click()
+    expect(page.get_by_text("all 7 checks passed")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("cell", name="✅ PASS")).to_have_count(7)
+    page.wait_for_timeout(1200)
+    page.screenshot(path=str(pictures / "diagnostics.png"))
+    page.get_by_role("link", name="Live chat").click()  # same session: the feed and its messages are still there
+    expect(card(page, made[-1])).to_be_visible(timeout=5000)

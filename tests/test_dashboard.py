@@ -1,0 +1,287 @@
+"""The dashboard (`app.py` and the Diagnostics page) in Streamlit's AppTest, against real hub processes.
+
+AppTest does not fire `run_every` timers, so a test stands in for the live fragment's tick by
+running the script again (`run_until`). The app reads its settings from the environment, like
+`streamlit run app.py` does; every test releases the session's feed afterwards, as Streamlit does
+when a browser tab disconnects.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from agentchat.agents import BUILTIN_ROSTER
+from agentchat.dashboard.views import EMPTY_TEXT, escape_markdown
+from agentchat.message import Draft
+from agentchat.probe import CHECK_NAMES
+from agentchat.store import Store, create_store_engine
+from tests.support import ROOT, HubProcess, free_port, wait_until
+
+APP = ROOT / "app.py"
+DIAGNOSTICS = "pages/1_Diagnostics.py"
+TOKEN = "dashboard-test-token"
+PAYLOAD = "<img src=x onerror=alert(1)> [x](javascript:alert(1)) **bold** $x$ :red[red] http://example.com"
+
+
+@pytest.fixture(autouse=True)
+def dashboard_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No AGENTCHAT_ variable or `.env` of the developer's leaks in; the session's feed is released after."""
+    for name in [name for name in os.environ if name.startswith("AGENTCHAT_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    yield
+    st.cache_resource.clear()  # what Streamlit does when a session ends: on_release closes the feed
+    st.cache_data.clear()
+    wait_until(lambda: not feed_threads(), timeout=5)
+
+
+def feed_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name.startswith("agentchat-feed")]
+
+
+def open_dashboard(monkeypatch: pytest.MonkeyPatch, hub_url: str, **settings: str) -> AppTest:
+    monkeypatch.setenv("AGENTCHAT_HUB_URL", hub_url)
+    for key, value in settings.items():
+        monkeypatch.setenv(f"AGENTCHAT_{key.upper()}", value)
+    return AppTest.from_file(APP, default_timeout=20).run()
+
+
+def run_until(at: AppTest, condition: Callable[[AppTest], Any], timeout: float = 10.0) -> AppTest:
+    """Rerun the script (a fragment tick) until `condition` holds."""
+
+    def rerun_and_check() -> Any:
+        at.run()
+        assert not at.exception, [exception.value for exception in at.exception]
+        return condition(at)
+
+    wait_until(rerun_and_check, timeout=timeout, interval=0.1)
+    return at
+
+
+def texts(at: AppTest) -> list[str]:
+    return [element.value for element in at.text]
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(element.value for element in at.markdown)
+
+
+def button(at: AppTest, label: str) -> Any:
+    return next(candidate for candidate in at.button if candidate.label == label)
+
+
+def test_dashboard_has_one_column_per_agent_headed_with_its_name_strategy_and_color(
+    monkeypatch: pytest.MonkeyPatch, hub: HubProcess
+) -> None:
+    at = open_dashboard(monkeypatch, hub.url)
+    assert not at.exception
+    assert len(at.main.columns) == 4 + len(BUILTIN_ROSTER)  # the analytics row, then one column per agent
+    for agent, column in zip(BUILTIN_ROSTER, at.main.columns[4:], strict=True):
+        header = column.markdown[0].value
+        assert escape_markdown(agent.name) in header
+        assert f'foreground="{agent.color}"' in header
+        assert escape_markdown(agent.strategy.replace("_", " ")) in header
+
+
+def test_empty_dashboard_says_it_is_waiting_and_hints_at_generate(
+    monkeypatch: pytest.MonkeyPatch, hub: HubProcess
+) -> None:
+    at = open_dashboard(monkeypatch, hub.url)
+    hint = at.info[0].value
+    assert EMPTY_TEXT in hint
+    assert "Generate messages" in hint
+
+
+def test_generate_button_posts_a_round_with_the_token_and_its_messages_appear(
+    monkeypatch: pytest.MonkeyPatch, start_hub: Callable[..., HubProcess]
+) -> None:
+    hub = start_hub(heartbeat_seconds=0.5, generate_token=TOKEN)
+    at = open_dashboard(monkeypatch, hub.url, generate_token=TOKEN)
+    button(at, "Generate messages").click().run()
+    assert [toast.value for toast in at.toast] == [f"Generated {len(BUILTIN_ROSTER)} messages"]
+    made = hub.messages(since_id=0)["messages"]
+    assert len(made) == len(BUILTIN_ROSTER)
+    assert {message["content"] for message in made} <= set(texts(at))
+
+
+def test_generate_without_the_hubs_token_says_why_it_failed(
+    monkeypatch: pytest.MonkeyPatch, start_hub: Callable[..., HubProcess]
+) -> None:
+    hub = start_hub(heartbeat_seconds=0.5, generate_token=TOKEN)
+    at = open_dashboard(monkeypatch, hub.url)
+    button(at, "Generate messages").click().run()
+    error = at.sidebar.error[0].value
+    assert "401" in error
+    assert "AGENTCHAT_GENERATE_TOKEN" in error
+    assert hub.messages(since_id=0)["messages"] == []
+
+
+def test_messages_generated_elsewhere_appear_at_the_next_refresh_newest_first(
+    monkeypatch: pytest.MonkeyPatch, hub: HubProcess
+) -> None:
+    at = open_dashboard(monkeypatch, hub.url)
+    first = hub.generate(["claude_arbitrage"]).json()["messages"][0]
+    second = hub.generate(["claude_arbitrage"]).json()["messages"][0]
+    run_until(at, lambda at: second["content"] in texts(at))
+    claude_column = at.main.columns[4]
+    assert [element.value for element in claude_column.text] == [second["content"], first["content"]]
+
+
+@pytest.mark.parametrize("layout", ["Columns", "Timeline", "Tabs"])
+def test_each_layout_shows_every_message_of_the_picked_agents(
+    monkeypatch: pytest.MonkeyPatch, hub: HubProcess, layout: str
+) -> None:
+    made = hub.generate().json()["messages"]
+    at = open_dashboard(monkeypatch, hub.url)
+    at.radio(key="layout").set_value(layout).run()
+    assert not at.exception
+    assert sorted(texts(at)) == sorted(message["content"] for message in made)
+    if layout == "Tabs":
+        assert [tab.label for tab in at.tabs] == [escape_markdown(agent.name) for agent in BUILTIN_ROSTER]
+
+
+def test_unpicking_an_agent_hides_its_messages(monkeypatch: pytest.MonkeyPatch, hub: HubProcess) -> None:
+    made = hub.generate(["claude_arbitrage", "grok_sentiment"]).json()["messages"]
+    at = open_dashboard(monkeypatch, hub.url)
+    at.multiselect(key="agents").unselect("grok_sentiment").run()
+    assert texts(at) == [made[0]["content"]]
+
+
+def test_status_pill_says_real_time_while_sse_is_up(monkeypatch: pytest.MonkeyPatch, hub: HubProcess) -> None:
+    at = open_dashboard(monkeypatch, hub.url)
+    assert "🟢 Real-time (SSE)" in markdown(at)
+
+
+def test_status_pill_says_polling_when_sse_is_switched_off(monkeypatch: pytest.MonkeyPatch, hub: HubProcess) -> None:
+    made = hub.generate().json()["messages"]
+    at = open_dashboard(monkeypatch, hub.url)
+    at.toggle(key="sse").set_value(False).run()
+    run_until(at, lambda at: "🟡 Polling (fallback)" in markdown(at))
+    assert "SSE is switched off" in markdown(at)
+    assert sorted(texts(at)) == sorted(message["content"] for message in made)
+
+
+def test_hub_down_the_page_loads_and_says_where_the_hub_should_be_and_how_to_start_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dead_url = f"http://127.0.0.1:{free_port()}"
+    at = open_dashboard(monkeypatch, dead_url)
+    assert not at.exception
+    assert "🔴 Error" in markdown(at)
+    error = at.main.error[0].value
+    assert f"`{dead_url}` is unreachable" in error
+    assert "python -m agentchat hub" in error
+    assert "make run" in error
+    assert len(at.main.columns) == 4 + len(BUILTIN_ROSTER)  # this process's own roster stands in
+
+
+def test_dashboard_recovers_by_itself_when_the_hub_comes_up(
+    monkeypatch: pytest.MonkeyPatch, start_hub: Callable[..., HubProcess]
+) -> None:
+    port = free_port()
+    at = open_dashboard(monkeypatch, f"http://127.0.0.1:{port}")
+    assert "🔴 Error" in markdown(at)
+    start_hub(port=port, heartbeat_seconds=0.5)
+    run_until(at, lambda at: "🟢 Real-time (SSE)" in markdown(at), timeout=15)
+    assert not at.main.error
+
+
+def test_message_text_is_shown_as_text_never_as_markup(
+    monkeypatch: pytest.MonkeyPatch, hub: HubProcess, sqlite_url: str
+) -> None:
+    store = Store(create_store_engine(sqlite_url), retention_seconds=600)
+    meta = {"symbol": PAYLOAD, "side": "buy", "price": 1.5, "confidence": 0.5, "reply_to": None}
+    store.insert_round([Draft("claude_arbitrage", "Claude Arbitrage", "alert", PAYLOAD, meta)])
+    store.dispose()
+    at = open_dashboard(monkeypatch, hub.url)
+    assert texts(at) == [PAYLOAD]  # st.text: no Markdown, no HTML
+    caption = at.main.columns[4].caption[0].value
+    assert escape_markdown(PAYLOAD) in caption
+    for element in [*at.markdown, *at.caption]:
+        assert not re.search(r"(?<!\\)<img", element.value)
+        assert not re.search(r"(?<!\\)\]\(javascript", element.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [PAYLOAD, "GPT-4 Momentum", "1. not a list", "# not a heading", "a@b.com www.example.com", "line\nbreak"],
+)
+def test_escaped_markdown_keeps_every_character_and_escapes_all_punctuation(text: str) -> None:
+    escaped = escape_markdown(text)
+    assert escaped.replace("\\", "").replace("\u2060", "") == " ".join(text.split())
+    unescaped_punctuation = [
+        char for index, char in enumerate(escaped) if char in "<>[]()*_`$:#!|~" and escaped[index - 1] != "\\"
+    ]
+    assert unescaped_punctuation == []
+
+
+def test_diagnostics_page_shows_the_feed_state_and_the_hub_health(
+    monkeypatch: pytest.MonkeyPatch, hub: HubProcess
+) -> None:
+    made = hub.generate().json()["messages"]
+    at = open_dashboard(monkeypatch, hub.url)
+    at.switch_page(DIAGNOSTICS).run()
+    assert not at.exception
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["State"] == "realtime"
+    assert metrics["Last event id"] == str(made[-1]["id"])
+    assert metrics["Reconnects"] == "0"
+    assert {"Last heartbeat", "Events received", "Messages received", "Duplicates dropped"} <= set(metrics)
+    assert hub.url in markdown(at)
+    health = at.table[0].value
+    assert dict(zip(health["field"], health["value"], strict=True))["status"] == "ok"
+
+
+def test_run_connection_test_shows_every_check_in_a_table(monkeypatch: pytest.MonkeyPatch, hub: HubProcess) -> None:
+    at = open_dashboard(monkeypatch, hub.url)
+    at.switch_page(DIAGNOSTICS).run()
+    button(at, "Run connection test").click().run(timeout=60)
+    checks = at.table[-1].value
+    assert list(checks["check"]) == list(CHECK_NAMES)
+    assert set(checks["result"]) == {"✅ PASS"}
+    assert "all 7 checks passed" in at.success[0].value
+
+
+def test_sidebar_choices_survive_a_change_of_page(monkeypatch: pytest.MonkeyPatch, hub: HubProcess) -> None:
+    at = open_dashboard(monkeypatch, hub.url)
+    at.radio(key="layout").set_value("Tabs").run()
+    at.toggle(key="sse").set_value(False).run()
+    at.switch_page(DIAGNOSTICS).run()  # the sidebar is drawn on every page, from the same state
+    assert at.radio(key="layout").value == "Tabs"
+    assert at.toggle(key="sse").value is False
+
+
+def test_ending_the_session_closes_its_feed_and_its_connection(
+    monkeypatch: pytest.MonkeyPatch, hub: HubProcess
+) -> None:
+    open_dashboard(monkeypatch, hub.url)
+    assert len(feed_threads()) == 1
+    wait_until(lambda: clients(hub) == 1, timeout=5)
+    st.cache_resource.clear()  # Streamlit releases a session's resources when its tab disconnects
+    wait_until(lambda: not feed_threads(), timeout=3)
+    wait_until(lambda: clients(hub) == 0, timeout=5)
+
+
+def test_changing_feed_settings_replaces_the_feed_and_leaks_no_connection(
+    monkeypatch: pytest.MonkeyPatch, hub: HubProcess
+) -> None:
+    at = open_dashboard(monkeypatch, hub.url)
+    for enabled in (False, True, False, True):
+        at.toggle(key="sse").set_value(enabled).run()
+    at.number_input(key="poll_seconds").set_value(5.0).run()
+    assert len(feed_threads()) == 1
+    wait_until(lambda: clients(hub) == 1, timeout=5)
+
+
+def clients(hub: HubProcess) -> int:
+    return int(httpx.get(f"{hub.url}/healthz", timeout=5).json()["clients"])
