@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per health check or LLM call is noise
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))

@@ -8,8 +8,8 @@ back instead of a second round. For the same reason the interval job fires on sl
 than "start time plus n intervals": two schedulers started a minute apart still agree on the slots.
 The first round, at start, belongs to the slot already under way.
 
-The hub forgets a key once the round's messages are past retention (`AGENTCHAT_RETENTION_SECONDS`),
-so with an interval longer than retention a restart late in a slot makes that slot's round again.
+The hub remembers a key for a day (or for its retention, if longer), so that holds for any slot
+shorter than a day, even when the slot is longer than the messages are retained.
 
 A round that cannot reach the hub (connection refused, timeout, 5xx) is retried with exponential
 backoff until its slot is nearly over, then logged as missed; the next slot is tried afresh.

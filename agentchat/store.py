@@ -14,6 +14,7 @@ Any database failure surfaces as `StoreUnavailable`, which the hub turns into a 
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from agentchat.errors import StoreUnavailable
-from agentchat.message import Draft, Message, utc_now
+from agentchat.message import Draft, Message, dumps, utc_now
 
 metadata = sa.MetaData()
 
@@ -39,12 +40,21 @@ messages_table = sa.Table(
     sa.Column("content", sa.Text(), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("meta", sa.JSON(), nullable=False),
-    sa.Column("idempotency_key", sa.String(200), nullable=True),
     sa.Index("ix_agent_chat_messages_created_at", "created_at"),
     sa.Index("ix_agent_chat_messages_agent_id_id", "agent_id", "id"),
-    sa.Index("ix_agent_chat_messages_idempotency_key", "idempotency_key"),
     sqlite_autoincrement=True,
 )
+
+rounds_table = sa.Table(
+    "agent_chat_rounds",
+    metadata,
+    sa.Column("idempotency_key", sa.String(200), primary_key=True),
+    sa.Column("response", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_agent_chat_rounds_created_at", "created_at"),
+)
+
+IDEMPOTENCY_SECONDS = 24 * 3600  # how long a round's Idempotency-Key is remembered, at least
 
 ROUND_LOCK_KEY = 0x61676E74  # "agnt": the PostgreSQL advisory lock that orders inserts across hubs
 MIGRATION_LOCK_KEY = 0x61676E6D  # "agnm": held while one hub migrates, so hubs started together take turns
@@ -156,16 +166,18 @@ class Store:
     ) -> tuple[list[Message], bool]:
         """Store drafts in one transaction; return (messages, created).
 
-        With an idempotency key already used within retention, nothing is stored and
-        the first round's messages come back with `created=False`. `before_commit`
-        runs inside the transaction (the PostgreSQL bus sends NOTIFY there).
+        With an idempotency key already used, nothing is stored and the first round's answer
+        comes back with `created=False`. Keys live in their own table, for a day or for the
+        retention if longer, so a scheduler restarted late in a long slot still gets the first
+        answer after the messages themselves are gone. `before_commit` runs inside the
+        transaction (the PostgreSQL bus sends NOTIFY there).
         """
         with self._connect(write=True) as connection:
             if self.is_postgres:
                 connection.execute(sa.select(sa.func.pg_advisory_xact_lock(ROUND_LOCK_KEY)))
             if idempotency_key is not None:
-                earlier = self._by_idempotency_key(connection, idempotency_key)
-                if earlier:
+                earlier = self._round_by_key(connection, idempotency_key)
+                if earlier is not None:
                     return earlier, False
             now = utc_now()
             stored: list[Message] = []
@@ -179,28 +191,37 @@ class Store:
                         content=draft.content,
                         created_at=now,
                         meta=draft.meta,
-                        idempotency_key=idempotency_key,
                     )
                     .returning(messages_table.c.id)
                 ).scalar_one()
                 stored.append(
                     Message(new_id, draft.agent_id, draft.agent_name, draft.kind, draft.content, now, draft.meta)
                 )
+            if idempotency_key is not None:
+                response = dumps([message.to_dict() for message in stored])
+                connection.execute(
+                    rounds_table.insert().values(idempotency_key=idempotency_key, response=response, created_at=now)
+                )
             if before_commit is not None:
                 before_commit(connection, stored)
             return stored, True
 
-    def find_round(self, idempotency_key: str) -> list[Message]:
+    def find_round(self, idempotency_key: str) -> list[Message] | None:
+        """The first answer to an Idempotency-Key still remembered, or None."""
         with self._connect() as connection:
-            return self._by_idempotency_key(connection, idempotency_key)
+            return self._round_by_key(connection, idempotency_key)
 
-    def _by_idempotency_key(self, connection: Connection, key: str) -> list[Message]:
-        query = (
-            sa.select(messages_table)
-            .where(messages_table.c.idempotency_key == key, self._retained())
-            .order_by(messages_table.c.id)
+    def _remembered_since(self) -> datetime:
+        return utc_now() - max(self.retention, timedelta(seconds=IDEMPOTENCY_SECONDS))
+
+    def _round_by_key(self, connection: Connection, key: str) -> list[Message] | None:
+        query = sa.select(rounds_table.c.response).where(
+            rounds_table.c.idempotency_key == key, rounds_table.c.created_at >= self._remembered_since()
         )
-        return [_row_to_message(row) for row in connection.execute(query)]
+        response = connection.execute(query).scalar_one_or_none()
+        if response is None:
+            return None
+        return [Message.from_dict(item) for item in json.loads(response)]
 
     def since(self, since_id: int, agent_ids: Sequence[str] | None = None, limit: int = 1000) -> list[Message]:
         """Retained messages with id > since_id, in id order."""
@@ -228,9 +249,10 @@ class Store:
         return Bounds(earliest_id, last_id)
 
     def purge(self) -> int:
-        """Delete expired messages; return how many."""
+        """Delete expired messages (and forgotten idempotency keys); return how many messages."""
         with self._connect(write=True) as connection:
             result = connection.execute(sa.delete(messages_table).where(~self._retained()))
+            connection.execute(sa.delete(rounds_table).where(rounds_table.c.created_at < self._remembered_since()))
             return int(result.rowcount or 0)
 
     def dispose(self) -> None:

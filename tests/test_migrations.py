@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from agentchat import migrate
-from agentchat.message import utc_now
-from agentchat.store import create_store_engine
+from agentchat.message import Draft, utc_now
+from agentchat.store import Store, create_store_engine
 from tests.support import ROOT, HubProcess, hub_env
 
 HEAD = migrate.head_revision()
@@ -57,11 +57,20 @@ def columns(database_url: str) -> set[str]:
         engine.dispose()
 
 
+def tables(database_url: str) -> set[str]:
+    engine = create_store_engine(database_url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
 def test_db_upgrade_creates_the_schema_on_an_empty_database(database_url: str) -> None:
     result = agentchat_db(database_url, "upgrade")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"database at revision {HEAD} (head {HEAD})"
-    assert columns(database_url) >= {"id", "agent_id", "content", "created_at", "meta", "idempotency_key"}
+    assert columns(database_url) >= {"id", "agent_id", "content", "created_at", "meta"}
+    assert tables(database_url) >= {"agent_chat_messages", "agent_chat_rounds"}
 
 
 def test_db_upgrade_at_head_changes_nothing(database_url: str) -> None:
@@ -78,9 +87,9 @@ def test_db_upgrade_from_the_previous_schema_keeps_rows(database_url: str) -> No
     assert result.returncode == 0, result.stderr
     engine = create_store_engine(database_url)
     with engine.connect() as connection:
-        rows = connection.execute(sa.text("SELECT content, idempotency_key FROM agent_chat_messages")).all()
+        rows = connection.execute(sa.text("SELECT content, meta FROM agent_chat_messages")).all()
     engine.dispose()
-    assert [tuple(row) for row in rows] == [("kept across the upgrade", None)]
+    assert [row[0] for row in rows] == ["kept across the upgrade"]
 
 
 def test_hub_start_upgrades_the_previous_schema_and_serves_its_rows(start_hub: StartHub, database_url: str) -> None:
@@ -90,7 +99,7 @@ def test_hub_start_upgrades_the_previous_schema_and_serves_its_rows(start_hub: S
     assert [(message["content"], message["meta"]) for message in kept] == [
         ("kept across the upgrade", {"symbol": "BTC"})
     ]
-    made = hub.generate(["claude_arbitrage"], **{"Idempotency-Key": "after-upgrade"})  # needs revision 0002
+    made = hub.generate(["claude_arbitrage"], **{"Idempotency-Key": "after-upgrade"})  # needs revision 0003
     assert made.status_code == 201
     assert made.json()["messages"][0]["id"] == kept[0]["id"] + 1
 
@@ -107,3 +116,41 @@ def test_hubs_started_together_on_an_empty_database_all_come_up(start_hub: Start
     for hub in hubs:
         hub.wait_healthy()
     assert agentchat_db(postgres_url, "current").stdout.strip() == f"database at revision {HEAD} (head {HEAD})"
+
+
+def test_idempotency_keys_of_the_previous_schema_survive_the_upgrade(database_url: str) -> None:
+    engine = create_store_engine(database_url)
+    migrate.upgrade(engine, "0002")
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO agent_chat_messages (agent_id, agent_name, kind, content, created_at, meta, "
+                "idempotency_key) VALUES ('claude_arbitrage', 'Claude Arbitrage', 'trade', 'first answer', :now, "
+                "'{\"symbol\": \"BTC\"}', 'round-before-upgrade')"
+            ),
+            {"now": utc_now()},
+        )
+    migrate.upgrade(engine)
+    remembered = Store(engine, retention_seconds=600).find_round("round-before-upgrade")
+    engine.dispose()
+    assert remembered is not None
+    assert [(m.content, m.meta) for m in remembered] == [("first answer", {"symbol": "BTC"})]
+
+
+def test_upgrade_keeps_ids_increasing_after_every_message_was_purged(sqlite_url: str) -> None:
+    engine = create_store_engine(sqlite_url)
+    migrate.upgrade(engine, "0002")
+    with engine.begin() as connection:
+        for _ in range(3):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO agent_chat_messages (agent_id, agent_name, kind, content, created_at, meta) "
+                    "VALUES ('a', 'A', 'trade', 'purged later', :now, '{}')"
+                ),
+                {"now": utc_now()},
+            )
+        connection.execute(sa.text("DELETE FROM agent_chat_messages"))  # as the retention purge does
+    migrate.upgrade(engine)
+    stored, _ = Store(engine, retention_seconds=600).insert_round([Draft("a", "A", "trade", "after the upgrade")])
+    engine.dispose()
+    assert stored[0].id == 4

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from agentchat import migrate
 from agentchat.errors import StoreUnavailable
 from agentchat.message import Draft, utc_now
-from agentchat.store import Store, create_store_engine, messages_table
+from agentchat.store import IDEMPOTENCY_SECONDS, Store, create_store_engine, messages_table, rounds_table
 
 
 def draft(agent_id: str = "claude_arbitrage", content: str = "BTC basis 0.4% over spot") -> Draft:
@@ -69,6 +69,20 @@ def test_idempotency_key_returns_the_first_round(store: Store) -> None:
     assert again == first
     assert store.find_round("k1") == first
     assert len(store.since(0)) == 2
+
+
+def test_idempotency_keys_are_forgotten_after_a_day(store: Store) -> None:
+    store.insert_round([draft()], idempotency_key="old")
+    store.insert_round([draft()], idempotency_key="new")
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.update(rounds_table)
+            .where(rounds_table.c.idempotency_key == "old")
+            .values(created_at=utc_now() - timedelta(seconds=IDEMPOTENCY_SECONDS + 1))
+        )
+    store.purge()
+    assert store.find_round("old") is None
+    assert store.find_round("new") is not None
 
 
 def test_ids_are_not_reused_after_a_purge(store: Store) -> None:

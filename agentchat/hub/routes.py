@@ -54,7 +54,7 @@ async def _generate(hub: Hub, request: Request) -> Response:
     key = _idempotency_key(request)
     if key is not None:
         earlier = await hub.in_thread(hub.store.find_round, key)
-        if earlier:
+        if earlier is not None:
             return _round_response(earlier, replayed=True)
     drafts = await hub.in_thread(hub.generator.generate_round, agents, hub.recent_messages())
     async with hub.round_lock:  # publish in commit order
