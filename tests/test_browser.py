@@ -224,11 +224,11 @@ def test_closing_the_tab_closes_its_feed_connection(
     def clients() -> int:
         return int(httpx.get(f"{hub.url}/healthz", timeout=5).json()["clients"])
 
-    baseline = clients()
+    wait_until(lambda: clients() == 0, timeout=20)  # tabs of earlier tests are released by now
     page = open_page()
-    wait_until(lambda: clients() == baseline + 1, timeout=5)
+    wait_until(lambda: clients() == 1, timeout=20)
     page.close()
-    wait_until(lambda: clients() == baseline, timeout=10)
+    wait_until(lambda: clients() == 0, timeout=20)
 
 
 def test_diagnostics_page_runs_the_connection_test_and_both_pages_are_pictured(
