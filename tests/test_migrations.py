@@ -33,19 +33,26 @@ def agentchat_db(database_url: str, action: str) -> subprocess.CompletedProcess[
     )
 
 
+def insert_raw_message(connection: sa.Connection, content: str, **columns: str) -> None:
+    """A message row written with plain SQL, as an older schema has it (`columns` adds its own)."""
+    values = {"content": content, "created_at": utc_now(), "meta": '{"symbol": "BTC"}', **columns}
+    names = ", ".join(["agent_id", "agent_name", "kind", *values])
+    placeholders = ", ".join(f":{name}" for name in values)
+    connection.execute(
+        sa.text(
+            f"INSERT INTO agent_chat_messages ({names}) "
+            f"VALUES ('claude_arbitrage', 'Claude Arbitrage', 'trade', {placeholders})"
+        ),
+        values,
+    )
+
+
 def write_under_the_first_schema(database_url: str) -> None:
     """A database as revision 0001 left it, with one message in it."""
     engine = create_store_engine(database_url)
     migrate.upgrade(engine, "0001")
     with engine.begin() as connection:
-        connection.execute(
-            sa.text(
-                "INSERT INTO agent_chat_messages (agent_id, agent_name, kind, content, created_at, meta) "
-                "VALUES ('claude_arbitrage', 'Claude Arbitrage', 'trade', 'kept across the upgrade', :now, "
-                '\'{"symbol": "BTC"}\')'
-            ),
-            {"now": utc_now()},
-        )
+        insert_raw_message(connection, "kept across the upgrade")
     engine.dispose()
 
 
@@ -122,14 +129,7 @@ def test_idempotency_keys_of_the_previous_schema_survive_the_upgrade(database_ur
     engine = create_store_engine(database_url)
     migrate.upgrade(engine, "0002")
     with engine.begin() as connection:
-        connection.execute(
-            sa.text(
-                "INSERT INTO agent_chat_messages (agent_id, agent_name, kind, content, created_at, meta, "
-                "idempotency_key) VALUES ('claude_arbitrage', 'Claude Arbitrage', 'trade', 'first answer', :now, "
-                "'{\"symbol\": \"BTC\"}', 'round-before-upgrade')"
-            ),
-            {"now": utc_now()},
-        )
+        insert_raw_message(connection, "first answer", idempotency_key="round-before-upgrade")
     migrate.upgrade(engine)
     remembered = Store(engine, retention_seconds=600).find_round("round-before-upgrade")
     engine.dispose()
@@ -142,13 +142,7 @@ def test_upgrade_keeps_ids_increasing_after_every_message_was_purged(sqlite_url:
     migrate.upgrade(engine, "0002")
     with engine.begin() as connection:
         for _ in range(3):
-            connection.execute(
-                sa.text(
-                    "INSERT INTO agent_chat_messages (agent_id, agent_name, kind, content, created_at, meta) "
-                    "VALUES ('a', 'A', 'trade', 'purged later', :now, '{}')"
-                ),
-                {"now": utc_now()},
-            )
+            insert_raw_message(connection, "purged later")
         connection.execute(sa.text("DELETE FROM agent_chat_messages"))  # as the retention purge does
     migrate.upgrade(engine)
     stored, _ = Store(engine, retention_seconds=600).insert_round([Draft("a", "A", "trade", "after the upgrade")])
