@@ -1,13 +1,18 @@
 """Schema migrations with Alembic, run programmatically at hub start and by `agentchat db upgrade`.
 
 The scripts live in `agentchat/migrations/`; no `alembic.ini` is needed because the
-configuration is built here from the engine the store already uses.
+configuration is built here from the engine the store already uses. On PostgreSQL an upgrade
+holds a session advisory lock, so hubs started together on an empty database, or a
+`db upgrade` run beside a starting hub, take turns instead of racing to create the same table.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -27,10 +32,28 @@ def _config(engine: Engine) -> Config:
     return config
 
 
+MIGRATION_LOCK_KEY = 0x61676E6D  # "agnm"
+
+
+@contextlib.contextmanager
+def _one_at_a_time(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as connection:
+        connection.execute(sa.select(sa.func.pg_advisory_lock(MIGRATION_LOCK_KEY)))
+        try:
+            yield
+        finally:
+            connection.execute(sa.select(sa.func.pg_advisory_unlock(MIGRATION_LOCK_KEY)))
+            connection.commit()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision`; existing rows are kept."""
     try:
-        command.upgrade(_config(engine), revision)
+        with _one_at_a_time(engine):
+            command.upgrade(_config(engine), revision)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise StoreUnavailable(f"cannot migrate the database: {reason}") from exc

@@ -57,7 +57,6 @@ rounds_table = sa.Table(
 IDEMPOTENCY_SECONDS = 24 * 3600  # how long a round's Idempotency-Key is remembered, at least
 
 ROUND_LOCK_KEY = 0x61676E74  # "agnt": the PostgreSQL advisory lock that orders inserts across hubs
-MIGRATION_LOCK_KEY = 0x61676E6D  # "agnm": held while one hub migrates, so hubs started together take turns
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,20 +138,6 @@ class Store:
 
     def _retained(self) -> sa.ColumnElement[bool]:
         return messages_table.c.created_at >= utc_now() - self.retention
-
-    @contextlib.contextmanager
-    def migration_lock(self) -> Iterator[None]:
-        """One process at a time across hubs (a PostgreSQL session advisory lock); nothing to do on SQLite."""
-        if not self.is_postgres:
-            yield
-            return
-        with self._connect() as connection:
-            connection.execute(sa.select(sa.func.pg_advisory_lock(MIGRATION_LOCK_KEY)))
-            try:
-                yield
-            finally:
-                connection.execute(sa.select(sa.func.pg_advisory_unlock(MIGRATION_LOCK_KEY)))
-                connection.commit()
 
     def ping(self) -> None:
         with self._connect() as connection:

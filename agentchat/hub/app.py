@@ -72,8 +72,7 @@ class Hub:
 
     def migrate(self) -> None:
         if not self.migrated:
-            with self.store.migration_lock():  # hubs started together on an empty database take turns
-                migrate.upgrade(self.store.engine)
+            migrate.upgrade(self.store.engine)
             self.migrated = True
 
     def recent_messages(self) -> list[Message]:
