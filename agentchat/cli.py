@@ -84,7 +84,8 @@ def _check(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from agentchat.supervisor import run_all
 
-    return run_all(load_settings())
+    settings = load_settings()
+    return run_all(settings, dashboard_port=settings.dashboard_port)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(5, ge=1, le=100)
     client_buffer_bytes: int = Field(256 * 1024, ge=4096)
     access_log: bool = True
+    dashboard_port: int = Field(8501, ge=1, le=65535)
 
     @field_validator("database_url")
     @classmethod

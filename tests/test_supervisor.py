@@ -146,6 +146,32 @@ def test_run_brings_up_hub_scheduler_and_dashboard_and_sigint_leaves_no_process(
         assert f"{name} stopped" in log
 
 
+def test_the_run_command_serves_the_real_dashboard_and_stops_everything_on_sigint(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """`python -m agentchat run` itself, as `make run` calls it, with app.py; ports from the environment."""
+    hub_port, dashboard_port = free_port(), free_port()
+    env = hub_env(sqlite_url, hub_port=hub_port, hub_url=f"http://127.0.0.1:{hub_port}", dashboard_port=dashboard_port)
+    log_path = tmp_path / "run.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "agentchat", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    run = Run(process, log_path, f"http://127.0.0.1:{hub_port}", f"http://127.0.0.1:{dashboard_port}")
+    try:
+        run.wait_for_line("Ctrl-C stops all three")
+        assert httpx.get(f"{run.dashboard_url}/_stcore/health", timeout=5).status_code == 200
+        wait_until(lambda: len(run.messages()) == len(BUILTIN_ROSTER), timeout=15)
+        children = descendants(process.pid)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(30) == 0
+        assert not [pid for pid in children if alive(pid)]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
 def test_run_without_a_dashboard_script_says_so_and_runs_hub_and_scheduler(start_run: Callable[..., Run]) -> None:
     run = start_run()
     run.wait_for_line("Ctrl-C stops both")
