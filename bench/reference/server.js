@@ -1,5 +1,6 @@
 // The reference: the best fan-out a Node `http` SSE server gives, as the original design would.
-// One Set of open responses, each frame built once and written to every response.
+// One Set of open responses, each frame built once (as a Buffer, so no write re-encodes it)
+// and written to every response.
 // Usage: node server.js PORT CONTENT_CHARS
 "use strict";
 const http = require("http");
@@ -19,7 +20,7 @@ function frameFor(agentId) {
     created_at: new Date().toISOString(),
     meta: { symbol: "BTC", side: "buy", price: 71234.5, confidence: 0.72, reply_to: null },
   };
-  return { message, frame: `id: ${message.id}\ndata: ${JSON.stringify(message)}\n\n` };
+  return { message, frame: Buffer.from(`id: ${message.id}\ndata: ${JSON.stringify(message)}\n\n`) };
 }
 
 const server = http.createServer((req, res) => {
