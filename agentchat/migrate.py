@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from agentchat.errors import StoreUnavailable
+from agentchat.store import database_error_reason
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -55,8 +56,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         with _one_at_a_time(engine):
             command.upgrade(_config(engine), revision)
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise StoreUnavailable(f"cannot migrate the database: {reason}") from exc
+        raise StoreUnavailable(f"cannot migrate the database: {database_error_reason(exc)}") from exc
 
 
 def current_revision(engine: Engine) -> str | None:

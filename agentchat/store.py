@@ -56,6 +56,7 @@ rounds_table = sa.Table(
 
 IDEMPOTENCY_SECONDS = 24 * 3600  # how long a round's Idempotency-Key is remembered, at least
 
+PAGE_SIZE = 1000  # rows per query when reading everything after an id
 ROUND_LOCK_KEY = 0x61676E74  # "agnt": the PostgreSQL advisory lock that orders inserts across hubs
 
 
@@ -104,6 +105,11 @@ def create_store_engine(database_url: str, timeout_seconds: float = 5.0, pool_si
     )
 
 
+def database_error_reason(error: SQLAlchemyError) -> str:
+    """The driver's first line ("connection refused", "database is locked"), without SQLAlchemy's wrapping."""
+    return str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+
+
 def _row_to_message(row: sa.Row[Any]) -> Message:
     created_at: datetime = row.created_at
     if created_at.tzinfo is None:  # SQLite keeps no zone; we only ever write UTC
@@ -133,8 +139,7 @@ class Store:
             with self.engine.begin() if write else self.engine.connect() as connection:
                 yield connection
         except SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            raise StoreUnavailable(f"database unavailable: {reason}") from exc
+            raise StoreUnavailable(f"database unavailable: {database_error_reason(exc)}") from exc
 
     def _retained(self) -> sa.ColumnElement[bool]:
         return messages_table.c.created_at >= utc_now() - self.retention
@@ -220,6 +225,16 @@ class Store:
             query = query.where(messages_table.c.agent_id.in_(list(agent_ids)))
         with self._connect() as connection:
             return [_row_to_message(row) for row in connection.execute(query)]
+
+    def all_since(self, since_id: int, agent_ids: Sequence[str] | None = None) -> list[Message]:
+        """Every retained message with id > since_id, read page by page; retention bounds the total."""
+        found: list[Message] = []
+        while True:
+            page = self.since(since_id, agent_ids, PAGE_SIZE)
+            found.extend(page)
+            if len(page) < PAGE_SIZE:
+                return found
+            since_id = page[-1].id
 
     def latest(self, count: int) -> list[Message]:
         """The newest `count` retained messages, oldest first."""

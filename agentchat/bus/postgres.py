@@ -46,7 +46,6 @@ logger = logging.getLogger("agentchat.bus")
 
 CHANNEL = "agentchat_messages"
 INLINE_LIMIT_BYTES = 6000  # PostgreSQL refuses payloads of 8000 bytes or more
-CATCH_UP_PAGE = 1000
 APPLICATION_NAME = "agentchat-listener"
 
 
@@ -185,14 +184,11 @@ class PostgresBus(Bus):
             await self._catch_up()
 
     async def _catch_up(self) -> None:
-        """Deliver every stored message after the last delivered id, page by page."""
-        while True:
-            assert self.last_delivered_id is not None
-            page = await anyio.to_thread.run_sync(self.store.since, self.last_delivered_id, None, CATCH_UP_PAGE)
-            if page:
-                self._deliver_in_order(page)
-            if len(page) < CATCH_UP_PAGE:
-                return
+        """Deliver every stored message after the last delivered id."""
+        assert self.last_delivered_id is not None
+        missed = await anyio.to_thread.run_sync(self.store.all_since, self.last_delivered_id)
+        if missed:
+            self._deliver_in_order(missed)
 
     def _deliver_in_order(self, messages: list[Message]) -> None:
         self.last_delivered_id = messages[-1].id

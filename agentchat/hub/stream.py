@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from agentchat.hub.app import Hub
 
 RETRY_MILLISECONDS = 3000
-REPLAY_PAGE = 1000
 
 
 def error_response(error: AgentchatError) -> JSONResponse:
@@ -132,15 +131,7 @@ class StreamEndpoint:
     def _read_history(self, agents: frozenset[str] | None, last_event_id: int) -> tuple[Bounds, list[Message]]:
         """Bounds and every retained message after `last_event_id` (runs in a worker thread)."""
         store = self.hub.store
-        bounds = store.bounds()
-        replay: list[Message] = []
-        since = last_event_id
-        while True:
-            page = store.since(since, sorted(agents) if agents else None, REPLAY_PAGE)
-            replay.extend(page)
-            if len(page) < REPLAY_PAGE:
-                return bounds, replay
-            since = page[-1].id
+        return store.bounds(), store.all_since(last_event_id, sorted(agents) if agents else None)
 
     def _headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
         headers = [
