@@ -54,6 +54,11 @@ class Mode(enum.Enum):
     CLOSED = "closed"
 
 
+def http_chunk(raw: bytes) -> bytes:
+    """`raw` as one chunk of HTTP chunked transfer encoding, as uvicorn would write it."""
+    return b"%x\r\n%b\r\n" % (len(raw), raw)
+
+
 class Chunk:
     """Bytes for one or more frames, and the same bytes framed for HTTP chunked encoding."""
 
@@ -62,7 +67,7 @@ class Chunk:
     def __init__(self, raw: bytes, count: int) -> None:
         self.raw = raw
         self.count = count  # messages in it (0 for a heartbeat)
-        self.framed = b"%x\r\n%b\r\n" % (len(raw), raw)
+        self.framed = http_chunk(raw)
 
 
 class DirectSocket:
@@ -75,6 +80,11 @@ class DirectSocket:
         self.transport = cycle.transport
         self.flow = cycle.flow
 
+    @staticmethod
+    def transport_of(send: Send) -> Any:
+        """uvicorn's transport behind an ASGI `send` (its request cycle's), or None on another server."""
+        return getattr(getattr(send, "__self__", None), "transport", None)
+
     @classmethod
     def attach(cls, send: Send) -> DirectSocket | None:
         """The direct route for a stream whose headers are sent, or None when the server is not uvicorn."""
@@ -82,7 +92,7 @@ class DirectSocket:
         flow = getattr(cycle, "flow", None)
         if (
             getattr(cycle, "chunked_encoding", None) is not True
-            or getattr(cycle, "transport", None) is None
+            or cls.transport_of(send) is None
             or not isinstance(getattr(flow, "write_paused", None), bool)
             or not isinstance(getattr(cycle, "disconnected", None), bool)
         ):
@@ -181,6 +191,19 @@ class Subscriber:
 
     def wants(self, message: Message) -> bool:
         return self.agents is None or message.agent_id in self.agents
+
+    def queue(self, raw: bytes) -> int:
+        """Keep `raw` until the socket drains; returns the bytes now waiting."""
+        self.backlog.append(raw)
+        self.backlog_bytes += len(raw)
+        return self.backlog_bytes
+
+    def take_backlog(self) -> bytes:
+        """Everything waiting, as one write."""
+        raw = b"".join(self.backlog)
+        self.backlog.clear()
+        self.backlog_bytes = 0
+        return raw
 
 
 class FanoutStats:
@@ -290,9 +313,7 @@ class Fanout:
 
     def _push(self, subscriber: Subscriber, chunk: Chunk) -> None:
         if subscriber.mode is Mode.BLOCKED:
-            subscriber.backlog.append(chunk.raw)
-            subscriber.backlog_bytes += len(chunk.raw)
-            self._check_bound(subscriber, subscriber.backlog_bytes)
+            self._check_bound(subscriber, subscriber.queue(chunk.raw))
             return
         if subscriber.mode is not Mode.IDLE:
             return
@@ -302,8 +323,7 @@ class Fanout:
                 direct.transport.write(chunk.framed)  # the common case: one write, nothing else
             elif not direct.cycle.disconnected:
                 subscriber.mode = Mode.BLOCKED
-                subscriber.backlog.append(chunk.raw)
-                subscriber.backlog_bytes += len(chunk.raw)
+                subscriber.queue(chunk.raw)
                 subscriber.writer = asyncio.ensure_future(self._flush_when_writable(subscriber, direct))
             return
         try:
@@ -322,10 +342,7 @@ class Fanout:
                 await direct.drain()
                 if direct.cycle.disconnected:
                     return
-                raw = b"".join(subscriber.backlog)
-                subscriber.backlog.clear()
-                subscriber.backlog_bytes = 0
-                direct.transport.write(Chunk(raw, 0).framed)
+                direct.transport.write(http_chunk(subscriber.take_backlog()))
         except asyncio.CancelledError:
             return
         finally:
@@ -338,10 +355,7 @@ class Fanout:
         try:
             await suspended
             while subscriber.backlog and subscriber.mode is Mode.BLOCKED:
-                raw = b"".join(subscriber.backlog)
-                subscriber.backlog.clear()
-                subscriber.backlog_bytes = 0
-                await subscriber.send(_body(raw))
+                await subscriber.send(_body(subscriber.take_backlog()))
         except asyncio.CancelledError:
             return
         except Exception as exc:
@@ -388,6 +402,6 @@ class Fanout:
 
 def _abort_connection(subscriber: Subscriber) -> None:
     """Close the client's socket now, without flushing (uvicorn exposes its transport)."""
-    transport = getattr(getattr(subscriber.send, "__self__", None), "transport", None)
+    transport = DirectSocket.transport_of(subscriber.send)
     if transport is not None:
         transport.abort()
