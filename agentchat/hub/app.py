@@ -13,7 +13,7 @@ import functools
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -80,6 +80,11 @@ class Hub:
         oldest = utc_now() - timedelta(seconds=self.settings.retention_seconds)
         return [message for message in self.recent if message.created_at >= oldest]
 
+    def remember(self, messages: Sequence[Message]) -> None:
+        """Bus listener: keep what agents may answer, once each (a bus catching up can repeat ids)."""
+        newest = self.recent[-1].id if self.recent else 0
+        self.recent.extend(message for message in messages if message.id > newest)
+
     async def heartbeat_forever(self) -> None:
         period = self.settings.heartbeat_seconds
         while True:
@@ -104,7 +109,7 @@ class Hub:
         await self.in_thread(self.migrate)
         self.recent.extend(await self.in_thread(self.store.latest, RECENT_FOR_REPLIES))
         unsubscribe = self.bus.subscribe(self.fanout.publish)
-        unsubscribe_recent = self.bus.subscribe(self.recent.extend)
+        unsubscribe_recent = self.bus.subscribe(self.remember)
         await self.bus.start()
         tasks = [asyncio.create_task(self.heartbeat_forever()), asyncio.create_task(self.purge_forever())]
         try:
