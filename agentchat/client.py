@@ -52,6 +52,7 @@ import requests
 import sseclient
 import urllib3
 
+from agentchat.errors import hub_error_phrase
 from agentchat.message import parse_timestamp
 
 logger = logging.getLogger(__name__)
@@ -155,8 +156,9 @@ def describe_response(response: requests.Response) -> str:
         body = response.json()
     except ValueError:
         body = None
-    if isinstance(body, dict) and "error" in body:
-        return f"HTTP {response.status_code} {body['error']}: {body.get('detail', '')}".rstrip(": ")
+    phrase = hub_error_phrase(body)
+    if phrase is not None:
+        return f"HTTP {response.status_code} {phrase}"
     return f"HTTP {response.status_code} {response.reason or ''}".rstrip()
 
 

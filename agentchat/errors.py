@@ -79,3 +79,13 @@ class PayloadTooLarge(RequestError):
 
     code = "payload_too_large"
     status = 413
+
+
+def hub_error_phrase(body: object) -> str | None:
+    """`code: detail` from the hub's JSON error body, or None when `body` is not one.
+
+    Every client of the hub (feed, scheduler, dashboard) reports a refusal with this phrase.
+    """
+    if not isinstance(body, dict) or "error" not in body:
+        return None
+    return f"{body['error']}: {body.get('detail', '')}".rstrip(": ")

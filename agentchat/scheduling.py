@@ -50,7 +50,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from agentchat.errors import AgentchatError, ConfigError, HubUnreachable, RequestError
+from agentchat.errors import AgentchatError, ConfigError, HubUnreachable, RequestError, hub_error_phrase
 from agentchat.message import format_timestamp
 from agentchat.settings import Settings, load_settings
 
@@ -206,10 +206,10 @@ class RoundRequester:
 def _error_text(response: httpx.Response) -> str:
     """The hub's `{"error", "detail"}` as one short phrase, or the start of whatever came instead."""
     try:
-        body = response.json()
-        return f"{body['error']}: {body['detail']}"
-    except (ValueError, KeyError, TypeError):
-        return response.text[:200].strip() or response.reason_phrase
+        phrase = hub_error_phrase(response.json())
+    except ValueError:
+        phrase = None
+    return phrase or response.text[:200].strip() or response.reason_phrase
 
 
 class RoundJob:

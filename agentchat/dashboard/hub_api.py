@@ -29,6 +29,7 @@ from agentchat.errors import (
     RequestError,
     StoreUnavailable,
     Unauthorized,
+    hub_error_phrase,
 )
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
@@ -119,10 +120,7 @@ class HubApi:
 
     def _refused(self, response: httpx.Response, body: Any) -> AgentchatError:
         status = response.status_code
-        if isinstance(body, dict) and "error" in body:
-            reason = f"{body['error']}: {body.get('detail', '')}".rstrip(": ")
-        else:
-            reason = response.reason_phrase or "no JSON body"
+        reason = hub_error_phrase(body) or response.reason_phrase or "no JSON body"
         hint = " (set AGENTCHAT_GENERATE_TOKEN to the hub's token)" if status == 401 else ""
         kind = _ERRORS_BY_STATUS.get(status, RequestError if 400 <= status < 500 else AgentchatError)
         return kind(f"the hub at {self.hub_url} answered HTTP {status} {reason}{hint}")
