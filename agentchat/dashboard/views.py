@@ -438,18 +438,26 @@ def _per_agent_chart(agents: Sequence[Agent], counts: Mapping[str, int]) -> alt.
 def _columns(
     agents: Sequence[Agent], messages: Sequence[Mapping[str, Any]], names: Mapping[int, str], now: datetime
 ) -> None:
-    for agent, column in zip(agents, st.columns(len(agents)), strict=True):
-        with column:
-            _agent_header(agent)
-            _cards([m for m in messages if m.get("agent_id") == agent.id], names, now)
+    _agent_panels(agents, st.columns(len(agents)), messages, names, now)
 
 
 def _tabs(
     agents: Sequence[Agent], messages: Sequence[Mapping[str, Any]], names: Mapping[int, str], now: datetime
 ) -> None:
     tabs = st.tabs([escape_markdown(agent.name) for agent in agents], key="agent_tabs")
-    for agent, tab in zip(agents, tabs, strict=True):
-        with tab:
+    _agent_panels(agents, tabs, messages, names, now)
+
+
+def _agent_panels(
+    agents: Sequence[Agent],
+    panels: Sequence[Any],
+    messages: Sequence[Mapping[str, Any]],
+    names: Mapping[int, str],
+    now: datetime,
+) -> None:
+    """One panel (column or tab) per agent: its header, then its own messages."""
+    for agent, panel in zip(agents, panels, strict=True):
+        with panel:
             _agent_header(agent)
             _cards([m for m in messages if m.get("agent_id") == agent.id], names, now)
 
