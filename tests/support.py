@@ -47,6 +47,20 @@ def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: fl
         time.sleep(interval)
 
 
+def wait_answering(process: subprocess.Popen[bytes], url: str, log: Callable[[], str], timeout: float = 20.0) -> None:
+    """Wait until `url` answers 200; fail with the process's log if it exits first."""
+
+    def answering() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"{process.args!r} exited with {process.returncode}:\n{log()}")
+        try:
+            return httpx.get(url, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(answering, timeout)
+
+
 def hub_env(database_url: str, **settings: Any) -> dict[str, str]:
     """The environment of a hub subprocess: ours, minus any AGENTCHAT_ variable, plus `settings`."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("AGENTCHAT_")}
@@ -79,16 +93,8 @@ class HubProcess:
         return self
 
     def wait_healthy(self, timeout: float = 20.0) -> None:
-        def healthy() -> bool:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise AssertionError(f"hub exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(healthy, timeout)
+        assert self.process is not None
+        wait_answering(self.process, f"{self.url}/healthz", self.log, timeout)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from agentchat.message import Draft
 from agentchat.store import Store, create_store_engine
-from tests.support import ROOT, HubProcess, free_port, wait_until
+from tests.support import ROOT, HubProcess, free_port, wait_answering, wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
@@ -69,15 +69,7 @@ class Dashboard:
             )
 
     def wait_healthy(self) -> None:
-        def healthy() -> bool:
-            if self.process.poll() is not None:
-                raise AssertionError(f"streamlit exited with {self.process.returncode}:\n{self.log_path.read_text()}")
-            try:
-                return httpx.get(f"{self.url}/_stcore/health", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(healthy, timeout=30)
+        wait_answering(self.process, f"{self.url}/_stcore/health", self.log_path.read_text, timeout=30)
 
     def stop(self) -> None:
         self.process.terminate()
