@@ -17,7 +17,8 @@ import pytest
 from agentchat.agents import BUILTIN_ROSTER, STRATEGIES, Agent
 from agentchat.generator import Generator, OfflineGenerator
 from agentchat.generator.market import INSTRUMENTS, Market, Position
-from agentchat.generator.writers import ALERT_SIGMA, GENERIC_WRITER, writer_for
+from agentchat.generator.voices import GENERIC_WRITER, writer_for
+from agentchat.generator.writers import ALERT_SIGMA
 from agentchat.message import MESSAGE_KINDS, Draft, Message
 
 SIGNED_PERCENT = re.compile(r"[+-]\d+\.\d+%")

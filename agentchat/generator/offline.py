@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 from agentchat.agents import Agent
 from agentchat.generator.market import Market, MarketSnapshot, Position
-from agentchat.generator.writers import Context, Post, ReplyTarget, Trade, writer_for
+from agentchat.generator.voices import writer_for
+from agentchat.generator.writers import Context, Post, ReplyTarget, Trade
 from agentchat.message import Draft, Message
 
 REPLY_PROBABILITY = 0.2  # per draft, when another agent's message is available to answer

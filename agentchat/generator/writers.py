@@ -1,4 +1,4 @@
-"""A voice per strategy: how an agent turns the market and its own book into a chat line.
+"""The engine every voice shares: how an agent turns the market and its own book into a chat line.
 
 A message is composed, not picked: an opener, one or two reasons, an action and a confidence clause,
 each chosen from a few fragments of that strategy's vocabulary and filled with numbers from the
@@ -7,13 +7,15 @@ strings (`Writer.fields`), so every number is formatted in one place and a price
 `Quote.price_text`, the same value as `meta.price`.
 
 Writers are stateless: they only *propose* a trade (`Trade`, with the position it leaves); the
-generator books it. Each strategy overrides a few hooks of `Writer` (which symbol it looks at, its
-signal, its reasons, its vocabulary); anything else, including an unknown strategy, gets the plain
-`Writer` voice.
+generator books it. Each strategy's voice (`agentchat.generator.voices`, one module per strategy)
+overrides a few hooks of `Writer` (which symbol it looks at, its signal, its reasons, its
+vocabulary); anything else, including an unknown strategy, gets the plain `Writer` voice.
 
+A line is MIN_VOICE_CHARS to MAX_VOICE_CHARS characters: a chat line, shorter than the
+MAX_CONTENT_CHARS any message may hold, so the offline voice never comes near the wire budget.
 Text is plain ASCII with no markup characters (no `$`, `*`, `_`, `#`, `<`, `>`, backticks or
 tildes), because dashboards may render it through markdown. Names of other agents come from a
-roster file, so they are folded to ASCII and shortened before they are quoted.
+roster file, so they are folded to ASCII and shortened before they are quoted (`formatting`).
 """
 
 from __future__ import annotations
@@ -21,25 +23,54 @@ from __future__ import annotations
 import math
 import random
 import string
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from agentchat.agents import Agent
+from agentchat.generator.formatting import (
+    amount,
+    ascii_name,
+    band,
+    describe_position,
+    fear_greed_label,
+    signed_amount,
+    signed_pct,
+)
 from agentchat.generator.market import SLOW_BARS, MarketSnapshot, Position, Quote
 from agentchat.message import Message, MessageKind
+
+__all__ = [
+    "ALERT_SIGMA",
+    "LEAN_SIGNAL",
+    "MAX_NOTIONAL",
+    "MAX_VOICE_CHARS",
+    "MIN_VOICE_CHARS",
+    "OPEN_SIGNAL",
+    "Action",
+    "Context",
+    "Plan",
+    "Post",
+    "ReplyTarget",
+    "Side",
+    "Trade",
+    "Writer",
+    "breakout",
+    "clip",
+    "side_of",
+    "sign",
+    "trend_strength",
+]
 
 Side = Literal["buy", "sell"]
 Action = Literal["open", "add", "trim", "close", "hold", "watch", "pass", "filled", "unload", "quote"]
 
 ALERT_SIGMA = 3.0  # a bar this many normal sigmas long is an alert
-MIN_CONTENT_CHARS = 80
-MAX_CONTENT_CHARS = 400
-MAX_NAME_CHARS = 40
-_OPEN_SIGNAL = 0.45
-_LEAN_SIGNAL = 0.2
-_MAX_NOTIONAL = 1_500_000.0
+MIN_VOICE_CHARS = 80
+MAX_VOICE_CHARS = 400  # well inside message.MAX_CONTENT_CHARS: the longest composed line seen is ~350
+OPEN_SIGNAL = 0.45
+LEAN_SIGNAL = 0.2
+MAX_NOTIONAL = 1_500_000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +134,7 @@ class Plan:
         """A plan that trades `quantity` (signed units) at the quote's price."""
         after, realized = position.after_fill(quantity, quote.price)
         trade = Trade("buy" if quantity > 0 else "sell", abs(quantity), quote.price, after, realized)
-        return cls(action, _sign(quantity), confidence, after, trade)
+        return cls(action, sign(quantity), confidence, after, trade)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,48 +160,18 @@ class Post:
         }
 
 
-def ascii_name(text: str) -> str:
-    """A name folded to printable ASCII, single-spaced, at most MAX_NAME_CHARS long."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    cleaned = "".join(ch if ch.isalnum() or ch in " -.'" else " " for ch in folded)
-    return " ".join(cleaned.split())[:MAX_NAME_CHARS].strip()
-
-
-def signed_pct(value: float, digits: int = 2) -> str:
-    rounded = round(value, digits) or 0.0  # no "-0.00%"
-    return f"{rounded:+.{digits}f}%"
-
-
-def amount(value: float) -> str:
-    """Notional or P&L the way desks write it: 400k, 1.25m (no currency sign)."""
-    size = abs(value)
-    if size >= 1_000_000:
-        return f"{size / 1_000_000:.2f}".rstrip("0").rstrip(".") + "m"
-    if size >= 100_000:
-        return f"{size / 1_000:.0f}k"
-    if size >= 1_000:
-        return f"{size / 1_000:.1f}".rstrip("0").rstrip(".") + "k"
-    return f"{size:.0f}"
-
-
-def signed_amount(value: float) -> str:
-    return ("-" if value < 0 else "+") + amount(value)
-
-
 def side_of(direction: int) -> Side | None:
+    """The side a lean trades on (`meta.side`), None for no lean."""
     return "buy" if direction > 0 else "sell" if direction < 0 else None
 
 
-def _sign(value: float) -> int:
+def sign(value: float) -> int:
+    """-1, 0 or +1."""
     return (value > 0) - (value < 0)
 
 
-def _band(value: float, low: float, high: float, words: tuple[str, str, str]) -> str:
-    """words[0] below `low`, words[2] above `high`, words[1] in between."""
-    return words[0] if value < low else words[2] if value > high else words[1]
-
-
-def _clip(value: float, low: float = -1.0, high: float = 1.0) -> float:
+def clip(value: float, low: float = -1.0, high: float = 1.0) -> float:
+    """`value` held within [low, high]."""
     return max(low, min(high, value))
 
 
@@ -180,6 +181,7 @@ def trend_strength(quote: Quote) -> float:
 
 
 def breakout(quote: Quote) -> int:
+    """+1 above the slow window's range, -1 below it, 0 inside."""
     return 1 if quote.price > quote.range_high else -1 if quote.price < quote.range_low else 0
 
 
@@ -278,11 +280,11 @@ class Writer:
         """Directional policy: open on a strong signal, add, trim winners, close on reversal or stop."""
         position = ctx.position(quote.symbol)
         strength = abs(signal)
-        lean = _sign(signal) if strength >= _LEAN_SIGNAL else 0
+        lean = sign(signal) if strength >= LEAN_SIGNAL else 0
         confidence = self.confidence(strength, ctx.rng)
         held = position.direction
         if held == 0:
-            if strength >= _OPEN_SIGNAL:
+            if strength >= OPEN_SIGNAL:
                 ticket = self.ticket_notional(strength) / quote.price
                 return Plan.traded("open", confidence, position, lean * ticket, quote)
             return Plan("watch" if lean else "pass", lean, confidence, position)
@@ -291,7 +293,7 @@ class Writer:
         normal_bar_pct = quote.sigma_pct / max(quote.vol_ratio, 1e-9)
         if aligned <= -0.3 or pnl_pct <= -6 * normal_bar_pct:
             return Plan.traded("close", confidence, position, -position.quantity, quote)
-        if aligned >= 0.6 and position.notional(quote.price) + 150_000 <= _MAX_NOTIONAL:
+        if aligned >= 0.6 and position.notional(quote.price) + 150_000 <= MAX_NOTIONAL:
             ticket = self.ticket_notional(strength * 0.5) / quote.price
             return Plan.traded("add", confidence, position, held * ticket, quote)
         if pnl_pct >= 8 * normal_bar_pct and aligned < 0.3:
@@ -335,7 +337,7 @@ class Writer:
         """An answer to another agent's call, agreeing or not according to this strategy's signal."""
         quote = ctx.market.quotes[target.symbol]
         signal = self.signal(quote, ctx.market)
-        lean = _sign(signal) if abs(signal) >= _LEAN_SIGNAL else 0
+        lean = sign(signal) if abs(signal) >= LEAN_SIGNAL else 0
         position = ctx.position(quote.symbol)
         plan = Plan("hold", lean, self.confidence(abs(signal), ctx.rng), position)
         fields = self.fields(ctx, quote, plan)
@@ -387,7 +389,7 @@ class Writer:
 
     @staticmethod
     def confidence(strength: float, rng: random.Random) -> float:
-        return round(_clip(0.3 + 0.6 * strength + rng.gauss(0.0, 0.04), 0.05, 0.97), 2)
+        return round(clip(0.3 + 0.6 * strength + rng.gauss(0.0, 0.04), 0.05, 0.97), 2)
 
     def fields(self, ctx: Context, quote: Quote, plan: Plan) -> dict[str, str]:
         market = ctx.market
@@ -401,7 +403,7 @@ class Writer:
             sym=quote.symbol,
             px=quote.price_text,
             mv=signed_pct(quote.move_pct, 3 if quote.asset_class == "fx" else 2),
-            updown=_band(quote.move_pct, 0.0, 0.0, ("down", "flat", "up")),
+            updown=band(quote.move_pct, 0.0, 0.0, ("down", "flat", "up")),
             sig=f"{abs(quote.move_sigma):.1f}",
             volx=f"{quote.vol_ratio:.1f}x",
             rvol=f"{quote.realized_vol_pct:.0f}%",
@@ -412,19 +414,19 @@ class Writer:
             lo=quote.format(quote.range_low),
             chg=signed_pct(quote.window_change_pct),
             slow=str(SLOW_BARS),
-            trend_word=_band(trend, -0.3, 0.3, ("down", "flat", "up")),
+            trend_word=band(trend, -0.3, 0.3, ("down", "flat", "up")),
             regime=market.regime,
             y10=f"{market.us10y_pct:.2f}%",
             y10chg=f"{market.us10y_change_bps:+.1f}bp",
             fg=str(fear_greed),
-            fg_label=_fear_greed_label(fear_greed),
+            fg_label=fear_greed_label(fear_greed),
             conf=f"{plan.confidence:.2f}",
             lean_word="long" if plan.lean > 0 else "short" if plan.lean < 0 else "neutral",
             long_short="long" if plan.lean > 0 else "short",
             side_word="buying" if plan.lean > 0 else "selling",
             old_dir="long" if before.direction > 0 else "short",
             size=amount(plan.trade.quantity * quote.price if plan.trade else before.notional(quote.price)),
-            pos=_describe(after, quote),
+            pos=describe_position(after, quote),
             upnl=signed_amount(after.unrealized_pnl(quote.price)),
             pnl=signed_amount(plan.trade.realized_pnl) if plan.trade else "+0",
             entry=quote.format(after.entry_price or quote.price),
@@ -439,15 +441,15 @@ class Writer:
         texts = [part.format_map(fields) for part in parts]
         keep = list(range(len(texts)))
         for index in reversed(range(len(texts))):
-            if len(" ".join(texts[i] for i in keep)) <= MAX_CONTENT_CHARS:
+            if len(" ".join(texts[i] for i in keep)) <= MAX_VOICE_CHARS:
                 break
             if index not in required:
                 keep.remove(index)
         content = " ".join(texts[i] for i in keep)
         spare = [reason.format_map(fields) for reason in extra if reason not in parts]
-        while len(content) < MIN_CONTENT_CHARS and spare:
+        while len(content) < MIN_VOICE_CHARS and spare:
             content = f"{content} {spare.pop(0)}"
-        return content[:MAX_CONTENT_CHARS]
+        return content[:MAX_VOICE_CHARS]
 
 
 _COMMON_FIELDS = frozenset({"sym", "px", "mv", "slow"})
@@ -462,583 +464,3 @@ def _not_repeating(reasons: list[str], *used: str) -> list[str]:
     taken = set().union(*(_placeholders(template) for template in used)) - _COMMON_FIELDS
     fresh = [reason for reason in reasons if not _placeholders(reason) & taken]
     return fresh or reasons[:1]
-
-
-def _describe(position: Position, quote: Quote) -> str:
-    if not position.direction:
-        return "flat"
-    side = "long" if position.direction > 0 else "short"
-    return f"{side} {amount(position.notional(quote.price))} from {quote.format(position.entry_price)}"
-
-
-def _fear_greed_label(score: int) -> str:
-    if score <= 25:
-        return "extreme fear"
-    if score <= 45:
-        return "fear"
-    if score < 55:
-        return "neutral"
-    if score < 75:
-        return "greed"
-    return "extreme greed"
-
-
-class ArbitrageWriter(Writer):
-    """Basis and venue spreads; positions are the spot leg of a hedged carry, never a view."""
-
-    strategy = "arbitrage"
-    fees_bps: ClassVar[float] = 4.0
-    converged_bps: ClassVar[float] = 2.0
-    openers = (
-        "{sym} {deriv} {basis_rel} at {px} ({mv} on the bar).",
-        "{sym} spot {px}, {mv}; {deriv} basis {basis} bps, venue gap {gap} bps.",
-        "Basis check on {sym} at {px} ({mv}): the {deriv} is {basis_rel}.",
-    )
-    actions: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "open": (
-            "Opening {legs}, {size} a leg.",
-            "Putting on {legs} for {size}, locking about {edge} bps.",
-            "Starting a {size} carry: {legs}.",
-        ),
-        "add": ("Basis widened, adding {size} a leg, {legs}.", "Scaling the carry by {size}, same legs."),
-        "trim": ("Trimming {size} of the carry.", "Taking {size} a leg off, basis is fading."),
-        "close": (
-            "Basis {close_note}, unwinding both legs, {size} a leg.",
-            "Taking the carry off, {size} a leg: basis {close_note}.",
-        ),
-        "hold": ("Carry stays on, nothing to do until the basis moves.", "Holding the carry, {pos}."),
-        "watch": (
-            "Close to tradeable; would need {need} bps to bother.",
-            "Watching it, the edge is thin after costs.",
-        ),
-        "pass": ("No trade, edge is inside costs.", "Nothing to lock in, standing aside."),
-    }
-    reply_agree = (
-        "{name}, agree on {sym}: {px} ({mv}) and the {deriv} {basis_rel} back your {their_call}.",
-        "{name} is right on {sym}. Spot {px} ({mv}), and the {deriv} basis leans the same way.",
-    )
-    reply_disagree = (
-        "{name}, careful on {sym}: at {px} ({mv}) the {deriv} is {basis_rel}; your {their_call} is crowded.",
-        "Not with {name} on {sym}. The {deriv} is {basis_rel} at {px} ({mv}); I would take the other side.",
-    )
-    reply_unsure = (
-        "{name}, no view on {sym} direction from me; at {px} ({mv}) I only see the {deriv} {basis_rel}.",
-        "{name}, {sym} at {px} is a basis trade for me, not a direction call. {mv} on the bar.",
-    )
-    positioned_confidence_lines = (
-        "Confidence {conf}, unwind once the basis is back inside {unwind} bps.",
-        "Confidence {conf}; legging risk {leg_risk}.",
-    )
-    book_lines = ("Carry on since {entry}, {pos_size} a leg.", "Carry book: {pos_size} a leg since {entry}.")
-
-    def weight(self, quote: Quote, market: MarketSnapshot) -> float:
-        edge = max(abs(quote.basis_bps), abs(quote.venue_gap_bps)) - self.fees_bps
-        return 0.4 + max(0.0, edge) / 3 + (0.5 if quote.asset_class == "crypto" else 0.0)
-
-    def signal(self, quote: Quote, market: MarketSnapshot) -> float:
-        edge = abs(quote.basis_bps) - self.fees_bps
-        return _sign(quote.basis_bps) * _clip(edge / 8, 0.0, 1.0) if edge > 0 else 0.0
-
-    def plan(self, ctx: Context, quote: Quote, signal: float) -> Plan:
-        position = ctx.position(quote.symbol)
-        edge = abs(quote.basis_bps) - self.fees_bps
-        confidence = self.confidence(_clip(abs(edge) / 20, 0.0, 1.0), ctx.rng)
-        held = position.direction
-        if held == 0:
-            if edge > 1.5:
-                ticket = self.ticket_notional(_clip(edge / 10, 0.0, 1.0)) / quote.price
-                return Plan.traded("open", confidence, position, _sign(quote.basis_bps) * ticket, quote)
-            return Plan("watch" if edge > -1.5 else "pass", 0, confidence, position)
-        if quote.basis_bps * held < self.converged_bps:
-            return Plan.traded("close", confidence, position, -position.quantity, quote)
-        if edge > 8 and position.notional(quote.price) + 150_000 <= _MAX_NOTIONAL:
-            ticket = self.ticket_notional(0.3) / quote.price
-            return Plan.traded("add", confidence, position, held * ticket, quote)
-        return Plan("hold", held, confidence, position)
-
-    def reasons(self, quote: Quote, market: MarketSnapshot) -> list[str]:
-        edge = abs(quote.basis_bps) - self.fees_bps
-        reasons = [
-            "After {fees} bps round-trip fees that is {edge} bps of edge."
-            if edge > 0
-            else "Inside the {fees} bps fee band, so no edge after costs.",
-            "Second venue is {gap} bps vs the first, {gap_note}.",
-            "Vol {volx} normal, so legging risk is {leg_risk}.",
-        ]
-        if quote.funding_pct_8h is not None:
-            reasons.append("Funding {funding} per 8h, {funding_ann} annualized, {funding_side}.")
-        return reasons
-
-    def extra_fields(self, quote: Quote, market: MarketSnapshot, plan: Plan) -> dict[str, str]:
-        deriv = "perp" if quote.asset_class == "crypto" else "future"
-        basis = quote.basis_bps
-        lean = plan.lean or _sign(basis)
-        funding = quote.funding_pct_8h or 0.0
-        fields = {
-            "deriv": deriv,
-            "basis": f"{basis:+.1f}",
-            "basis_rel": f"{abs(basis):.1f} bps {'over' if basis >= 0 else 'under'} spot",
-            "gap": f"{quote.venue_gap_bps:+.1f}",
-            "gap_note": "too thin to cross" if abs(quote.venue_gap_bps) < self.fees_bps else "worth crossing",
-            "fees": f"{self.fees_bps:.0f}",
-            "edge": f"{max(0.0, abs(basis) - self.fees_bps):.1f}",
-            "need": f"{self.fees_bps + 1.5:.1f}",
-            "legs": f"long spot / short {deriv}" if lean > 0 else f"short spot / long {deriv}",
-            "leg_risk": _band(quote.vol_ratio, 0.9, 1.6, ("low", "moderate", "high")),
-            "unwind": f"{self.converged_bps:.1f}",
-            "funding": f"{funding:+.4f}%",
-            "funding_ann": f"{funding * 3 * 365:+.1f}%",
-            "funding_side": "longs paying shorts" if funding >= 0 else "shorts paying longs",
-            "pos_size": amount(plan.after.notional(quote.price)),
-            "close_note": "converged" if abs(basis) < self.converged_bps else f"flipped to {basis:+.1f} bps",
-        }
-        if plan.after.direction:
-            entry = quote.format(plan.after.entry_price)
-            fields["pos"] = f"{fields['pos_size']} a leg since {entry}"
-        return fields
-
-
-class MomentumWriter(Writer):
-    """Trend, breakouts and moving averages: buys strength, sells weakness."""
-
-    strategy = "momentum"
-    openers = (
-        "{sym} {px}, {mv} on the bar and {chg} over {slow} bars.",
-        "{sym} printing {px} ({mv}); fast MA {maf} vs slow {mas}.",
-        "Trend check {sym}: {px}, {mv}, {slow}-bar range {lo} to {hi}.",
-    )
-    actions: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "open": (
-            "Going {long_short} {size} at {px} with the trend.",
-            "{side_cap} the {break_word}, {size} on at {px}.",
-        ),
-        "add": ("Pressing it: adding {size}, now {pos}.", "Trend is paying, adding {size}; {pos}."),
-        "trim": ("Taking {size} off, the trend is tiring.", "Locking some in: {size} out, {pos} left."),
-        "close": (
-            "Momentum rolled over, flattening the {size} {old_dir}, P&L {pnl}.",
-            "Out of the {old_dir} at {px}, {size}, P&L {pnl}. Trend is gone.",
-        ),
-        "close_loss": (
-            "Stopped out of the {size} {old_dir} at {px}, P&L {pnl}.",
-            "Trend failed me: out of the {old_dir} at {px}, P&L {pnl}.",
-        ),
-        "hold": ("Staying with it, {pos}, stop trails to {stop}.", "Riding {pos}, no reason to touch it."),
-        "watch": (
-            "Leaning {lean_word}, waiting for a close beyond {trigger}.",
-            "Setting up {lean_word}, needs a break of {trigger} first.",
-        ),
-        "pass": ("No trend worth chasing yet.", "Chop, not a trend; flat until it picks a side."),
-    }
-    reply_agree = (
-        "{name}, with you on {sym}: trend is {trend_word} and {px} ({mv}) confirms it.",
-        "{name} has it right on {sym}. {px}, {mv}, fast MA {ma_cmp} the slow ({maf} vs {mas}).",
-    )
-    reply_disagree = (
-        "{name}, fighting the {sym} tape at {px} ({mv}) is expensive; my read is {lean_word}.",
-        "Careful {name}, your {sym} {their_call} fights the tape: {px}, {mv}, {chg} over {slow} bars.",
-    )
-    reply_unsure = (
-        "{name}, {sym} has no trend for me at {px} ({mv}); fast and slow MAs are on top of each other.",
-        "{name}, {sym} is chopping around {px}, {mv} on the bar, no momentum call from me.",
-    )
-
-    def weight(self, quote: Quote, market: MarketSnapshot) -> float:
-        return 0.4 + abs(trend_strength(quote)) / 2 + abs(breakout(quote)) + abs(quote.move_sigma) / 2
-
-    def signal(self, quote: Quote, market: MarketSnapshot) -> float:
-        drift = 0.2 * quote.move_sigma / max(quote.vol_ratio, 0.5)
-        return math.tanh(0.5 * trend_strength(quote) + 0.6 * breakout(quote) + drift)
-
-    def reasons(self, quote: Quote, market: MarketSnapshot) -> list[str]:
-        reasons = [
-            "8-bar MA {ma_cmp} the 24-bar ({maf} vs {mas}), trend {trend_word}.",
-            "Vol {volx} normal, ranges are {vol_word}.",
-        ]
-        move = breakout(quote)
-        if move > 0:
-            reasons.append("Clean break of the {slow}-bar high at {hi}.")
-        elif move < 0:
-            reasons.append("Lost the {slow}-bar low at {lo}, sellers in control.")
-        else:
-            reasons.append("Still inside the {slow}-bar range {lo} to {hi}.")
-        if abs(quote.move_sigma) >= 1.5:
-            reasons.append("A {sig} sigma bar usually gets follow-through.")
-        return reasons
-
-    def extra_fields(self, quote: Quote, market: MarketSnapshot, plan: Plan) -> dict[str, str]:
-        lean = plan.lean or _sign(trend_strength(quote))
-        return {
-            "ma_cmp": "above" if quote.ma_fast >= quote.ma_slow else "below",
-            "vol_word": _band(quote.vol_ratio, 0.8, 1.3, ("quiet", "normal", "expanding")),
-            "side_cap": "Buying" if plan.lean > 0 else "Selling",
-            "break_word": {1: "breakout", -1: "breakdown"}.get(breakout(quote), "trend"),
-            "trigger": quote.format(quote.range_high if lean >= 0 else quote.range_low),
-        }
-
-
-class MeanReversionWriter(Writer):
-    """Z-scores against the 24-bar mean: fades stretched moves, takes profit at the mean."""
-
-    strategy = "mean_reversion"
-    openers = (
-        "{sym} at {px} ({mv}) is {z} sigma from its 24-bar mean of {mas}.",
-        "{sym} {px} ({mv}), z-score {z} against the 24-bar mean.",
-        "Stretch check on {sym}: {px}, {mv} on the bar, {chg} over {slow} bars, z {z}.",
-    )
-    actions: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "open": (
-            "Fading it: {side_word} {size} at {px}, target {mas}.",
-            "Opening a {size} {long_short} fade, aim {mas}.",
-        ),
-        "add": (
-            "Scaling into the fade, another {size}; {pos}.",
-            "Adding {size} to the fade at better levels.",
-        ),
-        "trim": (
-            "Most of the reversion is done, taking {size} off.",
-            "Banking half near the mean: {size} out.",
-        ),
-        "close": (
-            "Back at the mean, closing the {size} {old_dir}, P&L {pnl}.",
-            "Reversion done, {size} {old_dir} closed at {px} for {pnl}.",
-        ),
-        "close_loss": (
-            "Stretch kept going, cutting the {old_dir} fade, P&L {pnl}.",
-            "Wrong on this one, out of the {size} {old_dir} at {px}, P&L {pnl}.",
-        ),
-        "hold": ("Holding the fade, {pos}, target {mas}.", "Patience: {pos}, mean is {mas}."),
-        "watch": (
-            "Not stretched enough to fade; I would go {lean_word} nearer {trigger}.",
-            "Leaning {lean_word} but want {trigger} before I fade it.",
-        ),
-        "pass": ("Sitting on hands, price is inside the band.", "Inside 1 sigma, nothing to fade."),
-    }
-    reply_agree = (
-        "{name}, agree on {sym}: z {z} at {px} ({mv}) leaves room back toward {mas}.",
-        "{name}, same side on {sym} from the stats: {px} ({mv}) vs a {mas} mean, z {z}.",
-    )
-    reply_disagree = (
-        "{name}, I would fade that {sym} {their_call}: {px} ({mv}) is {z} sigma from the mean.",
-        "{name}, {sym} at {px} is already stretched (z {z}, {mv} on the bar); chasing it is late.",
-    )
-    reply_unsure = (
-        "{name}, {sym} at {px} ({mv}) is only {z} sigma out, no edge for me either way.",
-        "{name}, {sym} is inside its band at {px} ({mv}); nothing to fade or follow.",
-    )
-
-    def weight(self, quote: Quote, market: MarketSnapshot) -> float:
-        return 0.3 + max(0.0, abs(quote.zscore) - 0.5) ** 2
-
-    def signal(self, quote: Quote, market: MarketSnapshot) -> float:
-        excess = max(0.0, abs(quote.zscore) - 0.8) / 1.2
-        return -_sign(quote.zscore) * _clip(excess, 0.0, 1.0)
-
-    def plan(self, ctx: Context, quote: Quote, signal: float) -> Plan:
-        """A fade is done once price is back at the mean, whatever the signal says."""
-        position = ctx.position(quote.symbol)
-        if position.direction and (quote.price - quote.ma_slow) * position.direction >= 0:
-            confidence = self.confidence(0.5, ctx.rng)
-            return Plan.traded("close", confidence, position, -position.quantity, quote)
-        return super().plan(ctx, quote, signal)
-
-    def reasons(self, quote: Quote, market: MarketSnapshot) -> list[str]:
-        reasons = [
-            "Band is {band} per sigma with realized vol at {rvol}.",
-            "Last bar {mv}, {bar_note}.",
-        ]
-        if abs(quote.zscore) >= 1.5:
-            reasons.append("Beyond 1.5 sigma the odds favour a snap back toward {mas}.")
-        else:
-            reasons.append("Price is within 1.5 sigma of {mas}, the band holds.")
-        return reasons
-
-    def extra_fields(self, quote: Quote, market: MarketSnapshot, plan: Plan) -> dict[str, str]:
-        extending = _sign(quote.move_pct) == _sign(quote.zscore)
-        lean = plan.lean or -_sign(quote.zscore)
-        return {
-            "band": quote.format(quote.window_std),
-            "bar_note": "extending the stretch" if extending else "already leaning back to the mean",
-            "trigger": quote.format(quote.ma_slow - lean * 2 * quote.window_std),
-        }
-
-
-class MarketMakingWriter(Writer):
-    """Spreads, flow and inventory: fills come from the flow, and inventory is worked back down."""
-
-    strategy = "market_making"
-    inventory_limit: ClassVar[float] = 1_000_000.0
-    openers = (
-        "Quoting {sym} {bid} / {ask}, {spread} bps wide, mid {px} ({mv}).",
-        "{sym} mid {px}, {mv}; running {spread} bps around it.",
-        "Making {sym}: {bid} bid, {ask} offered, last {px} ({mv}).",
-    )
-    actions: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "filled": (
-            "Got {lifted_hit} for {size} {into}; inventory now {pos}.",
-            "{bid_or_offer} for {size} {into}, leaves me {pos}.",
-        ),
-        "unload": (
-            "Inventory too heavy, {side_word} {size} back into the market; now {pos}.",
-            "Working inventory down: {side_word} {size}, {pos} left.",
-        ),
-        "quote": ("No fills worth noting, inventory {pos}.", "Quotes holding, inventory {pos}."),
-    }
-    reply_agree = (
-        "{name}, the {sym} flow agrees: {flow_pct} through my quotes at {px} ({mv}).",
-        "{name}, my {sym} book backs your {their_call}, {flow_pct} around {px}, {mv} on the bar.",
-    )
-    reply_disagree = (
-        "{name}, not what I see in {sym}: {flow_pct} on my book at {px}, {mv} on the bar.",
-        "{name}, {sym} flow runs against your {their_call}: {flow_pct} at {px} ({mv}).",
-    )
-    reply_unsure = (
-        "{name}, {sym} flow is two-way on my side at {px} ({mv}); nothing to add to your {their_call}.",
-        "{name}, balanced {sym} flow here at {px} ({mv}), {flow_pct}.",
-    )
-    positioned_confidence_lines = (
-        "Confidence {conf}, skewing quotes {skew_dir} {skew} bps.",
-        "Confidence {conf}; skew {skew_dir} {skew} bps until inventory is flat.",
-    )
-    book_lines = ("Inventory marked {upnl}.", "Inventory {pos}, {upnl} on the mark.")
-
-    def weight(self, quote: Quote, market: MarketSnapshot) -> float:
-        crypto = 0.4 if quote.asset_class == "crypto" else 0.0
-        return 0.4 + quote.vol_ratio / 2 + abs(quote.flow_imbalance) + crypto
-
-    def signal(self, quote: Quote, market: MarketSnapshot) -> float:
-        return quote.flow_imbalance
-
-    def plan(self, ctx: Context, quote: Quote, signal: float) -> Plan:
-        position = ctx.position(quote.symbol)
-        flow = quote.flow_imbalance
-        confidence = self.confidence(_clip(0.3 + abs(flow) / 2, 0.0, 1.0), ctx.rng)
-        if position.notional(quote.price) > self.inventory_limit:
-            return Plan.traded("unload", confidence, position, -position.quantity / 2, quote)
-        if abs(flow) > 0.25 and ctx.rng.random() < 0.7:
-            notional = 50_000 * round((100_000 + 400_000 * abs(flow)) / 50_000)
-            quantity = -_sign(flow) * notional / quote.price  # buyers lift our offers: we sell
-            return Plan.traded("filled", confidence, position, quantity, quote)
-        return Plan("quote", -position.direction, confidence, position)
-
-    def reasons(self, quote: Quote, market: MarketSnapshot) -> list[str]:
-        return [
-            "Flow is {flow_word} ({flow_pct}).",
-            "Vol {volx} normal, so spreads are {spread_word}.",
-            "Regime {regime}, quoting size {size_word}.",
-        ]
-
-    def extra_fields(self, quote: Quote, market: MarketSnapshot, plan: Plan) -> dict[str, str]:
-        half = quote.price * quote.spread_bps / 20_000
-        flow = quote.flow_imbalance
-        buyers = round((1 + flow) * 50)
-        return {
-            "bid": quote.format(quote.price - half),
-            "ask": quote.format(quote.price + half),
-            "spread": f"{quote.spread_bps:.1f}",
-            "flow_pct": f"{buyers}% buyers" if buyers >= 50 else f"{100 - buyers}% sellers",
-            "flow_word": _band(flow, -0.4, 0.4, ("mostly sellers", "two-way", "one-way buying")),
-            "spread_word": _band(quote.vol_ratio, 0.8, 1.4, ("tight", "normal", "wide")),
-            "size_word": "cut" if market.regime == "stressed" else "full",
-            "lifted_hit": "lifted" if plan.lean < 0 else "hit",
-            "bid_or_offer": "Offer lifted" if plan.lean < 0 else "Bid hit",
-            "into": _band(quote.move_pct, 0.0, 0.0, ("into the dip", "on the print", "into the rally")),
-            "skew_dir": "down" if plan.after.direction > 0 else "up",
-            "skew": f"{max(0.5, quote.spread_bps / 3):.1f}",
-        }
-
-
-class MacroWriter(Writer):
-    """Rates, the dollar and risk appetite; trades only the big liquid proxies."""
-
-    strategy = "macro"
-    universe: ClassVar[tuple[str, ...]] = ("SPX", "GOLD", "EURUSD", "BTC")
-    openers = (
-        "10y at {y10} ({y10chg}), {sym} {px} ({mv}); the tape reads {tone_word}.",
-        "{sym} {px}, {mv}. Backdrop: 10y {y10}, EURUSD {eur}, SPX {spx_mv}.",
-        "Macro read on {sym} at {px} ({mv}): {tone_word}, {regime} regime.",
-    )
-    actions: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "open": (
-            "{side_cap} {size} {sym} as a {tone_word} expression.",
-            "Putting on {size} {long_short} {sym}; the backdrop supports it.",
-        ),
-        "add": ("Adding {size}, now {pos}, the theme is still working.", "Leaning in: {size} more, {pos}."),
-        "trim": ("Taking {size} off into the move; {pos} left.", "Trimming {size}, keeping the core."),
-        "close": (
-            "Backdrop changed, out of the {sym} {old_dir}, P&L {pnl}.",
-            "Closing the {size} {old_dir}; rates and FX no longer agree. P&L {pnl}.",
-        ),
-        "hold": ("Keeping {pos}; the theme needs time.", "Sitting with {pos}, macro unchanged."),
-        "watch": (
-            "Leaning {lean_word} {sym}, waiting for rates to confirm.",
-            "Bias {lean_word}, but I want the 10y to move first.",
-        ),
-        "pass": ("Mixed signals across rates and FX, flat {sym}.", "No macro edge in {sym} today, flat."),
-    }
-    reply_agree = (
-        "{name}, agree on {sym}: 10y at {y10}, a {tone_word} tape, {px} ({mv}) still makes sense.",
-        "{name}, macro lines up with your {sym} {their_call} at {px} ({mv}): 10y {y10chg}, EURUSD {eur}.",
-    )
-    reply_disagree = (
-        "{name}, the macro does not back your {sym} {their_call} at {px} ({mv}): 10y {y10}, {tone_word}.",
-        "{name}, I would not be there in {sym} at {px} ({mv}); rates at {y10} say otherwise.",
-    )
-    reply_unsure = (
-        "{name}, macro is neutral for {sym} at {px} ({mv}); a 10y at {y10} is not telling me much.",
-        "{name}, {sym} at {px} ({mv}) is noise against the rates picture, no view.",
-    )
-
-    def weight(self, quote: Quote, market: MarketSnapshot) -> float:
-        return (1.0 + abs(quote.move_sigma) / 2) if quote.symbol in self.universe else 0.0
-
-    def signal(self, quote: Quote, market: MarketSnapshot) -> float:
-        tone = market.risk_tone()
-        rates = market.us10y_change_bps / 3.0
-        trend = 0.15 * trend_strength(quote)
-        if quote.symbol == "GOLD":
-            return _clip(-0.7 * tone - 0.5 * rates + trend)
-        if quote.symbol == "EURUSD":
-            return _clip(-0.6 * rates + 0.3 * tone + trend)
-        if quote.asset_class in ("index", "crypto"):
-            return _clip(tone - 0.3 * rates + trend)
-        return _clip(trend)
-
-    def reasons(self, quote: Quote, market: MarketSnapshot) -> list[str]:
-        return [
-            "Dollar {dollar_word} with EURUSD {eur_mv} on the bar.",
-            "Rates {rates_word}: 10y {y10chg} to {y10}.",
-            "Risk composite {tone}, SPX {spx_mv}, BTC {btc_mv}.",
-            "Gold {gold_mv}, {gold_word}.",
-        ]
-
-    def extra_fields(self, quote: Quote, market: MarketSnapshot, plan: Plan) -> dict[str, str]:
-        tone = market.risk_tone()
-        quotes = market.quotes
-
-        def move(symbol: str) -> str:
-            other = quotes.get(symbol)
-            return signed_pct(other.move_pct, 3 if other.asset_class == "fx" else 2) if other else "n/a"
-
-        eur = quotes.get("EURUSD")
-        gold = quotes.get("GOLD")
-        change = market.us10y_change_bps
-        return {
-            "tone": f"{tone:+.2f}",
-            "tone_word": _band(tone, -0.2, 0.2, ("risk-off", "mixed", "risk-on")),
-            "eur": eur.price_text if eur else "n/a",
-            "eur_mv": move("EURUSD"),
-            "spx_mv": move("SPX"),
-            "btc_mv": move("BTC"),
-            "gold_mv": move("GOLD"),
-            "dollar_word": "bid" if eur and eur.move_pct < 0 else "offered",
-            "rates_word": _band(change, -0.5, 0.5, ("rallying", "steady", "backing up")),
-            "gold_word": "haven demand" if gold and gold.move_pct > 0 and tone < 0 else "no haven bid",
-            "side_cap": "Buying" if plan.lean > 0 else "Selling",
-        }
-
-
-class SentimentWriter(Writer):
-    """Social and news flow: follows the crowd, fades it at the extremes."""
-
-    strategy = "sentiment"
-    extreme: ClassVar[float] = 0.55
-    openers = (
-        "{sym} chatter {mentions} normal, tone {sent} as price hits {px} ({mv}).",
-        "Fear/greed {fg} ({fg_label}); {sym} {px}, {mv}.",
-        "Social pulse on {sym} at {px} ({mv}): mentions {mentions} the usual, tone {sent}.",
-    )
-    actions: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "open": (
-            "Opening {long_short} {size} {sym}, {crowd_move}.",
-            "{crowd_cap}: {long_short} {size} at {px}.",
-        ),
-        "add": ("Crowd still building, adding {size}; {pos}.", "Adding {size} while the tone holds, {pos}."),
-        "trim": ("Tone is peaking, trimming {size}.", "Taking {size} off before the crowd turns."),
-        "close": (
-            "Mood flipped, closing the {old_dir}, P&L {pnl}.",
-            "Out of the {size} {old_dir}, the narrative is gone. P&L {pnl}.",
-        ),
-        "hold": ("Holding {pos} while the tone holds.", "Still {pos}, chatter has not turned."),
-        "watch": (
-            "Leaning {lean_word}, want the mentions to confirm.",
-            "Early {lean_word} lean, sizing comes later.",
-        ),
-        "pass": ("Tone is noise right now, flat.", "No signal in the chatter, staying out."),
-    }
-    reply_agree = (
-        "{name}, social flow backs you on {sym} at {px} ({mv}): tone {sent}, mentions {mentions} normal.",
-        "{name}, the crowd is with your {sym} {their_call} at {px} ({mv}); fear/greed {fg}.",
-    )
-    reply_disagree = (
-        "{name}, the crowd is {mood} on {sym} at {px} ({mv}); I would fade your {their_call}.",
-        "{name}, {sym} sentiment {sent} does not support your {their_call} at {px} ({mv}).",
-    )
-    reply_unsure = (
-        "{name}, {sym} chatter is flat at {px} ({mv}), nothing in the sentiment either way.",
-        "{name}, sentiment on {sym} is split ({sent}) at {px}, {mv}; no read from me.",
-    )
-
-    def weight(self, quote: Quote, market: MarketSnapshot) -> float:
-        crypto = 1.0 if quote.asset_class == "crypto" else 0.3
-        return crypto * (0.3 + 2 * abs(quote.sentiment) + max(0.0, quote.mentions_ratio - 1))
-
-    def signal(self, quote: Quote, market: MarketSnapshot) -> float:
-        tone = quote.sentiment
-        if abs(tone) > self.extreme:
-            return -_sign(tone) * _clip((abs(tone) - 0.4) * 2.5, 0.0, 1.0)
-        buzz = 0.15 * max(0.0, quote.mentions_ratio - 1)
-        return _clip(tone * 1.6 + _sign(tone) * buzz)
-
-    def reasons(self, quote: Quote, market: MarketSnapshot) -> list[str]:
-        reasons = [
-            "Headlines skew {news_word}.",
-            "Mentions at {mentions} after a {mv} bar, {crowd_word}.",
-            "Price {updown}, tone {sent}: {divergence}.",
-        ]
-        if abs(quote.sentiment) > self.extreme:
-            reasons.append("The crowd is {mood}; that is usually late.")
-        return reasons
-
-    def extra_fields(self, quote: Quote, market: MarketSnapshot, plan: Plan) -> dict[str, str]:
-        tone = quote.sentiment
-        fading = plan.lean != 0 and plan.lean != _sign(tone)
-        agrees = _sign(quote.move_pct) == _sign(tone)
-        return {
-            "sent": f"{tone:+.2f}",
-            "mentions": f"{quote.mentions_ratio:.1f}x",
-            "news_word": _band(tone, -0.15, 0.15, ("bearish", "mixed", "bullish")),
-            "crowd_word": "attention is building" if quote.mentions_ratio > 1.3 else "nobody cares yet",
-            "divergence": "they agree" if agrees else "they disagree, which rarely lasts",
-            "mood": _mood(tone, self.extreme),
-            "crowd_move": "fading the crowd" if fading else "going with the crowd",
-            "crowd_cap": "Fading the crowd" if fading else "With the crowd",
-        }
-
-
-def _mood(tone: float, extreme: float) -> str:
-    if tone > extreme:
-        return "euphoric"
-    if tone < -extreme:
-        return "panicked"
-    if abs(tone) > 0.1:
-        return "leaning bullish" if tone > 0 else "leaning bearish"
-    return "undecided"
-
-
-WRITERS: Mapping[str, Writer] = {
-    writer.strategy: writer
-    for writer in (
-        ArbitrageWriter(),
-        MomentumWriter(),
-        MeanReversionWriter(),
-        MarketMakingWriter(),
-        MacroWriter(),
-        SentimentWriter(),
-    )
-}
-GENERIC_WRITER = Writer()
-
-
-def writer_for(strategy: str) -> Writer:
-    """The strategy's writer, or the plain voice for a strategy this module does not know."""
-    return WRITERS.get(strategy, GENERIC_WRITER)
