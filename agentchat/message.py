@@ -4,6 +4,11 @@ A message is encoded once when it is published: `Message.sse_frame()` is the exa
 bytes every subscribed client receives, so the fan-out never re-encodes per client.
 JSON is compact (no spaces) and keeps non-ASCII text as UTF-8, which keeps a
 500-character message well under 1 KiB on the wire.
+
+The limits of SPEC section 4 live here, for every generator to honour: content is at most
+MAX_CONTENT_CHARS characters, and at most MAX_CONTENT_JSON_BYTES once JSON-encoded, which leaves
+the id, names, meta and SSE framing room within MAX_FRAME_BYTES. ASCII text meets the second
+limit by meeting the first; text from the network (the LLM's) has to be cut to both.
 """
 
 from __future__ import annotations
@@ -13,8 +18,35 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
+__all__ = [
+    "MAX_CONTENT_CHARS",
+    "MAX_CONTENT_JSON_BYTES",
+    "MAX_FRAME_BYTES",
+    "MESSAGE_KINDS",
+    "Draft",
+    "Message",
+    "MessageKind",
+    "dumps",
+    "event_frame",
+    "format_timestamp",
+    "message_kind",
+    "parse_timestamp",
+    "utc_now",
+]
+
 MessageKind = Literal["analysis", "trade", "reply", "alert"]
-MESSAGE_KINDS: tuple[str, ...] = get_args(MessageKind)
+MESSAGE_KINDS: tuple[MessageKind, ...] = get_args(MessageKind)
+MAX_CONTENT_CHARS = 500
+MAX_CONTENT_JSON_BYTES = 500  # with ~280 bytes of id, names, meta and SSE framing: under 1 KiB
+MAX_FRAME_BYTES = 1024
+
+
+def message_kind(text: str) -> MessageKind:
+    """`text` as a kind of SPEC section 4; ValueError for any other word."""
+    for kind in MESSAGE_KINDS:
+        if text == kind:
+            return kind
+    raise ValueError(f"unknown message kind {text!r}; expected one of {', '.join(MESSAGE_KINDS)}")
 
 
 def utc_now() -> datetime:
@@ -60,7 +92,7 @@ class Message:
     id: int
     agent_id: str
     agent_name: str
-    kind: str
+    kind: MessageKind
     content: str
     created_at: datetime
     meta: dict[str, Any] = field(default_factory=dict)
@@ -82,7 +114,7 @@ class Message:
             id=int(data["id"]),
             agent_id=str(data["agent_id"]),
             agent_name=str(data["agent_name"]),
-            kind=str(data["kind"]),
+            kind=message_kind(str(data["kind"])),
             content=str(data["content"]),
             created_at=parse_timestamp(str(data["created_at"])),
             meta=dict(data.get("meta") or {}),

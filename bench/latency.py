@@ -27,18 +27,18 @@ import sseclient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agentchat.message import Message
+from agentchat.message import MAX_CONTENT_CHARS, MAX_FRAME_BYTES, Message
 from tests.support import HubProcess
 
 
 def frame_size_of_longest_message() -> int:
-    """Bytes on the wire for a 500-character message, SSE framing and chunk header included."""
+    """Bytes on the wire for a message of MAX_CONTENT_CHARS characters, SSE framing and chunk header included."""
     message = Message(
         id=2_147_483_647,
         agent_id="claude_arbitrage",
         agent_name="Claude Arbitrage",
         kind="analysis",
-        content="x" * 500,
+        content="x" * MAX_CONTENT_CHARS,
         created_at=datetime.now(UTC),
         meta={"symbol": "EURUSD", "side": "sell", "price": 71234.56, "confidence": 0.72, "reply_to": 2_147_483_646},
     )
@@ -83,7 +83,7 @@ def main() -> None:
     print(f"POST -> SSE receipt, median     {statistics.median(latencies):.2f} ms")
     print(f"POST -> SSE receipt, p90        {latencies[int(len(latencies) * 0.9) - 1]:.2f} ms")
     print(f"generated frame size, median    {statistics.median(sizes):.0f} bytes")
-    print(f"500-char message on the wire    {frame_size_of_longest_message()} bytes (limit 1024)")
+    print(f"500-char message on the wire    {frame_size_of_longest_message()} bytes (limit {MAX_FRAME_BYTES})")
 
 
 if __name__ == "__main__":

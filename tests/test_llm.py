@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 
 from agentchat.agents import BUILTIN_ROSTER
-from agentchat.generator.llm import MAX_CONTENT_CHARS, MAX_CONTENT_JSON_BYTES, plain_text
+from agentchat.generator.llm import plain_text
+from agentchat.message import MAX_CONTENT_CHARS, MAX_CONTENT_JSON_BYTES
 from tests.support import ROOT, HubProcess, free_port, hub_env
 
 MODEL = "test-model"

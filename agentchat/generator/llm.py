@@ -9,10 +9,10 @@ still has its message: the offline draft, with the failure logged and counted
 (`agentchat_llm_failures_total`).
 
 The answer is untrusted text from the network. It is never interpreted: it becomes one line of plain
-text (control and format characters removed, whitespace collapsed) capped at 500 characters and at
-500 bytes of JSON, so a stored message keeps SPEC section 4's 1 KiB wire budget even when the model
-answers in quotes, CJK or emoji. Markup stays as literal characters; showing them as text is the
-dashboard's job, as it is for every message.
+text (control and format characters removed, whitespace collapsed) capped at `message`'s
+MAX_CONTENT_CHARS (500) and MAX_CONTENT_JSON_BYTES (500), so a stored message keeps SPEC section 4's
+1 KiB wire budget even when the model answers in quotes, CJK or emoji. Markup stays as literal
+characters; showing them as text is the dashboard's job, as it is for every message.
 
 Each call has its own deadline (`AGENTCHAT_LLM_TIMEOUT_SECONDS`, for the whole call, not per read),
 and the calls of one round run concurrently, so a round takes about one call's time at most.
@@ -36,13 +36,11 @@ from agentchat.agents import Agent
 from agentchat.errors import ConfigError
 from agentchat.generator.market import MarketSnapshot
 from agentchat.generator.offline import OfflineGenerator
-from agentchat.message import Draft, Message
+from agentchat.message import MAX_CONTENT_CHARS, MAX_CONTENT_JSON_BYTES, Draft, Message
 from agentchat.settings import Settings
 
 logger = logging.getLogger("agentchat.generator.llm")
 
-MAX_CONTENT_CHARS = 500
-MAX_CONTENT_JSON_BYTES = 500  # with ~280 bytes of id, names, meta and SSE framing: under 1 KiB
 MAX_TOKENS = 160  # a chat line, not an essay; also bounds what a slow model can make us wait for
 TEMPERATURE = 0.8
 RECENT_IN_PROMPT = 8

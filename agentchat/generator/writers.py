@@ -12,7 +12,7 @@ overrides a few hooks of `Writer` (which symbol it looks at, its signal, its rea
 vocabulary); anything else, including an unknown strategy, gets the plain `Writer` voice.
 
 A line is MIN_VOICE_CHARS to MAX_VOICE_CHARS characters: a chat line, shorter than the
-MAX_CONTENT_CHARS any message may hold, so the offline voice never comes near the wire budget.
+`message.MAX_CONTENT_CHARS` any message may hold, and ASCII, so it is within the wire budget too.
 Text is plain ASCII with no markup characters (no `$`, `*`, `_`, `#`, `<`, `>`, backticks or
 tildes), because dashboards may render it through markdown. Names of other agents come from a
 roster file, so they are folded to ASCII and shortened before they are quoted (`formatting`).
@@ -94,7 +94,7 @@ class ReplyTarget:
     author: str
     symbol: str
     direction: int  # +1 they lean buy, -1 sell, 0 no side
-    kind: str
+    kind: MessageKind
 
     @classmethod
     def from_message(cls, message: Message, symbols: Sequence[str]) -> ReplyTarget | None:
