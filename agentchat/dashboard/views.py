@@ -14,16 +14,12 @@ feed poll at once (`poll_now`), so what is drawn is never more than one interval
 seconds in the error state, so a hub that comes back shows up soon).
 When the state crosses between those two modes, the fragment asks for one full rerun to swap them.
 
-Agent text is always text: message content goes through `st.text`; the short fields that sit in
-Markdown (symbols, names, reasons) go through `escape_markdown`, which backslash-escapes every
-ASCII punctuation character, so no HTML, link, directive or LaTeX can form. The only styling is
-Streamlit's own Markdown colour directive, fed colours that match `#RRGGBB` (see `hub_api`).
+Agent text is always text: message content goes through `st.text`; every string around it that
+sits in Markdown comes from `formatting` (pure functions, with `escape_markdown` for agent fields).
 """
 
 from __future__ import annotations
 
-import re
-import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,9 +33,21 @@ from streamlit_autorefresh import st_autorefresh
 from agentchat.agents import Agent
 from agentchat.client import FeedSnapshot, RealtimeAgentMessages
 from agentchat.dashboard.feed import FeedConfig, session_feed, wait_until_seen
+from agentchat.dashboard.formatting import (
+    agent_heading,
+    card_heading,
+    check_rows,
+    duration,
+    escape_markdown,
+    latency_summary,
+    message_age_seconds,
+    meta_line,
+    pill_markdown,
+    pill_text,
+    relative_age,
+)
 from agentchat.dashboard.hub_api import START_HINT, Health, HubApi
 from agentchat.errors import AgentchatError
-from agentchat.message import parse_timestamp
 from agentchat.probe import run_checks, summary
 from agentchat.settings import Settings, load_settings
 
@@ -52,13 +60,6 @@ GENERATE_WAIT_SECONDS: Final = 1.5  # after Generate, how long the page waits fo
 ROSTER_CACHE_SECONDS: Final = 30
 CHECK_TIMEOUT_SECONDS: Final = 10.0
 EMPTY_TEXT: Final = "Waiting for agent messages…"
-PILLS: Final[Mapping[str, tuple[str, str]]] = {
-    "realtime": ("green", "🟢 Real-time (SSE)"),
-    "polling": ("orange", "🟡 Polling (fallback)"),
-    "error": ("red", "🔴 Error"),
-    "connecting": ("gray", "⚪ Connecting"),
-}
-KIND_COLORS: Final[Mapping[str, str]] = {"analysis": "blue", "trade": "green", "reply": "violet", "alert": "red"}
 
 # Session-state keys of the sidebar's widgets, and of what the pages share within one run.
 AGENTS_KEY, LAYOUT_KEY, SSE_KEY, POLLING_KEY, POLL_SECONDS_KEY = "agents", "layout", "sse", "polling", "poll_seconds"
@@ -67,95 +68,6 @@ _CONTEXT_KEY = "_agentchat_dashboard"
 _CHECKS_KEY = "_agentchat_checks"
 _GENERATE_REQUESTED = "_agentchat_generate_requested"
 _CHECK_REQUESTED = "_agentchat_check_requested"
-_ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
-_AUTOLINK_WWW = re.compile(r"(?<=[wW])(?=\\\.)")  # between `www` and its (escaped) dot
-WORD_JOINER = "\u2060"
-
-
-# -- pure helpers: what a value looks like on screen ---------------------------------------------
-
-
-def escape_markdown(text: str) -> str:
-    """`text` as Markdown that shows exactly `text`, on one line, with no markup and no link.
-
-    Every ASCII punctuation mark is backslash-escaped. GFM also turns bare `http://`, `www.` and
-    `a@b.c` into links after parsing, escapes or not, so a word joiner (U+2060, invisible) goes
-    between the parts those patterns need.
-    """
-    escaped = _ASCII_PUNCTUATION.sub(r"\\\1", " ".join(str(text).split()))
-    escaped = escaped.replace("\\:\\/", "\\:" + WORD_JOINER + "\\/").replace("\\@", WORD_JOINER + "\\@")
-    return _AUTOLINK_WWW.sub(WORD_JOINER, escaped)
-
-
-def relative_age(seconds: float) -> str:
-    """'just now', '12 s ago', '4 min ago', '2 h ago'."""
-    if seconds < 5:
-        return "just now"
-    if seconds < 60:
-        return f"{int(seconds)} s ago"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
-    return f"{int(seconds // 3600)} h ago"
-
-
-def duration(seconds: float) -> str:
-    """'90 s', '10 min', '2 h' for a retention window."""
-    if seconds < 120:
-        return f"{seconds:g} s"
-    if seconds < 7200:
-        return f"{seconds / 60:g} min"
-    return f"{seconds / 3600:g} h"
-
-
-def message_age_seconds(message: Mapping[str, Any], now: datetime) -> float | None:
-    try:
-        return max(0.0, (now - parse_timestamp(str(message["created_at"]))).total_seconds())
-    except (KeyError, ValueError):
-        return None
-
-
-def meta_line(message: Mapping[str, Any], names_by_message_id: Mapping[int, str]) -> str:
-    """'BTC · buy · 71,234.5 · confidence 72% · ↩ #41 Claude Arbitrage', from whatever meta there is."""
-    meta = message.get("meta")
-    if not isinstance(meta, Mapping):
-        return ""
-    parts = [str(meta[key]) for key in ("symbol", "side") if meta.get(key)]
-    price = meta.get("price")
-    if isinstance(price, int | float) and not isinstance(price, bool):
-        parts.append(f"{price:,.8g}")
-    confidence = meta.get("confidence")
-    if isinstance(confidence, int | float) and not isinstance(confidence, bool):
-        parts.append(f"confidence {confidence:.0%}")
-    reply_to = meta.get("reply_to")
-    if reply_to is not None:
-        try:
-            target = int(reply_to)
-        except (TypeError, ValueError):
-            target = None
-        if target is not None:
-            who = names_by_message_id.get(target)
-            parts.append(f"↩ #{target} {who}" if who else f"↩ #{target}")
-    return " · ".join(parts)
-
-
-def colored(text: str, color: str) -> str:
-    """Markdown for `text` in `color` (a `#RRGGBB` from the checked roster)."""
-    return f':color[{escape_markdown(text)}]{{foreground="{color}"}}'
-
-
-def pill_text(snapshot: FeedSnapshot, enable_sse: bool) -> tuple[str, str, str]:
-    """(badge colour, label, reason) for the status pill."""
-    color, label = PILLS[snapshot.state]
-    last_error = snapshot.diagnostics.last_error or ""
-    if snapshot.state == "polling":
-        reason = "SSE is switched off" if not enable_sse else last_error or "SSE is down"
-    elif snapshot.state == "error":
-        reason = last_error or "no connection to the hub"
-    elif snapshot.state == "connecting":
-        reason = f"to {snapshot.diagnostics.hub_url}"
-    else:
-        reason = f"connected to {snapshot.diagnostics.hub_url}"
-    return color, label, reason
 
 
 # -- the context one script run works with ---------------------------------------------------------
@@ -380,7 +292,7 @@ def _live_area(dashboard: Dashboard, live: bool) -> None:
 
 def _status(dashboard: Dashboard, snapshot: FeedSnapshot) -> None:
     color, label, reason = pill_text(snapshot, dashboard.controls.enable_sse)
-    st.markdown(f":{color}-badge[{label}] :small[{escape_markdown(reason)}]")
+    st.markdown(pill_markdown(color, label, reason))
     if snapshot.state == "error":
         if not dashboard.controls.enable_sse and not dashboard.controls.enable_polling:
             st.warning("SSE and fallback polling are both off: switch one on in the sidebar to see messages.")
@@ -458,7 +370,7 @@ def _agent_panels(
     """One panel (column or tab) per agent: its header, then its own messages."""
     for agent, panel in zip(agents, panels, strict=True):
         with panel:
-            _agent_header(agent)
+            st.markdown(agent_heading(agent))
             _cards([m for m in messages if m.get("agent_id") == agent.id], names, now)
 
 
@@ -469,11 +381,6 @@ def _timeline(
     _, middle, _ = st.columns([1, 4, 1])
     with middle:
         _cards(messages, names, now, by_id)
-
-
-def _agent_header(agent: Agent) -> None:
-    strategy = escape_markdown(agent.strategy.replace("_", " "))
-    st.markdown(f"**{colored('●', agent.color)} {colored(agent.name, agent.color)}**  \n:small[{strategy}]")
 
 
 def _cards(
@@ -487,17 +394,8 @@ def _cards(
         st.caption(EMPTY_TEXT)
         return
     for message in messages:
-        kind = str(message.get("kind", ""))
-        age = message_age_seconds(message, now)
-        head = [f":{KIND_COLORS.get(kind, 'gray')}-badge[{escape_markdown(kind)}]"]
-        if agents_by_id is not None:
-            agent = agents_by_id.get(str(message.get("agent_id")))
-            name = agent.name if agent else str(message.get("agent_name", ""))
-            head.insert(0, f"**{colored(name, agent.color)}**" if agent else f"**{escape_markdown(name)}**")
-        if age is not None:
-            head.append(f":small[{relative_age(age)}]")
         with st.container(border=True, key=f"message-{int(message['id'])}"):
-            st.markdown(" ".join(head))
+            st.markdown(card_heading(message, now, agents_by_id))
             st.text(str(message.get("content", "")))
             meta = meta_line(message, names)
             if meta:
@@ -535,25 +433,14 @@ def diagnostics_page() -> None:
         (st.success if all(result.passed for result in results) else st.error)(
             f"{escape_markdown(line)} at {ran_at:%H:%M:%S} UTC"
         )
-        st.table(
-            [
-                {
-                    "result": "✅ PASS" if result.passed else "❌ FAIL",
-                    "check": result.name,
-                    "detail": result.detail,
-                    "seconds": f"{result.seconds:.3f}",
-                }
-                for result in results
-            ],
-            hide_index=True,
-        )
+        st.table(check_rows(results), hide_index=True)
 
 
 def _diagnostics_area(dashboard: Dashboard) -> None:
     snapshot = dashboard.feed.snapshot()
     diagnostics = snapshot.diagnostics
     color, label, reason = pill_text(snapshot, dashboard.controls.enable_sse)
-    st.markdown(f":{color}-badge[{label}] :small[{escape_markdown(reason)}]")
+    st.markdown(pill_markdown(color, label, reason))
     heartbeat_age = diagnostics.heartbeat_age_seconds()
     state, heartbeat, events, reconnects = st.columns(4)
     state.metric("State", snapshot.state, border=True)
@@ -597,11 +484,6 @@ def _diagnostics_area(dashboard: Dashboard) -> None:
         st.markdown("**Delivery latency** (message `created_at` to arrival here, ms)")
         if latencies_ms:
             st.line_chart({"latency (ms)": latencies_ms}, height=220, x_label="recent deliveries, oldest first")
-            ordered = sorted(latencies_ms)
-            p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
-            st.caption(
-                f"{len(ordered)} deliveries: median {statistics.median(ordered):.1f} ms, p90 {p90:.1f} ms,"
-                f" max {ordered[-1]:.1f} ms"
-            )
+            st.caption(latency_summary(latencies_ms))
         else:
             st.caption("No live deliveries yet: press **Generate messages**.")
