@@ -16,6 +16,8 @@ from typing import Any, Literal, get_args
 
 from agentchat.errors import ConfigError
 
+__all__ = ["BUILTIN_ROSTER", "STRATEGIES", "Agent", "Strategy", "load_roster"]
+
 Strategy = Literal["arbitrage", "momentum", "mean_reversion", "market_making", "macro", "sentiment"]
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
 

@@ -23,6 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from agentchat.errors import StoreUnavailable
 from agentchat.store import database_error_reason
 
+__all__ = ["current_revision", "head_revision", "upgrade"]
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 

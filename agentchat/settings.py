@@ -23,6 +23,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from agentchat.agents import BUILTIN_ROSTER, Agent, load_roster
 from agentchat.errors import ConfigError
 
+__all__ = ["ENV_PREFIX", "Settings", "load_settings"]
+
 ENV_PREFIX = "AGENTCHAT_"
 _DATABASE_SCHEMES = ("sqlite", "postgresql")
 

@@ -28,6 +28,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from agentchat.errors import StoreUnavailable
 from agentchat.message import Draft, Message, dumps, utc_now
 
+__all__ = [
+    "IDEMPOTENCY_SECONDS",
+    "Bounds",
+    "Store",
+    "create_store_engine",
+    "database_error_reason",
+    "messages_table",
+    "metadata",
+    "rounds_table",
+]
+
 metadata = sa.MetaData()
 
 messages_table = sa.Table(

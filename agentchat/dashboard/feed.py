@@ -30,6 +30,8 @@ import streamlit as st
 from agentchat.client import RealtimeAgentMessages
 from agentchat.errors import AgentchatError
 
+__all__ = ["FeedConfig", "SessionEnded", "SessionFeed", "session_feed", "settle", "wait_until_seen"]
+
 FIRST_STATE_SECONDS = 2.0  # how long a page waits for a new feed to connect (or fail) before drawing
 HISTORY_QUIET_SECONDS = 0.1  # ...and then for the history replay to stop arriving
 HISTORY_LIMIT_SECONDS = 1.0

@@ -51,6 +51,8 @@ from agentchat.errors import AgentchatError
 from agentchat.probe import run_checks, summary
 from agentchat.settings import Settings, load_settings
 
+__all__ = ["EMPTY_TEXT", "Controls", "Dashboard", "current", "diagnostics_page", "live_page", "start"]
+
 LAYOUTS: Final = ("Columns", "Timeline", "Tabs")
 LIVE_STATES: Final = ("realtime", "connecting")
 LIVE_REFRESH_SECONDS: Final = 1.0

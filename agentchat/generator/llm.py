@@ -39,6 +39,8 @@ from agentchat.generator.offline import OfflineGenerator
 from agentchat.message import MAX_CONTENT_CHARS, MAX_CONTENT_JSON_BYTES, Draft, Message
 from agentchat.settings import Settings
 
+__all__ = ["BadAnswer", "LlmGenerator", "answer_text", "persona_prompt", "plain_text", "situation_prompt"]
+
 logger = logging.getLogger("agentchat.generator.llm")
 
 MAX_TOKENS = 160  # a chat line, not an essay; also bounds what a slow model can make us wait for

@@ -26,6 +26,22 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+__all__ = [
+    "BARS_PER_YEAR",
+    "FAST_BARS",
+    "INSTRUMENTS",
+    "SLOW_BARS",
+    "WARMUP_BARS",
+    "AssetClass",
+    "Instrument",
+    "Market",
+    "MarketSnapshot",
+    "Position",
+    "Quote",
+    "Regime",
+    "format_price",
+]
+
 AssetClass = Literal["crypto", "index", "commodity", "fx"]
 Regime = Literal["calm", "normal", "stressed"]
 

@@ -24,6 +24,8 @@ from agentchat.generator.voices import writer_for
 from agentchat.generator.writers import Context, Post, ReplyTarget, Trade
 from agentchat.message import Draft, Message
 
+__all__ = ["OfflineGenerator"]
+
 REPLY_PROBABILITY = 0.2  # per draft, when another agent's message is available to answer
 REPLY_LOOKBACK = 12  # only the latest messages are worth answering
 
