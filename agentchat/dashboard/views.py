@@ -14,8 +14,9 @@ feed poll at once (`poll_now`), so what is drawn is never more than one interval
 seconds in the error state, so a hub that comes back shows up soon).
 When the state crosses between those two modes, the fragment asks for one full rerun to swap them.
 
-Agent text is always text: message content goes through `st.text`; every string around it that
-sits in Markdown comes from `formatting` (pure functions, with `escape_markdown` for agent fields).
+Agent text is always text: message content goes through `st.text`; the Markdown around it (card
+and agent headings, the meta line, the status pill) is built by `formatting`, whose `escape_markdown`
+every field from an agent or the network goes through.
 """
 
 from __future__ import annotations
