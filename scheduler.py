@@ -1,4 +1,4 @@
-"""`python scheduler.py [--once] [--interval-minutes N]`: see `agentchat.scheduling`."""
+"""`python scheduler.py [--once] [--interval-minutes N]`, as `agentchat scheduler`: see `agentchat.scheduling`."""
 
 import sys
 

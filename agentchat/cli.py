@@ -1,7 +1,11 @@
-"""`python -m agentchat <command>`: argument parsing, one function per command.
+"""`agentchat <command>` (or `python -m agentchat <command>`): argument parsing, one function per command.
 
 Every `AgentchatError` becomes one readable line on stderr and exit status 2; a
 traceback is never what an operator sees for a condition we know about.
+
+`scheduler` and `dashboard` hand the rest of the command line on: to the scheduler's own parser
+(the one `python scheduler.py` uses), and to `streamlit run` with the Streamlit script that ships
+inside the package, so `agentchat dashboard --server.port 8502` takes every option Streamlit does.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
@@ -22,6 +27,9 @@ from agentchat.settings import Settings, load_settings
 from agentchat.store import create_store_engine
 
 LOG_FORMAT = "%(asctime)s %(levelname)-5s %(name)s: %(message)s"
+# The dashboard's Streamlit entry script: a file Streamlit runs, beside its pages and the script-level
+# `.streamlit/config.toml`, installed with the package (the checkout's app.py is a second entry point).
+DASHBOARD_SCRIPT = Path(__file__).resolve().parent / "dashboard" / "scripts" / "app.py"
 
 
 class HubServer(uvicorn.Server):
@@ -56,13 +64,13 @@ def run_hub(settings: Settings) -> None:
     HubServer(config, on_exit=app.hub.fanout.close_all).run()
 
 
-def _hub(args: argparse.Namespace) -> int:
+def _hub(args: argparse.Namespace, _rest: Sequence[str]) -> int:
     overrides = {key: value for key, value in (("hub_host", args.host), ("hub_port", args.port)) if value is not None}
     run_hub(load_settings(**overrides))
     return 0
 
 
-def _db(args: argparse.Namespace) -> int:
+def _db(args: argparse.Namespace, _rest: Sequence[str]) -> int:
     settings = load_settings()
     engine = create_store_engine(settings.database_url, settings.db_timeout_seconds)
     try:
@@ -74,49 +82,85 @@ def _db(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace, _rest: Sequence[str]) -> int:
     from agentchat.probe import run_check
 
     settings = load_settings()
     return run_check(settings, hub_url=args.hub or settings.hub_url, timeout=args.timeout, as_json=args.json)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, _rest: Sequence[str]) -> int:
     from agentchat.supervisor import run_all
 
     settings = load_settings()
-    return run_all(settings, dashboard_port=settings.dashboard_port)
+    return run_all(settings, dashboard_port=settings.dashboard_port, dashboard=args.dashboard)
+
+
+def _scheduler(_args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from agentchat.scheduling import main as scheduler_main
+
+    return scheduler_main(rest, prog="agentchat scheduler")
+
+
+def _dashboard(_args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from streamlit.web import cli as streamlit_cli
+
+    # click ends with SystemExit (status 2 and "Try 'streamlit run --help'" for a bad option), as
+    # `streamlit run` itself does
+    streamlit_cli.main(["run", str(DASHBOARD_SCRIPT), *rest], prog_name="streamlit")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m agentchat", description="agentchat: the AI trading agents' feed")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    """The commands. Each sets `handler` and its own `parser`; `scheduler` and `dashboard` set
+    `passes_on`: whatever this parser does not know is theirs (anywhere else it is an error)."""
+    parser = argparse.ArgumentParser(
+        prog="agentchat", description="agentchat: the AI trading agents' feed (also `python -m agentchat`)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, title="commands")
 
     hub = commands.add_parser("hub", help="run the hub (HTTP API and SSE stream)")
     hub.add_argument("--host", help="bind address (default AGENTCHAT_HUB_HOST or 127.0.0.1)")
     hub.add_argument("--port", type=int, help="port (default AGENTCHAT_HUB_PORT or 8000)")
-    hub.set_defaults(handler=_hub)
+    hub.set_defaults(handler=_hub, parser=hub)
 
     db = commands.add_parser("db", help="database schema: upgrade or show the revision")
     db.add_argument("action", choices=["upgrade", "current"])
-    db.set_defaults(handler=_db)
+    db.set_defaults(handler=_db, parser=db)
+
     check = commands.add_parser("check", help="end-to-end probe of a running hub")
     check.add_argument("--hub", help="hub URL (default AGENTCHAT_HUB_URL)")
     check.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each step")
     check.add_argument("--json", action="store_true", help="one JSON document instead of PASS/FAIL lines")
-    check.set_defaults(handler=_check)
+    check.set_defaults(handler=_check, parser=check)
 
-    run = commands.add_parser("run", help="hub, scheduler and dashboard together (what `make run` starts)")
-    run.set_defaults(handler=_run)
+    run = commands.add_parser("run", help="hub, scheduler and dashboard together (`make run`)")
+    run.add_argument("--no-dashboard", dest="dashboard", action="store_false", help="the hub and scheduler only")
+    run.set_defaults(handler=_run, parser=run)
+
+    # no -h of its own: `agentchat scheduler --help` is the scheduler's, the one `python scheduler.py` has
+    scheduler = commands.add_parser("scheduler", add_help=False, help="a round from the hub every schedule slot")
+    scheduler.set_defaults(handler=_scheduler, parser=scheduler, passes_on=True)
+
+    dashboard = commands.add_parser(
+        "dashboard",
+        help="the Streamlit dashboard; takes `streamlit run` options",
+        usage="agentchat dashboard [-h] [streamlit run options]",
+        description="The operator's dashboard: `streamlit run` of the script installed with agentchat. Every "
+        "option but -h is Streamlit's (`streamlit run --help`), e.g. --server.port 8502 --server.headless true.",
+    )
+    dashboard.set_defaults(handler=_dashboard, parser=dashboard, passes_on=True)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per health check or LLM call is noise
-    args = build_parser().parse_args(argv)
+    args, rest = build_parser().parse_known_args(argv)
+    if rest and not getattr(args, "passes_on", False):
+        args.parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
-        return int(args.handler(args))
+        return int(args.handler(args, rest))
     except AgentchatError as error:
         print(f"agentchat: {error.detail}", file=sys.stderr)
         return 2

@@ -309,9 +309,9 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python scheduler.py") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python scheduler.py", description="Ask the agentchat hub for a round of messages every schedule slot."
+        prog=prog, description="Ask the agentchat hub for a round of messages every schedule slot."
     )
     parser.add_argument("--once", action="store_true", help="make this slot's round and exit (0 on success)")
     parser.add_argument(
@@ -332,11 +332,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "python scheduler.py") -> int:
+    """`python scheduler.py ...` and `agentchat scheduler ...` (`prog` names which in help and errors)."""
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     for noisy in ("apscheduler", "httpx"):  # one line per round is ours to write
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     try:
         settings = load_settings()
         slot_ms = interval_ms(args.interval_minutes if args.interval_minutes is not None else settings.schedule_minutes)

@@ -1,7 +1,10 @@
-"""`python -m agentchat run`: the hub, the scheduler and the dashboard as one command.
+"""`agentchat run` (`python -m agentchat run`): the hub, the scheduler and the dashboard as one command.
 
 The hub starts first; the scheduler and the dashboard start once `/healthz` answers 200, so the
 scheduler's first round is not spent on retries and the dashboard does not open on an error.
+Every child is `python -m agentchat hub | scheduler | dashboard` under this process's interpreter
+(`sys.executable`): the installed package is the whole program, so the supervisor needs no script
+path, no source checkout and no `PYTHONPATH`, and runs the same from any directory.
 Each child's output comes through line by line with its name in front (`hub       | ...`).
 
 Each child runs in a process group of its own. A Ctrl-C in the terminal therefore reaches only this
@@ -31,7 +34,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from types import FrameType
 from typing import IO
 
@@ -39,7 +41,6 @@ import httpx
 
 from agentchat.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD_PORT = 8501
 HUB_READY_TIMEOUT_SECONDS = 60.0
 DASHBOARD_READY_TIMEOUT_SECONDS = 60.0
@@ -154,7 +155,7 @@ class Supervisor:
         settings: Settings,
         *,
         dashboard_port: int = DASHBOARD_PORT,
-        dashboard_script: Path | None = None,
+        dashboard: bool = True,
         stop_timeout_seconds: float = STOP_TIMEOUT_SECONDS,
         output: IO[str] | None = None,
     ) -> None:
@@ -163,7 +164,7 @@ class Supervisor:
         self.hub_url = local_url(settings.hub_host, settings.hub_port)
         self.dashboard_url = local_url(settings.hub_host, dashboard_port)
         self.dashboard_port = dashboard_port
-        self.dashboard_script = dashboard_script or ROOT / "app.py"
+        self.dashboard = dashboard
         self.stop_timeout_seconds = stop_timeout_seconds
         self.children: list[Child] = []
         self.signals: list[int] = []
@@ -199,22 +200,18 @@ class Supervisor:
             AGENTCHAT_HUB_PORT=str(self.settings.hub_port),
             AGENTCHAT_HUB_URL=self.hub_url,
             PYTHONUNBUFFERED="1",
-            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
         )
         return env
 
-    def _start(self, name: str, argv: list[str]) -> Child:
-        child = Child(name, argv)
+    def _start(self, name: str, arguments: list[str]) -> Child:
+        """`python -m agentchat NAME ARGUMENTS...` as a child, its lines relayed under `name`."""
+        child = Child(name, [sys.executable, "-m", "agentchat", name, *arguments])
         child.start(self._env(), self.output)
         self.children.append(child)
         return child
 
     def _run(self) -> int:
-        python = sys.executable
-        hub = self._start(
-            "hub",
-            [python, "-m", "agentchat", "hub", "--host", self.settings.hub_host, "--port", str(self.settings.hub_port)],
-        )
+        hub = self._start("hub", ["--host", self.settings.hub_host, "--port", str(self.settings.hub_port)])
         self.say(f"hub starting on {self.hub_url} (pid {hub.pid})")
         ready = self._wait_for(lambda: _answers_200(f"{self.hub_url}/healthz"), HUB_READY_TIMEOUT_SECONDS)
         if not ready:
@@ -222,15 +219,15 @@ class Supervisor:
             return 1
         self.say(f"hub ready: {self.hub_url} (stream /api/chat/stream, health /healthz, metrics /metrics)")
 
-        scheduler = self._start("scheduler", [python, str(ROOT / "scheduler.py")])
+        scheduler = self._start("scheduler", [])
         self.say(
             f"scheduler started (pid {scheduler.pid}): a round now, then every {self.settings.schedule_minutes:g} min"
         )
-        if not self.dashboard_script.is_file():
-            self.say(f"no dashboard: {self.dashboard_script} does not exist; running the hub and scheduler only")
+        if not self.dashboard:
+            self.say("no dashboard (--no-dashboard): running the hub and scheduler only")
             self.say(f"up: hub {self.hub_url}; Ctrl-C stops both")
         else:
-            dashboard = self._start("dashboard", self._dashboard_argv())
+            dashboard = self._start("dashboard", self._dashboard_options())
             self.say(f"dashboard starting on {self.dashboard_url} (pid {dashboard.pid})")
             health = f"{self.dashboard_url}/_stcore/health"
             ready = self._wait_for(lambda: _answers_200(health), DASHBOARD_READY_TIMEOUT_SECONDS)
@@ -240,13 +237,9 @@ class Supervisor:
         self._wait_for(lambda: False, None)
         return 0  # not reached: only a signal or a child's exit ends the wait
 
-    def _dashboard_argv(self) -> list[str]:
+    def _dashboard_options(self) -> list[str]:
+        """`streamlit run` options for `agentchat dashboard`: our port and address, no browser, no usage stats."""
         return [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(self.dashboard_script),
             "--server.port",
             str(self.dashboard_port),
             "--server.address",
@@ -312,14 +305,14 @@ def run_all(
     settings: Settings,
     *,
     dashboard_port: int = DASHBOARD_PORT,
-    dashboard_script: Path | None = None,
+    dashboard: bool = True,
     stop_timeout_seconds: float = STOP_TIMEOUT_SECONDS,
 ) -> int:
-    """Run hub, scheduler and dashboard until Ctrl-C/SIGTERM (0) or until one of them exits (1)."""
+    """Run hub, scheduler and (unless `dashboard` is false) dashboard until Ctrl-C/SIGTERM (0) or one exits (1)."""
     settings.require_safe_bind()
     return Supervisor(
         settings,
         dashboard_port=dashboard_port,
-        dashboard_script=dashboard_script,
+        dashboard=dashboard,
         stop_timeout_seconds=stop_timeout_seconds,
     ).run()

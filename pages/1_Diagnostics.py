@@ -1,4 +1,4 @@
-"""The Diagnostics page: the feed's state, the hub's health, latencies and the connection test."""
+"""The Diagnostics page of `streamlit run app.py` (the installed twin: agentchat/dashboard/scripts/diagnostics.py)."""
 
 from agentchat.dashboard import diagnostics_page
 

@@ -1,8 +1,9 @@
 """`python -m agentchat run`: hub, scheduler and dashboard come up together and go down together.
 
-The supervisor runs as its own process, as `make run` starts it, through `run_all` with the
-dashboard's port and script chosen by the test (a tiny Streamlit page stands in for `app.py`, which
-is not this module's business). Which processes exist is read from `/proc`.
+The supervisor runs as its own process, `python -m agentchat run` as `make run` starts it, with its
+ports from the environment; most tests run it from an empty directory, to show that its children
+need nothing from the checkout, and without the dashboard (`--no-dashboard`) where the dashboard is
+not what they are about. Which processes exist is read from `/proc`.
 """
 
 from __future__ import annotations
@@ -23,13 +24,6 @@ import pytest
 
 from agentchat.agents import BUILTIN_ROSTER
 from tests.support import ROOT, free_port, hub_env, wait_until
-
-SUPERVISE = (
-    "import sys; from pathlib import Path; from agentchat.settings import load_settings; "
-    "from agentchat.supervisor import run_all; "
-    "sys.exit(run_all(load_settings(), dashboard_port=int(sys.argv[1]), dashboard_script=Path(sys.argv[2])))"
-)
-PAGE = 'import streamlit as st\n\nst.text("agentchat test page")\n'
 
 
 def process_state(pid: int) -> str | None:
@@ -94,16 +88,15 @@ class Run:
 def start_run(tmp_path: Path, sqlite_url: str) -> Iterator[Callable[..., Run]]:
     runs: list[Run] = []
 
-    def start(dashboard_script: Path | None = None, hub_port: int | None = None) -> Run:
+    def start(dashboard: bool = False, hub_port: int | None = None) -> Run:
         hub_port = hub_port or free_port()
         dashboard_port = free_port()
-        env = hub_env(sqlite_url, hub_port=hub_port)
-        env["PYTHONPATH"] = str(ROOT)
+        env = hub_env(sqlite_url, hub_port=hub_port, dashboard_port=dashboard_port)
         log_path = tmp_path / f"run-{len(runs)}.log"
-        script = dashboard_script or tmp_path / "no-such-app.py"
+        options = [] if dashboard else ["--no-dashboard"]
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-c", SUPERVISE, str(dashboard_port), str(script)],
+                [sys.executable, "-m", "agentchat", "run", *options],
                 cwd=tmp_path,
                 env=env,
                 stdout=log,
@@ -125,11 +118,9 @@ def start_run(tmp_path: Path, sqlite_url: str) -> Iterator[Callable[..., Run]]:
 
 
 def test_run_brings_up_hub_scheduler_and_dashboard_and_sigint_leaves_no_process(
-    start_run: Callable[..., Run], tmp_path: Path
+    start_run: Callable[..., Run],
 ) -> None:
-    page = tmp_path / "page.py"
-    page.write_text(PAGE)
-    run = start_run(dashboard_script=page)
+    run = start_run(dashboard=True)
     run.wait_for_line("Ctrl-C stops all three")
     assert httpx.get(f"{run.hub_url}/healthz", timeout=5).status_code == 200
     assert httpx.get(f"{run.dashboard_url}/_stcore/health", timeout=5).status_code == 200
@@ -172,10 +163,10 @@ def test_the_run_command_serves_the_real_dashboard_and_stops_everything_on_sigin
             process.wait(10)
 
 
-def test_run_without_a_dashboard_script_says_so_and_runs_hub_and_scheduler(start_run: Callable[..., Run]) -> None:
+def test_run_without_the_dashboard_says_so_and_runs_hub_and_scheduler(start_run: Callable[..., Run]) -> None:
     run = start_run()
     run.wait_for_line("Ctrl-C stops both")
-    assert "no dashboard:" in run.log()
+    assert "no dashboard (--no-dashboard)" in run.log()
     wait_until(lambda: len(run.messages()) == len(BUILTIN_ROSTER), timeout=15)
     children = descendants(run.process.pid)
     assert len(children) == 2

@@ -1,6 +1,10 @@
 """The Streamlit dashboard: `feed` (each session's live feed and its lifecycle), `hub_api` (the few
 one-off requests to the hub), `formatting` (pure functions: what a value looks like on screen),
-`views` (the sidebar and the pages). `app.py` and `pages/` call in here.
+`views` (the sidebar and the pages), `navigation` (the list of pages).
+
+`scripts/` holds the files Streamlit runs, installed with the package: `app.py` (what `agentchat
+dashboard` serves), its Diagnostics page and its `.streamlit/config.toml`. The checkout's `app.py`
+and `pages/` are a second, equal entry point for `streamlit run app.py`.
 """
 
 from __future__ import annotations

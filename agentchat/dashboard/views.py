@@ -1,9 +1,9 @@
 """What the operator sees: the sidebar, the live chat page and the Diagnostics page.
 
-`app.py` calls `start()` (page setup, settings, the sidebar, this session's feed) and then runs
-the page the operator chose, `live_page` or `pages/1_Diagnostics.py` (`diagnostics_page`). The
-sidebar lives in the entry point so its widgets, and the view they describe, survive a change of
-page.
+The entry script (`navigation.run`) calls `start()` (page setup, settings, the sidebar, this
+session's feed) and then runs the page the operator chose, `live_page` or the Diagnostics page file
+(`diagnostics_page`). The sidebar lives in the entry point so its widgets, and the view they
+describe, survive a change of page.
 
 Refresh. While the feed is real-time (or still connecting) the live part of the page is a
 fragment rerun every second: a message the hub broadcast is drawn at the next tick, and ages

@@ -1,0 +1,5 @@
+"""The dashboard's Streamlit entry script, as installed: `agentchat dashboard` runs this file."""
+
+from agentchat.dashboard.navigation import run
+
+run(diagnostics_script="diagnostics.py")
