@@ -13,6 +13,8 @@ import streamlit as st
 
 from agentchat.dashboard.views import live_page, start
 
+__all__ = ["run"]
+
 
 def run(diagnostics_script: str) -> None:
     """The sidebar and this session's feed (shared by every page), then the page the operator chose."""
