@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest-xdist workers: the tests mostly wait on sockets and child processes, so more workers than cores pays
+TEST_WORKERS ?= 4
 
 .PHONY: run test lint typecheck bench clean
 
@@ -16,7 +18,7 @@ run: $(STAMP)
 	$(BIN)/python -m agentchat run
 
 test: $(STAMP) lint typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

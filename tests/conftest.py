@@ -1,4 +1,4 @@
-"""Fixtures: databases (a SQLite file, the local PostgreSQL) and real hub processes."""
+"""Fixtures: databases (a SQLite file, the local PostgreSQL) and real hubs, in this process or their own."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.support import HubProcess
+from tests.support import HubProcess, InProcessHub
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "AGENTCHAT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -72,8 +72,30 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def start_hub(tmp_path: Path, sqlite_url: str) -> Iterator[Callable[..., HubProcess]]:
-    """Start hub processes (SQLite unless `database_url=` is given); all are stopped afterwards."""
+def start_hub(sqlite_url: str) -> Iterator[Callable[..., InProcessHub]]:
+    """Start hubs in this process (SQLite unless `database_url=` is given); all are stopped afterwards."""
+    hubs: list[InProcessHub] = []
+
+    def start(database_url: str | None = None, wait: bool = True, **settings: Any) -> InProcessHub:
+        hub = InProcessHub(database_url or sqlite_url, **settings)
+        hubs.append(hub)
+        return hub.start(wait=wait)
+
+    yield start
+    for hub in hubs:
+        hub.stop()
+
+
+@pytest.fixture
+def hub(start_hub: Callable[..., InProcessHub]) -> InProcessHub:
+    """One hub on a fresh SQLite file, heartbeats every 0.5 s."""
+    return start_hub(heartbeat_seconds=0.5)
+
+
+@pytest.fixture
+def start_hub_process(tmp_path: Path, sqlite_url: str) -> Iterator[Callable[..., HubProcess]]:
+    """Start `python -m agentchat hub` processes, for tests where the process boundary is the point
+    (kill -9, SIGSTOP, SIGTERM, the hub's own log, its memory); all are stopped afterwards."""
     hubs: list[HubProcess] = []
 
     def start(database_url: str | None = None, wait: bool = True, **settings: Any) -> HubProcess:
@@ -87,6 +109,6 @@ def start_hub(tmp_path: Path, sqlite_url: str) -> Iterator[Callable[..., HubProc
 
 
 @pytest.fixture
-def hub(start_hub: Callable[..., HubProcess]) -> HubProcess:
-    """One hub on a fresh SQLite file, heartbeats every 0.5 s."""
-    return start_hub(heartbeat_seconds=0.5)
+def hub_process(start_hub_process: Callable[..., HubProcess]) -> HubProcess:
+    """One hub process on a fresh SQLite file, heartbeats every 0.5 s."""
+    return start_hub_process(heartbeat_seconds=0.5)

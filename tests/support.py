@@ -1,14 +1,20 @@
-"""Test support: a real hub process on a free port, and a background SSE reader.
+"""Test support: a real hub on a free port, in this process or in its own, and a background SSE reader.
 
-Nothing here stands in for agentchat's own parts: the hub is `python -m agentchat hub`
-in a subprocess, the database is a real SQLite file or the local PostgreSQL, and
-streams are read with sseclient-py over a real socket.
+Nothing here stands in for agentchat's own parts. `InProcessHub` is the hub's own ASGI app
+served by uvicorn in a thread of the test process, on a real socket (as httpx's own tests
+serve theirs): the same code as `python -m agentchat hub`, for a fraction of a subprocess's
+start-up. `HubProcess` is `python -m agentchat hub` in a subprocess, for the tests where the
+process boundary is the point (kill -9, SIGSTOP, SIGTERM, the log). The database is a real
+SQLite file or the local PostgreSQL, and streams are read with sseclient-py over a real socket.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import io
 import json
+import logging
 import os
 import queue
 import signal
@@ -23,10 +29,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import requests
 import sseclient
+import uvicorn
+
+from agentchat.cli import HubServer
+from agentchat.hub.app import HubApp, create_app
+from agentchat.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+LOGGERS = ("agentchat", "uvicorn.error")  # what an in-process hub's log() collects
 
 
 def free_port() -> int:
@@ -72,7 +83,110 @@ def hub_env(database_url: str, **settings: Any) -> dict[str, str]:
     return env
 
 
-class HubProcess:
+class HubClientMixin:
+    """What tests ask of any hub, in a process or not: a round, the messages, a metric."""
+
+    url: str
+
+    def generate(self, agents: Iterable[str] | None = None, **headers: str) -> httpx.Response:
+        body = {"agents": list(agents)} if agents is not None else None
+        return httpx.post(f"{self.url}/api/chat/generate", json=body, headers=headers, timeout=30)
+
+    def messages(self, **params: Any) -> dict[str, Any]:
+        response = httpx.get(f"{self.url}/api/chat/messages", params=params, timeout=10)
+        response.raise_for_status()
+        return dict(response.json())
+
+    def metric(self, name: str) -> float:
+        text = httpx.get(f"{self.url}/metrics", timeout=10).text
+        for line in text.splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+        raise AssertionError(f"metric {name} not in /metrics")
+
+
+class InProcessHub(HubClientMixin):
+    """The hub's ASGI app under uvicorn in a thread of this process, on a free port.
+
+    The thread runs uvicorn's own loop factory (uvloop where installed, as `agentchat hub` does)
+    and the same `HubServer`; `stop()` ends every stream first, as SIGTERM does in a hub process.
+    """
+
+    def __init__(self, database_url: str, port: int | None = None, http: str = "auto", **settings: Any) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        values: dict[str, Any] = {"heartbeat_seconds": 30, "access_log": False, **settings}
+        self.settings = Settings(_env_file=None, database_url=database_url, hub_port=self.port, **values)
+        self.env = hub_env(database_url, hub_port=self.port, **values)
+        self.http = http
+        self.app: HubApp | None = None
+        self._server: HubServer | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: Any = None
+        self._log = io.StringIO()
+        self._log_handler = logging.StreamHandler(self._log)
+        self._log_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def start(self, wait: bool = True) -> InProcessHub:
+        for name in LOGGERS:
+            logger = logging.getLogger(name)
+            logger.addHandler(self._log_handler)
+            if logger.level == logging.NOTSET:
+                logger.setLevel(logging.INFO)  # what `agentchat hub` logs
+        self.app = create_app(self.settings)
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            http=self.http,  # type: ignore[arg-type]
+            lifespan="on",
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
+        loop_factory = config.get_loop_factory()
+        self._loop = loop_factory() if loop_factory else asyncio.new_event_loop()
+        self._server = HubServer(config, on_exit=self.app.hub.fanout.close_all)
+        self._thread = threading.Thread(target=self._serve, name=f"hub-{self.port}", daemon=True)
+        self._thread.start()
+        if wait:
+            self.wait_healthy()
+        return self
+
+    def _serve(self) -> None:
+        assert self._server is not None
+        try:
+            self._loop.run_until_complete(self._server.serve())
+        finally:
+            self._loop.close()
+
+    def wait_healthy(self, timeout: float = 20.0) -> None:
+        def started() -> bool:
+            assert self._server is not None and self._thread is not None
+            if not self._thread.is_alive():
+                raise AssertionError(f"in-process hub on {self.url} stopped before it started")
+            return bool(self._server.started)
+
+        wait_until(started, timeout, interval=0.01)
+
+    def log(self) -> str:
+        """What the hub's loggers wrote while it ran (with any other hub of this test running beside it)."""
+        return self._log.getvalue()
+
+    def stop(self) -> None:
+        for name in LOGGERS:
+            logging.getLogger(name).removeHandler(self._log_handler)
+        if self._server is None or self._thread is None or not self._thread.is_alive():
+            return
+        assert self.app is not None
+        self._loop.call_soon_threadsafe(self.app.hub.fanout.close_all)
+        self._server.should_exit = True
+        self._thread.join(15)
+        if self._thread.is_alive():
+            raise AssertionError(f"in-process hub on {self.url} did not stop within 15 s")
+
+
+class HubProcess(HubClientMixin):
     """`python -m agentchat hub` on a free port, with its output in a log file."""
 
     def __init__(self, database_url: str, log_dir: Path, port: int | None = None, **settings: Any) -> None:
@@ -116,24 +230,6 @@ class HubProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    # conveniences for tests
-
-    def generate(self, agents: Iterable[str] | None = None, **headers: str) -> httpx.Response:
-        body = {"agents": list(agents)} if agents is not None else None
-        return httpx.post(f"{self.url}/api/chat/generate", json=body, headers=headers, timeout=30)
-
-    def messages(self, **params: Any) -> dict[str, Any]:
-        response = httpx.get(f"{self.url}/api/chat/messages", params=params, timeout=10)
-        response.raise_for_status()
-        return dict(response.json())
-
-    def metric(self, name: str) -> float:
-        text = httpx.get(f"{self.url}/metrics", timeout=10).text
-        for line in text.splitlines():
-            if line.startswith(name + " ") or line.startswith(name + "{"):
-                return float(line.rsplit(" ", 1)[1])
-        raise AssertionError(f"metric {name} not in /metrics")
-
 
 @dataclass
 class Event:
@@ -144,16 +240,18 @@ class Event:
 
 @dataclass
 class SseReader:
-    """Reads one SSE stream in a thread with sseclient-py; events land in a queue."""
+    """Reads one SSE stream in a thread with sseclient-py over httpx; events land in a queue."""
 
     url: str
     headers: dict[str, str] = field(default_factory=dict)
     events: queue.Queue[Event] = field(default_factory=queue.Queue)
     ended: threading.Event = field(default_factory=threading.Event)
-    response: requests.Response | None = None
+    response: httpx.Response | None = None
+    _client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=httpx.Timeout(60, connect=5)))
 
     def start(self) -> SseReader:
-        self.response = requests.get(self.url, stream=True, headers=self.headers, timeout=(5, 60))
+        request = self._client.build_request("GET", self.url, headers=self.headers)
+        self.response = self._client.send(request, stream=True)
         self.response.raise_for_status()
         threading.Thread(target=self._read, daemon=True).start()
         return self
@@ -161,11 +259,12 @@ class SseReader:
     def _read(self) -> None:
         assert self.response is not None
         try:
-            for event in sseclient.SSEClient(self.response).events():
+            for event in sseclient.SSEClient(self.response.iter_raw()).events():
                 self.events.put(Event(event.event, json.loads(event.data) if event.data else None, event.id))
-        except (requests.RequestException, OSError, ValueError, AttributeError):
+        except (httpx.HTTPError, OSError, ValueError, RuntimeError):
             pass
         finally:
+            self._client.close()  # the stream ended: its connection goes, not back to a pool
             self.ended.set()
 
     def next(self, kind: str | None = None, timeout: float = 10.0) -> Event:
@@ -204,8 +303,11 @@ class SseReader:
         """Shut the socket first: it wakes the reading thread at once, heartbeat or not."""
         if self.response is None:
             return
-        sock = getattr(getattr(self.response.raw, "connection", None), "sock", None)
+        stream = self.response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-        self.response.close()
+        with contextlib.suppress(httpx.HTTPError, RuntimeError):
+            self.response.close()
+        self._client.close()

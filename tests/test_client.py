@@ -16,7 +16,7 @@ import pytest
 
 from agentchat import RealtimeAgentMessages
 from agentchat.client import RetryWatcher
-from tests.support import HubProcess, free_port, wait_until
+from tests.support import HubProcess, InProcessHub, free_port, wait_until
 
 FeedFactory = Callable[..., RealtimeAgentMessages]
 
@@ -45,7 +45,7 @@ def is_realtime(feed: RealtimeAgentMessages) -> bool:
     return feed.state == "realtime"
 
 
-def test_new_feed_shows_the_retained_history_and_goes_realtime(hub: HubProcess, open_feed: FeedFactory) -> None:
+def test_new_feed_shows_the_retained_history_and_goes_realtime(hub: InProcessHub, open_feed: FeedFactory) -> None:
     made = hub.generate().json()["messages"]
     feed = open_feed(hub.url)
     wait_until(lambda: is_realtime(feed) and len(feed.messages) == len(made), timeout=5)
@@ -53,7 +53,7 @@ def test_new_feed_shows_the_retained_history_and_goes_realtime(hub: HubProcess, 
     assert feed.messages[0] == made[-1]
 
 
-def test_generated_messages_reach_the_feed_within_two_seconds(hub: HubProcess, open_feed: FeedFactory) -> None:
+def test_generated_messages_reach_the_feed_within_two_seconds(hub: InProcessHub, open_feed: FeedFactory) -> None:
     feed = open_feed(hub.url)
     wait_until(lambda: is_realtime(feed), timeout=5)
     posted = time.monotonic()
@@ -66,7 +66,7 @@ def test_generated_messages_reach_the_feed_within_two_seconds(hub: HubProcess, o
     assert diagnostics.last_event_id == made[-1]["id"]
 
 
-def test_messages_are_newest_first_and_at_most_max_per_agent_each(hub: HubProcess, open_feed: FeedFactory) -> None:
+def test_messages_are_newest_first_and_at_most_max_per_agent_each(hub: InProcessHub, open_feed: FeedFactory) -> None:
     history = hub.generate().json()["messages"] + hub.generate().json()["messages"]
     feed = open_feed(hub.url, max_per_agent=2)
     wait_until(lambda: is_realtime(feed), timeout=5)
@@ -79,7 +79,7 @@ def test_messages_are_newest_first_and_at_most_max_per_agent_each(hub: HubProces
     assert set(per_agent.values()) == {2}
 
 
-def test_agent_filter_is_applied_by_the_hub_not_only_by_the_client(hub: HubProcess, open_feed: FeedFactory) -> None:
+def test_agent_filter_is_applied_by_the_hub_not_only_by_the_client(hub: InProcessHub, open_feed: FeedFactory) -> None:
     feed = open_feed(hub.url, agent_ids=["claude_arbitrage", "grok_sentiment"])
     wait_until(lambda: is_realtime(feed), timeout=5)
     hub.generate()
@@ -88,7 +88,7 @@ def test_agent_filter_is_applied_by_the_hub_not_only_by_the_client(hub: HubProce
     assert hub.metric("agentchat_messages_delivered_total") == 2  # the hub sent our stream only these two
 
 
-def test_feed_started_after_an_id_shows_only_later_messages(hub: HubProcess, open_feed: FeedFactory) -> None:
+def test_feed_started_after_an_id_shows_only_later_messages(hub: InProcessHub, open_feed: FeedFactory) -> None:
     made = hub.generate().json()["messages"]
     feed = open_feed(hub.url, last_event_id=made[3]["id"])
     wait_until(lambda: is_realtime(feed) and len(feed.messages) == 2, timeout=5)
@@ -96,8 +96,9 @@ def test_feed_started_after_an_id_shows_only_later_messages(hub: HubProcess, ope
 
 
 def test_feed_returns_to_realtime_after_hub_kill_and_restart_with_every_message_once(
-    start_hub: Callable[..., HubProcess], open_feed: FeedFactory
+    start_hub_process: Callable[..., HubProcess], open_feed: FeedFactory
 ) -> None:
+    start_hub = start_hub_process
     first_hub = start_hub(heartbeat_seconds=0.5)
     feed = open_feed(first_hub.url, max_per_agent=50)
     wait_until(lambda: is_realtime(feed), timeout=5)
@@ -125,7 +126,9 @@ def test_feed_returns_to_realtime_after_hub_kill_and_restart_with_every_message_
     assert feed.snapshot().diagnostics.reconnects >= 1
 
 
-def test_polling_only_feed_receives_every_message_within_one_interval(hub: HubProcess, open_feed: FeedFactory) -> None:
+def test_polling_only_feed_receives_every_message_within_one_interval(
+    hub: InProcessHub, open_feed: FeedFactory
+) -> None:
     feed = open_feed(hub.url, enable_sse=False, fallback_poll_interval=2)
     wait_until(lambda: feed.state == "polling", timeout=5)
     made = hub.generate().json()["messages"]
@@ -137,7 +140,7 @@ def test_polling_only_feed_receives_every_message_within_one_interval(hub: HubPr
     assert feed.state == "polling"
 
 
-def test_poll_now_fetches_new_messages_at_once_while_polling(hub: HubProcess, open_feed: FeedFactory) -> None:
+def test_poll_now_fetches_new_messages_at_once_while_polling(hub: InProcessHub, open_feed: FeedFactory) -> None:
     feed = open_feed(hub.url, enable_sse=False, fallback_poll_interval=600)
     wait_until(lambda: feed.state == "polling", timeout=5)
     made = hub.generate().json()["messages"]
@@ -145,7 +148,7 @@ def test_poll_now_fetches_new_messages_at_once_while_polling(hub: HubProcess, op
     assert ids(feed.messages) == sorted(ids(made), reverse=True)
 
 
-def test_poll_now_does_nothing_while_the_stream_is_live(hub: HubProcess, open_feed: FeedFactory) -> None:
+def test_poll_now_does_nothing_while_the_stream_is_live(hub: InProcessHub, open_feed: FeedFactory) -> None:
     feed = open_feed(hub.url)
     wait_until(lambda: feed.state == "realtime", timeout=5)
     assert feed.poll_now(timeout=1) is False
@@ -153,8 +156,9 @@ def test_poll_now_does_nothing_while_the_stream_is_live(hub: HubProcess, open_fe
 
 
 def test_silent_stream_is_declared_dead_after_two_heartbeat_periods_and_recovers(
-    hub: HubProcess, open_feed: FeedFactory
+    hub_process: HubProcess, open_feed: FeedFactory
 ) -> None:
+    hub = hub_process
     feed = open_feed(hub.url, request_timeout=1)
     wait_until(lambda: is_realtime(feed) and feed.snapshot().diagnostics.heartbeats > 0, timeout=5)
     assert hub.process is not None
@@ -174,7 +178,7 @@ def test_silent_stream_is_declared_dead_after_two_heartbeat_periods_and_recovers
 
 
 def test_feed_for_a_hub_that_is_down_says_why_and_recovers_when_it_starts(
-    start_hub: Callable[..., HubProcess], open_feed: FeedFactory
+    start_hub: Callable[..., InProcessHub], open_feed: FeedFactory
 ) -> None:
     port = free_port()
     feed = open_feed(f"http://127.0.0.1:{port}")
@@ -186,7 +190,7 @@ def test_feed_for_a_hub_that_is_down_says_why_and_recovers_when_it_starts(
 
 
 def test_resume_from_before_retention_shows_a_gap_in_diagnostics(
-    start_hub: Callable[..., HubProcess], open_feed: FeedFactory
+    start_hub: Callable[..., InProcessHub], open_feed: FeedFactory
 ) -> None:
     hub = start_hub(heartbeat_seconds=0.5, retention_seconds=1)
     expired = hub.generate().json()["messages"]
@@ -200,7 +204,7 @@ def test_resume_from_before_retention_shows_a_gap_in_diagnostics(
 
 
 def test_wait_for_change_wakes_when_a_message_arrives(
-    start_hub: Callable[..., HubProcess], open_feed: FeedFactory
+    start_hub: Callable[..., InProcessHub], open_feed: FeedFactory
 ) -> None:
     hub = start_hub()  # 30 s heartbeats: nothing else changes the feed meanwhile
     feed = open_feed(hub.url)
@@ -224,7 +228,7 @@ def test_wait_for_change_returns_the_same_version_after_the_timeout(open_feed: F
     assert snapshot.state == "error" and "both disabled" in (snapshot.diagnostics.last_error or "")
 
 
-def test_snapshot_is_immutable_and_messages_are_read_only(hub: HubProcess, open_feed: FeedFactory) -> None:
+def test_snapshot_is_immutable_and_messages_are_read_only(hub: InProcessHub, open_feed: FeedFactory) -> None:
     hub.generate()
     feed = open_feed(hub.url)
     wait_until(lambda: len(feed.messages) == 6, timeout=5)
@@ -238,7 +242,7 @@ def test_snapshot_is_immutable_and_messages_are_read_only(hub: HubProcess, open_
 
 
 def test_close_returns_within_one_second_while_the_stream_is_idle(
-    start_hub: Callable[..., HubProcess], open_feed: FeedFactory
+    start_hub: Callable[..., InProcessHub], open_feed: FeedFactory
 ) -> None:
     hub = start_hub()  # 30 s heartbeats: the feed's thread is blocked in a read
     feed = open_feed(hub.url)
@@ -254,7 +258,8 @@ def open_fds() -> set[str]:
     return set(os.listdir("/proc/self/fd"))
 
 
-def test_fifty_feeds_opened_and_closed_leave_no_thread_socket_or_fd(hub: HubProcess) -> None:
+def test_fifty_feeds_opened_and_closed_leave_no_thread_socket_or_fd(hub_process: HubProcess) -> None:
+    hub = hub_process  # in a process of its own, so the hub's threads and sockets are not counted as the feeds'
     hub.generate()
     gc.collect()
     threads_before, fds_before = set(threading.enumerate()), open_fds()

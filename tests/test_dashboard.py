@@ -26,7 +26,7 @@ from agentchat.dashboard.views import EMPTY_TEXT
 from agentchat.message import Draft
 from agentchat.probe import CHECK_NAMES
 from agentchat.store import Store, create_store_engine
-from tests.support import ROOT, HubProcess, free_port, wait_until
+from tests.support import ROOT, InProcessHub, free_port, wait_until
 
 APP = ROOT / "app.py"
 DIAGNOSTICS = "pages/1_Diagnostics.py"
@@ -82,7 +82,7 @@ def button(at: AppTest, label: str) -> Any:
 
 
 def test_dashboard_has_one_column_per_agent_headed_with_its_name_strategy_and_color(
-    monkeypatch: pytest.MonkeyPatch, hub: HubProcess
+    monkeypatch: pytest.MonkeyPatch, hub: InProcessHub
 ) -> None:
     at = open_dashboard(monkeypatch, hub.url)
     assert not at.exception
@@ -95,7 +95,7 @@ def test_dashboard_has_one_column_per_agent_headed_with_its_name_strategy_and_co
 
 
 def test_empty_dashboard_says_it_is_waiting_and_hints_at_generate(
-    monkeypatch: pytest.MonkeyPatch, hub: HubProcess
+    monkeypatch: pytest.MonkeyPatch, hub: InProcessHub
 ) -> None:
     at = open_dashboard(monkeypatch, hub.url)
     hint = at.info[0].value
@@ -104,7 +104,7 @@ def test_empty_dashboard_says_it_is_waiting_and_hints_at_generate(
 
 
 def test_generate_button_posts_a_round_with_the_token_and_its_messages_appear(
-    monkeypatch: pytest.MonkeyPatch, start_hub: Callable[..., HubProcess]
+    monkeypatch: pytest.MonkeyPatch, start_hub: Callable[..., InProcessHub]
 ) -> None:
     hub = start_hub(heartbeat_seconds=0.5, generate_token=TOKEN)
     at = open_dashboard(monkeypatch, hub.url, generate_token=TOKEN)
@@ -116,7 +116,7 @@ def test_generate_button_posts_a_round_with_the_token_and_its_messages_appear(
 
 
 def test_generate_without_the_hubs_token_says_why_it_failed(
-    monkeypatch: pytest.MonkeyPatch, start_hub: Callable[..., HubProcess]
+    monkeypatch: pytest.MonkeyPatch, start_hub: Callable[..., InProcessHub]
 ) -> None:
     hub = start_hub(heartbeat_seconds=0.5, generate_token=TOKEN)
     at = open_dashboard(monkeypatch, hub.url)
@@ -128,7 +128,7 @@ def test_generate_without_the_hubs_token_says_why_it_failed(
 
 
 def test_messages_generated_elsewhere_appear_at_the_next_refresh_newest_first(
-    monkeypatch: pytest.MonkeyPatch, hub: HubProcess
+    monkeypatch: pytest.MonkeyPatch, hub: InProcessHub
 ) -> None:
     at = open_dashboard(monkeypatch, hub.url)
     first = hub.generate(["claude_arbitrage"]).json()["messages"][0]
@@ -140,7 +140,7 @@ def test_messages_generated_elsewhere_appear_at_the_next_refresh_newest_first(
 
 @pytest.mark.parametrize("layout", ["Columns", "Timeline", "Tabs"])
 def test_each_layout_shows_every_message_of_the_picked_agents(
-    monkeypatch: pytest.MonkeyPatch, hub: HubProcess, layout: str
+    monkeypatch: pytest.MonkeyPatch, hub: InProcessHub, layout: str
 ) -> None:
     made = hub.generate().json()["messages"]
     at = open_dashboard(monkeypatch, hub.url)
@@ -151,19 +151,19 @@ def test_each_layout_shows_every_message_of_the_picked_agents(
         assert [tab.label for tab in at.tabs] == [escape_markdown(agent.name) for agent in BUILTIN_ROSTER]
 
 
-def test_unpicking_an_agent_hides_its_messages(monkeypatch: pytest.MonkeyPatch, hub: HubProcess) -> None:
+def test_unpicking_an_agent_hides_its_messages(monkeypatch: pytest.MonkeyPatch, hub: InProcessHub) -> None:
     made = hub.generate(["claude_arbitrage", "grok_sentiment"]).json()["messages"]
     at = open_dashboard(monkeypatch, hub.url)
     at.multiselect(key="agents").unselect("grok_sentiment").run()
     assert texts(at) == [made[0]["content"]]
 
 
-def test_status_pill_says_real_time_while_sse_is_up(monkeypatch: pytest.MonkeyPatch, hub: HubProcess) -> None:
+def test_status_pill_says_real_time_while_sse_is_up(monkeypatch: pytest.MonkeyPatch, hub: InProcessHub) -> None:
     at = open_dashboard(monkeypatch, hub.url)
     assert "🟢 Real-time (SSE)" in markdown(at)
 
 
-def test_status_pill_says_polling_when_sse_is_switched_off(monkeypatch: pytest.MonkeyPatch, hub: HubProcess) -> None:
+def test_status_pill_says_polling_when_sse_is_switched_off(monkeypatch: pytest.MonkeyPatch, hub: InProcessHub) -> None:
     made = hub.generate().json()["messages"]
     at = open_dashboard(monkeypatch, hub.url)
     at.toggle(key="sse").set_value(False).run()
@@ -187,7 +187,7 @@ def test_hub_down_the_page_loads_and_says_where_the_hub_should_be_and_how_to_sta
 
 
 def test_dashboard_recovers_by_itself_when_the_hub_comes_up(
-    monkeypatch: pytest.MonkeyPatch, start_hub: Callable[..., HubProcess]
+    monkeypatch: pytest.MonkeyPatch, start_hub: Callable[..., InProcessHub]
 ) -> None:
     port = free_port()
     at = open_dashboard(monkeypatch, f"http://127.0.0.1:{port}")
@@ -198,7 +198,7 @@ def test_dashboard_recovers_by_itself_when_the_hub_comes_up(
 
 
 def test_message_text_is_shown_as_text_never_as_markup(
-    monkeypatch: pytest.MonkeyPatch, hub: HubProcess, sqlite_url: str
+    monkeypatch: pytest.MonkeyPatch, hub: InProcessHub, sqlite_url: str
 ) -> None:
     store = Store(create_store_engine(sqlite_url), retention_seconds=600)
     meta = {"symbol": PAYLOAD, "side": "buy", "price": 1.5, "confidence": 0.5, "reply_to": None}
@@ -227,7 +227,7 @@ def test_escaped_markdown_keeps_every_character_and_escapes_all_punctuation(text
 
 
 def test_diagnostics_page_shows_the_feed_state_and_the_hub_health(
-    monkeypatch: pytest.MonkeyPatch, hub: HubProcess
+    monkeypatch: pytest.MonkeyPatch, hub: InProcessHub
 ) -> None:
     made = hub.generate().json()["messages"]
     at = open_dashboard(monkeypatch, hub.url)
@@ -243,7 +243,7 @@ def test_diagnostics_page_shows_the_feed_state_and_the_hub_health(
     assert dict(zip(health["field"], health["value"], strict=True))["status"] == "ok"
 
 
-def test_run_connection_test_shows_every_check_in_a_table(monkeypatch: pytest.MonkeyPatch, hub: HubProcess) -> None:
+def test_run_connection_test_shows_every_check_in_a_table(monkeypatch: pytest.MonkeyPatch, hub: InProcessHub) -> None:
     at = open_dashboard(monkeypatch, hub.url)
     at.switch_page(DIAGNOSTICS).run()
     button(at, "Run connection test").click().run(timeout=60)
@@ -253,7 +253,7 @@ def test_run_connection_test_shows_every_check_in_a_table(monkeypatch: pytest.Mo
     assert "all 7 checks passed" in at.success[0].value
 
 
-def test_sidebar_choices_survive_a_change_of_page(monkeypatch: pytest.MonkeyPatch, hub: HubProcess) -> None:
+def test_sidebar_choices_survive_a_change_of_page(monkeypatch: pytest.MonkeyPatch, hub: InProcessHub) -> None:
     at = open_dashboard(monkeypatch, hub.url)
     at.radio(key="layout").set_value("Tabs").run()
     at.toggle(key="sse").set_value(False).run()
@@ -263,7 +263,7 @@ def test_sidebar_choices_survive_a_change_of_page(monkeypatch: pytest.MonkeyPatc
 
 
 def test_ending_the_session_closes_its_feed_and_its_connection(
-    monkeypatch: pytest.MonkeyPatch, hub: HubProcess
+    monkeypatch: pytest.MonkeyPatch, hub: InProcessHub
 ) -> None:
     open_dashboard(monkeypatch, hub.url)
     assert len(feed_threads()) == 1
@@ -274,7 +274,7 @@ def test_ending_the_session_closes_its_feed_and_its_connection(
 
 
 def test_changing_feed_settings_replaces_the_feed_and_leaks_no_connection(
-    monkeypatch: pytest.MonkeyPatch, hub: HubProcess
+    monkeypatch: pytest.MonkeyPatch, hub: InProcessHub
 ) -> None:
     at = open_dashboard(monkeypatch, hub.url)
     for enabled in (False, True, False, True):
@@ -284,5 +284,5 @@ def test_changing_feed_settings_replaces_the_feed_and_leaks_no_connection(
     wait_until(lambda: clients(hub) == 1, timeout=5)
 
 
-def clients(hub: HubProcess) -> int:
+def clients(hub: InProcessHub) -> int:
     return int(httpx.get(f"{hub.url}/healthz", timeout=5).json()["clients"])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import HubProcess, SseReader, wait_until
+from tests.support import HubProcess, InProcessHub, SseReader, wait_until
 
 
 def roster_of(count: int, path: Path) -> Path:
@@ -23,7 +23,7 @@ def roster_of(count: int, path: Path) -> Path:
     return path
 
 
-def open_stalled_client(hub: HubProcess) -> socket.socket:
+def open_stalled_client(hub: InProcessHub) -> socket.socket:
     """An SSE client with a tiny receive window that never reads."""
     client = socket.socket()
     client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -61,7 +61,7 @@ class IdCounter:
         self._client.close()
 
 
-def test_every_client_gets_every_frame_once_and_in_order(hub: HubProcess) -> None:
+def test_every_client_gets_every_frame_once_and_in_order(hub: InProcessHub) -> None:
     readers = [SseReader(f"{hub.url}/api/chat/stream").start() for _ in range(5)]
     for reader in readers:
         reader.next("ready")
@@ -73,7 +73,7 @@ def test_every_client_gets_every_frame_once_and_in_order(hub: HubProcess) -> Non
 
 
 def test_slow_client_is_dropped_while_a_fast_one_keeps_receiving(start_hub, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    hub: HubProcess = start_hub(agents_file=roster_of(100, tmp_path / "agents.toml"), client_buffer_bytes=65536)
+    hub: InProcessHub = start_hub(agents_file=roster_of(100, tmp_path / "agents.toml"), client_buffer_bytes=65536)
     fast = IdCounter(f"{hub.url}/api/chat/stream")
     stalled = open_stalled_client(hub)
     try:
@@ -91,8 +91,8 @@ def test_slow_client_is_dropped_while_a_fast_one_keeps_receiving(start_hub, tmp_
         stalled.close()
 
 
-def test_sigterm_ends_open_streams_and_exits_cleanly(start_hub) -> None:  # type: ignore[no-untyped-def]
-    hub: HubProcess = start_hub()
+def test_sigterm_ends_open_streams_and_exits_cleanly(start_hub_process) -> None:  # type: ignore[no-untyped-def]
+    hub: HubProcess = start_hub_process()
     reader = SseReader(f"{hub.url}/api/chat/stream").start()
     reader.next("ready")
     started = time.monotonic()
@@ -103,7 +103,7 @@ def test_sigterm_ends_open_streams_and_exits_cleanly(start_hub) -> None:  # type
     assert "Traceback" not in hub.log()
 
 
-def connect_and_hang_up(hub: HubProcess, count: int) -> None:
+def connect_and_hang_up(hub: InProcessHub, count: int) -> None:
     """Open `count` SSE streams (100 at a time), read their first bytes, and close them."""
     request = f"GET /api/chat/stream HTTP/1.1\r\nHost: 127.0.0.1:{hub.port}\r\n\r\n".encode()
     for start in range(0, count, 100):
@@ -125,7 +125,8 @@ def resident_kb(hub: HubProcess) -> int:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
 
 
-def test_a_thousand_connects_and_disconnects_leave_nothing_behind(hub: HubProcess) -> None:
+def test_a_thousand_connects_and_disconnects_leave_nothing_behind(hub_process: HubProcess) -> None:
+    hub = hub_process
     connect_and_hang_up(hub, 200)  # warm up allocator pools and caches
     wait_until(lambda: hub.metric("agentchat_clients_connected") == 0)
     before = resident_kb(hub)

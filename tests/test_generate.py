@@ -9,16 +9,16 @@ import pytest
 import sqlalchemy as sa
 
 from agentchat.agents import BUILTIN_ROSTER
-from tests.support import HubProcess, SseReader
+from tests.support import InProcessHub, SseReader
 
 TOKEN = "s3cret-token"
 
 
-def post(hub: HubProcess, **kwargs: object) -> httpx.Response:
+def post(hub: InProcessHub, **kwargs: object) -> httpx.Response:
     return httpx.post(f"{hub.url}/api/chat/generate", timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
-def test_generate_makes_one_message_per_agent_in_roster_order(hub: HubProcess) -> None:
+def test_generate_makes_one_message_per_agent_in_roster_order(hub: InProcessHub) -> None:
     response = hub.generate()
     assert response.status_code == 201
     made = response.json()["messages"]
@@ -27,7 +27,7 @@ def test_generate_makes_one_message_per_agent_in_roster_order(hub: HubProcess) -
     assert all(message["created_at"].endswith("Z") for message in made)
 
 
-def test_generate_for_chosen_agents_only(hub: HubProcess) -> None:
+def test_generate_for_chosen_agents_only(hub: InProcessHub) -> None:
     made = hub.generate(["mistral_macro", "claude_arbitrage"]).json()["messages"]
     assert sorted(message["agent_id"] for message in made) == ["claude_arbitrage", "mistral_macro"]
 
@@ -43,7 +43,7 @@ def test_generate_for_chosen_agents_only(hub: HubProcess) -> None:
         (b'{"agents": ["nobody"]}', "unknown_agent"),
     ],
 )
-def test_bad_body_is_a_400_that_generates_nothing(hub: HubProcess, body: bytes, code: str) -> None:
+def test_bad_body_is_a_400_that_generates_nothing(hub: InProcessHub, body: bytes, code: str) -> None:
     response = post(hub, content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400
     assert response.json()["error"] == code
@@ -51,14 +51,14 @@ def test_bad_body_is_a_400_that_generates_nothing(hub: HubProcess, body: bytes, 
     assert hub.messages()["messages"] == []
 
 
-def test_body_over_16_kib_is_a_413(hub: HubProcess) -> None:
+def test_body_over_16_kib_is_a_413(hub: InProcessHub) -> None:
     response = post(hub, content=b'{"agents": ["' + b"x" * 17000 + b'"]}')
     assert response.status_code == 413
     assert response.json()["error"] == "payload_too_large"
 
 
 def test_token_is_required_when_configured(start_hub) -> None:  # type: ignore[no-untyped-def]
-    hub: HubProcess = start_hub(generate_token=TOKEN)
+    hub: InProcessHub = start_hub(generate_token=TOKEN)
     missing = post(hub)
     wrong = post(hub, headers={"Authorization": "Bearer nope"})
     right = post(hub, headers={"Authorization": f"Bearer {TOKEN}"})
@@ -67,7 +67,7 @@ def test_token_is_required_when_configured(start_hub) -> None:  # type: ignore[n
     assert len(hub.messages()["messages"]) == len(BUILTIN_ROSTER)
 
 
-def test_same_idempotency_key_returns_the_first_answer_and_generates_nothing(hub: HubProcess) -> None:
+def test_same_idempotency_key_returns_the_first_answer_and_generates_nothing(hub: InProcessHub) -> None:
     first = hub.generate(**{"Idempotency-Key": "slot-2026-11-26T10:15"})
     again = hub.generate(**{"Idempotency-Key": "slot-2026-11-26T10:15"})
     other = hub.generate(**{"Idempotency-Key": "slot-2026-11-26T10:30"})
@@ -78,7 +78,7 @@ def test_same_idempotency_key_returns_the_first_answer_and_generates_nothing(hub
     assert len(hub.messages()["messages"]) == 2 * len(BUILTIN_ROSTER)
 
 
-def test_concurrent_requests_with_one_idempotency_key_make_one_round(hub: HubProcess) -> None:
+def test_concurrent_requests_with_one_idempotency_key_make_one_round(hub: InProcessHub) -> None:
     answers: list[httpx.Response] = []
     threads = [
         threading.Thread(target=lambda: answers.append(hub.generate(**{"Idempotency-Key": "same"}))) for _ in range(4)
@@ -92,7 +92,7 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_round(hub: HubPro
     assert len(hub.messages()["messages"]) == len(BUILTIN_ROSTER)
 
 
-def test_generate_counts_requests_by_status_in_metrics(hub: HubProcess) -> None:
+def test_generate_counts_requests_by_status_in_metrics(hub: InProcessHub) -> None:
     hub.generate()
     hub.generate(["nobody"])
     text = httpx.get(f"{hub.url}/metrics").text
@@ -101,7 +101,7 @@ def test_generate_counts_requests_by_status_in_metrics(hub: HubProcess) -> None:
 
 
 def test_locked_sqlite_store_gives_503_and_broadcasts_nothing(start_hub, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
-    hub: HubProcess = start_hub(db_timeout_seconds=0.5)
+    hub: InProcessHub = start_hub(db_timeout_seconds=0.5)
     reader = SseReader(f"{hub.url}/api/chat/stream").start()
     reader.next("ready")
     engine = sa.create_engine(sqlite_url)
@@ -120,7 +120,7 @@ def test_locked_sqlite_store_gives_503_and_broadcasts_nothing(start_hub, sqlite_
 
 @pytest.mark.postgres
 def test_unreachable_postgres_gives_503_and_broadcasts_nothing(start_hub, postgres_url: str) -> None:  # type: ignore[no-untyped-def]
-    hub: HubProcess = start_hub(database_url=postgres_url, db_timeout_seconds=2)
+    hub: InProcessHub = start_hub(database_url=postgres_url, db_timeout_seconds=2)
     reader = SseReader(f"{hub.url}/api/chat/stream").start()
     reader.next("ready")
     name = sa.make_url(postgres_url).database

@@ -24,7 +24,7 @@ import pytest
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.generator.llm import plain_text
 from agentchat.message import MAX_CONTENT_CHARS, MAX_CONTENT_JSON_BYTES
-from tests.support import ROOT, HubProcess, free_port, hub_env
+from tests.support import ROOT, InProcessHub, free_port, hub_env
 
 MODEL = "test-model"
 API_KEY = "sk-test-key"
@@ -116,10 +116,10 @@ def fake_llm() -> Iterator[FakeLlm]:
 
 
 @pytest.fixture
-def llm_hub(start_hub: Callable[..., HubProcess], fake_llm: FakeLlm) -> Callable[..., HubProcess]:
+def llm_hub(start_hub: Callable[..., InProcessHub], fake_llm: FakeLlm) -> Callable[..., InProcessHub]:
     """A hub whose generator talks to `fake_llm`."""
 
-    def start(**settings: Any) -> HubProcess:
+    def start(**settings: Any) -> InProcessHub:
         settings = {"llm_base_url": fake_llm.base_url, "llm_model": MODEL, "llm_api_key": API_KEY, **settings}
         return start_hub(**settings)
 
@@ -127,7 +127,7 @@ def llm_hub(start_hub: Callable[..., HubProcess], fake_llm: FakeLlm) -> Callable
 
 
 def test_llm_answer_becomes_the_text_while_meta_comes_from_the_simulation(
-    llm_hub: Callable[..., HubProcess],
+    llm_hub: Callable[..., InProcessHub],
 ) -> None:
     hub = llm_hub()
     made = hub.generate().json()["messages"]
@@ -139,7 +139,7 @@ def test_llm_answer_becomes_the_text_while_meta_comes_from_the_simulation(
 
 
 def test_llm_is_asked_with_model_key_persona_market_and_conversation(
-    llm_hub: Callable[..., HubProcess], fake_llm: FakeLlm
+    llm_hub: Callable[..., InProcessHub], fake_llm: FakeLlm
 ) -> None:
     hub = llm_hub()
     first = hub.generate().json()["messages"]
@@ -159,7 +159,7 @@ def test_llm_is_asked_with_model_key_persona_market_and_conversation(
 
 @pytest.mark.parametrize("mode", ["status500", "not_json", "no_choices", "empty"])
 def test_unusable_llm_answer_falls_back_to_offline_text_and_is_counted(
-    llm_hub: Callable[..., HubProcess], fake_llm: FakeLlm, mode: str
+    llm_hub: Callable[..., InProcessHub], fake_llm: FakeLlm, mode: str
 ) -> None:
     fake_llm.mode, fake_llm.text = ("text", " \x00\u200b \n") if mode == "empty" else (mode, "")
     hub = llm_hub()
@@ -171,7 +171,7 @@ def test_unusable_llm_answer_falls_back_to_offline_text_and_is_counted(
 
 
 def test_llm_that_hangs_is_cut_off_at_the_timeout_and_the_offline_text_is_used(
-    llm_hub: Callable[..., HubProcess], fake_llm: FakeLlm
+    llm_hub: Callable[..., InProcessHub], fake_llm: FakeLlm
 ) -> None:
     fake_llm.mode = "hang"
     hub = llm_hub(llm_timeout_seconds=1)
@@ -185,7 +185,7 @@ def test_llm_that_hangs_is_cut_off_at_the_timeout_and_the_offline_text_is_used(
 
 
 def test_llm_answer_is_stored_as_one_capped_line_of_plain_text(
-    llm_hub: Callable[..., HubProcess], fake_llm: FakeLlm
+    llm_hub: Callable[..., InProcessHub], fake_llm: FakeLlm
 ) -> None:
     fake_llm.mode = "text"
     fake_llm.text = "<b>Long BTC</b> \x1b[31m**now**\u202e\n\n<script>alert(1)</script> " + "more words " * 100

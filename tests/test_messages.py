@@ -6,10 +6,10 @@ import httpx
 import pytest
 
 from agentchat.agents import BUILTIN_ROSTER
-from tests.support import HubProcess
+from tests.support import InProcessHub
 
 
-def test_messages_since_id_returns_newer_ones_in_id_order(hub: HubProcess) -> None:
+def test_messages_since_id_returns_newer_ones_in_id_order(hub: InProcessHub) -> None:
     made = hub.generate().json()["messages"] + hub.generate().json()["messages"]
     page = hub.messages(since_id=made[4]["id"])
     assert page["messages"] == made[5:]
@@ -17,7 +17,7 @@ def test_messages_since_id_returns_newer_ones_in_id_order(hub: HubProcess) -> No
     assert page["retention_seconds"] == 600
 
 
-def test_messages_limit_and_agents_filter(hub: HubProcess) -> None:
+def test_messages_limit_and_agents_filter(hub: InProcessHub) -> None:
     hub.generate()
     hub.generate()
     assert len(hub.messages(limit=4)["messages"]) == 4
@@ -25,11 +25,11 @@ def test_messages_limit_and_agents_filter(hub: HubProcess) -> None:
     assert sorted(message["agent_id"] for message in only) == ["grok_sentiment"] * 2 + ["llama_maker"] * 2
 
 
-def test_messages_with_nothing_new_keeps_last_id_at_since_id(hub: HubProcess) -> None:
+def test_messages_with_nothing_new_keeps_last_id_at_since_id(hub: InProcessHub) -> None:
     assert hub.messages(since_id=41) == {"messages": [], "last_id": 41, "retention_seconds": 600}
 
 
-def test_etag_gives_304_until_something_new_arrives(hub: HubProcess) -> None:
+def test_etag_gives_304_until_something_new_arrives(hub: InProcessHub) -> None:
     hub.generate()
     url = f"{hub.url}/api/chat/messages"
     first = httpx.get(url)
@@ -46,21 +46,21 @@ def test_etag_gives_304_until_something_new_arrives(hub: HubProcess) -> None:
     "params",
     [{"since_id": "x"}, {"since_id": "-1"}, {"limit": "0"}, {"limit": "1001"}, {"agents": "nobody"}],
 )
-def test_bad_parameter_is_a_400_with_a_json_error(hub: HubProcess, params: dict[str, str]) -> None:
+def test_bad_parameter_is_a_400_with_a_json_error(hub: InProcessHub, params: dict[str, str]) -> None:
     response = httpx.get(f"{hub.url}/api/chat/messages", params=params)
     assert response.status_code == 400
     body = response.json()
     assert set(body) == {"error", "detail"}
 
 
-def test_agents_lists_the_roster(hub: HubProcess) -> None:
+def test_agents_lists_the_roster(hub: InProcessHub) -> None:
     roster = httpx.get(f"{hub.url}/api/agents").json()
     assert [agent["id"] for agent in roster] == [agent.id for agent in BUILTIN_ROSTER]
     assert {"id": "claude_arbitrage", "name": "Claude Arbitrage", "color": "#A0826D", "strategy": "arbitrage"} in roster
     assert set(roster[0]) == {"id", "name", "color", "strategy"}
 
 
-def test_healthz_reports_database_bus_clients_and_uptime(hub: HubProcess) -> None:
+def test_healthz_reports_database_bus_clients_and_uptime(hub: InProcessHub) -> None:
     health = httpx.get(f"{hub.url}/healthz").json()
     assert health["status"] == "ok"
     assert health["database"] == "ok"
@@ -69,7 +69,7 @@ def test_healthz_reports_database_bus_clients_and_uptime(hub: HubProcess) -> Non
     assert health["uptime_seconds"] > 0
 
 
-def test_metrics_are_prometheus_text_with_the_hub_counters(hub: HubProcess) -> None:
+def test_metrics_are_prometheus_text_with_the_hub_counters(hub: InProcessHub) -> None:
     response = httpx.get(f"{hub.url}/metrics")
     assert response.headers["content-type"].startswith("text/plain")
     for name in (
@@ -82,7 +82,7 @@ def test_metrics_are_prometheus_text_with_the_hub_counters(hub: HubProcess) -> N
         assert f"\n{name} " in response.text
 
 
-def test_unknown_path_is_a_json_404(hub: HubProcess) -> None:
+def test_unknown_path_is_a_json_404(hub: InProcessHub) -> None:
     response = httpx.get(f"{hub.url}/api/nothing")
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"

@@ -16,10 +16,10 @@ import sqlalchemy as sa
 from agentchat import migrate
 from agentchat.message import Draft, utc_now
 from agentchat.store import Store, create_store_engine
-from tests.support import ROOT, HubProcess, hub_env
+from tests.support import ROOT, InProcessHub, hub_env
 
 HEAD = migrate.head_revision()
-StartHub = Callable[..., HubProcess]
+StartHub = Callable[..., InProcessHub]
 
 
 def agentchat_db(database_url: str, action: str) -> subprocess.CompletedProcess[str]:

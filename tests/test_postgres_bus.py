@@ -22,10 +22,10 @@ import sqlalchemy as sa
 from agentchat.agents import BUILTIN_ROSTER, STRATEGIES
 from agentchat.bus.postgres import INLINE_LIMIT_BYTES, notification_payload
 from agentchat.message import Message
-from tests.support import HubProcess, SseReader, wait_until
+from tests.support import InProcessHub, SseReader, wait_until
 
 ROSTER_SIZE = len(BUILTIN_ROSTER)
-StartHub = Callable[..., HubProcess]
+StartHub = Callable[..., InProcessHub]
 
 
 class Database:
@@ -72,7 +72,7 @@ def message_ids(reader: SseReader) -> list[int]:
     return [int(event.id or 0) for event in reader.drain(settle=0.5) if event.event == "message"]
 
 
-def bus_status(hub: HubProcess) -> str:
+def bus_status(hub: InProcessHub) -> str:
     return str(httpx.get(f"{hub.url}/healthz", timeout=10).json()["bus"])
 
 
@@ -158,7 +158,7 @@ def test_concurrent_generates_through_two_hubs_give_gap_free_ids_in_commit_order
     stop_polling = threading.Event()
     polled: list[list[int]] = [[], []]
 
-    def poll(hub: HubProcess, seen: list[int]) -> None:
+    def poll(hub: InProcessHub, seen: list[int]) -> None:
         """A fallback client: always asks for what comes after the last id it saw."""
         with httpx.Client(base_url=hub.url, timeout=10) as client:
             while True:

@@ -15,7 +15,7 @@ import pytest
 
 from agentchat.probe import CHECK_NAMES, run_check, run_checks
 from agentchat.settings import Settings
-from tests.support import ROOT, HubProcess, free_port
+from tests.support import ROOT, InProcessHub, free_port
 
 ESCAPE = "\x1b"
 
@@ -45,7 +45,7 @@ def verdicts(stdout: str) -> list[tuple[str, str]]:
 
 
 def test_check_command_passes_against_a_good_hub_with_the_token_from_settings(
-    start_hub: Callable[..., HubProcess],
+    start_hub: Callable[..., InProcessHub],
 ) -> None:
     hub = start_hub(heartbeat_seconds=0.5, generate_token="s3cret")
     result = check("--hub", hub.url, generate_token="s3cret")
@@ -54,7 +54,7 @@ def test_check_command_passes_against_a_good_hub_with_the_token_from_settings(
     assert result.stdout.splitlines()[-1] == f"all 7 checks passed against {hub.url}"
 
 
-def test_run_checks_in_process_returns_one_passing_result_per_check_in_order(hub: HubProcess) -> None:
+def test_run_checks_in_process_returns_one_passing_result_per_check_in_order(hub: InProcessHub) -> None:
     results = run_checks(hub.url, token=None, timeout=5)
     assert [result.name for result in results] == list(CHECK_NAMES)
     assert all(result.passed for result in results), [result.line() for result in results]
@@ -62,7 +62,7 @@ def test_run_checks_in_process_returns_one_passing_result_per_check_in_order(hub
     assert "6/6" in delivery.detail and "ms" in delivery.detail
 
 
-def test_generation_fails_with_401_and_a_hint_without_the_hubs_token(start_hub: Callable[..., HubProcess]) -> None:
+def test_generation_fails_with_401_and_a_hint_without_the_hubs_token(start_hub: Callable[..., InProcessHub]) -> None:
     hub = start_hub(heartbeat_seconds=0.5, generate_token="s3cret")
     results = {result.name: result for result in run_checks(hub.url, token=None, timeout=5)}
     assert results["heartbeat received"].passed
@@ -82,7 +82,7 @@ def test_check_against_a_dead_port_prints_fail_lines_and_exits_1_without_a_trace
 
 
 def test_heartbeat_check_fails_quickly_against_a_hub_whose_heartbeat_is_slower_than_the_wait(
-    start_hub: Callable[..., HubProcess],
+    start_hub: Callable[..., InProcessHub],
 ) -> None:
     hub = start_hub(heartbeat_seconds=30)
     started = time.monotonic()
@@ -94,7 +94,7 @@ def test_heartbeat_check_fails_quickly_against_a_hub_whose_heartbeat_is_slower_t
     assert "none within 4 s of connecting; the hub's period is 30 s, --timeout 9 or more" in result.stdout
 
 
-def test_json_output_is_one_document_with_every_check(hub: HubProcess) -> None:
+def test_json_output_is_one_document_with_every_check(hub: InProcessHub) -> None:
     result = check("--hub", hub.url, "--json")
     document: dict[str, Any] = json.loads(result.stdout)
     assert result.returncode == 0

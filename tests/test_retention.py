@@ -6,7 +6,7 @@ import time
 
 import sqlalchemy as sa
 
-from tests.support import HubProcess, SseReader, wait_until
+from tests.support import InProcessHub, SseReader, wait_until
 
 
 def count_rows(url: str) -> int:
@@ -18,7 +18,7 @@ def count_rows(url: str) -> int:
 
 
 def test_expired_messages_are_not_served_and_then_purged(start_hub, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
-    hub: HubProcess = start_hub(retention_seconds=2)
+    hub: InProcessHub = start_hub(retention_seconds=2)
     hub.generate()
     assert len(hub.messages()["messages"]) == 6
     time.sleep(2.2)
@@ -34,7 +34,7 @@ def test_expired_messages_are_not_served_and_then_purged(start_hub, sqlite_url: 
 
 def test_idempotency_key_outlives_the_retention_of_its_messages(start_hub) -> None:  # type: ignore[no-untyped-def]
     """A scheduler restarted late in a slot longer than retention must not make the slot's round twice."""
-    hub: HubProcess = start_hub(retention_seconds=1)
+    hub: InProcessHub = start_hub(retention_seconds=1)
     first = hub.generate(**{"Idempotency-Key": "round-slot-1"})
     time.sleep(1.2)
     again = hub.generate(**{"Idempotency-Key": "round-slot-1"})

@@ -17,7 +17,7 @@ import pytest
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.errors import ConfigError
 from agentchat.scheduling import Slot, interval_ms
-from tests.support import ROOT, HubProcess, free_port, wait_until
+from tests.support import ROOT, InProcessHub, free_port, wait_until
 
 TOKEN = "scheduler-token"
 ROUND = len(BUILTIN_ROSTER)
@@ -71,7 +71,7 @@ def clear_of_day_boundary() -> None:
 
 
 def test_once_makes_one_round_and_exits_zero(
-    start_hub: Callable[..., HubProcess], start_scheduler: StartScheduler
+    start_hub: Callable[..., InProcessHub], start_scheduler: StartScheduler
 ) -> None:
     hub = start_hub(generate_token=TOKEN)
     code, log = finish(start_scheduler(hub.url, "--once", generate_token=TOKEN))
@@ -84,7 +84,7 @@ def test_once_makes_one_round_and_exits_zero(
 
 
 def test_rerun_in_the_same_slot_replays_the_round_instead_of_making_another(
-    start_hub: Callable[..., HubProcess], start_scheduler: StartScheduler
+    start_hub: Callable[..., InProcessHub], start_scheduler: StartScheduler
 ) -> None:
     hub = start_hub()
     clear_of_day_boundary()
@@ -96,7 +96,7 @@ def test_rerun_in_the_same_slot_replays_the_round_instead_of_making_another(
 
 
 def test_two_schedulers_started_together_in_one_slot_make_one_round(
-    start_hub: Callable[..., HubProcess], start_scheduler: StartScheduler
+    start_hub: Callable[..., InProcessHub], start_scheduler: StartScheduler
 ) -> None:
     hub = start_hub()
     clear_of_day_boundary()
@@ -108,7 +108,7 @@ def test_two_schedulers_started_together_in_one_slot_make_one_round(
 
 
 def test_round_happens_once_when_the_hub_comes_up_late(
-    start_hub: Callable[..., HubProcess], start_scheduler: StartScheduler
+    start_hub: Callable[..., InProcessHub], start_scheduler: StartScheduler
 ) -> None:
     port = free_port()
     clear_of_day_boundary()
@@ -135,7 +135,7 @@ def test_once_gives_up_with_one_clear_line_when_the_hub_stays_down(start_schedul
 
 
 def test_wrong_token_fails_at_once_without_retrying(
-    start_hub: Callable[..., HubProcess], start_scheduler: StartScheduler
+    start_hub: Callable[..., InProcessHub], start_scheduler: StartScheduler
 ) -> None:
     hub = start_hub(generate_token=TOKEN)
     started = time.monotonic()
@@ -148,7 +148,7 @@ def test_wrong_token_fails_at_once_without_retrying(
 
 
 def test_first_round_comes_at_start_and_sigint_stops_cleanly(
-    start_hub: Callable[..., HubProcess], start_scheduler: StartScheduler
+    start_hub: Callable[..., InProcessHub], start_scheduler: StartScheduler
 ) -> None:
     hub = start_hub()
     scheduler = start_scheduler(hub.url, "--interval-minutes", DAY_MINUTES)
@@ -161,7 +161,7 @@ def test_first_round_comes_at_start_and_sigint_stops_cleanly(
 
 
 def test_interval_job_fires_once_per_slot_on_slot_boundaries(
-    start_hub: Callable[..., HubProcess], start_scheduler: StartScheduler
+    start_hub: Callable[..., InProcessHub], start_scheduler: StartScheduler
 ) -> None:
     hub = start_hub()
     scheduler = start_scheduler(hub.url, "--interval-minutes", "0.05", "--no-initial-round")  # 3 s slots

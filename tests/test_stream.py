@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import sqlalchemy as sa
 
-from tests.support import HubProcess, SseReader
+from tests.support import InProcessHub, SseReader
 
 
-def stream_url(hub: HubProcess, query: str = "") -> str:
+def stream_url(hub: InProcessHub, query: str = "") -> str:
     return f"{hub.url}/api/chat/stream{query}"
 
 
-def test_stream_headers_say_event_stream_uncached_and_unbuffered(hub: HubProcess) -> None:
+def test_stream_headers_say_event_stream_uncached_and_unbuffered(hub: InProcessHub) -> None:
     with httpx.stream("GET", stream_url(hub), timeout=5) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -23,7 +24,7 @@ def test_stream_headers_say_event_stream_uncached_and_unbuffered(hub: HubProcess
         assert "content-encoding" not in response.headers
 
 
-def test_stream_starts_with_retry_then_ready(hub: HubProcess) -> None:
+def test_stream_starts_with_retry_then_ready(hub: InProcessHub) -> None:
     with httpx.stream("GET", stream_url(hub), timeout=5) as response:
         first = next(response.iter_lines())
         assert first == "retry: 3000"
@@ -37,7 +38,7 @@ def test_stream_starts_with_retry_then_ready(hub: HubProcess) -> None:
     assert ready.data["last_id"] is None and ready.data["gap"] is False
 
 
-def test_heartbeat_arrives_every_period_without_an_id(hub: HubProcess) -> None:
+def test_heartbeat_arrives_every_period_without_an_id(hub: InProcessHub) -> None:
     reader = SseReader(stream_url(hub)).start()
     first, second = reader.next("heartbeat", timeout=3), reader.next("heartbeat", timeout=3)
     reader.close()
@@ -47,7 +48,7 @@ def test_heartbeat_arrives_every_period_without_an_id(hub: HubProcess) -> None:
         assert heartbeat.data["server_time"].endswith("Z")
 
 
-def test_generated_messages_arrive_as_frames_equal_to_stored_rows(hub: HubProcess) -> None:
+def test_generated_messages_arrive_as_frames_equal_to_stored_rows(hub: InProcessHub) -> None:
     reader = SseReader(stream_url(hub)).start()
     reader.next("ready")
     made = hub.generate().json()["messages"]
@@ -58,7 +59,7 @@ def test_generated_messages_arrive_as_frames_equal_to_stored_rows(hub: HubProces
     assert [int(message["id"]) for message in received] == sorted(message["id"] for message in made)
 
 
-def test_message_frame_id_line_is_the_message_id(hub: HubProcess) -> None:
+def test_message_frame_id_line_is_the_message_id(hub: InProcessHub) -> None:
     reader = SseReader(stream_url(hub)).start()
     reader.next("ready")
     made = hub.generate(["claude_arbitrage"]).json()["messages"]
@@ -67,7 +68,7 @@ def test_message_frame_id_line_is_the_message_id(hub: HubProcess) -> None:
     assert event.id == str(made[0]["id"])
 
 
-def test_agents_filter_sends_only_those_agents(hub: HubProcess) -> None:
+def test_agents_filter_sends_only_those_agents(hub: InProcessHub) -> None:
     reader = SseReader(stream_url(hub, "?agents=claude_arbitrage,chatgpt_openai")).start()
     reader.next("ready")
     hub.generate()
@@ -79,20 +80,20 @@ def test_agents_filter_sends_only_those_agents(hub: HubProcess) -> None:
     assert {message["agent_id"] for message in received} == {"claude_arbitrage", "chatgpt_openai"}
 
 
-def test_unknown_agent_in_filter_is_a_400_with_a_json_error(hub: HubProcess) -> None:
+def test_unknown_agent_in_filter_is_a_400_with_a_json_error(hub: InProcessHub) -> None:
     response = httpx.get(stream_url(hub, "?agents=claude_arbitrage,nobody"), timeout=5)
     assert response.status_code == 400
     assert response.json()["error"] == "unknown_agent"
     assert "nobody" in response.json()["detail"]
 
 
-def test_bad_last_event_id_is_a_400(hub: HubProcess) -> None:
+def test_bad_last_event_id_is_a_400(hub: InProcessHub) -> None:
     response = httpx.get(stream_url(hub), headers={"Last-Event-ID": "seven"}, timeout=5)
     assert response.status_code == 400
     assert response.json()["error"] == "bad_request"
 
 
-def test_replay_after_reconnect_sends_each_missed_message_once(hub: HubProcess) -> None:
+def test_replay_after_reconnect_sends_each_missed_message_once(hub: InProcessHub) -> None:
     first_round = hub.generate().json()["messages"]
     seen_up_to = first_round[2]["id"]
     missed = [m for m in first_round if m["id"] > seen_up_to] + hub.generate().json()["messages"]
@@ -109,7 +110,7 @@ def test_replay_after_reconnect_sends_each_missed_message_once(hub: HubProcess) 
     assert extra == []
 
 
-def test_last_event_id_query_parameter_works_like_the_header(hub: HubProcess) -> None:
+def test_last_event_id_query_parameter_works_like_the_header(hub: InProcessHub) -> None:
     made = hub.generate().json()["messages"]
     reader = SseReader(stream_url(hub, f"?last_event_id={made[3]['id']}")).start()
     replayed = reader.messages(2)
@@ -117,7 +118,7 @@ def test_last_event_id_query_parameter_works_like_the_header(hub: HubProcess) ->
     assert replayed == made[4:]
 
 
-def test_resume_while_messages_are_published_has_no_gap_and_no_duplicate(hub: HubProcess) -> None:
+def test_resume_while_messages_are_published_has_no_gap_and_no_duplicate(hub: InProcessHub) -> None:
     """Clients resume from various ids while rounds are committed concurrently."""
     hub.generate()
     hub.generate()  # ids 1-12 exist: every resume point below was really seen
@@ -137,14 +138,16 @@ def test_resume_while_messages_are_published_has_no_gap_and_no_duplicate(hub: Hu
         stop.set()
         producer.join()
     last_id = hub.messages(limit=1000)["last_id"]
-    for resume_from, reader in readers:
-        ids = [int(event.id) for event in reader.drain(settle=1.0) if event.event == "message"]
+    with ThreadPoolExecutor(len(readers)) as pool:  # each reader waits for its own quiet second, side by side
+        drained = list(pool.map(lambda reader: reader.drain(settle=1.0), [reader for _, reader in readers]))
+    for (resume_from, reader), events in zip(readers, drained, strict=True):
+        ids = [int(event.id) for event in events if event.event == "message"]
         reader.close()
         assert ids == list(range(resume_from + 1, last_id + 1)), f"resumed from {resume_from}"
 
 
 def test_ready_reports_a_gap_when_missed_messages_were_removed(start_hub, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
-    hub: HubProcess = start_hub()
+    hub: InProcessHub = start_hub()
     hub.generate()
     hub.generate()
     engine = sa.create_engine(sqlite_url)
