@@ -3,7 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# pytest-xdist workers: the tests mostly wait on sockets and child processes, so more workers than cores pays
+# pytest-xdist workers, one test file each at a time (a file may share a module-scoped stack): the tests mostly
+# wait on sockets and child processes, so more workers than cores pays
 TEST_WORKERS ?= 4
 
 .PHONY: run test lint typecheck bench clean
@@ -18,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/python -m agentchat run
 
 test: $(STAMP) lint typecheck
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

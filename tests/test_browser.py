@@ -26,7 +26,6 @@ from tests.support import ROOT, HubProcess, free_port, wait_answering, wait_unti
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.xdist_group("browser"),  # one worker holds the module's hub, dashboard and Chromium
     pytest.mark.skipif(
         not CHROMIUM.exists(), reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)"
     ),
