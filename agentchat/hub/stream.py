@@ -2,9 +2,9 @@
 
 It sits in front of Starlette's middleware stack on purpose: Starlette's error and
 exception middlewares wrap `send` in a coroutine of their own, which would add two
-awaits to every delivery and hide the server's transport from the fan-out. Errors are
-still answered with the hub's JSON error body, and CORS is applied here by the same
-rule as the rest of the API.
+awaits to every delivery and hide the server's transport from the stream's socket
+(`sockets/uvicorn.py`). Errors are still answered with the hub's JSON error body,
+and CORS is applied here by the same rule as the rest of the API.
 
 The order of work on connect is what makes resume exact: register with the fan-out
 (collecting live frames), read the store, send `ready` and the replay, then go live.
@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from agentchat.errors import AgentchatError, BadRequest
 from agentchat.hub.params import parse_agents, parse_int
+from agentchat.hub.sockets import open_socket
 from agentchat.message import Message, event_frame, format_timestamp, utc_now
 from agentchat.store import Bounds
 
@@ -84,7 +85,7 @@ class StreamEndpoint:
         except AgentchatError as error:
             await error_response(error)(scope, receive, send)
             return
-        subscriber = hub.fanout.add(send, agents)  # before reading the store: see module docstring
+        subscriber = hub.fanout.add(open_socket(send), agents)  # before reading the store: see module docstring
         replay: list[Message] = []
         try:
             try:
