@@ -72,11 +72,22 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def start_hub(tmp_path: Path, sqlite_url: str) -> Iterator[Callable[..., HubProcess]]:
+def hub_http() -> str:
+    """uvicorn's HTTP protocol for the hubs a test starts; a module overrides this to run under each.
+
+    Under httptools the fan-out writes to uvicorn's transport, under h11 it steps the ASGI
+    `send` (`agentchat/hub/sockets/`).
+    """
+    return "auto"
+
+
+@pytest.fixture
+def start_hub(tmp_path: Path, sqlite_url: str, hub_http: str) -> Iterator[Callable[..., HubProcess]]:
     """Start hub processes (SQLite unless `database_url=` is given); all are stopped afterwards."""
     hubs: list[HubProcess] = []
 
     def start(database_url: str | None = None, wait: bool = True, **settings: Any) -> HubProcess:
+        settings.setdefault("hub_http", hub_http)
         hub = HubProcess(database_url or sqlite_url, tmp_path, **settings)
         hubs.append(hub)
         return hub.start(wait=wait)
