@@ -11,7 +11,5 @@ from agentchat.message import Message
 class MemoryBus(Bus):
     """Delivers right after the commit, on the publishing request's own event loop."""
 
-    name = "memory"
-
     async def publish(self, messages: Sequence[Message]) -> None:
         self._deliver(messages)
