@@ -101,15 +101,16 @@ def hub_in_thread(tmp_path: Path, http: str) -> Iterator[tuple[HubApp, str]]:
     port = free_port()
     settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'agentchat.db'}", hub_http=http)
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, http=settings.hub_http, log_config=None)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, http=settings.hub_http, log_config=None, timeout_graceful_shutdown=5
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
         wait_until(lambda: server.started)
         yield app, f"http://127.0.0.1:{port}"
-    finally:
-        app.hub.fanout.close_all()
+    finally:  # the test has closed its stream by now; the lifespan ends any other
         server.should_exit = True
         thread.join(10)
 
