@@ -13,8 +13,9 @@ AgentchatError                  base: catch this to catch everything below
 ```
 
 The hub turns a ``RequestError`` or ``StoreUnavailable`` into the JSON body
-``{"error": code, "detail": detail}`` with ``status``; the CLI turns any
-``AgentchatError`` into one readable line. Nothing here carries a traceback to a user.
+``{"error": code, "detail": detail}`` with ``status`` (built by ``error_body``, read back by
+``hub_error_phrase``); the CLI turns any ``AgentchatError`` into one readable line. Nothing
+here carries a traceback to a user.
 """
 
 from __future__ import annotations
@@ -79,6 +80,11 @@ class PayloadTooLarge(RequestError):
 
     code = "payload_too_large"
     status = 413
+
+
+def error_body(code: str, detail: str) -> dict[str, str]:
+    """The hub's JSON error body: every refusal the API sends (ours, routing's, a crash's) has this shape."""
+    return {"error": code, "detail": detail}
 
 
 def hub_error_phrase(body: object) -> str | None:

@@ -41,6 +41,8 @@ import httpx
 
 from agentchat.settings import Settings
 
+__all__ = ["Child", "Output", "Supervisor", "describe_exit", "local_url", "run_all"]
+
 DASHBOARD_PORT = 8501
 HUB_READY_TIMEOUT_SECONDS = 60.0
 DASHBOARD_READY_TIMEOUT_SECONDS = 60.0

@@ -72,11 +72,22 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def start_hub(sqlite_url: str) -> Iterator[Callable[..., InProcessHub]]:
+def hub_http() -> str:
+    """uvicorn's HTTP protocol for the hubs a test starts; a module overrides this to run under each.
+
+    Under httptools the fan-out writes to uvicorn's transport, under h11 it steps the ASGI
+    `send` (`agentchat/hub/sockets/`).
+    """
+    return "auto"
+
+
+@pytest.fixture
+def start_hub(sqlite_url: str, hub_http: str) -> Iterator[Callable[..., InProcessHub]]:
     """Start hubs in this process (SQLite unless `database_url=` is given); all are stopped afterwards."""
     hubs: list[InProcessHub] = []
 
     def start(database_url: str | None = None, wait: bool = True, **settings: Any) -> InProcessHub:
+        settings.setdefault("hub_http", hub_http)
         hub = InProcessHub(database_url or sqlite_url, **settings)
         hubs.append(hub)
         return hub.start(wait=wait)
@@ -93,12 +104,13 @@ def hub(start_hub: Callable[..., InProcessHub]) -> InProcessHub:
 
 
 @pytest.fixture
-def start_hub_process(tmp_path: Path, sqlite_url: str) -> Iterator[Callable[..., HubProcess]]:
+def start_hub_process(tmp_path: Path, sqlite_url: str, hub_http: str) -> Iterator[Callable[..., HubProcess]]:
     """Start `python -m agentchat hub` processes, for tests where the process boundary is the point
     (kill -9, SIGSTOP, SIGTERM, the hub's own log, its memory); all are stopped afterwards."""
     hubs: list[HubProcess] = []
 
     def start(database_url: str | None = None, wait: bool = True, **settings: Any) -> HubProcess:
+        settings.setdefault("hub_http", hub_http)
         hub = HubProcess(database_url or sqlite_url, tmp_path, **settings)
         hubs.append(hub)
         return hub.start(wait=wait)

@@ -6,6 +6,8 @@ from collections.abc import Collection
 
 from agentchat.errors import BadRequest, UnknownAgent
 
+__all__ = ["parse_agents", "parse_int"]
+
 
 def parse_agents(raw: str, known: Collection[str]) -> frozenset[str] | None:
     """`a,b` → {a, b}; empty → None (every agent); an unknown id is a 400."""

@@ -1,4 +1,8 @@
-"""The hub's request/response endpoints: thin, each a few lines over the store and fan-out."""
+"""The hub's request/response endpoints: thin, each a few lines over the store, the rounds and the fan-out.
+
+A route checks and parses the request and shapes the response; what a round does (the write
+path) is `hub/rounds.py`, and every JSON body and error is built by `hub/responses.py`.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,23 @@ import hashlib
 import hmac
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from agentchat.errors import AgentchatError, BadRequest, PayloadTooLarge, StoreUnavailable, Unauthorized
 from agentchat.hub.metrics import CONTENT_TYPE
 from agentchat.hub.params import parse_agents, parse_int
+from agentchat.hub.responses import json_response
+from agentchat.hub.rounds import Round
 from agentchat.message import dumps
 
 if TYPE_CHECKING:
     from agentchat.agents import Agent
     from agentchat.hub.app import Hub
+
+__all__ = ["agents", "generate", "healthz", "messages", "metrics"]
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_LIMIT = 1000
@@ -28,10 +36,6 @@ MAX_IDEMPOTENCY_KEY = 200
 def _hub(request: Request) -> Hub:
     hub: Hub = request.app.state.hub
     return hub
-
-
-def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(dumps(payload), status_code=status, media_type="application/json", headers=headers)
 
 
 async def generate(request: Request) -> Response:
@@ -51,22 +55,13 @@ async def generate(request: Request) -> Response:
 async def _generate(hub: Hub, request: Request) -> Response:
     _authorize(hub, request)
     agents = _agents_from_body(hub, await _read_body(request))
-    key = _idempotency_key(request)
-    if key is not None:
-        earlier = await hub.in_thread(hub.store.find_round, key)
-        if earlier is not None:
-            return _round_response(earlier, replayed=True)
-    drafts = await hub.in_thread(hub.generator.generate_round, agents, hub.recent_messages())
-    async with hub.round_lock:  # publish in commit order
-        messages, created = await hub.in_thread(hub.store.insert_round, drafts, key, hub.bus.before_commit)
-        if created:
-            await hub.bus.publish(messages)
-    return _round_response(messages, replayed=not created)
+    made = await hub.rounds.make(agents, _idempotency_key(request))
+    return _round_response(made)
 
 
-def _round_response(messages: list[Any], replayed: bool) -> Response:
-    headers = {"Idempotent-Replayed": "true"} if replayed else None
-    return _json({"messages": [message.to_dict() for message in messages]}, 201, headers)
+def _round_response(made: Round) -> Response:
+    headers = {"Idempotent-Replayed": "true"} if made.replayed else None
+    return json_response({"messages": [message.to_dict() for message in made.messages]}, 201, headers)
 
 
 def _authorize(hub: Hub, request: Request) -> None:
@@ -142,7 +137,7 @@ async def messages(request: Request) -> Response:
 
 
 async def agents(request: Request) -> Response:
-    return _json([agent.to_dict() for agent in _hub(request).roster])
+    return json_response([agent.to_dict() for agent in _hub(request).roster])
 
 
 async def healthz(request: Request) -> Response:
@@ -160,13 +155,8 @@ async def healthz(request: Request) -> Response:
         "clients": len(hub.fanout),
         "uptime_seconds": round(time.monotonic() - hub.started_monotonic, 3),
     }
-    return _json(payload, 200 if database == "ok" else 503)
+    return json_response(payload, 200 if database == "ok" else 503)
 
 
 async def metrics(request: Request) -> Response:
     return Response(_hub(request).metrics.render(), media_type=CONTENT_TYPE)
-
-
-async def agentchat_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, AgentchatError)
-    return JSONResponse({"error": exc.code, "detail": exc.detail}, status_code=exc.status)

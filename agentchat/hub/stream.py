@@ -2,9 +2,9 @@
 
 It sits in front of Starlette's middleware stack on purpose: Starlette's error and
 exception middlewares wrap `send` in a coroutine of their own, which would add two
-awaits to every delivery and hide the server's transport from the fan-out. Errors are
-still answered with the hub's JSON error body, and CORS is applied here by the same
-rule as the rest of the API.
+awaits to every delivery and hide the server's transport from the stream's socket
+(`sockets/uvicorn.py`). Errors are still answered with the hub's JSON error body
+(`responses.py`), and CORS is applied here by the same rule as the rest of the API.
 
 The order of work on connect is what makes resume exact: register with the fan-out
 (collecting live frames), read the store, send `ready` and the replay, then go live.
@@ -17,22 +17,21 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
-from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from agentchat.errors import AgentchatError, BadRequest
 from agentchat.hub.params import parse_agents, parse_int
+from agentchat.hub.responses import agentchat_error_response
+from agentchat.hub.sockets import open_socket
 from agentchat.message import Message, event_frame, format_timestamp, utc_now
 from agentchat.store import Bounds
 
 if TYPE_CHECKING:
     from agentchat.hub.app import Hub
 
+__all__ = ["RecentBounds", "StreamEndpoint"]
+
 RETRY_MILLISECONDS = 3000
-
-
-def error_response(error: AgentchatError) -> JSONResponse:
-    return JSONResponse({"error": error.code, "detail": error.detail}, status_code=error.status)
 
 
 class RecentBounds:
@@ -82,9 +81,9 @@ class StreamEndpoint:
         try:
             agents, last_event_id = self._parse(scope)
         except AgentchatError as error:
-            await error_response(error)(scope, receive, send)
+            await agentchat_error_response(error)(scope, receive, send)
             return
-        subscriber = hub.fanout.add(send, agents)  # before reading the store: see module docstring
+        subscriber = hub.fanout.add(open_socket(send), agents)  # before reading the store: see module docstring
         replay: list[Message] = []
         try:
             try:
@@ -94,7 +93,7 @@ class StreamEndpoint:
                     bounds, replay = await hub.in_thread(self._read_history, agents, last_event_id)
             except AgentchatError as error:
                 hub.fanout.remove(subscriber)
-                await error_response(error)(scope, receive, send)
+                await agentchat_error_response(error)(scope, receive, send)
                 return
             await send({"type": "http.response.start", "status": 200, "headers": self._headers(scope)})
             ready = {
