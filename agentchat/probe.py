@@ -9,6 +9,8 @@ Deliberate choices:
 
 - It talks to the wire through `HubClient`, not through `RealtimeAgentMessages`: a probe that
   reconnected and deduplicated by itself would hide the faults it is there to find.
+- The checks are one table, `CHECKS`: its order is the order they run and are printed in, by
+  `agentchat check` and on the Diagnostics page, whose caption is `outline()`.
 - One SSE stream is opened first and read by a thread into a queue, so the heartbeat wait runs
   from the moment of connection and deliveries are timed when they arrive, not when looked at.
 - The heartbeat is the one step that waits on the hub's clock. It waits one declared period
@@ -16,7 +18,7 @@ Deliberate choices:
   30 s period, and a small `--timeout` keeps a probe (or a test) of a slow-heartbeat hub short,
   failing with a line that says how long a wait the period needs.
 - A check whose input is missing (no stream, nothing generated) fails with "not run: <why>"
-  rather than disappearing, so the list always has the same seven lines.
+  rather than disappearing, so the list always has the same lines.
 - It generates one real round of messages on the hub it probes: delivery cannot be shown otherwise.
 """
 
@@ -41,15 +43,6 @@ from agentchat.settings import Settings
 
 HEARTBEAT_GRACE_SECONDS = 5.0
 HEARTBEAT_TIMEOUTS = 4  # the heartbeat wait may take this many `timeout`s (see the module docstring)
-CHECK_NAMES = (
-    "SSE connection",
-    "ready event",
-    "heartbeat received",
-    "generation",
-    "delivery",
-    "fallback polling",
-    "resume",
-)
 _GREEN, _RED, _BOLD, _RESET = "\033[32m", "\033[31m", "\033[1m", "\033[0m"
 
 
@@ -122,7 +115,7 @@ class _Stream:
 
 
 class _Probe:
-    """Runs the seven checks in order against one hub; each `_check_*` returns (passed, detail)."""
+    """Runs the checks of `CHECKS` in order against one hub; each `_check_*` returns (passed, detail)."""
 
     def __init__(self, hub_url: str, token: str | None, timeout: float) -> None:
         self.hub_url = hub_url.rstrip("/")
@@ -136,29 +129,20 @@ class _Probe:
         self.posted_at = 0.0
 
     def run(self) -> list[CheckResult]:
-        steps: list[tuple[str, Callable[[], tuple[bool, str]]]] = [
-            ("SSE connection", self._check_connection),
-            ("ready event", self._check_ready),
-            ("heartbeat received", self._check_heartbeat),
-            ("generation", self._check_generation),
-            ("delivery", self._check_delivery),
-            ("fallback polling", self._check_polling),
-            ("resume", self._check_resume),
-        ]
         results = []
         try:
-            for name, step in steps:
+            for check in CHECKS:
                 started = time.monotonic()
-                if self.unreachable is not None and name != "SSE connection":
+                if self.unreachable is not None:  # set by the first check: nothing after it can run
                     passed, detail = False, f"not run: {self.unreachable}"
                 else:
                     try:
-                        passed, detail = step()
+                        passed, detail = check.run(self)
                     except _NotRun as skipped:
                         passed, detail = False, f"not run: {skipped}"
                     except Exception as error:  # a probe reports; it never ends in a traceback
                         passed, detail = False, f"unexpected error: {describe_error(error)}"
-                results.append(CheckResult(name, passed, detail, round(time.monotonic() - started, 3)))
+                results.append(CheckResult(check.name, passed, detail, round(time.monotonic() - started, 3)))
         finally:
             if self.stream is not None:
                 self.stream.close()
@@ -329,6 +313,34 @@ class _Probe:
 
 class _NotRun(Exception):
     """A check whose input an earlier check failed to provide."""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One check of the probe: its name (on its line), what it shows, and the step that runs it."""
+
+    name: str
+    shows: str  # a phrase for `outline()`
+    run: Callable[[_Probe], tuple[bool, str]]
+
+
+# The one list of checks: the order they run in and are reported in, by the CLI and the Diagnostics page.
+CHECKS: tuple[Check, ...] = (
+    Check("SSE connection", "a stream", _Probe._check_connection),
+    Check("ready event", "its ready event", _Probe._check_ready),
+    Check("heartbeat received", "a heartbeat (waits up to one heartbeat period)", _Probe._check_heartbeat),
+    Check("generation", "one real generated round", _Probe._check_generation),
+    Check("delivery", "its delivery", _Probe._check_delivery),
+    Check("fallback polling", "polling", _Probe._check_polling),
+    Check("resume", "resume", _Probe._check_resume),
+)
+CHECK_NAMES = tuple(check.name for check in CHECKS)
+
+
+def outline() -> str:
+    """What the checks show, in order, as one phrase: "a stream, its ready event, ... and resume"."""
+    phrases = [check.shows for check in CHECKS]
+    return f"{', '.join(phrases[:-1])} and {phrases[-1]}"
 
 
 def _ms(seconds: float) -> str:
