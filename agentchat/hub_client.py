@@ -24,8 +24,9 @@ Deliberate choices:
 - **`retry:` is read off the bytes.** sseclient-py does not dispatch an event without data, and
   the hub sends `retry: 3000` in a frame of its own, so the bytes handed to sseclient-py pass
   through `RetryWatcher`, which notes `retry:` lines on their way.
-- **One TLS context per process.** httpx builds one per client from the CA bundle (~16 ms); a
-  dashboard makes a client per page run, so they share one.
+- **One TLS context per process.** httpx builds one per client from the CA bundle (~16 ms of
+  CPU); a dashboard makes a client per page run and fifty feeds start fifty threads, so every
+  client shares one, built once under a lock.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import socket
 import ssl
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
@@ -53,6 +56,8 @@ from agentchat.errors import (
     Unauthorized,
     UnknownAgent,
 )
+
+logger = logging.getLogger(__name__)
 
 STREAM_PATH = "/api/chat/stream"
 MESSAGES_PATH = "/api/chat/messages"
@@ -199,6 +204,8 @@ class EventStream:
         """Bound each later read of this stream by `seconds` instead of the client's timeout."""
         if isinstance(self._network, _AdjustableStream):
             self._network.read_timeout = seconds
+        else:  # e.g. through a proxy from the environment, whose transport is httpx's own
+            logger.warning("the stream from %s keeps the client's read timeout", self.response.url)
 
     def shutdown(self) -> None:
         """Wake a thread blocked reading this stream: it sees the stream end. Safe from any thread."""
@@ -345,9 +352,17 @@ def _first_bytes(response: httpx.Response) -> bytes:
 # -- the transport of streams ---------------------------------------------------------------------
 
 
+_tls_lock = threading.Lock()
+
+
 @functools.cache
-def _tls() -> ssl.SSLContext:
+def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
+
+
+def _tls() -> ssl.SSLContext:
+    with _tls_lock:  # feeds start in threads of their own: fifty at once must not build fifty
+        return _tls_context()
 
 
 def _stream_transport() -> httpx.HTTPTransport:
