@@ -42,6 +42,7 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
+from agentchat.hub_client import HubClient  # noqa: E402
 from agentchat.message import Message  # noqa: E402
 from tests.support import HubProcess, free_port, wait_until  # noqa: E402
 
@@ -101,7 +102,8 @@ class ProductHub(Server):
         os.sched_setaffinity(self.pid, {SERVER_CORE})
 
     def median_frame_bytes(self) -> int:
-        page = httpx.get(f"{self.hub.url}/api/chat/messages", params={"limit": 1000}).json()
+        with HubClient(self.hub.url) as hub:
+            page = hub.messages().json()
         return int(statistics.median(len(Message.from_dict(m).sse_frame()) for m in page["messages"]))
 
     def dropped_slow(self) -> float:

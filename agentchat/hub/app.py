@@ -34,6 +34,7 @@ from agentchat.hub.metrics import HubMetrics
 from agentchat.hub.responses import EXCEPTION_HANDLERS
 from agentchat.hub.rounds import RECENT_FOR_REPLIES, RecentMessages, Rounds
 from agentchat.hub.stream import StreamEndpoint
+from agentchat.hub_client import AGENTS_PATH, GENERATE_PATH, HEALTH_PATH, MESSAGES_PATH, METRICS_PATH, STREAM_PATH
 from agentchat.message import event_frame, format_timestamp, utc_now
 from agentchat.settings import Settings
 from agentchat.store import Store, create_store_engine
@@ -42,7 +43,6 @@ __all__ = ["Hub", "HubApp", "create_app"]
 
 logger = logging.getLogger("agentchat.hub")
 
-STREAM_PATH = "/api/chat/stream"
 T = TypeVar("T")
 
 
@@ -134,11 +134,11 @@ class HubApp:
         self.starlette = Starlette(
             routes=[
                 Route(STREAM_PATH, self.stream, methods=["GET"]),
-                Route("/api/chat/generate", routes.generate, methods=["POST"]),
-                Route("/api/chat/messages", routes.messages, methods=["GET"]),
-                Route("/api/agents", routes.agents, methods=["GET"]),
-                Route("/healthz", routes.healthz, methods=["GET"]),
-                Route("/metrics", routes.metrics, methods=["GET"]),
+                Route(GENERATE_PATH, routes.generate, methods=["POST"]),
+                Route(MESSAGES_PATH, routes.messages, methods=["GET"]),
+                Route(AGENTS_PATH, routes.agents, methods=["GET"]),
+                Route(HEALTH_PATH, routes.healthz, methods=["GET"]),
+                Route(METRICS_PATH, routes.metrics, methods=["GET"]),
             ],
             middleware=middleware,
             exception_handlers=EXCEPTION_HANDLERS,

@@ -20,6 +20,7 @@ from agentchat.hub.metrics import CONTENT_TYPE
 from agentchat.hub.params import parse_agents, parse_int
 from agentchat.hub.responses import json_response
 from agentchat.hub.rounds import Round
+from agentchat.hub_client import IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED
 from agentchat.message import dumps
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ async def _generate(hub: Hub, request: Request) -> Response:
 
 
 def _round_response(made: Round) -> Response:
-    headers = {"Idempotent-Replayed": "true"} if made.replayed else None
+    headers = {IDEMPOTENT_REPLAYED: "true"} if made.replayed else None
     return json_response({"messages": [message.to_dict() for message in made.messages]}, 201, headers)
 
 
@@ -107,7 +108,7 @@ def _agents_from_body(hub: Hub, body: bytes) -> list[Agent]:
 
 
 def _idempotency_key(request: Request) -> str | None:
-    key = request.headers.get("idempotency-key")
+    key = request.headers.get(IDEMPOTENCY_KEY)
     if key is None:
         return None
     if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable():
