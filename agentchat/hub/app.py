@@ -171,7 +171,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return JSONResponse(
-        {"error": code, "detail": f"{request.method} {request.url.path}: {exc.detail}"}, exc.status_code
+        {"error": code, "detail": f"{request.method} {request.url.path}: {exc.detail}"},
+        exc.status_code,
+        headers=exc.headers,  # a 405 carries Allow
     )
 
 

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from agentchat.errors import AgentchatError, BadRequest, PayloadTooLarge, StoreUnavailable, Unauthorized
 from agentchat.hub.metrics import CONTENT_TYPE
-from agentchat.hub.params import parse_agents, parse_int
+from agentchat.hub.params import known_agents, parse_agents, parse_int
 from agentchat.message import dumps
 
 if TYPE_CHECKING:
@@ -95,7 +95,9 @@ def _agents_from_body(hub: Hub, body: bytes) -> list[Agent]:
         return list(hub.roster)
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:  # 16 KiB of `[` nests past the parser's recursion limit
+        raise BadRequest("body nests too deeply to be the object described") from None
+    except ValueError as exc:  # also a non-UTF-8 body and an integer of over 4,300 digits
         raise BadRequest(f"body is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
         raise BadRequest('body must be a JSON object like {"agents": ["claude_arbitrage"]}')
@@ -107,7 +109,7 @@ def _agents_from_body(hub: Hub, body: bytes) -> list[Agent]:
         return list(hub.roster)
     if not isinstance(wanted, list) or not wanted or not all(isinstance(item, str) for item in wanted):
         raise BadRequest("'agents' must be a non-empty list of agent ids")
-    chosen = parse_agents(",".join(wanted), hub.agent_ids) or frozenset()
+    chosen = known_agents(wanted, hub.agent_ids)  # each item whole: "a,b" or "" is no agent id
     return [agent for agent in hub.roster if agent.id in chosen]
 
 
@@ -115,8 +117,8 @@ def _idempotency_key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
     if key is None:
         return None
-    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable():
-        raise BadRequest(f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable characters")
+    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY or not (key.isascii() and key.isprintable()):
+        raise BadRequest(f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable ASCII characters")
     return key
 
 
