@@ -31,7 +31,7 @@ from agentchat import migrate
 from agentchat.bus import create_bus
 from agentchat.errors import AgentchatError, StoreUnavailable
 from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
-from agentchat.hub import routes
+from agentchat.hub import openapi, routes
 from agentchat.hub.fanout import Fanout
 from agentchat.hub.metrics import HubMetrics
 from agentchat.hub.stream import StreamEndpoint
@@ -149,6 +149,7 @@ class HubApp:
                 Route("/api/agents", routes.agents, methods=["GET"]),
                 Route("/healthz", routes.healthz, methods=["GET"]),
                 Route("/metrics", routes.metrics, methods=["GET"]),
+                Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
             ],
             middleware=middleware,
             exception_handlers={
