@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench api-doc clean
+.PHONY: run test lint typecheck bench fuzz api-doc clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/reconnect.py
 	$(BIN)/python bench/crosshub.py
 	$(BIN)/python bench/fanout.py
+	$(BIN)/python bench/fuzz.py
+
+fuzz: $(STAMP)
+	$(BIN)/python bench/fuzz.py --examples 500
 
 api-doc: $(STAMP)
 	$(BIN)/python -m agentchat.hub.api_reference
