@@ -68,12 +68,13 @@ def test_stream_checks_a_query_last_event_id_beside_the_header_and_an_empty_one(
 def test_a_method_not_allowed_says_which_are(hub: HubProcess) -> None:
     """Found: a 405 came without the `Allow` header that RFC 9110 requires."""
     for method, path, allowed in [
-        ("TRACE", "/api/agents", "GET, HEAD"),
-        ("POST", "/api/chat/stream", "GET, HEAD"),
-        ("GET", "/api/chat/generate", "POST"),
+        ("TRACE", "/api/agents", {"GET", "HEAD"}),
+        ("POST", "/api/chat/stream", {"GET", "HEAD"}),
+        ("GET", "/api/chat/generate", {"POST"}),
     ]:
         response = httpx.request(method, f"{hub.url}{path}")
-        assert (_status(response), response.headers.get("allow")) == ((405, "method_not_allowed"), allowed)
+        named = {name.strip() for name in response.headers.get("allow", "").split(",")}  # in no set order
+        assert (_status(response), named) == ((405, "method_not_allowed"), allowed)
 
 
 REFUSED_BODIES = {
