@@ -28,7 +28,7 @@ from agentchat import migrate
 from agentchat.bus import create_bus
 from agentchat.errors import StoreUnavailable
 from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
-from agentchat.hub import routes
+from agentchat.hub import openapi, routes
 from agentchat.hub.fanout import Fanout
 from agentchat.hub.metrics import HubMetrics
 from agentchat.hub.responses import EXCEPTION_HANDLERS
@@ -139,6 +139,7 @@ class HubApp:
                 Route(AGENTS_PATH, routes.agents, methods=["GET"]),
                 Route(HEALTH_PATH, routes.healthz, methods=["GET"]),
                 Route(METRICS_PATH, routes.metrics, methods=["GET"]),
+                Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
             ],
             middleware=middleware,
             exception_handlers=EXCEPTION_HANDLERS,

@@ -10,6 +10,7 @@ functions.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -38,8 +39,8 @@ def json_response(payload: Any, status: int = 200, headers: dict[str, str] | Non
     return Response(dumps(payload), status_code=status, media_type="application/json", headers=headers)
 
 
-def error_response(code: str, detail: str, status: int) -> Response:
-    return json_response(error_body(code, detail), status)
+def error_response(code: str, detail: str, status: int, headers: Mapping[str, str] | None = None) -> Response:
+    return json_response(error_body(code, detail), status, dict(headers) if headers else None)
 
 
 def agentchat_error_response(error: AgentchatError) -> Response:
@@ -57,7 +58,8 @@ async def on_agentchat_error(_request: Request, exc: Exception) -> Response:
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _HTTP_ERROR_CODES.get(exc.status_code, "http_error")
-    return error_response(code, f"{request.method} {request.url.path}: {exc.detail}", exc.status_code)
+    detail = f"{request.method} {request.url.path}: {exc.detail}"
+    return error_response(code, detail, exc.status_code, exc.headers)  # a 405 carries Allow
 
 
 async def on_internal_error(request: Request, _exc: Exception) -> Response:

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from agentchat.errors import AgentchatError, BadRequest, PayloadTooLarge, StoreUnavailable, Unauthorized
 from agentchat.hub.metrics import CONTENT_TYPE
-from agentchat.hub.params import parse_agents, parse_int
+from agentchat.hub.params import known_agents, parse_agents, parse_int
 from agentchat.hub.responses import json_response
 from agentchat.hub.rounds import Round
 from agentchat.hub_client import IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from agentchat.agents import Agent
     from agentchat.hub.app import Hub
 
-__all__ = ["agents", "generate", "healthz", "messages", "metrics"]
+__all__ = ["MAX_BODY_BYTES", "MAX_IDEMPOTENCY_KEY", "MAX_LIMIT", "agents", "generate", "healthz", "messages", "metrics"]
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_LIMIT = 1000
@@ -91,7 +91,9 @@ def _agents_from_body(hub: Hub, body: bytes) -> list[Agent]:
         return list(hub.roster)
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:  # 16 KiB of `[` nests past the parser's recursion limit
+        raise BadRequest("body nests too deeply to be the object described") from None
+    except ValueError as exc:  # also a non-UTF-8 body and an integer of over 4,300 digits
         raise BadRequest(f"body is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
         raise BadRequest('body must be a JSON object like {"agents": ["claude_arbitrage"]}')
@@ -103,7 +105,7 @@ def _agents_from_body(hub: Hub, body: bytes) -> list[Agent]:
         return list(hub.roster)
     if not isinstance(wanted, list) or not wanted or not all(isinstance(item, str) for item in wanted):
         raise BadRequest("'agents' must be a non-empty list of agent ids")
-    chosen = parse_agents(",".join(wanted), hub.agent_ids) or frozenset()
+    chosen = known_agents(wanted, hub.agent_ids)  # each item whole: "a,b" or "" is no agent id
     return [agent for agent in hub.roster if agent.id in chosen]
 
 
@@ -111,8 +113,8 @@ def _idempotency_key(request: Request) -> str | None:
     key = request.headers.get(IDEMPOTENCY_KEY)
     if key is None:
         return None
-    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable():
-        raise BadRequest(f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable characters")
+    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY or not (key.isascii() and key.isprintable()):
+        raise BadRequest(f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable ASCII characters")
     return key
 
 

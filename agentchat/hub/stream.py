@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 
 from starlette.types import Receive, Scope, Send
 
-from agentchat.errors import AgentchatError, BadRequest
+from agentchat.errors import AgentchatError
 from agentchat.hub.params import parse_agents, parse_int
 from agentchat.hub.responses import agentchat_error_response
 from agentchat.hub.sockets import open_socket
@@ -29,7 +29,7 @@ from agentchat.store import Bounds
 if TYPE_CHECKING:
     from agentchat.hub.app import Hub
 
-__all__ = ["RecentBounds", "StreamEndpoint"]
+__all__ = ["RETRY_MILLISECONDS", "RecentBounds", "StreamEndpoint"]
 
 RETRY_MILLISECONDS = 3000
 
@@ -116,16 +116,15 @@ class StreamEndpoint:
             hub.fanout.remove(subscriber)
 
     def _parse(self, scope: Scope) -> tuple[frozenset[str] | None, int | None]:
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         agents = parse_agents(query.get("agents", [""])[-1], self.hub.agent_ids)
+        # Both are checked and the header wins: a bad parameter is a 400 even beside a good header.
+        in_query = query.get("last_event_id", [None])[-1]
+        last_event_id = None if in_query is None else parse_int("last_event_id", in_query)
         header = dict(scope["headers"]).get(b"last-event-id")
-        raw = header.decode("latin-1") if header else query.get("last_event_id", [None])[-1]
-        if raw is None or raw.strip() == "":
-            return agents, None
-        try:
-            return agents, parse_int("Last-Event-ID", raw)
-        except BadRequest:
-            raise BadRequest(f"Last-Event-ID must be a non-negative integer, got {raw!r}") from None
+        if header is not None:  # an empty one too: EventSource sends none rather than an empty one
+            last_event_id = parse_int("Last-Event-ID", header.decode("latin-1"))
+        return agents, last_event_id
 
     def _read_history(self, agents: frozenset[str] | None, last_event_id: int) -> tuple[Bounds, list[Message]]:
         """Bounds and every retained message after `last_event_id` (runs in a worker thread)."""
