@@ -31,7 +31,7 @@ from agentchat import migrate
 from agentchat.bus import create_bus
 from agentchat.errors import AgentchatError, StoreUnavailable
 from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
-from agentchat.hub import routes
+from agentchat.hub import routes, viewer
 from agentchat.hub.fanout import Fanout
 from agentchat.hub.metrics import HubMetrics
 from agentchat.hub.stream import StreamEndpoint
@@ -137,7 +137,13 @@ class HubApp:
                     CORSMiddleware,
                     allow_origins=list(hub.settings.cors_origins),
                     allow_methods=["GET", "POST"],
-                    allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
+                    allow_headers=[
+                        "Authorization",
+                        "Content-Type",
+                        "Idempotency-Key",
+                        "Last-Event-ID",
+                        "If-None-Match",
+                    ],
                     expose_headers=["ETag"],
                 )
             )
@@ -149,6 +155,7 @@ class HubApp:
                 Route("/api/agents", routes.agents, methods=["GET"]),
                 Route("/healthz", routes.healthz, methods=["GET"]),
                 Route("/metrics", routes.metrics, methods=["GET"]),
+                *viewer.routes(),
             ],
             middleware=middleware,
             exception_handlers={
