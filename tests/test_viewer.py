@@ -321,5 +321,6 @@ def test_the_page_is_pictured_for_the_readme(hub: HubProcess, context: BrowserCo
     for _ in range(3):
         generate(hub)
     page = open_tab(context, hub.url)
+    page.set_viewport_size({"width": 1600, "height": 1000})
     expect(page.locator("agent-chat .card")).to_have_count(18)
     page.screenshot(path=str(pictures / "viewer.png"))

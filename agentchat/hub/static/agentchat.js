@@ -628,7 +628,8 @@ export class AgentChatElement extends HTMLElement {
 
   showStatus(status) {
     this.dataset.state = status.state;
-    this.pill.textContent = PILLS[status.state] ?? PILLS.error;
+    const [icon, ...words] = (PILLS[status.state] ?? PILLS.error).split(" ");
+    this.pill.replaceChildren(element("span", "icon", icon), ` ${words.join(" ")}`); // drawn by CSS, no emoji font needed
     this.pill.dataset.state = status.state;
     this.reason.textContent = status.reason;
     this.gapNotice.hidden = !status.gap;
