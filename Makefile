@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/reconnect.py
 	$(BIN)/python bench/crosshub.py
 	$(BIN)/python bench/fanout.py
+	$(BIN)/python bench/viewer.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
