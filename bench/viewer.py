@@ -72,10 +72,12 @@ def run(browser: Browser, tabs: int, rounds: int) -> dict[str, float]:
             assert hub.process is not None
             cpu_before = cpu_seconds(hub.process.pid)
             posted_at: dict[int, float] = {}
+            answered_ms: list[float] = []
             for index in range(rounds):
                 agent = BUILTIN_ROSTER[index % len(BUILTIN_ROSTER)].id
                 posted = time.time() * 1000
                 message_id = int(hub.generate([agent]).json()["messages"][0]["id"])
+                answered_ms.append(time.time() * 1000 - posted)
                 posted_at[message_id] = posted
                 for page in pages:
                     page.wait_for_function("id => window.cardSeenAt[id]", arg=str(message_id), timeout=10_000)
@@ -92,6 +94,8 @@ def run(browser: Browser, tabs: int, rounds: int) -> dict[str, float]:
                 "cards": len(every),
                 "p50": statistics.median(every),
                 "p99": percentile(every, 0.99),
+                "post_p50": statistics.median(answered_ms),
+                "post_p99": percentile(answered_ms, 0.99),
                 "holder_p50": statistics.median(holder_ms),
                 "others_p50": statistics.median(other_ms) if other_ms else float("nan"),
                 "cpu_ms_per_round": cpu * 1000 / rounds,
@@ -116,12 +120,14 @@ def main() -> None:
     print(f"{args.rounds} one-agent rounds, POST -> card painted, in every tab")
     print(
         f"{'tabs':>4}  {'cards':>5}  {'p50 ms':>7}  {'p99 ms':>7}  {'holder p50':>10}  {'others p50':>10}"
+        f"  {'POST answered p50/p99':>21}"
         f"  {'hub CPU ms/round':>16}  {'streams open':>12}  {'streams opened':>14}"
     )
     for row in results:
         print(
             f"{row['tabs']:>4}  {row['cards']:>5}  {row['p50']:>7.1f}  {row['p99']:>7.1f}  {row['holder_p50']:>10.1f}"
-            f"  {row['others_p50']:>10.1f}  {row['cpu_ms_per_round']:>16.2f}"
+            f"  {row['others_p50']:>10.1f}  {row['post_p50']:>10.1f} /{row['post_p99']:>8.1f}"
+            f"  {row['cpu_ms_per_round']:>16.2f}"
             f"  {row['open']:>12.0f}  {row['opened']:>14.0f}"
         )
         if row["hidden"]:

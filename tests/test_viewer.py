@@ -104,6 +104,18 @@ def test_a_posted_message_is_on_the_page_within_a_second(hub: HubProcess, contex
     expect(card(page, made[0])).to_contain_text(made[0]["content"], timeout=1000)
 
 
+def test_each_column_keeps_the_newest_messages_up_to_the_hubs_max_per_agent(
+    start_hub: Callable[..., HubProcess], context: BrowserContext
+) -> None:
+    hub = start_hub(max_per_agent=2)
+    rounds = [generate(hub, ["grok_sentiment"]) for _ in range(3)]
+    page = open_tab(context, hub.url)
+    rounds.append(generate(hub, ["grok_sentiment"]))
+    newest = [made[0]["id"] for made in reversed(rounds)][:2]
+    expect(card(page, rounds[-1][0])).to_be_visible()
+    assert column_ids(page, "grok_sentiment") == newest
+
+
 def test_four_tabs_of_one_browser_hold_one_stream(
     start_hub: Callable[..., HubProcess], context: BrowserContext
 ) -> None:

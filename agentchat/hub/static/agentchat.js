@@ -179,6 +179,7 @@ export class HubConnection {
     this.onMessages = onMessages;
     this.onStatus = onStatus;
     this.source = null;
+    this.openedFrom = 0;
     this.healthy = false;
     this.failures = 0;
     this.gap = false;
@@ -313,7 +314,8 @@ export class HubConnection {
       } else if (response.ok) {
         const body = await response.json();
         const messages = Array.isArray(body.messages) ? body.messages : [];
-        this.etag = [url, response.headers.get("ETag")];
+        const tag = response.headers.get("ETag");
+        this.etag = tag ? [url, tag] : null;
         if (messages.length) this.onMessages(messages);
         if (messages.length >= POLL_PAGE) again = 0; // more to read
         this.polled();
@@ -366,6 +368,7 @@ export class AgentChatClient extends EventTarget {
     this.channel = null;
     this.release = null;
     this.abort = null;
+    this.closed = false;
   }
 
   start() {
@@ -380,6 +383,7 @@ export class AgentChatClient extends EventTarget {
     this.status = { ...this.status, reason: "waiting for the tab that holds the stream" };
     navigator.locks
       .request(key, { signal: this.abort.signal }, () => {
+        if (this.closed) return undefined; // granted as close() aborted: let the next tab have it
         this.role = "held";
         this.hold();
         this.changed();
@@ -393,6 +397,7 @@ export class AgentChatClient extends EventTarget {
   }
 
   close() {
+    this.closed = true;
     if (this.connection) this.connection.close();
     if (this.release) this.release();
     if (this.abort) this.abort.abort();
