@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/crosshub.py
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/fuzz.py
+	$(BIN)/python bench/viewer.py
 
 fuzz: $(STAMP)
 	$(BIN)/python bench/fuzz.py --examples 500

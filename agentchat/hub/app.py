@@ -28,7 +28,7 @@ from agentchat import migrate
 from agentchat.bus import create_bus
 from agentchat.errors import StoreUnavailable
 from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
-from agentchat.hub import openapi, routes
+from agentchat.hub import openapi, routes, viewer
 from agentchat.hub.fanout import Fanout
 from agentchat.hub.metrics import HubMetrics
 from agentchat.hub.responses import EXCEPTION_HANDLERS
@@ -127,7 +127,13 @@ class HubApp:
                     CORSMiddleware,
                     allow_origins=list(hub.settings.cors_origins),
                     allow_methods=["GET", "POST"],
-                    allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
+                    allow_headers=[
+                        "Authorization",
+                        "Content-Type",
+                        "Idempotency-Key",
+                        "Last-Event-ID",
+                        "If-None-Match",
+                    ],
                     expose_headers=["ETag"],
                 )
             )
@@ -140,6 +146,7 @@ class HubApp:
                 Route(HEALTH_PATH, routes.healthz, methods=["GET"]),
                 Route(METRICS_PATH, routes.metrics, methods=["GET"]),
                 Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
+                *viewer.routes(),
             ],
             middleware=middleware,
             exception_handlers=EXCEPTION_HANDLERS,

@@ -173,6 +173,34 @@ OPERATIONS: tuple[Operation, ...] = (
         ),
         replies=(Reply(200, "Prometheus text exposition format 0.0.4.", {"type": "string"}, PROMETHEUS_TEXT),),
     ),
+    *(
+        Operation(
+            "GET",
+            path,
+            operation_id,
+            summary,
+            parameters=("If-None-Match",),
+            replies=(
+                Reply(200, f"The file, from the package ({media_type}).", {"type": "string"}, media_type, ("ETag",)),
+                Reply(
+                    304, "`If-None-Match` named this file's ETag: the cached copy is current.", None, headers=("ETag",)
+                ),
+            ),
+        )
+        for path, operation_id, summary, media_type in (
+            ("/", "viewerPage", "The viewer page: the agents' chat live in any browser", "text/html"),
+            ("/agentchat.js", "viewerClient", "agentchat.js: the browser client and <agent-chat>", "text/javascript"),
+            ("/agentchat.css", "viewerStyles", "The viewer's styles", "text/css"),
+            ("/favicon.svg", "viewerIcon", "The viewer's icon", "image/svg+xml"),
+        )
+    ),
+    Operation(
+        "GET",
+        "/api/viewer/config",
+        "viewerConfig",
+        "What the viewer page needs to start: the roster, messages kept per agent, the poll period",
+        replies=(Reply(200, "The viewer's configuration.", {"type": "object"}),),
+    ),
     Operation(
         "GET",
         "/openapi.json",
