@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 
 from agentchat.agents import BUILTIN_ROSTER
-from tests.support import ROOT, HubProcess, free_port, wait_until
+from tests.support import ROOT, HubProcess, InProcessHub, free_port, wait_until
 from tests.test_llm import MODEL, FakeLlm
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -105,7 +105,7 @@ def test_a_posted_message_is_on_the_page_within_a_second(hub: HubProcess, contex
 
 
 def test_each_column_keeps_the_newest_messages_up_to_the_hubs_max_per_agent(
-    start_hub: Callable[..., HubProcess], context: BrowserContext
+    start_hub: Callable[..., InProcessHub], context: BrowserContext
 ) -> None:
     hub = start_hub(max_per_agent=2)
     rounds = [generate(hub, ["grok_sentiment"]) for _ in range(3)]
@@ -117,7 +117,7 @@ def test_each_column_keeps_the_newest_messages_up_to_the_hubs_max_per_agent(
 
 
 def test_four_tabs_of_one_browser_hold_one_stream(
-    start_hub: Callable[..., HubProcess], context: BrowserContext
+    start_hub: Callable[..., InProcessHub], context: BrowserContext
 ) -> None:
     hub = start_hub(heartbeat_seconds=2)
     pages = [open_tab(context, hub.url) for _ in range(4)]
@@ -131,7 +131,7 @@ def test_four_tabs_of_one_browser_hold_one_stream(
 
 
 def test_closing_the_holder_tab_hands_the_stream_over_with_every_message_once(
-    start_hub: Callable[..., HubProcess], context: BrowserContext
+    start_hub: Callable[..., InProcessHub], context: BrowserContext
 ) -> None:
     hub = start_hub(heartbeat_seconds=2)
     pages = [open_tab(context, hub.url) for _ in range(3)]
@@ -154,8 +154,9 @@ def test_closing_the_holder_tab_hands_the_stream_over_with_every_message_once(
 
 
 def test_kill_and_restart_of_the_hub_shows_every_message_once_in_order(
-    start_hub: Callable[..., HubProcess], context: BrowserContext
+    start_hub_process: Callable[..., HubProcess], context: BrowserContext
 ) -> None:
+    start_hub = start_hub_process  # kill -9 needs a process of its own
     port = free_port()
     first = start_hub(port=port, heartbeat_seconds=1)
     page = open_tab(context, f"{first.url}/?poll_seconds=0.5")
@@ -174,8 +175,9 @@ def test_kill_and_restart_of_the_hub_shows_every_message_once_in_order(
 
 
 def test_a_resume_past_messages_the_hub_no_longer_keeps_shows_the_gap_notice(
-    start_hub: Callable[..., HubProcess], context: BrowserContext
+    start_hub_process: Callable[..., HubProcess], context: BrowserContext
 ) -> None:
+    start_hub = start_hub_process  # kill -9 needs a process of its own
     port = free_port()
     first = start_hub(port=port, retention_seconds=3)
     page = open_tab(context, f"{first.url}/?poll_seconds=0.5")
@@ -227,7 +229,7 @@ def fake_llm() -> Iterator[FakeLlm]:
 
 
 def test_html_in_a_message_is_shown_as_text(
-    start_hub: Callable[..., HubProcess], fake_llm: FakeLlm, context: BrowserContext
+    start_hub: Callable[..., InProcessHub], fake_llm: FakeLlm, context: BrowserContext
 ) -> None:
     hub = start_hub(llm_base_url=fake_llm.base_url, llm_model=MODEL)
     page = open_tab(context, hub.url)
@@ -281,7 +283,7 @@ def site() -> Iterator[Site]:
 
 
 def test_the_element_on_another_origin_works_when_the_hub_allows_that_origin(
-    start_hub: Callable[..., HubProcess], site: Site, context: BrowserContext
+    start_hub: Callable[..., InProcessHub], site: Site, context: BrowserContext
 ) -> None:
     hub = start_hub(cors_origins=site.url)
     site.embed(hub.url, "grok_sentiment,claude_arbitrage")
@@ -292,7 +294,7 @@ def test_the_element_on_another_origin_works_when_the_hub_allows_that_origin(
 
 
 def test_the_element_on_another_origin_polls_through_cors_while_its_stream_is_blocked(
-    start_hub: Callable[..., HubProcess], site: Site, context: BrowserContext
+    start_hub: Callable[..., InProcessHub], site: Site, context: BrowserContext
 ) -> None:
     hub = start_hub(cors_origins=site.url)
     site.embed(hub.url, "grok_sentiment", poll_seconds=0.5)
@@ -315,7 +317,7 @@ def test_the_element_on_another_origin_is_refused_when_the_hub_does_not_allow_it
 
 
 def test_tabs_without_web_locks_each_hold_their_own_stream(
-    start_hub: Callable[..., HubProcess], context: BrowserContext
+    start_hub: Callable[..., InProcessHub], context: BrowserContext
 ) -> None:
     hub = start_hub(heartbeat_seconds=2)
     context.add_init_script("delete Navigator.prototype.locks")
