@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout_seconds: float = Field(20, gt=0)
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()  # Host names served (unset: any)
+    max_streams: int | None = Field(None, ge=1)  # unset: derived from the fd limit (hub/limits.py)
     db_timeout_seconds: float = Field(5, gt=0)
     db_pool_size: int = Field(5, ge=1, le=100)
     client_buffer_bytes: int = Field(256 * 1024, ge=4096)
@@ -81,7 +83,7 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value.rstrip("/")
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -1,12 +1,21 @@
-"""Query-parameter parsing shared by the stream and the messages endpoint."""
+"""Query-parameter and header parsing shared by the stream and the messages endpoint.
+
+A number from a client is ASCII digits only (Python's `int` would also read `١٢` as 12 and
+`1_0` as 10) and at most `MAX_STORE_ID`, the largest id the store's BIGINT column holds, so
+no parameter can reach the database as a value it would overflow on.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 
 from agentchat.errors import BadRequest, UnknownAgent
 
-__all__ = ["parse_agents", "parse_int"]
+__all__ = ["MAX_STORE_ID", "parse_agents", "parse_int"]
+
+MAX_STORE_ID = 2**63 - 1  # BIGINT (PostgreSQL) and SQLite's INTEGER
+_DIGITS = re.compile(r"[0-9]{1,19}")  # 19 digits hold every value up to MAX_STORE_ID
 
 
 def parse_agents(raw: str, known: Collection[str]) -> frozenset[str] | None:
@@ -20,13 +29,14 @@ def parse_agents(raw: str, known: Collection[str]) -> frozenset[str] | None:
     return wanted
 
 
-def parse_int(name: str, raw: str, minimum: int = 0, maximum: int | None = None) -> int:
-    """An integer parameter within bounds, or a 400 that says which bounds."""
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f"{minimum} or more"
-        raise BadRequest(f"{name} must be {bound}, got {value}")
+def parse_int(name: str, raw: str, minimum: int = 0, maximum: int = MAX_STORE_ID) -> int:
+    """An integer parameter of ASCII digits within bounds, or a 400 that says which bounds."""
+    text = raw.strip()
+    if not _DIGITS.fullmatch(text):
+        if text.isascii() and text.isdigit():
+            raise BadRequest(f"{name} must be between {minimum} and {maximum}, got {text[:40]}")
+        raise BadRequest(f"{name} must be an integer of digits 0-9, got {raw[:40]!r}")
+    value = int(text)
+    if not minimum <= value <= maximum:
+        raise BadRequest(f"{name} must be between {minimum} and {maximum}, got {value}")
     return value

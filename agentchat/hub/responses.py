@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,6 +23,7 @@ from agentchat.message import dumps
 
 __all__ = [
     "EXCEPTION_HANDLERS",
+    "JsonCorsMiddleware",
     "agentchat_error_response",
     "error_response",
     "json_response",
@@ -38,8 +41,8 @@ def json_response(payload: Any, status: int = 200, headers: dict[str, str] | Non
     return Response(dumps(payload), status_code=status, media_type="application/json", headers=headers)
 
 
-def error_response(code: str, detail: str, status: int) -> Response:
-    return json_response(error_body(code, detail), status)
+def error_response(code: str, detail: str, status: int, headers: dict[str, str] | None = None) -> Response:
+    return json_response(error_body(code, detail), status, headers)
 
 
 def agentchat_error_response(error: AgentchatError) -> Response:
@@ -57,7 +60,8 @@ async def on_agentchat_error(_request: Request, exc: Exception) -> Response:
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _HTTP_ERROR_CODES.get(exc.status_code, "http_error")
-    return error_response(code, f"{request.method} {request.url.path}: {exc.detail}", exc.status_code)
+    detail = f"{request.method} {request.url.path}: {exc.detail}"
+    return error_response(code, detail, exc.status_code, dict(exc.headers or {}))  # 405 keeps its Allow
 
 
 async def on_internal_error(request: Request, _exc: Exception) -> Response:
@@ -70,3 +74,15 @@ EXCEPTION_HANDLERS = {
     HTTPException: on_http_error,
     Exception: on_internal_error,
 }
+
+
+class JsonCorsMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered in the hub's JSON error body, not plain text."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        detail = f"CORS preflight refused: {bytes(response.body).decode(errors='replace')}"
+        headers = {name: value for name, value in response.headers.items() if name.startswith("access-control-")}
+        return error_response("cors_refused", detail, response.status_code, headers)
