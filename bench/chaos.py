@@ -113,6 +113,7 @@ async def main() -> None:
 
     async def phase(name: str, fault: Coroutine[None, None, None]) -> None:
         marks = [len(reader.seen) for reader in readers]
+        unavailable_before = sum(reader.unavailable for reader in readers)
         expected = await loop.run_in_executor(None, generate, hub.url, 3)
         await fault
         expected += await loop.run_in_executor(None, generate, hub.url, 3)
@@ -122,7 +123,7 @@ async def main() -> None:
             got = reader.seen[mark:]
             delivered += len(set(got) & set(expected))
             duplicates += len(got) - len(set(got))
-        unavailable = sum(reader.unavailable for reader in readers)
+        unavailable = sum(reader.unavailable for reader in readers) - unavailable_before
         results.append((name, delivered, len(expected) * len(readers), duplicates, unavailable))
 
     async def kill_hub() -> None:
