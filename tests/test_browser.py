@@ -1,9 +1,10 @@
 """The dashboard in a real browser: Debian's Chromium driven by Playwright, against real processes.
 
 A hub and `streamlit run app.py` run as subprocesses on free ports for the whole module; each test
-opens its own page, which is its own Streamlit session with its own live feed. The last test drives
-Chromium's native EventSource on a page of another origin through a store outage (issue 13, point 1). The README's
-screenshots come from the last test: `UPDATE_SCREENSHOTS=1 python -m pytest tests/test_browser.py`.
+opens its own page, which is its own Streamlit session with its own live feed. The README's
+screenshots come from the Diagnostics test: `UPDATE_SCREENSHOTS=1 python -m pytest tests/test_browser.py`.
+The last test drives Chromium's native EventSource, on a page of another origin, through a store
+outage during its reconnect (issue 13, point 1).
 """
 
 from __future__ import annotations
@@ -285,28 +286,26 @@ def page_origin() -> Iterator[str]:
 
 
 def test_an_eventsource_on_another_origin_comes_back_after_a_store_outage(
-    start_hub: Callable[..., InProcessHub], page_origin: str
+    start_hub: Callable[..., InProcessHub], page_origin: str, browser: Browser
 ) -> None:
     hub = start_hub(cors_origins=page_origin)
     assert hub.app is not None
     database = sa.make_url(hub.settings.database_url).database
     assert database is not None
     path, away = Path(database), Path(database + ".away")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(f"{page_origin}/?hub={hub.url}")
-            wait_until(lambda: page.evaluate("window.readies") >= 1)
-            first = [m["id"] for m in hub.generate().json()["messages"]]
-            wait_until(lambda: page.evaluate("window.seen.length") == len(first))
-            os.rename(path, away)
-            hub._loop.call_soon_threadsafe(hub.app.hub.fanout.close_all)  # every stream reconnects now
-            wait_until(lambda: page.evaluate("window.unavailable") >= 1, timeout=20)
-            os.rename(away, path)
-            second = [m["id"] for m in hub.generate().json()["messages"]]
-            wait_until(lambda: page.evaluate("window.seen.length") == len(first) + len(second), timeout=20)
-            assert page.evaluate("window.seen") == first + second
-            assert page.evaluate("window.readies") >= 2
-        finally:
-            browser.close()
+    page = browser.new_page()
+    try:
+        page.goto(f"{page_origin}/?hub={hub.url}")
+        wait_until(lambda: page.evaluate("window.readies") >= 1)
+        first = [m["id"] for m in hub.generate().json()["messages"]]
+        wait_until(lambda: page.evaluate("window.seen.length") == len(first))
+        os.rename(path, away)
+        hub._loop.call_soon_threadsafe(hub.app.hub.fanout.close_all)  # every stream reconnects now
+        wait_until(lambda: page.evaluate("window.unavailable") >= 1, timeout=20)
+        os.rename(away, path)
+        second = [m["id"] for m in hub.generate().json()["messages"]]
+        wait_until(lambda: page.evaluate("window.seen.length") == len(first) + len(second), timeout=20)
+        assert page.evaluate("window.seen") == first + second
+        assert page.evaluate("window.readies") >= 2
+    finally:
+        page.close()
