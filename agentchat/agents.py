@@ -16,12 +16,13 @@ from typing import Any, Literal, get_args
 
 from agentchat.errors import ConfigError
 
-__all__ = ["BUILTIN_ROSTER", "STRATEGIES", "Agent", "Strategy", "load_roster"]
+__all__ = ["BUILTIN_ROSTER", "MAX_NAME_CHARS", "STRATEGIES", "Agent", "Strategy", "load_roster"]
 
 Strategy = Literal["arbitrage", "momentum", "mean_reversion", "market_making", "macro", "sentiment"]
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
 
-_AGENT_ID = re.compile(r"^[a-z0-9_]{1,64}$")
+_AGENT_ID = re.compile(r"^[a-z0-9_]{1,64}$")  # the store's agent_id column holds 64
+MAX_NAME_CHARS = 128  # the store's agent_name column
 _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 
@@ -56,6 +57,8 @@ def _agent_from_table(index: int, table: Any, source: str) -> Agent:
     agent = Agent(str(table["id"]), str(table["name"]), str(table["color"]), str(table["strategy"]))
     if not _AGENT_ID.match(agent.id):
         raise ConfigError(f"{where}: id {agent.id!r} must be 1-64 of a-z, 0-9, _")
+    if not 0 < len(agent.name) <= MAX_NAME_CHARS or not agent.name.isprintable() or agent.name != agent.name.strip():
+        raise ConfigError(f"{where}: name must be 1-{MAX_NAME_CHARS} printable characters, without edge spaces")
     if not _COLOR.match(agent.color):
         raise ConfigError(f"{where}: color {agent.color!r} must look like #A0826D")
     if agent.strategy not in STRATEGIES:

@@ -28,6 +28,7 @@ from agentchat.store import create_store_engine
 
 __all__ = ["HubServer", "build_parser", "main", "run_hub"]
 
+HEADER_BYTES_LIMIT = 64 * 1024  # uvicorn h11: an incomplete request head over this is refused
 LOG_FORMAT = "%(asctime)s %(levelname)-5s %(name)s: %(message)s"
 # The dashboard's Streamlit entry script: a file Streamlit runs, beside its pages and the script-level
 # `.streamlit/config.toml`, installed with the package (the checkout's app.py is a second entry point).
@@ -49,8 +50,10 @@ class HubServer(uvicorn.Server):
 
 def run_hub(settings: Settings) -> None:
     from agentchat.hub.app import create_app
+    from agentchat.hub.limits import raise_fd_limit
 
     settings.require_safe_bind()
+    raise_fd_limit()  # before the app derives its stream cap from the limit
     app = create_app(settings)
     app.hub.migrate()  # fail here, with one line, rather than inside the server's startup
     config = uvicorn.Config(
@@ -63,6 +66,8 @@ def run_hub(settings: Settings) -> None:
         proxy_headers=False,
         access_log=settings.access_log,
         http=settings.hub_http,
+        h11_max_incomplete_event_size=HEADER_BYTES_LIMIT,  # h11: headers past this are a 400 (httptools: guard.py)
+        timeout_keep_alive=5,
     )
     HubServer(config, on_exit=app.hub.fanout.close_all).run()
 

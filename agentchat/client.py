@@ -337,6 +337,9 @@ class RealtimeAgentMessages:
                     replay_up_to = None
                 elif event.event == "message":
                     self._on_message(event.data, live_after)
+                elif event.event == "unavailable":  # a transient condition: come back after retry:
+                    detail = _json_object(event.data).get("detail")
+                    raise _Failed(f"SSE: the hub is unavailable for now: {detail or 'no detail'}")
                 else:
                     self._count_event()
             raise _Failed("SSE: the hub ended the stream")

@@ -9,7 +9,11 @@ AgentchatError                  base: catch this to catch everything below
     ├── BadRequest              malformed body or parameter (400)
     │   └── UnknownAgent        an agent id that is not in the roster (400)
     ├── Unauthorized            missing or wrong bearer token (401)
-    └── PayloadTooLarge         request body over the limit (413)
+    ├── Forbidden               a browser Origin or a Host the hub does not serve (403, 400 for Host)
+    ├── RequestTimeout          a request body that did not arrive in time (408)
+    ├── PayloadTooLarge         request body or headers over the limit (413, 431)
+    ├── UnsupportedMediaType    a body that is not application/json (415)
+    └── IdempotencyKeyReused    one Idempotency-Key with a different body (422)
 ```
 
 The hub turns a ``RequestRefused`` or ``StoreUnavailable`` into the JSON body
@@ -27,12 +31,16 @@ __all__ = [
     "AgentchatError",
     "BadRequest",
     "ConfigError",
+    "Forbidden",
     "HubUnreachable",
+    "IdempotencyKeyReused",
     "PayloadTooLarge",
     "RequestRefused",
+    "RequestTimeout",
     "StoreUnavailable",
     "Unauthorized",
     "UnknownAgent",
+    "UnsupportedMediaType",
     "error_body",
 ]
 
@@ -96,6 +104,34 @@ class PayloadTooLarge(RequestRefused):
 
     code = "payload_too_large"
     status = 413
+
+
+class Forbidden(RequestRefused):
+    """A cross-site request (a browser `Origin` not allowed) or a `Host` the hub does not serve."""
+
+    code = "forbidden"
+    status = 403
+
+
+class RequestTimeout(RequestRefused):
+    """A request whose body did not arrive within the hub's read deadline."""
+
+    code = "request_timeout"
+    status = 408
+
+
+class UnsupportedMediaType(RequestRefused):
+    """A request body that is not `Content-Type: application/json`."""
+
+    code = "unsupported_media_type"
+    status = 415
+
+
+class IdempotencyKeyReused(RequestRefused):
+    """An `Idempotency-Key` already used for a round with a different body."""
+
+    code = "idempotency_key_reused"
+    status = 422
 
 
 def error_body(code: str, detail: str) -> dict[str, str]:

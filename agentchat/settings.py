@@ -23,10 +23,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from agentchat.agents import BUILTIN_ROSTER, Agent, load_roster
 from agentchat.errors import ConfigError
 
-__all__ = ["ENV_PREFIX", "Settings", "load_settings"]
+__all__ = ["ENV_PREFIX", "MIN_PUBLIC_TOKEN_CHARS", "Settings", "load_settings"]
 
 ENV_PREFIX = "AGENTCHAT_"
 _DATABASE_SCHEMES = ("sqlite", "postgresql")
+MIN_PUBLIC_TOKEN_CHARS = 16  # a hub reachable beyond loopback needs a token that is not guessable
 
 
 class Settings(BaseSettings):
@@ -56,6 +57,8 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout_seconds: float = Field(20, gt=0)
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()  # Host names served (unset: any)
+    max_streams: int | None = Field(None, ge=1)  # unset: derived from the fd limit (hub/limits.py)
     db_timeout_seconds: float = Field(5, gt=0)
     db_pool_size: int = Field(5, ge=1, le=100)
     client_buffer_bytes: int = Field(256 * 1024, ge=4096)
@@ -81,7 +84,16 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value.rstrip("/")
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("generate_token")
+    @classmethod
+    def _token_not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("must not be only whitespace (unset it to need no token)")
+        if value is not None and value.get_secret_value() != value.get_secret_value().strip():
+            raise ValueError("must not start or end with whitespace")
+        return value
+
+    @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -111,10 +123,15 @@ class Settings(BaseSettings):
         return load_roster(self.agents_file) if self.agents_file else BUILTIN_ROSTER
 
     def require_safe_bind(self) -> None:
-        """A hub that others can reach must not let anyone trigger generation."""
+        """A hub that others can reach must not let anyone trigger generation, nor a guessed token."""
         if not self.hub_is_loopback and not self.token:
             raise ConfigError(
                 f"AGENTCHAT_GENERATE_TOKEN must be set when the hub listens on {self.hub_host} (not a loopback address)"
+            )
+        if not self.hub_is_loopback and self.token and len(self.token) < MIN_PUBLIC_TOKEN_CHARS:
+            raise ConfigError(
+                f"AGENTCHAT_GENERATE_TOKEN must be at least {MIN_PUBLIC_TOKEN_CHARS} characters "
+                f"when the hub listens on {self.hub_host} (not a loopback address)"
             )
 
 

@@ -8,13 +8,17 @@ its own inserts and publishes in commit order (SQLite has one writer anyway);
 `Store.insert_round` takes `round_lock` from the dialect so that several hubs on one
 PostgreSQL cannot commit id 7 before id 6 is visible.
 
-Any database failure surfaces as `StoreUnavailable`, which the hub turns into a 503.
+Any database failure surfaces as `StoreUnavailable`, which the hub turns into a 503. So does
+a SQLite file that was deleted or replaced under the running hub (its device and inode are
+remembered at the first connection): writes into an unlinked file would be acknowledged and
+then lost, so none is accepted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from agentchat.errors import StoreUnavailable
+from agentchat.errors import IdempotencyKeyReused, StoreUnavailable
 from agentchat.message import Draft, Message, dumps, utc_now
 
 __all__ = [
@@ -37,6 +41,7 @@ __all__ = [
     "messages_table",
     "metadata",
     "rounds_table",
+    "store_table",
 ]
 
 metadata = sa.MetaData()
@@ -62,7 +67,16 @@ rounds_table = sa.Table(
     sa.Column("idempotency_key", sa.String(200), primary_key=True),
     sa.Column("response", sa.Text(), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("body_hash", sa.String(64), nullable=True),
     sa.Index("ix_agent_chat_rounds_created_at", "created_at"),
+)
+
+store_table = sa.Table(  # one row: the store's identity, created with the schema (revision 0004)
+    "agent_chat_store",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("store_id", sa.String(32), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 IDEMPOTENCY_SECONDS = 24 * 3600  # how long a round's Idempotency-Key is remembered, at least
@@ -143,9 +157,29 @@ class Store:
         self.engine = engine
         self.retention = timedelta(seconds=retention_seconds)
         self.is_postgres = engine.dialect.name == "postgresql"
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        self._file = Path(database) if database and database != ":memory:" else None
+        self._file_identity: tuple[int, int] | None = None
+
+    def _check_file(self) -> None:
+        """A SQLite file deleted or replaced since the first connection is a `StoreUnavailable`."""
+        if self._file is None:
+            return
+        try:
+            found = os.stat(self._file)
+        except FileNotFoundError:
+            if self._file_identity is None:
+                return  # not created yet: the first connection creates it
+            raise StoreUnavailable(f"database unavailable: the file {self._file} was removed") from None
+        identity = (found.st_dev, found.st_ino)
+        if self._file_identity is None:
+            self._file_identity = identity
+        elif identity != self._file_identity:
+            raise StoreUnavailable(f"database unavailable: the file {self._file} was replaced")
 
     @contextlib.contextmanager
     def _connect(self, write: bool = False) -> Iterator[Connection]:
+        self._check_file()
         try:
             with self.engine.begin() if write else self.engine.connect() as connection:
                 yield connection
@@ -159,11 +193,49 @@ class Store:
         with self._connect() as connection:
             connection.execute(sa.text("SELECT 1"))
 
+    def store_id(self) -> str:
+        """The identity created with the schema: a new or recreated store has another one."""
+        with self._connect() as connection:
+            found = connection.execute(sa.select(store_table.c.store_id).where(store_table.c.id == 1)).scalar()
+        if found is None:
+            raise StoreUnavailable("database unavailable: the store has no identity row (agent_chat_store)")
+        return str(found)
+
+    def check_writable(self) -> str:
+        """Take the write lock and touch the identity row, then roll back; return the store id.
+
+        `/healthz` calls it, so a store that can be read but not written (read-only, locked,
+        deleted under the hub) is reported as down.
+        """
+        with self._connect() as connection, connection.begin() as transaction:
+            touched = connection.execute(
+                sa.update(store_table).where(store_table.c.id == 1).values(created_at=store_table.c.created_at)
+            ).rowcount
+            found = connection.execute(sa.select(store_table.c.store_id).where(store_table.c.id == 1)).scalar()
+            transaction.rollback()
+        if not touched or found is None:
+            raise StoreUnavailable("database unavailable: the store has no identity row (agent_chat_store)")
+        return str(found)
+
+    def last_assigned_id(self) -> int:
+        """The highest message id the store ever handed out, retained or not (0 for none)."""
+        if self.is_postgres:
+            query = sa.text(
+                "SELECT COALESCE((SELECT last_value FROM pg_sequences"
+                " WHERE sequencename = 'agent_chat_messages_id_seq' LIMIT 1), 0)"
+            )
+        else:
+            query = sa.text("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'agent_chat_messages'), 0)")
+        newest = sa.select(sa.func.coalesce(sa.func.max(messages_table.c.id), 0))
+        with self._connect() as connection:
+            return max(int(connection.execute(query).scalar() or 0), int(connection.execute(newest).scalar() or 0))
+
     def insert_round(
         self,
         drafts: Sequence[Draft],
         idempotency_key: str | None = None,
         before_commit: Callable[[Connection, list[Message]], None] | None = None,
+        body_hash: str | None = None,
     ) -> tuple[list[Message], bool]:
         """Store drafts in one transaction; return (messages, created).
 
@@ -171,13 +243,14 @@ class Store:
         comes back with `created=False`. Keys live in their own table, for a day or for the
         retention if longer, so a scheduler restarted late in a long slot still gets the first
         answer after the messages themselves are gone. `before_commit` runs inside the
-        transaction (the PostgreSQL bus sends NOTIFY there).
+        transaction (the PostgreSQL bus sends NOTIFY there). A key first used with another
+        `body_hash` raises `IdempotencyKeyReused`.
         """
         with self._connect(write=True) as connection:
             if self.is_postgres:
                 connection.execute(sa.select(sa.func.pg_advisory_xact_lock(ROUND_LOCK_KEY)))
             if idempotency_key is not None:
-                earlier = self._round_by_key(connection, idempotency_key)
+                earlier = self._round_by_key(connection, idempotency_key, body_hash)
                 if earlier is not None:
                     return earlier, False
             now = utc_now()
@@ -201,28 +274,34 @@ class Store:
             if idempotency_key is not None:
                 response = dumps([message.to_dict() for message in stored])
                 connection.execute(
-                    rounds_table.insert().values(idempotency_key=idempotency_key, response=response, created_at=now)
+                    rounds_table.insert().values(
+                        idempotency_key=idempotency_key, response=response, created_at=now, body_hash=body_hash
+                    )
                 )
             if before_commit is not None:
                 before_commit(connection, stored)
             return stored, True
 
-    def find_round(self, idempotency_key: str) -> list[Message] | None:
-        """The first answer to an Idempotency-Key still remembered, or None."""
+    def find_round(self, idempotency_key: str, body_hash: str | None = None) -> list[Message] | None:
+        """The first answer to an Idempotency-Key still remembered, or None; another body is a 422."""
         with self._connect() as connection:
-            return self._round_by_key(connection, idempotency_key)
+            return self._round_by_key(connection, idempotency_key, body_hash)
 
     def _remembered_since(self) -> datetime:
         return utc_now() - max(self.retention, timedelta(seconds=IDEMPOTENCY_SECONDS))
 
-    def _round_by_key(self, connection: Connection, key: str) -> list[Message] | None:
-        query = sa.select(rounds_table.c.response).where(
+    def _round_by_key(self, connection: Connection, key: str, body_hash: str | None) -> list[Message] | None:
+        query = sa.select(rounds_table.c.response, rounds_table.c.body_hash).where(
             rounds_table.c.idempotency_key == key, rounds_table.c.created_at >= self._remembered_since()
         )
-        response = connection.execute(query).scalar_one_or_none()
-        if response is None:
+        row = connection.execute(query).one_or_none()
+        if row is None:
             return None
-        return [Message.from_dict(item) for item in json.loads(response)]
+        if body_hash is not None and row.body_hash is not None and row.body_hash != body_hash:
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key {key!r} was already used with a different body; use a new key for a new request"
+            )
+        return [Message.from_dict(item) for item in json.loads(row.response)]
 
     def since(self, since_id: int, agent_ids: Sequence[str] | None = None, limit: int = 1000) -> list[Message]:
         """Retained messages with id > since_id, in id order."""

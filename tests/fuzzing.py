@@ -36,6 +36,12 @@ database = "none"
 
 [auth.openapi.bearer]
 bearer = "{token}"
+
+# A schema-valid round may still be refused for state no schema can say: the same Idempotency-Key
+# again with another body is a 422 (SPEC section 5). Every other check applies to it as to the rest.
+[[operations]]
+include-path = "/api/chat/generate"
+checks.positive_data_acceptance.expected-statuses = ["2XX", "422"]
 """
 
 

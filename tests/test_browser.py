@@ -2,7 +2,9 @@
 
 A hub and `streamlit run app.py` run as subprocesses on free ports for the whole module; each test
 opens its own page, which is its own Streamlit session with its own live feed. The README's
-screenshots come from the last test: `UPDATE_SCREENSHOTS=1 python -m pytest tests/test_browser.py`.
+screenshots come from the Diagnostics test: `UPDATE_SCREENSHOTS=1 python -m pytest tests/test_browser.py`.
+The last test drives Chromium's native EventSource, on a page of another origin, through a store
+outage during its reconnect (issue 13, point 1).
 """
 
 from __future__ import annotations
@@ -10,18 +12,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from agentchat.message import Draft
 from agentchat.store import Store, create_store_engine
-from tests.support import ROOT, HubProcess, free_port, wait_answering, wait_until
+from tests.support import ROOT, HubProcess, InProcessHub, free_port, wait_answering, wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
@@ -245,3 +250,62 @@ def test_diagnostics_page_runs_the_connection_test_and_both_pages_are_pictured(
     page.screenshot(path=str(pictures / "diagnostics.png"))
     page.get_by_role("link", name="Live chat").click()  # same session: the feed and its messages are still there
     expect(card(page, made[-1])).to_be_visible(timeout=5000)
+
+
+PAGE = """<!doctype html><meta charset="utf-8"><title>viewer</title><script>
+window.seen = []; window.unavailable = 0; window.readies = 0;
+const hub = new URLSearchParams(location.search).get("hub");
+const source = new EventSource(hub + "/api/chat/stream");
+source.onmessage = (event) => window.seen.push(JSON.parse(event.data).id);
+source.addEventListener("ready", () => window.readies++);
+source.addEventListener("unavailable", () => window.unavailable++);
+</script>"""
+
+
+@pytest.fixture
+def page_origin() -> Iterator[str]:
+    """A page on its own origin whose EventSource reads the hub named in its `?hub=`."""
+    body = PAGE.encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_eventsource_on_another_origin_comes_back_after_a_store_outage(
+    start_hub: Callable[..., InProcessHub], page_origin: str, browser: Browser
+) -> None:
+    hub = start_hub(cors_origins=page_origin)
+    assert hub.app is not None
+    database = sa.make_url(hub.settings.database_url).database
+    assert database is not None
+    path, away = Path(database), Path(database + ".away")
+    page = browser.new_page()
+    try:
+        page.goto(f"{page_origin}/?hub={hub.url}")
+        wait_until(lambda: page.evaluate("window.readies") >= 1)
+        first = [m["id"] for m in hub.generate().json()["messages"]]
+        wait_until(lambda: page.evaluate("window.seen.length") == len(first))
+        os.rename(path, away)
+        hub._loop.call_soon_threadsafe(hub.app.hub.fanout.close_all)  # every stream reconnects now
+        wait_until(lambda: page.evaluate("window.unavailable") >= 1, timeout=20)
+        os.rename(away, path)
+        second = [m["id"] for m in hub.generate().json()["messages"]]
+        wait_until(lambda: page.evaluate("window.seen.length") == len(first) + len(second), timeout=20)
+        assert page.evaluate("window.seen") == first + second
+        assert page.evaluate("window.readies") >= 2
+    finally:
+        page.close()

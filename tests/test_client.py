@@ -16,7 +16,7 @@ import pytest
 
 from agentchat import RealtimeAgentMessages
 from agentchat.hub_client import RetryWatcher
-from tests.support import HubProcess, InProcessHub, free_port, wait_until
+from tests.support import HubProcess, InProcessHub, SseReader, free_port, wait_until
 
 FeedFactory = Callable[..., RealtimeAgentMessages]
 
@@ -311,3 +311,15 @@ def test_bad_hub_url_is_refused_before_any_thread_starts() -> None:
     with pytest.raises(ValueError, match="http"):
         RealtimeAgentMessages("localhost:8000")
     assert threading.active_count() == before
+
+
+def test_a_feed_told_the_hub_is_full_says_why_and_comes_back_when_there_is_room(
+    start_hub: Callable[..., InProcessHub], open_feed: FeedFactory
+) -> None:
+    hub = start_hub(max_streams=1)
+    occupant = SseReader(f"{hub.url}/api/chat/stream").start()
+    occupant.next("ready")
+    feed = open_feed(hub.url)
+    wait_until(lambda: "unavailable for now" in (feed.snapshot().diagnostics.last_error or ""))
+    occupant.close()
+    wait_until(lambda: is_realtime(feed), timeout=15)

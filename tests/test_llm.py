@@ -85,6 +85,10 @@ class FakeLlm:
         if self.mode == "no_choices":
             self.send(handler, 200, b'{"choices": []}')
             return
+        if self.mode == "huge":  # 10 MB of one answer
+            content = "x" * (10 * 1024 * 1024)
+            self.send(handler, 200, json.dumps({"choices": [{"message": {"content": content}}]}).encode())
+            return
         found = PERSONA.search(body["messages"][0]["content"])
         content = spoken_by(found.group(1) if found else "?") if self.mode == "answer" else self.text
         answer = {
@@ -168,6 +172,17 @@ def test_unusable_llm_answer_falls_back_to_offline_text_and_is_counted(
     assert all(len(message["content"]) >= 40 for message in made)  # the offline writers' full sentences
     assert hub.metric(FAILURES) == len(BUILTIN_ROSTER)
     assert "LLM call for claude_arbitrage failed" in hub.log()
+
+
+def test_an_llm_answer_over_the_byte_bound_is_not_read_and_the_offline_text_is_used(
+    llm_hub: Callable[..., InProcessHub], fake_llm: FakeLlm
+) -> None:
+    fake_llm.mode = "huge"
+    hub = llm_hub()
+    made = hub.generate(["claude_arbitrage"]).json()["messages"]
+    assert len(made[0]["content"]) < 500
+    assert hub.metric(FAILURES) == 1
+    assert "the answer is over 65536 bytes" in hub.log()
 
 
 def test_llm_that_hangs_is_cut_off_at_the_timeout_and_the_offline_text_is_used(

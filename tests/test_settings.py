@@ -51,7 +51,10 @@ def test_bad_value_stops_the_hub_with_one_line_naming_the_variable(
         ("[[agents]]\nid = 'x'\nname = 'X'\ncolor = '#000000'\nstrategy = 'astrology'", "strategy"),
         ("[[agents]]\nid = 'Bad Id'\nname = 'X'\ncolor = '#000000'\nstrategy = 'macro'", "id"),
         ("title = 'no agents'", "at least one"),
+        ("[[agents]]\nid = 'x'\nname = '" + "N" * 230 + "'\ncolor = '#000000'\nstrategy = 'macro'", "name"),
+        ("[[agents]]\nid = 'x'\nname = \"A\\u0000B\"\ncolor = '#000000'\nstrategy = 'macro'", "name"),
     ],
+    ids=["toml", "strategy", "id", "empty", "230-character name", "NUL in name"],
 )
 def test_bad_roster_file_stops_the_hub(tmp_path: Path, roster: str, complaint: str) -> None:
     path = tmp_path / "agents.toml"
@@ -92,3 +95,16 @@ def test_cors_origins_are_comma_separated() -> None:
 def test_load_settings_raises_config_error_for_a_bad_value() -> None:
     with pytest.raises(ConfigError, match="AGENTCHAT_RETENTION_SECONDS"):
         load_settings(retention_seconds="soon")
+
+
+def test_public_bind_with_a_short_token_refuses_to_start(tmp_path: Path) -> None:
+    env = hub_env(f"sqlite:///{tmp_path / 'a.db'}", generate_token="short")
+    result = run_hub(env, "--host", "0.0.0.0", "--port", str(free_port()))
+    assert result.returncode == 2
+    assert "at least 16 characters" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("token", ["   ", " padded-token "])
+def test_a_blank_or_padded_token_is_refused(token: str) -> None:
+    with pytest.raises(ConfigError, match="AGENTCHAT_GENERATE_TOKEN"):
+        load_settings(generate_token=token)

@@ -48,6 +48,7 @@ TEMPERATURE = 0.8
 RECENT_IN_PROMPT = 8
 RECENT_CHARS = 240
 MAX_CONCURRENT_CALLS = 8
+MAX_ANSWER_BYTES = 64 * 1024  # a chat completion of MAX_TOKENS is a few KiB; more is not read
 ELLIPSIS = "…"
 _DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})  # control, format (bidi overrides), surrogates, private
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»"}
@@ -207,6 +208,18 @@ class LlmGenerator:
                 await asyncio.gather(*(phrase(agent, draft) for agent, draft in zip(agents, drafts, strict=True)))
             )
 
+    async def _read_answer(self, client: httpx.AsyncClient, body: dict[str, Any]) -> bytes:
+        """The answer's body, at most MAX_ANSWER_BYTES of it (`BadAnswer` past that or on a non-200)."""
+        async with client.stream("POST", self.url, json=body) as response:
+            if response.status_code != 200:
+                raise BadAnswer(f"HTTP {response.status_code}")
+            received = bytearray()
+            async for chunk in response.aiter_bytes():
+                received += chunk
+                if len(received) > MAX_ANSWER_BYTES:
+                    raise BadAnswer(f"the answer is over {MAX_ANSWER_BYTES} bytes")
+            return bytes(received)
+
     async def _phrase(
         self, client: httpx.AsyncClient, agent: Agent, draft: Draft, market: MarketSnapshot, recent: Sequence[Message]
     ) -> Draft:
@@ -221,11 +234,9 @@ class LlmGenerator:
             "stream": False,
         }
         try:
-            async with asyncio.timeout(self.timeout_seconds):
-                response = await client.post(self.url, json=body)
-            if response.status_code != 200:
-                raise BadAnswer(f"HTTP {response.status_code}")
-            text = answer_text(response.json())
+            async with asyncio.timeout(self.timeout_seconds):  # the whole call: connect, answer, parsing
+                raw = await self._read_answer(client, body)
+                text = answer_text(json.loads(raw))
         except TimeoutError:
             reason = f"no answer within {self.timeout_seconds:g} s"
         except httpx.HTTPError as exc:
@@ -236,6 +247,6 @@ class LlmGenerator:
             reason = str(exc)
         else:
             return dataclasses.replace(draft, content=text)
-        logger.warning("LLM call for %s failed (%s); the offline text is used", agent.id, reason)
+        logger.warning("LLM call for %s failed (%s); the offline text is used", agent.id, reason[:200])
         self._on_failure()
         return draft

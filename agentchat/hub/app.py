@@ -1,8 +1,9 @@
 """The hub: `create_app(settings)` builds the ASGI app, its lifespan starts the background work.
 
 `Hub` holds one process's parts: store, bus, fan-out, the write path (`rounds.py`), metrics.
-`HubApp` is the outermost ASGI callable. It routes the SSE stream straight to
-`StreamEndpoint` (see `stream.py` for why it skips Starlette's middleware) and
+`HubApp` is the outermost ASGI callable. Every request first passes the `RequestGuard`
+(`guard.py`: Host, Origin, header size); then it routes the SSE stream (GET and HEAD)
+straight to `StreamEndpoint` (see `stream.py` for why it skips Starlette's middleware) and
 everything else to a Starlette app with JSON errors (`responses.py`) and, when
 configured, CORS.
 """
@@ -20,7 +21,6 @@ from typing import Any, TypeVar
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -30,8 +30,10 @@ from agentchat.errors import StoreUnavailable
 from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
 from agentchat.hub import openapi, routes, viewer
 from agentchat.hub.fanout import Fanout
+from agentchat.hub.guard import RequestGuard
+from agentchat.hub.limits import stream_cap
 from agentchat.hub.metrics import HubMetrics
-from agentchat.hub.responses import EXCEPTION_HANDLERS
+from agentchat.hub.responses import EXCEPTION_HANDLERS, JsonCorsMiddleware, agentchat_error_response
 from agentchat.hub.rounds import RECENT_FOR_REPLIES, RecentMessages, Rounds
 from agentchat.hub.stream import StreamEndpoint
 from agentchat.hub_client import AGENTS_PATH, GENERATE_PATH, HEALTH_PATH, MESSAGES_PATH, METRICS_PATH, STREAM_PATH
@@ -60,6 +62,9 @@ class Hub:
         self.bus = create_bus(self.store, settings.db_timeout_seconds)
         self.fanout = Fanout(settings.client_buffer_bytes)
         self.metrics = HubMetrics(self.fanout)
+        self.stream_cap = stream_cap(settings)
+        self.metrics.stream_cap.set(self.stream_cap)
+        self.store_id: str | None = None  # the store's identity, read at start (lifespan)
         self.generator: Generator = generator or _default_generator(settings, self.metrics)
         self.recent = RecentMessages(settings.retention_seconds)  # what agents may answer
         self.rounds = Rounds(self.store, self.bus, self.generator, self.recent)
@@ -97,6 +102,7 @@ class Hub:
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         await self.in_thread(self.migrate)
+        self.store_id = await self.in_thread(self.store.store_id)
         self.recent.remember(await self.in_thread(self.store.latest, RECENT_FOR_REPLIES))
         unsubscribe = self.bus.subscribe(self.fanout.publish)
         unsubscribe_recent = self.bus.subscribe(self.recent.remember)
@@ -120,11 +126,12 @@ class HubApp:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.stream = StreamEndpoint(hub)
+        self.guard = RequestGuard(hub.settings, viewer.PUBLIC_PATHS)
         middleware = []
         if hub.settings.cors_origins:
             middleware.append(
                 Middleware(
-                    CORSMiddleware,
+                    JsonCorsMiddleware,
                     allow_origins=list(hub.settings.cors_origins),
                     allow_methods=["GET", "POST"],
                     allow_headers=[
@@ -155,10 +162,15 @@ class HubApp:
         self.starlette.state.hub = hub
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == STREAM_PATH and scope["method"] == "GET":
-            await self.stream(scope, receive, send)
-        else:
-            await self.starlette(scope, receive, send)
+        if scope["type"] == "http":
+            refusal = self.guard.refusal(scope)
+            if refusal is not None:
+                await agentchat_error_response(refusal)(scope, receive, send)
+                return
+            if scope["path"] == STREAM_PATH and scope["method"] in ("GET", "HEAD"):
+                await self.stream(scope, receive, send)
+                return
+        await self.starlette(scope, receive, send)
 
 
 def _default_generator(settings: Settings, metrics: HubMetrics) -> Generator:

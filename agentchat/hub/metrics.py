@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -62,6 +62,17 @@ class HubMetrics:
             "agentchat_generate_requests",
             "POST /api/chat/generate requests by response status",
             ["status"],
+            registry=self.registry,
+        )
+        self.streams_refused = Counter(
+            "agentchat_streams_refused",
+            "SSE streams told to come back later (event: unavailable) by reason: full, store",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.stream_cap = Gauge(
+            "agentchat_stream_cap",
+            "SSE streams this hub accepts at most (AGENTCHAT_MAX_STREAMS)",
             registry=self.registry,
         )
         self.llm_failures = Counter(

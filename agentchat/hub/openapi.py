@@ -30,7 +30,7 @@ from starlette.responses import Response
 
 from agentchat import __version__
 from agentchat.agents import STRATEGIES, Agent
-from agentchat.hub.params import MAX_STORE_INT
+from agentchat.hub.params import MAX_STORE_ID
 from agentchat.hub.routes import MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY, MAX_LIMIT
 from agentchat.hub.stream import RETRY_MILLISECONDS
 from agentchat.message import MESSAGE_KINDS, dumps
@@ -128,7 +128,11 @@ OPERATIONS: tuple[Operation, ...] = (
             ),
             error(400, "The body is not the JSON object described, or names an agent not in the roster."),
             error(401, "AGENTCHAT_GENERATE_TOKEN is set and the request lacks `Authorization: Bearer <token>`."),
+            error(403, "A browser Origin that is not in AGENTCHAT_CORS_ORIGINS."),
+            error(408, "The body did not arrive in time."),
             error(413, f"The body is over {MAX_BODY_BYTES} bytes."),
+            error(415, "A body that is not `Content-Type: application/json`."),
+            error(422, "This Idempotency-Key was used before with a different request."),
             error(503, "The store is unavailable; nothing was stored or broadcast."),
         ),
     ),
@@ -211,7 +215,7 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 
-def _integer(minimum: int, maximum: int = MAX_STORE_INT, **extra: Any) -> Schema:
+def _integer(minimum: int, maximum: int = MAX_STORE_ID, **extra: Any) -> Schema:
     return {"type": "integer", "minimum": minimum, "maximum": maximum, **extra}
 
 
@@ -313,6 +317,12 @@ def _event(name: str, data: str, with_id: bool = False) -> Schema:
     return {"type": "object", "required": list(properties), "properties": properties}
 
 
+STORE_ID: Schema = {
+    "type": "string",
+    "description": "The store's identity, created with its schema: another value is another store.",
+}
+
+
 def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
     timestamp: Schema = {
         "type": "string",
@@ -360,8 +370,10 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
         "MessagesPage": _object(
             {
                 "messages": {"type": "array", "items": ref("Message")},
-                "last_id": {"type": "integer", "minimum": 0, "maximum": MAX_STORE_INT},
+                "last_id": {"type": "integer", "minimum": 0, "maximum": MAX_STORE_ID},
                 "retention_seconds": {"type": "number", "exclusiveMinimum": 0},
+                "gap": {"type": "boolean", "description": "since_id is above every id this store handed out"},
+                "store_id": STORE_ID,
             }
         ),
         "Health": _object(
@@ -380,8 +392,10 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                 "last_id": nullable_id,
                 "earliest_id": nullable_id,
                 "gap": {"type": "boolean"},
+                "store_id": STORE_ID,
             }
         ),
+        "Unavailable": ref("Error"),
         "Heartbeat": _object({"server_time": timestamp, "clients": {"type": "integer", "minimum": 0}}),
         "StreamEvent": {
             "description": "`ready` first, then messages (the default event type) and heartbeats.",
@@ -389,6 +403,7 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                 _event("ready", "Ready"),
                 _event("message", "Message", with_id=True),
                 _event("heartbeat", "Heartbeat"),
+                _event("unavailable", "Unavailable"),
             ],
         },
     }

@@ -13,7 +13,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -22,6 +24,7 @@ from agentchat.message import dumps
 
 __all__ = [
     "EXCEPTION_HANDLERS",
+    "JsonCorsMiddleware",
     "agentchat_error_response",
     "error_response",
     "json_response",
@@ -72,3 +75,15 @@ EXCEPTION_HANDLERS = {
     HTTPException: on_http_error,
     Exception: on_internal_error,
 }
+
+
+class JsonCorsMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered in the hub's JSON error body, not plain text."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        detail = f"CORS preflight refused: {bytes(response.body).decode(errors='replace')}"
+        headers = {name: value for name, value in response.headers.items() if name.startswith("access-control-")}
+        return error_response("cors_refused", detail, response.status_code, headers)

@@ -3,7 +3,9 @@
 `POST /api/chat/generate` comes here once the route has checked the token and read the
 body; this is where the product's rule lives, *persist, then publish*:
 
-1. An `Idempotency-Key` already answered returns the first answer; nothing is generated.
+1. An `Idempotency-Key` already answered returns the first answer; nothing is generated. The
+   key is remembered with a digest of the request (`request_hash`: the agents asked for), and
+   the same key with another request is refused (422), as the IETF idempotency-key draft says.
 2. The generator writes one draft per agent in a worker thread, from the recent messages
    (`RecentMessages`, kept from the bus, so a round needs no store read).
 3. Under the hub's round lock the store inserts the round in one transaction, running the
@@ -19,6 +21,7 @@ A message that reaches a stream is therefore always stored; a failed insert
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,9 +35,14 @@ from agentchat.generator import Generator
 from agentchat.message import Message, utc_now
 from agentchat.store import Store
 
-__all__ = ["RECENT_FOR_REPLIES", "RecentMessages", "Round", "Rounds"]
+__all__ = ["RECENT_FOR_REPLIES", "RecentMessages", "Round", "Rounds", "request_hash"]
 
 RECENT_FOR_REPLIES = 30
+
+
+def request_hash(agents: Sequence[Agent]) -> str:
+    """What a round was asked for, as a digest: the same agents give the same hash, however the body was written."""
+    return hashlib.sha256("\n".join(sorted(agent.id for agent in agents)).encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +82,15 @@ class Rounds:
 
     async def make(self, agents: Sequence[Agent], idempotency_key: str | None = None) -> Round:
         """One round for `agents`, or the first answer to `idempotency_key` (see the module docstring)."""
+        body_hash = request_hash(agents)
         if idempotency_key is not None:
-            earlier = await anyio.to_thread.run_sync(self.store.find_round, idempotency_key)
+            earlier = await anyio.to_thread.run_sync(self.store.find_round, idempotency_key, body_hash)
             if earlier is not None:
                 return Round(earlier, replayed=True)
         drafts = await anyio.to_thread.run_sync(self.generator.generate_round, agents, self.recent.retained())
         async with self.lock:
             messages, created = await anyio.to_thread.run_sync(
-                self.store.insert_round, drafts, idempotency_key, self.bus.before_commit
+                self.store.insert_round, drafts, idempotency_key, self.bus.before_commit, body_hash
             )
             if created:
                 await self.bus.publish(messages)

@@ -6,6 +6,7 @@ path) is `hub/rounds.py`, and every JSON body and error is built by `hub/respons
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -15,13 +16,21 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import Response
 
-from agentchat.errors import AgentchatError, BadRequest, PayloadTooLarge, StoreUnavailable, Unauthorized
+from agentchat.errors import (
+    AgentchatError,
+    BadRequest,
+    PayloadTooLarge,
+    RequestTimeout,
+    StoreUnavailable,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from agentchat.hub.metrics import CONTENT_TYPE
 from agentchat.hub.params import known_agents, parse_agents, parse_int
 from agentchat.hub.responses import json_response
 from agentchat.hub.rounds import Round
 from agentchat.hub_client import IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED
-from agentchat.message import dumps
+from agentchat.message import Message, dumps
 
 if TYPE_CHECKING:
     from agentchat.agents import Agent
@@ -32,6 +41,8 @@ __all__ = ["MAX_BODY_BYTES", "MAX_IDEMPOTENCY_KEY", "MAX_LIMIT", "agents", "gene
 MAX_BODY_BYTES = 16 * 1024
 MAX_LIMIT = 1000
 MAX_IDEMPOTENCY_KEY = 200
+BODY_READ_SECONDS = 10.0  # a body declared and not sent is not allowed to hold a connection open
+MAX_JSON_DEPTH = 4  # the body is {"agents": [...]}; anything deeper is refused before parsing
 
 
 def _hub(request: Request) -> Hub:
@@ -55,7 +66,7 @@ async def generate(request: Request) -> Response:
 
 async def _generate(hub: Hub, request: Request) -> Response:
     _authorize(hub, request)
-    agents = _agents_from_body(hub, await _read_body(request))
+    agents = _agents_from_body(hub, await _read_body(request), request.headers.get("content-type"))
     made = await hub.rounds.make(agents, _idempotency_key(request))
     return _round_response(made)
 
@@ -70,7 +81,8 @@ def _authorize(hub: Hub, request: Request) -> None:
     if token is None:
         return
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+    # Headers arrive as latin-1 text: its bytes are what the client sent, compared with the token's UTF-8.
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode("latin-1"), token.encode()):
         raise Unauthorized("POST /api/chat/generate needs 'Authorization: Bearer <AGENTCHAT_GENERATE_TOKEN>'")
 
 
@@ -79,22 +91,51 @@ async def _read_body(request: Request) -> bytes:
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"body is {declared} bytes; the limit is {MAX_BODY_BYTES}")
     body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"body is over the limit of {MAX_BODY_BYTES} bytes")
+    try:
+        async with asyncio.timeout(BODY_READ_SECONDS):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    raise PayloadTooLarge(f"body is over the limit of {MAX_BODY_BYTES} bytes")
+    except TimeoutError:
+        raise RequestTimeout(f"the body did not arrive within {BODY_READ_SECONDS:g} s") from None
     return body
 
 
-def _agents_from_body(hub: Hub, body: bytes) -> list[Agent]:
+def _json_depth(body: bytes) -> int:
+    """How deep arrays and objects nest in `body` (brackets inside strings do not count)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in b"]}":
+            depth -= 1
+    return deepest
+
+
+def _agents_from_body(hub: Hub, body: bytes, content_type: str | None) -> list[Agent]:
     if not body.strip():
         return list(hub.roster)
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedMediaType(f"a body must be Content-Type: application/json, got {content_type or 'none'}")
+    if _json_depth(body) > MAX_JSON_DEPTH:
+        raise BadRequest(f"body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         document = json.loads(body)
-    except RecursionError:  # 16 KiB of `[` nests past the parser's recursion limit
-        raise BadRequest("body nests too deeply to be the object described") from None
-    except ValueError as exc:  # also a non-UTF-8 body and an integer of over 4,300 digits
-        raise BadRequest(f"body is not valid JSON: {exc}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # ValueError: also a 5000-digit number
+        raise BadRequest(f"body is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(document, dict):
         raise BadRequest('body must be a JSON object like {"agents": ["claude_arbitrage"]}')
     extra = sorted(set(document) - {"agents"})
@@ -103,9 +144,9 @@ def _agents_from_body(hub: Hub, body: bytes) -> list[Agent]:
     wanted = document.get("agents")
     if wanted is None:
         return list(hub.roster)
-    if not isinstance(wanted, list) or not wanted or not all(isinstance(item, str) for item in wanted):
+    if not isinstance(wanted, list) or not wanted or not all(isinstance(item, str) and item for item in wanted):
         raise BadRequest("'agents' must be a non-empty list of agent ids")
-    chosen = known_agents(wanted, hub.agent_ids)  # each item whole: "a,b" or "" is no agent id
+    chosen = known_agents(wanted, hub.agent_ids)  # each item whole: "a,b" or " a" is no agent id
     return [agent for agent in hub.roster if agent.id in chosen]
 
 
@@ -124,19 +165,35 @@ async def messages(request: Request) -> Response:
     since_id = parse_int("since_id", query.get("since_id", "0"))
     limit = parse_int("limit", query.get("limit", "100"), minimum=1, maximum=MAX_LIMIT)
     agents = parse_agents(query.get("agents", ""), hub.agent_ids)
-    found = await hub.in_thread(hub.store.since, since_id, sorted(agents) if agents else None, limit)
+    found, gap = await hub.in_thread(_messages_since, hub, since_id, sorted(agents) if agents else None, limit)
     body = dumps(
         {
             "messages": [message.to_dict() for message in found],
-            "last_id": found[-1].id if found else since_id,
+            "last_id": found[-1].id if found else (0 if gap else since_id),
             "retention_seconds": hub.settings.retention_seconds,
+            "gap": gap,
+            "store_id": hub.store_id,
         }
     ).encode()
     etag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]:
+    if _etag_matches(etag, request.headers.get("if-none-match", "")):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
+
+
+def _messages_since(hub: Hub, since_id: int, agents: list[str] | None, limit: int) -> tuple[list[Message], bool]:
+    """Messages after `since_id`; an id the store never handed out (a reset store) is a gap: from the start."""
+    found = hub.store.since(since_id, agents, limit)
+    if found or since_id == 0 or since_id <= hub.store.last_assigned_id():
+        return found, False
+    return hub.store.since(0, agents, limit), True
+
+
+def _etag_matches(etag: str, if_none_match: str) -> bool:
+    """RFC 9110 weak comparison: `W/"x"` matches `"x"`, and `*` matches any current representation."""
+    tags = [tag.strip() for tag in if_none_match.split(",")]
+    return "*" in tags or etag in [tag.removeprefix("W/") for tag in tags]
 
 
 async def agents(request: Request) -> Response:
@@ -146,8 +203,8 @@ async def agents(request: Request) -> Response:
 async def healthz(request: Request) -> Response:
     hub = _hub(request)
     try:
-        await hub.in_thread(hub.store.ping)
-        database = "ok"
+        found = await hub.in_thread(hub.store.check_writable)
+        database = "ok" if found == hub.store_id else f"database unavailable: a different store ({found})"
     except StoreUnavailable as error:
         database = error.detail
     healthy = database == "ok" and hub.bus.status == "ok"

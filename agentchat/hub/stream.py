@@ -8,20 +8,30 @@ awaits to every delivery and hide the server's transport from the stream's socke
 
 The order of work on connect is what makes resume exact: register with the fan-out
 (collecting live frames), read the store, send `ready` and the replay, then go live.
+
+What a browser's EventSource needs to keep coming back: a response that is not 200
+`text/event-stream` ends it for good, so a transient condition (the store unavailable, the
+hub at its stream cap) is answered 200 with `retry:` and `event: unavailable` saying why,
+then the stream closes and the client reconnects. A refusal that will not change by asking
+again (a bad parameter) stays a 4xx with the JSON error body. `HEAD` answers the headers at
+once, with no subscriber. A `Last-Event-ID` above every id the store ever handed out (a reset
+or another store) is a gap: `ready` says `gap: true` and the stream replays what is retained.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
+from starlette.types import Message as AsgiMessage
 from starlette.types import Receive, Scope, Send
 
-from agentchat.errors import AgentchatError
+from agentchat.errors import AgentchatError, StoreUnavailable
 from agentchat.hub.params import parse_agents, parse_int
-from agentchat.hub.responses import agentchat_error_response
+from agentchat.hub.responses import agentchat_error_response, error_response
 from agentchat.hub.sockets import open_socket
 from agentchat.message import Message, event_frame, format_timestamp, utc_now
 from agentchat.store import Bounds
@@ -31,7 +41,10 @@ if TYPE_CHECKING:
 
 __all__ = ["RETRY_MILLISECONDS", "RecentBounds", "StreamEndpoint"]
 
+logger = logging.getLogger("agentchat.hub")
+
 RETRY_MILLISECONDS = 3000
+FULL_LOG_SECONDS = 10.0  # at most one "stream cap reached" line this often
 
 
 class RecentBounds:
@@ -75,45 +88,92 @@ class StreamEndpoint:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.recent_bounds = RecentBounds(hub)
+        self._full_logged_at = -FULL_LOG_SECONDS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One stream; an unexpected error is one log line and, before any byte was sent, a JSON 500."""
+        started = [False]  # whether http.response.start went out
+
+        async def first_send(message: AsgiMessage) -> None:
+            started[0] = True
+            await send(message)
+
+        try:
+            await self._serve(scope, receive, send, first_send)
+        except Exception:
+            logger.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            if not started[0]:
+                detail = "the hub hit an unexpected error; see its log"
+                await error_response("internal_error", detail, 500)(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, first_send: Send) -> None:
         hub = self.hub
         try:
             agents, last_event_id = self._parse(scope)
         except AgentchatError as error:
-            await agentchat_error_response(error)(scope, receive, send)
+            await agentchat_error_response(error)(scope, receive, first_send)
+            return
+        if scope["method"] == "HEAD":
+            await first_send({"type": "http.response.start", "status": 200, "headers": self._headers(scope)})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        if len(hub.fanout) >= hub.stream_cap:
+            self._log_full()
+            hub.metrics.streams_refused.labels("full").inc()
+            await self._unavailable(
+                scope, first_send, "hub_full", f"the hub holds its limit of {hub.stream_cap} streams"
+            )
             return
         subscriber = hub.fanout.add(open_socket(send), agents)  # before reading the store: see module docstring
         replay: list[Message] = []
         try:
+            gap = False
+            resume_from = last_event_id or 0
             try:
                 if last_event_id is None:
                     bounds = await self.recent_bounds.get()
                 else:
-                    bounds, replay = await hub.in_thread(self._read_history, agents, last_event_id)
+                    bounds, replay, gap, resume_from = await hub.in_thread(self._read_history, agents, last_event_id)
+            except StoreUnavailable as error:
+                hub.fanout.remove(subscriber)
+                hub.metrics.streams_refused.labels("store").inc()
+                await self._unavailable(scope, first_send, error.code, error.detail)
+                return
             except AgentchatError as error:
                 hub.fanout.remove(subscriber)
-                await agentchat_error_response(error)(scope, receive, send)
+                await agentchat_error_response(error)(scope, receive, first_send)
                 return
-            await send({"type": "http.response.start", "status": 200, "headers": self._headers(scope)})
+            await first_send({"type": "http.response.start", "status": 200, "headers": self._headers(scope)})
             ready = {
                 "server_time": format_timestamp(utc_now()),
                 "heartbeat_seconds": hub.settings.heartbeat_seconds,
                 "last_id": bounds.last_id,
                 "earliest_id": bounds.earliest_id,
-                "gap": last_event_id is not None
-                and bounds.earliest_id is not None
-                and last_event_id < bounds.earliest_id - 1,
+                "gap": gap,
+                "store_id": hub.store_id,
             }
-            first = [b"retry: %d\n\n" % RETRY_MILLISECONDS, event_frame("ready", ready)]
+            # retry: in the ready block itself: a block of its own is an empty message to some parsers
+            first = [b"retry: %d\n" % RETRY_MILLISECONDS + event_frame("ready", ready)]
             first.extend(message.sse_frame() for message in replay)
             await send({"type": "http.response.body", "body": b"".join(first), "more_body": True})
-            replayed_up_to = max(replay[-1].id if replay else 0, last_event_id or 0)
+            replayed_up_to = max(replay[-1].id if replay else 0, resume_from)
             hub.fanout.go_live(subscriber, replayed_up_to)
             while (await receive())["type"] != "http.disconnect":
                 pass
         finally:
             hub.fanout.remove(subscriber)
+
+    async def _unavailable(self, scope: Scope, send: Send, code: str, detail: str) -> None:
+        """200, `retry:` and `event: unavailable`, then the end: a browser's EventSource comes back after it."""
+        await send({"type": "http.response.start", "status": 200, "headers": self._headers(scope)})
+        body = b"retry: %d\n" % RETRY_MILLISECONDS + event_frame("unavailable", {"error": code, "detail": detail})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    def _log_full(self) -> None:
+        now = time.monotonic()
+        if now - self._full_logged_at >= FULL_LOG_SECONDS:
+            self._full_logged_at = now
+            logger.warning("stream cap of %d reached: new streams are told to come back later", self.hub.stream_cap)
 
     def _parse(self, scope: Scope) -> tuple[frozenset[str] | None, int | None]:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
@@ -126,10 +186,21 @@ class StreamEndpoint:
             last_event_id = parse_int("Last-Event-ID", header.decode("latin-1"))
         return agents, last_event_id
 
-    def _read_history(self, agents: frozenset[str] | None, last_event_id: int) -> tuple[Bounds, list[Message]]:
-        """Bounds and every retained message after `last_event_id` (runs in a worker thread)."""
+    def _read_history(
+        self, agents: frozenset[str] | None, last_event_id: int
+    ) -> tuple[Bounds, list[Message], bool, int]:
+        """Bounds, the replay, whether there is a gap, and the id the replay resumes from (a worker thread).
+
+        A gap is either retention (the client's id is below `earliest_id - 1`) or an id the store
+        never handed out (a reset store or another one): then the replay starts from the beginning.
+        """
         store = self.hub.store
-        return store.bounds(), store.all_since(last_event_id, sorted(agents) if agents else None)
+        bounds = store.bounds()
+        wanted = sorted(agents) if agents else None
+        if last_event_id > (bounds.last_id or 0) and last_event_id > store.last_assigned_id():
+            return bounds, store.all_since(0, wanted), True, 0
+        gap = bounds.earliest_id is not None and last_event_id < bounds.earliest_id - 1
+        return bounds, store.all_since(last_event_id, wanted), gap, last_event_id
 
     def _headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
         headers = [

@@ -36,7 +36,7 @@ from agentchat.message import dumps
 if TYPE_CHECKING:
     from agentchat.hub.app import Hub
 
-__all__ = ["Asset", "config", "load_assets", "routes"]
+__all__ = ["PUBLIC_PATHS", "Asset", "config", "load_assets", "routes"]
 
 CONFIG_PATH = "/api/viewer/config"
 ASSET_MAX_AGE_SECONDS = 300
@@ -71,6 +71,10 @@ class Asset:
 
 def _read(name: str) -> bytes:
     return resources.files("agentchat.hub").joinpath("static", name).read_bytes()
+
+
+# Loaded by any site (`<agent-chat>` embeds): the data they fetch keeps the AGENTCHAT_CORS_ORIGINS rule.
+PUBLIC_PATHS = frozenset({"/agentchat.js", "/agentchat.css", "/favicon.svg"})
 
 
 def load_assets() -> dict[str, Asset]:

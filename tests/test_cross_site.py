@@ -1,0 +1,61 @@
+"""Cross-site requests and DNS rebinding (issue 13, points 7 and 9): refused with the JSON error body.
+
+A page elsewhere must not make the operator's browser generate a round: a body must be
+`application/json` (which a page cannot send without a CORS preflight), and a browser `Origin`
+that is neither the hub's own nor in `AGENTCHAT_CORS_ORIGINS` is refused. `AGENTCHAT_ALLOWED_HOSTS`
+refuses a `Host` that is not the hub's. The token is compared as the UTF-8 bytes a client sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from tests.support import InProcessHub
+
+
+def test_a_text_plain_body_is_a_415_and_generates_nothing(hub: InProcessHub) -> None:
+    response = httpx.post(
+        f"{hub.url}/api/chat/generate",
+        content=b'{"agents": ["claude_arbitrage"]}',
+        headers={"Content-Type": "text/plain"},
+    )
+    assert response.status_code == 415 and response.json()["error"] == "unsupported_media_type"
+    assert hub.messages()["messages"] == []
+    assert httpx.post(f"{hub.url}/api/chat/generate").status_code == 201  # no body: no type needed
+
+
+def test_a_foreign_origin_is_refused_and_the_hubs_own_is_not(hub: InProcessHub) -> None:
+    foreign = httpx.post(f"{hub.url}/api/chat/generate", json={}, headers={"Origin": "https://evil.example"})
+    assert foreign.status_code == 403 and foreign.json()["error"] == "forbidden"
+    stream = httpx.get(f"{hub.url}/api/chat/stream", headers={"Origin": "https://evil.example"})
+    assert stream.status_code == 403
+    own = httpx.post(f"{hub.url}/api/chat/generate", json={}, headers={"Origin": f"http://127.0.0.1:{hub.port}"})
+    assert own.status_code == 201
+    assert len(hub.messages()["messages"]) == len(own.json()["messages"])
+
+
+def test_an_origin_in_cors_origins_may_call(start_hub: Callable[..., InProcessHub]) -> None:
+    hub = start_hub(cors_origins="https://viewer.example")
+    response = httpx.post(f"{hub.url}/api/chat/generate", json={}, headers={"Origin": "https://viewer.example"})
+    assert response.status_code == 201
+    assert response.headers["access-control-allow-origin"] == "https://viewer.example"
+
+
+def test_allowed_hosts_refuses_another_host(start_hub: Callable[..., InProcessHub]) -> None:
+    hub = start_hub(allowed_hosts="127.0.0.1,hub.example")
+    rebound = httpx.get(f"{hub.url}/healthz", headers={"Host": "attacker.example"})
+    assert rebound.status_code == 400 and set(rebound.json()) == {"error", "detail"}
+    stream = httpx.get(f"{hub.url}/api/chat/stream", headers={"Host": "attacker.example:8000"})
+    assert stream.status_code == 400
+    assert httpx.get(f"{hub.url}/healthz", headers={"Host": "hub.example:8000"}).status_code == 200
+    assert httpx.get(f"{hub.url}/healthz").status_code == 200
+
+
+def test_a_non_ascii_token_matches_its_utf8_bytes(start_hub: Callable[..., InProcessHub]) -> None:
+    hub = start_hub(generate_token="clé-secrète-du-hub")
+    right = httpx.post(f"{hub.url}/api/chat/generate", headers={"Authorization": "Bearer clé-secrète-du-hub".encode()})
+    assert right.status_code == 201
+    wrong = httpx.post(f"{hub.url}/api/chat/generate", headers={"Authorization": "Bearer cle-secrete-du-hub"})
+    assert wrong.status_code == 401
