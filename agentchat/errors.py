@@ -9,11 +9,12 @@ AgentchatError                  base: catch this to catch everything below
     ├── BadRequest              malformed body or parameter (400)
     │   └── UnknownAgent        an agent id that is not in the roster (400)
     ├── Unauthorized            missing or wrong bearer token (401)
-    └── PayloadTooLarge         request body over the limit (413)
+    ├── PayloadTooLarge         request body over the limit (413)
+    └── RateLimited             more rounds than AGENTCHAT_GENERATE_PER_MINUTE (429, Retry-After)
 ```
 
 The hub turns a ``RequestError`` or ``StoreUnavailable`` into the JSON body
-``{"error": code, "detail": detail}`` with ``status``; the CLI turns any
+``{"error": code, "detail": detail}`` with ``status`` and the error's ``headers()``; the CLI turns any
 ``AgentchatError`` into one readable line. Nothing here carries a traceback to a user.
 """
 
@@ -29,6 +30,10 @@ class AgentchatError(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the hub's answer carries besides the JSON body."""
+        return {}
 
 
 class ConfigError(AgentchatError):
@@ -79,6 +84,20 @@ class PayloadTooLarge(RequestError):
 
     code = "payload_too_large"
     status = 413
+
+
+class RateLimited(RequestError):
+    """More rounds than the hub allows in its window; `retry_after_seconds` says when one fits again."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, detail: str, retry_after_seconds: int | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+    def headers(self) -> dict[str, str]:
+        return {} if self.retry_after_seconds is None else {"Retry-After": str(self.retry_after_seconds)}
 
 
 def hub_error_phrase(body: object) -> str | None:

@@ -34,6 +34,7 @@ from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
 from agentchat.hub import routes
 from agentchat.hub.fanout import Fanout
 from agentchat.hub.metrics import HubMetrics
+from agentchat.hub.ratelimit import SlidingWindowLimit
 from agentchat.hub.stream import StreamEndpoint
 from agentchat.message import Message, event_frame, format_timestamp, utc_now
 from agentchat.settings import Settings
@@ -62,6 +63,7 @@ class Hub:
         self.metrics = HubMetrics(self.fanout)
         self.generator: Generator = generator or _default_generator(settings, self.metrics)
         self.round_lock = asyncio.Lock()
+        self.generate_limit = SlidingWindowLimit(settings.generate_per_minute, window_seconds=60.0)
         self.recent: deque[Message] = deque(maxlen=RECENT_FOR_REPLIES)  # what agents may answer
         self.started_monotonic = time.monotonic()
         self.migrated = False
@@ -138,7 +140,7 @@ class HubApp:
                     allow_origins=list(hub.settings.cors_origins),
                     allow_methods=["GET", "POST"],
                     allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
-                    expose_headers=["ETag"],
+                    expose_headers=["ETag", "Retry-After"],
                 )
             )
         self.starlette = Starlette(

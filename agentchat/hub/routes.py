@@ -56,6 +56,7 @@ async def _generate(hub: Hub, request: Request) -> Response:
         earlier = await hub.in_thread(hub.store.find_round, key)
         if earlier is not None:
             return _round_response(earlier, replayed=True)
+    hub.generate_limit.acquire("rounds")  # a replay above is free; past the limit, 429 with Retry-After
     drafts = await hub.in_thread(hub.generator.generate_round, agents, hub.recent_messages())
     async with hub.round_lock:  # publish in commit order
         messages, created = await hub.in_thread(hub.store.insert_round, drafts, key, hub.bus.before_commit)
@@ -169,4 +170,4 @@ async def metrics(request: Request) -> Response:
 
 async def agentchat_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AgentchatError)
-    return JSONResponse({"error": exc.code, "detail": exc.detail}, status_code=exc.status)
+    return JSONResponse({"error": exc.code, "detail": exc.detail}, status_code=exc.status, headers=exc.headers())
