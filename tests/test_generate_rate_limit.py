@@ -108,7 +108,7 @@ def test_a_bad_limit_stops_the_process_with_a_line_naming_the_variable(
     monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     monkeypatch.setenv("AGENTCHAT_GENERATE_PER_MINUTE", value)
-    with pytest.raises(ConfigError, match="^AGENTCHAT_GENERATE_PER_MINUTE: "):
+    with pytest.raises(ConfigError, match=r"^AGENTCHAT_GENERATE_PER_MINUTE: "):
         load_settings(_env_file=None)
 
 
