@@ -26,6 +26,7 @@ from agentchat.errors import (
     BadRequest,
     HubUnreachable,
     PayloadTooLarge,
+    RateLimited,
     RequestError,
     StoreUnavailable,
     Unauthorized,
@@ -122,8 +123,12 @@ class HubApi:
         status = response.status_code
         reason = hub_error_phrase(body) or response.reason_phrase or "no JSON body"
         hint = " (set AGENTCHAT_GENERATE_TOKEN to the hub's token)" if status == 401 else ""
+        detail = f"the hub at {self.hub_url} answered HTTP {status} {reason}{hint}"
+        if status == 429:
+            retry_after = response.headers.get("retry-after", "")
+            return RateLimited(detail, int(retry_after) if retry_after.isdigit() else None)
         kind = _ERRORS_BY_STATUS.get(status, RequestError if 400 <= status < 500 else AgentchatError)
-        return kind(f"the hub at {self.hub_url} answered HTTP {status} {reason}{hint}")
+        return kind(detail)
 
 
 def _json_or_none(response: httpx.Response) -> Any:
