@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, WebSocketRoute, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
 from tests.support import ROOT, InProcessHub, free_port, wait_answering
@@ -180,6 +181,23 @@ def sign_in(page: Page, dashboard: LoginDashboard, provider: OidcProvider, sub: 
     expect(page.get_by_text("🟢 Real-time (SSE)")).to_be_visible(timeout=TIMEOUT_MS)
 
 
+def click_until_it_leads_to(page: Page, button: str, url: str, tries: int = 3) -> None:
+    """Click `button` until the page goes to `url`. On a loaded machine a click that lands while Streamlit
+    redraws the sidebar (the live page reruns every second) can be lost before the browser sends it;
+    a person clicks again."""
+    target = page.get_by_role("button", name=button)
+    target.click()
+    for attempt in range(1, tries + 1):
+        try:
+            page.wait_for_url(url, timeout=TIMEOUT_MS // tries)
+            return
+        except PlaywrightTimeoutError:
+            if attempt == tries:
+                raise
+        if target.is_visible():  # still on the dashboard: the click was lost
+            target.click()
+
+
 def signed_in_as(email: str, role: str) -> re.Pattern[str]:
     """The sidebar's line; the page shows an address with a word joiner before its `@` (Markdown-escaped)."""
     name, domain = email.split("@")
@@ -229,8 +247,7 @@ def test_an_operator_signs_in_generates_a_round_and_signs_out(
     assert len(made) == 6
     expect(card(page, made[-1])).to_contain_text(made[-1]["content"][:60], timeout=TIMEOUT_MS)
 
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_url(f"{provider.url}/oauth2/end_session**", timeout=TIMEOUT_MS)  # the provider's session too
+    click_until_it_leads_to(page, "Sign out", f"{provider.url}/oauth2/end_session**")  # the provider's session too
     page.get_by_role("button", name="End session").click()
     page.wait_for_url(f"{dashboard.url}/**", timeout=TIMEOUT_MS)
     expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=TIMEOUT_MS)
