@@ -1,7 +1,7 @@
 """The dashboard behind Streamlit's OpenID Connect login, end to end: Chromium, a real local provider, real processes.
 
 The provider is `oidc-provider-mock` (`python -m oidc_provider_mock`) on a free port of 127.0.0.1:
-a real authorization-code flow with PKCE, signed ID tokens, discovery and end-session, whose
+a real authorization-code flow, signed ID tokens, discovery and end-session, whose
 sign-in form takes any subject (the claims of each are registered first). The dashboard is
 `streamlit run app.py` on its shipped (loopback) address with an `[auth]` section pointing at it;
 the hub runs in this process. The browser may reach nothing but 127.0.0.1 (the provider's pages
