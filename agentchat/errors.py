@@ -13,13 +13,15 @@ AgentchatError                  base: catch this to catch everything below
     ├── RequestTimeout          a request body that did not arrive in time (408)
     ├── PayloadTooLarge         request body or headers over the limit (413, 431)
     ├── UnsupportedMediaType    a body that is not application/json (415)
-    └── IdempotencyKeyReused    one Idempotency-Key with a different body (422)
+    ├── IdempotencyKeyReused    one Idempotency-Key with a different body (422)
+    └── RateLimited             more rounds than AGENTCHAT_GENERATE_PER_MINUTE (429, Retry-After)
 ```
 
 The hub turns a ``RequestRefused`` or ``StoreUnavailable`` into the JSON body
-``{"error": code, "detail": detail}`` with ``status`` (built by ``error_body``), and its clients
-turn that body back into the same class (`agentchat.hub_client.refusal`); the CLI turns any
-``AgentchatError`` into one readable line. Nothing here carries a traceback to a user.
+``{"error": code, "detail": detail}`` with ``status`` and the error's ``headers()`` (built by
+``error_body``), and its clients turn that body back into the same class
+(`agentchat.hub_client.refusal`); the CLI turns any ``AgentchatError`` into one readable line.
+Nothing here carries a traceback to a user.
 
 ``RequestRefused`` is not named ``RequestError``: beside httpx, whose ``RequestError`` means the
 request never got an answer, that name would say the opposite of what it means here.
@@ -35,6 +37,7 @@ __all__ = [
     "HubUnreachable",
     "IdempotencyKeyReused",
     "PayloadTooLarge",
+    "RateLimited",
     "RequestRefused",
     "RequestTimeout",
     "StoreUnavailable",
@@ -54,6 +57,10 @@ class AgentchatError(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the hub's answer carries besides the JSON body."""
+        return {}
 
 
 class ConfigError(AgentchatError):
@@ -104,6 +111,20 @@ class PayloadTooLarge(RequestRefused):
 
     code = "payload_too_large"
     status = 413
+
+
+class RateLimited(RequestRefused):
+    """More rounds than the hub allows in its window; `retry_after_seconds` says when one fits again."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, detail: str, retry_after_seconds: int | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+    def headers(self) -> dict[str, str]:
+        return {} if self.retry_after_seconds is None else {"Retry-After": str(self.retry_after_seconds)}
 
 
 class Forbidden(RequestRefused):

@@ -51,6 +51,7 @@ from agentchat.errors import (
     AgentchatError,
     BadRequest,
     PayloadTooLarge,
+    RateLimited,
     RequestRefused,
     StoreUnavailable,
     Unauthorized,
@@ -102,7 +103,7 @@ _RETRY_PREFIX = b"retry:"
 
 # The class for each `error` code the hub sends; a status stands in when the body has none.
 _REFUSALS_BY_CODE: dict[str, type[AgentchatError]] = {
-    cls.code: cls for cls in (BadRequest, UnknownAgent, Unauthorized, PayloadTooLarge, StoreUnavailable)
+    cls.code: cls for cls in (BadRequest, UnknownAgent, Unauthorized, PayloadTooLarge, RateLimited, StoreUnavailable)
 }
 _REFUSALS_BY_STATUS: dict[int, type[AgentchatError]] = {
     cls.status: cls for cls in (BadRequest, Unauthorized, PayloadTooLarge, StoreUnavailable)
@@ -316,6 +317,9 @@ def refusal(response: httpx.Response, detail: str) -> AgentchatError:
     body = json_body(response)
     code = body.get("error") if isinstance(body, dict) else None
     kind = _REFUSALS_BY_CODE.get(code) if isinstance(code, str) else None
+    if kind is RateLimited or response.status_code == 429:
+        retry_after = response.headers.get("retry-after", "")
+        return RateLimited(detail, int(retry_after) if retry_after.isdigit() else None)
     if kind is None:
         status = response.status_code
         kind = _REFUSALS_BY_STATUS.get(status, RequestRefused if 400 <= status < 500 else AgentchatError)

@@ -23,11 +23,21 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from agentchat.agents import BUILTIN_ROSTER, Agent, load_roster
 from agentchat.errors import ConfigError
 
-__all__ = ["ENV_PREFIX", "MIN_PUBLIC_TOKEN_CHARS", "Settings", "load_settings"]
+__all__ = ["ENV_PREFIX", "MIN_PUBLIC_TOKEN_CHARS", "Settings", "is_loopback_host", "load_settings"]
 
 ENV_PREFIX = "AGENTCHAT_"
 _DATABASE_SCHEMES = ("sqlite", "postgresql")
 MIN_PUBLIC_TOKEN_CHARS = 16  # a hub reachable beyond loopback needs a token that is not guessable
+
+
+def is_loopback_host(host: str) -> bool:
+    """`localhost`, `127.0.0.1`, `::1` (bracketed or not) and the rest of 127/8: reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -64,7 +74,10 @@ class Settings(BaseSettings):
     client_buffer_bytes: int = Field(256 * 1024, ge=4096)
     access_log: bool = True
     hub_http: Literal["auto", "httptools", "h11"] = "auto"  # uvicorn's HTTP protocol (auto: httptools)
+    dashboard_host: str = "127.0.0.1"
     dashboard_port: int = Field(8501, ge=1, le=65535)
+    generate_per_minute: int = Field(60, ge=1, le=100_000)
+    operator_emails: Annotated[frozenset[str], NoDecode] = frozenset()
 
     @field_validator("database_url")
     @classmethod
@@ -100,6 +113,20 @@ class Settings(BaseSettings):
             return tuple(origin.strip() for origin in value.split(",") if origin.strip())
         return value
 
+    @field_validator("operator_emails", mode="before")
+    @classmethod
+    def _email_list(cls, value: Any) -> Any:
+        """`a@example.com, B@example.com` → {a@example.com, b@example.com}: e-mail addresses compare case-blind."""
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple | set | frozenset):
+            emails = frozenset(str(email).strip().lower() for email in value if str(email).strip())
+            malformed = sorted(email for email in emails if "@" not in email or any(c.isspace() for c in email))
+            if malformed:
+                raise ValueError(f"{malformed[0]!r} is not an e-mail address (a comma-separated list of them)")
+            return emails
+        return value
+
     @field_validator("generate_token", "llm_api_key", "agents_file", "llm_model", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
@@ -107,12 +134,7 @@ class Settings(BaseSettings):
 
     @property
     def hub_is_loopback(self) -> bool:
-        if self.hub_host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.hub_host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback_host(self.hub_host)
 
     @property
     def token(self) -> str | None:

@@ -16,8 +16,9 @@ and exits non-zero: half a system that looks alive is worse than none.
 
 The children read the same environment and `.env` as this process; the supervisor only fixes where
 the hub listens and tells the other two where to find it (`AGENTCHAT_HUB_URL`), so they always talk
-to the hub it started. The dashboard listens on the hub's address, so a hub kept on loopback is not
-exposed through a dashboard that anyone on the network could use to trigger rounds.
+to the hub it started. The dashboard listens on `AGENTCHAT_DASHBOARD_HOST` (loopback by default, whatever
+the hub's address): it holds the hub's token, so beyond loopback it needs Streamlit's login (see
+`dashboard/access.py`), and without one it shows a single line saying so.
 
 Signal handlers only record the signal; the main loop, which polls anyway, acts on it.
 """
@@ -165,7 +166,7 @@ class Supervisor:
         self.settings = settings
         self.output = Output(output or sys.stdout)
         self.hub_url = local_url(settings.hub_host, settings.hub_port)
-        self.dashboard_url = local_url(settings.hub_host, dashboard_port)
+        self.dashboard_url = local_url(settings.dashboard_host, dashboard_port)
         self.dashboard_port = dashboard_port
         self.dashboard = dashboard
         self.stop_timeout_seconds = stop_timeout_seconds
@@ -246,7 +247,7 @@ class Supervisor:
             "--server.port",
             str(self.dashboard_port),
             "--server.address",
-            self.settings.hub_host,
+            self.settings.dashboard_host,
             "--server.headless",
             "true",
             "--browser.gatherUsageStats",

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agentchat.hub_client import HubClient
-from tests.support import HubProcess
+from tests.support import UNBOUNDED, HubProcess
 
 DEFAULT_ADMIN_URL = os.environ.get(
     "AGENTCHAT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -102,8 +102,8 @@ def main() -> None:
     database_url = sa.make_url(args.admin_url).set(database=name).render_as_string(hide_password=False)
     try:
         with tempfile.TemporaryDirectory() as workdir:
-            hub_a = HubProcess(database_url, Path(workdir)).start()
-            hub_b = HubProcess(database_url, Path(workdir)).start()
+            hub_a = HubProcess(database_url, Path(workdir), generate_per_minute=UNBOUNDED).start()
+            hub_b = HubProcess(database_url, Path(workdir), generate_per_minute=UNBOUNDED).start()
             try:
                 same_hub, cross_hub = measure(hub_a, hub_b, args.rounds)
             finally:

@@ -44,7 +44,7 @@ sys.path.insert(0, str(BENCH.parent))
 
 from agentchat.hub_client import HubClient  # noqa: E402
 from agentchat.message import Message  # noqa: E402
-from tests.support import HubProcess, free_port, wait_until  # noqa: E402
+from tests.support import UNBOUNDED, HubProcess, free_port, wait_until  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -96,7 +96,7 @@ class ProductHub(Server):
 
     def __init__(self, workdir: Path, **settings: Any) -> None:
         database = f"sqlite:///{workdir}/fanout-{time.monotonic_ns()}.db"
-        self.hub = HubProcess(database, workdir, access_log="false", **settings).start()
+        self.hub = HubProcess(database, workdir, access_log="false", generate_per_minute=UNBOUNDED, **settings).start()
         assert self.hub.process is not None
         self.pid, self.port = self.hub.process.pid, self.hub.port
         os.sched_setaffinity(self.pid, {SERVER_CORE})

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agentchat.hub_client import HubClient
 from agentchat.message import MAX_CONTENT_CHARS, MAX_FRAME_BYTES, Message
-from tests.support import HubProcess
+from tests.support import UNBOUNDED, HubProcess
 
 
 def frame_size_of_longest_message() -> int:
@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=100)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
-        hub = HubProcess(f"sqlite:///{workdir}/bench.db", Path(workdir)).start()
+        hub = HubProcess(f"sqlite:///{workdir}/bench.db", Path(workdir), generate_per_minute=UNBOUNDED).start()
         try:
             arrivals: queue.Queue[tuple[int, float]] = queue.Queue()
             reader = HubClient(hub.url, timeout=60)

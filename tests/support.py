@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,12 +39,37 @@ from agentchat.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGGERS = ("agentchat", "uvicorn.error")  # what an in-process hub's log() collects
+# The most AGENTCHAT_GENERATE_PER_MINUTE allows: bench/ posts rounds far faster than the product's bound of 60 a minute.
+UNBOUNDED = 100_000
+DASHBOARD_CONFIG = ROOT / "agentchat" / "dashboard" / "scripts" / ".streamlit" / "config.toml"
+
+
+def shipped_dashboard_address() -> str:
+    """The `server.address` the dashboard's own config.toml sets: what a Streamlit AppTest, which reads no
+    script-level config, must be given to stand for a dashboard started as shipped."""
+    return str(tomllib.loads(DASHBOARD_CONFIG.read_text())["server"]["address"])
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses of the TCP sockets listening on `port`, read from the kernel (/proc/net/tcp, tcp6)."""
+    found: set[str] = set()
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        with contextlib.suppress(FileNotFoundError), open(table) as rows:
+            for row in list(rows)[1:]:
+                local, state = row.split()[1], row.split()[3]
+                address, _, port_hex = local.partition(":")
+                if state != "0A" or int(port_hex, 16) != port:  # 0A: LISTEN
+                    continue
+                raw = bytes.fromhex(address)  # 32-bit words in host (little-endian) order
+                packed = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+                found.add(socket.inet_ntop(family, packed))
+    return found
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:

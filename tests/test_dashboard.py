@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import streamlit as st
+from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
 from agentchat.agents import BUILTIN_ROSTER
@@ -26,7 +27,7 @@ from agentchat.dashboard.views import EMPTY_TEXT
 from agentchat.message import Draft
 from agentchat.probe import CHECK_NAMES
 from agentchat.store import Store, create_store_engine
-from tests.support import ROOT, InProcessHub, free_port, wait_until
+from tests.support import ROOT, InProcessHub, free_port, shipped_dashboard_address, wait_until
 
 APP = ROOT / "app.py"
 DIAGNOSTICS = "pages/1_Diagnostics.py"
@@ -36,10 +37,12 @@ PAYLOAD = "<img src=x onerror=alert(1)> [x](javascript:alert(1)) **bold** $x$ :r
 
 @pytest.fixture(autouse=True)
 def dashboard_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No AGENTCHAT_ variable or `.env` of the developer's leaks in; the session's feed is released after."""
+    """No AGENTCHAT_ variable or `.env` of the developer's leaks in, the dashboard is on its shipped (loopback)
+    address, and the session's feed is released after."""
     for name in [name for name in os.environ if name.startswith("AGENTCHAT_")]:
         monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+    streamlit_config.set_option("server.address", shipped_dashboard_address())  # loopback, so no login is needed
     yield
     st.cache_resource.clear()  # what Streamlit does when a session ends: on_release closes the feed
     st.cache_data.clear()

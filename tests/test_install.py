@@ -35,17 +35,23 @@ COMMANDS = ("hub", "run", "check", "db", "scheduler", "dashboard")
 # Run by the installed venv's Python: both pages of the Streamlit script `agentchat dashboard` serves.
 DASHBOARD_PAGES = """
 import json
+import tomllib
 import streamlit as st
+from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 from agentchat.cli import DASHBOARD_SCRIPT
 
+# AppTest reads no script-level config: give it the address the installed config.toml sets
+shipped = tomllib.loads((DASHBOARD_SCRIPT.parent / ".streamlit" / "config.toml").read_text())["server"]["address"]
+streamlit_config.set_option("server.address", shipped)
 at = AppTest.from_file(str(DASHBOARD_SCRIPT), default_timeout=30).run()
 live = {"errors": [e.value for e in at.exception], "markdown": [m.value for m in at.markdown]}
 at.switch_page("diagnostics.py").run()
 diagnostics = {"errors": [e.value for e in at.exception], "titles": [t.value for t in at.title]}
 st.cache_resource.clear()  # closes the session's feed, as the end of a session does
 config = (DASHBOARD_SCRIPT.parent / ".streamlit" / "config.toml").is_file()  # Streamlit's script-level config
-print(json.dumps({"script": str(DASHBOARD_SCRIPT), "config": config, "live": live, "diagnostics": diagnostics}))
+print(json.dumps({"script": str(DASHBOARD_SCRIPT), "config": config, "address": shipped, "live": live,
+                  "diagnostics": diagnostics}))
 """
 BUILD_INPUTS = ("pyproject.toml", "README.md", "agentchat")  # what pyproject.toml names: the readme, the package
 
@@ -184,6 +190,7 @@ def test_the_installed_dashboard_script_serves_the_live_page_and_diagnostics(
     seen = json.loads(result.stdout)
     assert Path(seen["script"]).is_relative_to(installed.venv)
     assert seen["config"] is True
+    assert seen["address"] == "127.0.0.1"
     assert seen["live"]["errors"] == []
     assert any("🟢 Real-time (SSE)" in text for text in seen["live"]["markdown"])  # its feed reached the hub
     assert seen["diagnostics"] == {"errors": [], "titles": ["Diagnostics"]}

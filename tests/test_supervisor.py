@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from agentchat.agents import BUILTIN_ROSTER
-from tests.support import ROOT, free_port, hub_env, wait_until
+from tests.support import ROOT, free_port, hub_env, listening_addresses, wait_until
 
 
 def process_state(pid: int) -> str | None:
@@ -124,6 +124,7 @@ def test_run_brings_up_hub_scheduler_and_dashboard_and_sigint_leaves_no_process(
     run.wait_for_line("Ctrl-C stops all three")
     assert httpx.get(f"{run.hub_url}/healthz", timeout=5).status_code == 200
     assert httpx.get(f"{run.dashboard_url}/_stcore/health", timeout=5).status_code == 200
+    assert listening_addresses(int(run.dashboard_url.rsplit(":", 1)[1])) == {"127.0.0.1"}  # the default host
     wait_until(lambda: len(run.messages()) == len(BUILTIN_ROSTER), timeout=15)  # the first round, unasked
     children = descendants(run.process.pid)
     assert {run.child_pid("hub"), run.child_pid("scheduler"), run.child_pid("dashboard")} <= children

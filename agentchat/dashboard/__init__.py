@@ -1,6 +1,7 @@
 """The Streamlit dashboard: `feed` (each session's live feed and its lifecycle), `hub_api` (the few
 one-off requests to the hub), `formatting` (pure functions: what a value looks like on screen),
-`views` (the sidebar and the pages), `navigation` (the list of pages).
+`views` (the sidebar and the pages), `navigation` (the list of pages), `access` (who may see the
+dashboard and who may act: Streamlit's login and the operators' allow-list).
 
 `scripts/` holds the files Streamlit runs, installed with the package: `app.py` (what `agentchat
 dashboard` serves), its Diagnostics page and its `.streamlit/config.toml`. The checkout's `app.py`

@@ -33,6 +33,7 @@ from streamlit_autorefresh import st_autorefresh
 
 from agentchat.agents import Agent
 from agentchat.client import FeedSnapshot, RealtimeAgentMessages
+from agentchat.dashboard import access
 from agentchat.dashboard.feed import FeedConfig, session_feed, wait_until_seen
 from agentchat.dashboard.formatting import (
     agent_heading,
@@ -95,6 +96,7 @@ class Dashboard:
     roster: tuple[Agent, ...]
     controls: Controls
     feed: RealtimeAgentMessages
+    viewer: access.Access  # who is looking, and whether they may act
 
     @property
     def agents(self) -> tuple[Agent, ...]:
@@ -113,15 +115,17 @@ def start() -> Dashboard:
     except AgentchatError as error:
         st.error(f"The dashboard cannot start: {error.detail}")
         st.stop()
+    viewer = access.require_access(settings)  # a visitor's sign-in, or one line beyond loopback, end the run
     roster, roster_note = _roster(settings)
-    controls = _sidebar(settings, roster)
+    controls = _sidebar(settings, roster, viewer)
+    access.account_sidebar(viewer)
     if roster_note:
         st.sidebar.caption(f"Agents from this dashboard's own settings: {escape_markdown(roster_note)}")
     config = FeedConfig(
         settings.hub_url, controls.enable_sse, controls.enable_polling, controls.poll_seconds, settings.max_per_agent
     )
-    dashboard = Dashboard(settings, roster, controls, session_feed().feed(config))
-    if st.session_state.pop(_GENERATE_REQUESTED, False):
+    dashboard = Dashboard(settings, roster, controls, session_feed().feed(config), viewer)
+    if st.session_state.pop(_GENERATE_REQUESTED, False) and access.permits(viewer, "Generate messages"):
         _generate(dashboard)
     st.session_state[_CONTEXT_KEY] = dashboard
     return dashboard
@@ -153,7 +157,7 @@ def _roster(settings: Settings) -> tuple[tuple[Agent, ...], str | None]:
     return settings.roster(), note
 
 
-def _sidebar(settings: Settings, roster: Sequence[Agent]) -> Controls:
+def _sidebar(settings: Settings, roster: Sequence[Agent], viewer: access.Access) -> Controls:
     """The sidebar's widgets; their values are also kept in `_VIEW_KEY`, the session's own copy.
 
     Streamlit gives the entry point's widgets other element ids in a session's very first run than
@@ -184,15 +188,16 @@ def _sidebar(settings: Settings, roster: Sequence[Agent]) -> Controls:
         view[AGENTS_KEY] = st.multiselect(
             "Agents", ids, default=view[AGENTS_KEY], format_func=lambda agent_id: names[agent_id], key=AGENTS_KEY
         )
-        st.button(
-            "Generate messages",
-            on_click=_request,
-            args=(_GENERATE_REQUESTED,),
-            type="primary",
-            width="stretch",
-            disabled=not view[AGENTS_KEY],
-            help="Ask the hub for one new message from each picked agent",
-        )
+        if viewer.operator:
+            st.button(
+                "Generate messages",
+                on_click=_request,
+                args=(_GENERATE_REQUESTED,),
+                type="primary",
+                width="stretch",
+                disabled=not view[AGENTS_KEY],
+                help="Ask the hub for one new message from each picked agent",
+            )
         view[LAYOUT_KEY] = st.radio(
             "Layout", LAYOUTS, index=LAYOUTS.index(view[LAYOUT_KEY]), key=LAYOUT_KEY, horizontal=True
         )
@@ -420,8 +425,11 @@ def diagnostics_page() -> None:
     st.fragment(run_every=LIVE_REFRESH_SECONDS)(_diagnostics_area)(dashboard)
     st.subheader("Connection test")
     st.caption(f"The checks of `python -m agentchat check` against `{dashboard.settings.hub_url}`: {outline()}.")
-    st.button("Run connection test", type="primary", on_click=_request, args=(_CHECK_REQUESTED,))
-    if st.session_state.pop(_CHECK_REQUESTED, False):
+    if dashboard.viewer.operator:
+        st.button("Run connection test", type="primary", on_click=_request, args=(_CHECK_REQUESTED,))
+    else:
+        st.caption(access.READ_ONLY_NOTE)
+    if st.session_state.pop(_CHECK_REQUESTED, False) and access.permits(dashboard.viewer, "the connection test"):
         with st.spinner("Running the checks…"):
             results = run_checks(dashboard.settings.hub_url, dashboard.settings.token, CHECK_TIMEOUT_SECONDS)
         st.session_state[_CHECKS_KEY] = (datetime.now(UTC), results)

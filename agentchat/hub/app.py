@@ -33,6 +33,7 @@ from agentchat.hub.fanout import Fanout
 from agentchat.hub.guard import RequestGuard
 from agentchat.hub.limits import stream_cap
 from agentchat.hub.metrics import HubMetrics
+from agentchat.hub.ratelimit import SlidingWindowLimit
 from agentchat.hub.responses import EXCEPTION_HANDLERS, JsonCorsMiddleware, agentchat_error_response
 from agentchat.hub.rounds import RECENT_FOR_REPLIES, RecentMessages, Rounds
 from agentchat.hub.stream import StreamEndpoint
@@ -66,8 +67,9 @@ class Hub:
         self.metrics.stream_cap.set(self.stream_cap)
         self.store_id: str | None = None  # the store's identity, read at start (lifespan)
         self.generator: Generator = generator or _default_generator(settings, self.metrics)
+        self.generate_limit = SlidingWindowLimit(settings.generate_per_minute, window_seconds=60.0)
         self.recent = RecentMessages(settings.retention_seconds)  # what agents may answer
-        self.rounds = Rounds(self.store, self.bus, self.generator, self.recent)
+        self.rounds = Rounds(self.store, self.bus, self.generator, self.recent, self.generate_limit)
         self.started_monotonic = time.monotonic()
         self.migrated = False
 
@@ -141,7 +143,7 @@ class HubApp:
                         "Last-Event-ID",
                         "If-None-Match",
                     ],
-                    expose_headers=["ETag"],
+                    expose_headers=["ETag", "Retry-After"],
                 )
             )
         self.starlette = Starlette(

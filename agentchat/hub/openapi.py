@@ -133,6 +133,12 @@ OPERATIONS: tuple[Operation, ...] = (
             error(413, f"The body is over {MAX_BODY_BYTES} bytes."),
             error(415, "A body that is not `Content-Type: application/json`."),
             error(422, "This Idempotency-Key was used before with a different request."),
+            Reply(
+                429,
+                "Over AGENTCHAT_GENERATE_PER_MINUTE rounds in 60 s on this hub; replays of a known key do not count.",
+                ref("Error"),
+                headers=("Retry-After",),
+            ),
             error(503, "The store is unavailable; nothing was stored or broadcast."),
         ),
     ),
@@ -275,6 +281,11 @@ PARAMETERS: dict[str, Schema] = {
 }
 
 HEADERS: dict[str, Schema] = {
+    "Retry-After": {
+        "description": "Seconds until a round fits in the window again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    },
     "ETag": {
         "description": "Names this answer; send it back in `If-None-Match`.",
         "required": True,

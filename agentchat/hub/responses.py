@@ -47,7 +47,7 @@ def error_response(code: str, detail: str, status: int, headers: Mapping[str, st
 
 
 def agentchat_error_response(error: AgentchatError) -> Response:
-    return error_response(error.code, error.detail, error.status)
+    return error_response(error.code, error.detail, error.status, error.headers())  # a 429 carries Retry-After
 
 
 # -- Starlette's exception handlers -----------------------------------------------------

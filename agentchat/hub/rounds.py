@@ -32,6 +32,7 @@ import anyio.to_thread
 from agentchat.agents import Agent
 from agentchat.bus import Bus
 from agentchat.generator import Generator
+from agentchat.hub.ratelimit import SlidingWindowLimit
 from agentchat.message import Message, utc_now
 from agentchat.store import Store
 
@@ -73,8 +74,11 @@ class RecentMessages:
 class Rounds:
     """Makes rounds for the hub: idempotency, generation, insert with the bus hook, publish."""
 
-    def __init__(self, store: Store, bus: Bus, generator: Generator, recent: RecentMessages) -> None:
+    def __init__(
+        self, store: Store, bus: Bus, generator: Generator, recent: RecentMessages, limit: SlidingWindowLimit
+    ) -> None:
         self.store = store
+        self.limit = limit  # AGENTCHAT_GENERATE_PER_MINUTE: a replay of a known key does not count
         self.bus = bus
         self.generator = generator
         self.recent = recent
@@ -87,6 +91,7 @@ class Rounds:
             earlier = await anyio.to_thread.run_sync(self.store.find_round, idempotency_key, body_hash)
             if earlier is not None:
                 return Round(earlier, replayed=True)
+        self.limit.acquire("rounds")  # past the limit: RateLimited, 429 with Retry-After
         drafts = await anyio.to_thread.run_sync(self.generator.generate_round, agents, self.recent.retained())
         async with self.lock:
             messages, created = await anyio.to_thread.run_sync(
