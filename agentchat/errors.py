@@ -9,6 +9,7 @@ AgentchatError                  base: catch this to catch everything below
     ├── BadRequest              malformed body or parameter (400)
     │   └── UnknownAgent        an agent id that is not in the roster (400)
     ├── Unauthorized            missing or wrong bearer token (401)
+    ├── NotFound                a path naming something the hub does not have, e.g. an agent (404)
     └── PayloadTooLarge         request body over the limit (413)
 ```
 
@@ -72,6 +73,13 @@ class Unauthorized(RequestError):
 
     code = "unauthorized"
     status = 401
+
+
+class NotFound(RequestError):
+    """The path names something the hub does not have, such as an agent not in its roster."""
+
+    code = "not_found"
+    status = 404
 
 
 class PayloadTooLarge(RequestError):

@@ -133,7 +133,8 @@ def test_llm_answer_becomes_the_text_while_meta_comes_from_the_simulation(
     made = hub.generate().json()["messages"]
     assert [message["content"] for message in made] == [spoken_by(agent.name) for agent in BUILTIN_ROSTER]
     for message in made:
-        assert set(message["meta"]) == {"symbol", "side", "price", "confidence", "reply_to"}
+        fill = {"quantity", "position_after"} if message["meta"]["side"] else set()
+        assert set(message["meta"]) == {"symbol", "side", "price", "confidence", "reply_to"} | fill
         assert message["meta"]["symbol"] and message["meta"]["price"] > 0
     assert hub.metric(FAILURES) == 0
 

@@ -31,10 +31,13 @@ from agentchat import migrate
 from agentchat.bus import create_bus
 from agentchat.errors import AgentchatError, StoreUnavailable
 from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
-from agentchat.hub import routes
+from agentchat.hub import book_routes, routes
+from agentchat.hub.book_frames import BookFrames
 from agentchat.hub.fanout import Fanout
+from agentchat.hub.market import SharedMarket
 from agentchat.hub.metrics import HubMetrics
 from agentchat.hub.stream import StreamEndpoint
+from agentchat.ledger import Ledger
 from agentchat.message import Message, event_frame, format_timestamp, utc_now
 from agentchat.settings import Settings
 from agentchat.store import Store, create_store_engine
@@ -61,6 +64,9 @@ class Hub:
         self.fanout = Fanout(settings.client_buffer_bytes)
         self.metrics = HubMetrics(self.fanout)
         self.generator: Generator = generator or _default_generator(settings, self.metrics)
+        self.ledger = Ledger(self.store.engine)  # the simulation's state and the agents' books
+        self.market = SharedMarket(self.generator, self.ledger, self.roster)
+        self.book_frames = BookFrames(self.ledger, self.fanout)
         self.round_lock = asyncio.Lock()
         self.recent: deque[Message] = deque(maxlen=RECENT_FOR_REPLIES)  # what agents may answer
         self.started_monotonic = time.monotonic()
@@ -110,6 +116,8 @@ class Hub:
         self.recent.extend(await self.in_thread(self.store.latest, RECENT_FOR_REPLIES))
         unsubscribe = self.bus.subscribe(self.fanout.publish)
         unsubscribe_recent = self.bus.subscribe(self.remember)
+        await self.book_frames.start()
+        unsubscribe_books = self.bus.subscribe(self.book_frames.on_messages)
         await self.bus.start()
         tasks = [asyncio.create_task(self.heartbeat_forever()), asyncio.create_task(self.purge_forever())]
         try:
@@ -120,6 +128,8 @@ class Hub:
             self.fanout.close_all()
             unsubscribe()
             unsubscribe_recent()
+            unsubscribe_books()
+            await self.book_frames.stop()
             await self.bus.stop()
             self.store.dispose()
 
@@ -147,6 +157,8 @@ class HubApp:
                 Route("/api/chat/generate", routes.generate, methods=["POST"]),
                 Route("/api/chat/messages", routes.messages, methods=["GET"]),
                 Route("/api/agents", routes.agents, methods=["GET"]),
+                Route("/api/agents/performance", book_routes.performance, methods=["GET"]),
+                Route("/api/agents/{agent_id}/equity", book_routes.equity, methods=["GET"]),
                 Route("/healthz", routes.healthz, methods=["GET"]),
                 Route("/metrics", routes.metrics, methods=["GET"]),
             ],

@@ -311,6 +311,26 @@ class Fanout:
                 reached += 1
         return reached
 
+    def broadcast_per_filter(self, frame_for: Callable[[frozenset[str] | None], bytes | None]) -> int:
+        """Send each live stream the frame `frame_for` makes for its agent filter (a book frame).
+
+        Made once per distinct filter and shared, as message chunks are; None sends that filter nothing.
+        Returns how many streams got a frame.
+        """
+        chunks: dict[frozenset[str] | None, Chunk | None] = {}
+        reached = 0
+        for subscriber in tuple(self.subscribers):
+            if subscriber.mode is not Mode.IDLE and subscriber.mode is not Mode.BLOCKED:
+                continue
+            if subscriber.agents not in chunks:
+                raw = frame_for(subscriber.agents)
+                chunks[subscriber.agents] = Chunk(raw, 0) if raw is not None else None
+            chunk = chunks[subscriber.agents]
+            if chunk is not None:
+                self._push(subscriber, chunk)
+                reached += 1
+        return reached
+
     def _push(self, subscriber: Subscriber, chunk: Chunk) -> None:
         if subscriber.mode is Mode.BLOCKED:
             self._check_bound(subscriber, subscriber.queue(chunk.raw))

@@ -56,9 +56,9 @@ async def _generate(hub: Hub, request: Request) -> Response:
         earlier = await hub.in_thread(hub.store.find_round, key)
         if earlier is not None:
             return _round_response(earlier, replayed=True)
-    drafts = await hub.in_thread(hub.generator.generate_round, agents, hub.recent_messages())
+    write_round = await hub.market.prepare(agents, hub.recent_messages())  # runs in the insert's transaction
     async with hub.round_lock:  # publish in commit order
-        messages, created = await hub.in_thread(hub.store.insert_round, drafts, key, hub.bus.before_commit)
+        messages, created = await hub.in_thread(hub.store.insert_round, write_round, key, hub.bus.before_commit)
         if created:
             await hub.bus.publish(messages)
     return _round_response(messages, replayed=not created)
