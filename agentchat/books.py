@@ -21,6 +21,7 @@ round and are not part of a replay.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -128,12 +129,12 @@ class Book:
 
     def equity(self, prices: Mapping[str, float]) -> float:
         """Cash plus every position at `prices` (a symbol without a price is marked at its average price)."""
-        return self.cash + sum(
+        return self.cash + math.fsum(
             position.quantity * prices.get(symbol, position.entry_price) for symbol, position in self.positions.items()
         )
 
     def unrealized_pnl(self, prices: Mapping[str, float]) -> float:
-        return sum(
+        return math.fsum(
             position.unrealized_pnl(prices.get(symbol, position.entry_price))
             for symbol, position in self.positions.items()
         )

@@ -39,6 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from agentchat.books import Book, performance_entry, rank
 from agentchat.errors import StoreUnavailable
 from agentchat.generator.state import SimulationState
+from agentchat.message import dumps
 from agentchat.store import database_error_reason, metadata
 
 __all__ = [
@@ -191,7 +192,7 @@ class Ledger:
                     "agent_id": agent_id,
                     "created_at": now,
                     "equity": entry["equity"],
-                    "entry": _dumps(entry),
+                    "entry": dumps(entry),
                 }
             )
         if rows:
