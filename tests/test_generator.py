@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 import pytest
 
 from agentchat.agents import BUILTIN_ROSTER, STRATEGIES, Agent
-from agentchat.generator import Generator, OfflineGenerator
 from agentchat.books import Position
+from agentchat.generator import Generator, OfflineGenerator
 from agentchat.generator.market import INSTRUMENTS, Market
 from agentchat.generator.voices import GENERIC_WRITER, writer_for
 from agentchat.generator.writers import ALERT_SIGMA

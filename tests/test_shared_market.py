@@ -186,7 +186,8 @@ def test_equity_has_one_point_per_round_and_since_keeps_the_later_ones(start_hub
         generate(hub)
     points = httpx.get(f"{hub.url}/api/agents/llama_maker/equity", timeout=10).json()["points"]
     assert [point["round"] for point in points] == [1, 2, 3]
-    assert points[-1]["equity"] == next(e["equity"] for e in performance(hub)["agents"] if e["agent_id"] == "llama_maker")
+    reported = {entry["agent_id"]: entry["equity"] for entry in performance(hub)["agents"]}
+    assert points[-1]["equity"] == reported["llama_maker"]
     later = httpx.get(f"{hub.url}/api/agents/llama_maker/equity", params={"since": points[0]["at"]}, timeout=10)
     assert [point["round"] for point in later.json()["points"]] == [2, 3]
 
