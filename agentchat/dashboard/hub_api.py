@@ -1,4 +1,4 @@
-"""The few one-off requests the dashboard makes to the hub: the roster, a round of messages, the health.
+"""The few one-off requests the dashboard makes to the hub: the roster, a round, the health, the books.
 
 The live feed goes through `RealtimeAgentMessages`; these are plain requests made while a page
 runs, so each has a short timeout (the page waits for it) and every failure becomes one
@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -93,6 +94,21 @@ class HubApi:
         if not isinstance(messages, list):
             raise AgentchatError(f"the hub at {self.hub_url} answered the round without a list of messages")
         return messages
+
+    def performance(self) -> dict[str, Any]:
+        """`GET /api/agents/performance`: the books of every agent, ranked by equity."""
+        body = self._request("GET", "/api/agents/performance")
+        if not isinstance(body, dict) or not isinstance(body.get("agents"), list):
+            raise AgentchatError(f"the hub at {self.hub_url} answered /api/agents/performance without agents")
+        return body
+
+    def equity(self, agent_id: str) -> list[dict[str, Any]]:
+        """`GET /api/agents/{id}/equity`: the agent's equity after each round the hub keeps, oldest first."""
+        body = self._request("GET", f"/api/agents/{quote(agent_id, safe='')}/equity")
+        points = body.get("points") if isinstance(body, dict) else None
+        if not isinstance(points, list):
+            raise AgentchatError(f"the hub at {self.hub_url} answered the equity of {agent_id} without points")
+        return [point for point in points if isinstance(point, dict)]
 
     def health(self) -> Health:
         """`/healthz` as it is, 200 or 503; only an unreachable hub or a non-JSON answer raises."""
