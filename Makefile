@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/reconnect.py
 	$(BIN)/python bench/crosshub.py
 	$(BIN)/python bench/fanout.py
+	$(BIN)/python bench/market.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
