@@ -288,14 +288,21 @@ def _live_area(dashboard: Dashboard, live: bool) -> None:
     picked = {agent.id for agent in agents}
     messages = [message for message in snapshot.messages if message.get("agent_id") in picked]
     _analytics(dashboard, agents, messages, now)
-    leaderboard.compact_standings(dashboard)
+    standings = st.container()  # drawn after the cards: a new message never waits for the books
+    _chat(snapshot, agents, messages, dashboard.controls.layout, now)
+    with standings:
+        leaderboard.compact_standings(dashboard)
+
+
+def _chat(
+    snapshot: FeedSnapshot, agents: Sequence[Agent], messages: Sequence[Mapping[str, Any]], layout: str, now: datetime
+) -> None:
     if not agents:
         st.info("Pick at least one agent in the sidebar.")
         return
     if not messages and snapshot.state != "error":
         st.info(f"{EMPTY_TEXT} Press **Generate messages** in the sidebar, or wait for the scheduler's next round.")
     names_by_message_id = {int(message["id"]): str(message.get("agent_name", "")) for message in snapshot.messages}
-    layout = dashboard.controls.layout
     if layout == "Timeline":
         _timeline(agents, messages, names_by_message_id, now)
     elif layout == "Tabs":
