@@ -244,3 +244,12 @@ def test_a_round_made_on_one_hub_sends_its_book_frame_on_the_other_too(start_hub
         assert reader.next("book").data["agents"] == performance(maker)["agents"]
     finally:
         reader.close()
+
+
+def test_a_replayed_idempotency_key_advances_neither_the_market_nor_the_books(start_hub: StartHub) -> None:
+    hub = start_hub()
+    first = hub.generate(**{"Idempotency-Key": "slot-1"})
+    books = performance(hub)
+    again = hub.generate(**{"Idempotency-Key": "slot-1"})
+    assert again.json() == first.json()
+    assert performance(hub) == books and books["round"] == 1
