@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # wait on sockets and child processes, so more workers than cores pays
 TEST_WORKERS ?= 4
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench fuzz api-doc clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,15 @@ bench: $(STAMP)
 	$(BIN)/python bench/reconnect.py
 	$(BIN)/python bench/crosshub.py
 	$(BIN)/python bench/fanout.py
+	$(BIN)/python bench/fuzz.py
+	$(BIN)/python bench/viewer.py
 	$(BIN)/python bench/market.py
+
+fuzz: $(STAMP)
+	$(BIN)/python bench/fuzz.py --examples 500
+
+api-doc: $(STAMP)
+	$(BIN)/python -m agentchat.hub.api_reference
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -26,6 +26,8 @@ from agentchat.errors import AgentchatError
 from agentchat.settings import Settings, load_settings
 from agentchat.store import create_store_engine
 
+__all__ = ["HubServer", "build_parser", "main", "run_hub"]
+
 LOG_FORMAT = "%(asctime)s %(levelname)-5s %(name)s: %(message)s"
 # The dashboard's Streamlit entry script: a file Streamlit runs, beside its pages and the script-level
 # `.streamlit/config.toml`, installed with the package (the checkout's app.py is a second entry point).
@@ -60,12 +62,14 @@ def run_hub(settings: Settings) -> None:
         log_config=None,
         proxy_headers=False,
         access_log=settings.access_log,
+        http=settings.hub_http,
     )
     HubServer(config, on_exit=app.hub.fanout.close_all).run()
 
 
 def _hub(args: argparse.Namespace, _rest: Sequence[str]) -> int:
-    overrides = {key: value for key, value in (("hub_host", args.host), ("hub_port", args.port)) if value is not None}
+    given = (("hub_host", args.host), ("hub_port", args.port), ("hub_http", args.http))
+    overrides = {key: value for key, value in given if value is not None}
     run_hub(load_settings(**overrides))
     return 0
 
@@ -122,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     hub = commands.add_parser("hub", help="run the hub (HTTP API and SSE stream)")
     hub.add_argument("--host", help="bind address (default AGENTCHAT_HUB_HOST or 127.0.0.1)")
     hub.add_argument("--port", type=int, help="port (default AGENTCHAT_HUB_PORT or 8000)")
+    hub.add_argument(
+        "--http",
+        choices=["auto", "httptools", "h11"],
+        help="uvicorn's HTTP protocol (default AGENTCHAT_HUB_HTTP or auto)",
+    )
     hub.set_defaults(handler=_hub, parser=hub)
 
     db = commands.add_parser("db", help="database schema: upgrade or show the revision")

@@ -5,7 +5,7 @@ AgentchatError                  base: catch this to catch everything below
 ├── ConfigError                 a setting is invalid; the process should not start
 ├── StoreUnavailable            the database cannot be reached or is locked (HTTP 503)
 ├── HubUnreachable              a client could not reach the hub at all
-└── RequestError                the caller sent something wrong (HTTP 4xx)
+└── RequestRefused              the caller sent something wrong (HTTP 4xx)
     ├── BadRequest              malformed body or parameter (400)
     │   └── UnknownAgent        an agent id that is not in the roster (400)
     ├── Unauthorized            missing or wrong bearer token (401)
@@ -13,12 +13,30 @@ AgentchatError                  base: catch this to catch everything below
     └── PayloadTooLarge         request body over the limit (413)
 ```
 
-The hub turns a ``RequestError`` or ``StoreUnavailable`` into the JSON body
-``{"error": code, "detail": detail}`` with ``status``; the CLI turns any
+The hub turns a ``RequestRefused`` or ``StoreUnavailable`` into the JSON body
+``{"error": code, "detail": detail}`` with ``status`` (built by ``error_body``), and its clients
+turn that body back into the same class (`agentchat.hub_client.refusal`); the CLI turns any
 ``AgentchatError`` into one readable line. Nothing here carries a traceback to a user.
+
+``RequestRefused`` is not named ``RequestError``: beside httpx, whose ``RequestError`` means the
+request never got an answer, that name would say the opposite of what it means here.
 """
 
 from __future__ import annotations
+
+__all__ = [
+    "AgentchatError",
+    "BadRequest",
+    "ConfigError",
+    "HubUnreachable",
+    "NotFound",
+    "PayloadTooLarge",
+    "RequestRefused",
+    "StoreUnavailable",
+    "Unauthorized",
+    "UnknownAgent",
+    "error_body",
+]
 
 
 class AgentchatError(Exception):
@@ -51,14 +69,14 @@ class HubUnreachable(AgentchatError):
     code = "hub_unreachable"
 
 
-class RequestError(AgentchatError):
-    """The caller's request was wrong; the status says how."""
+class RequestRefused(AgentchatError):
+    """The caller's request was wrong, so the hub refused it; the status says how. Asking again will not help."""
 
     code = "bad_request"
     status = 400
 
 
-class BadRequest(RequestError):
+class BadRequest(RequestRefused):
     """A body or query parameter that does not parse or is out of range."""
 
 
@@ -68,32 +86,27 @@ class UnknownAgent(BadRequest):
     code = "unknown_agent"
 
 
-class Unauthorized(RequestError):
+class Unauthorized(RequestRefused):
     """`POST /api/chat/generate` without the right bearer token."""
 
     code = "unauthorized"
     status = 401
 
 
-class NotFound(RequestError):
+class NotFound(RequestRefused):
     """The path names something the hub does not have, such as an agent not in its roster."""
 
     code = "not_found"
     status = 404
 
 
-class PayloadTooLarge(RequestError):
+class PayloadTooLarge(RequestRefused):
     """A request body over the hub's limit."""
 
     code = "payload_too_large"
     status = 413
 
 
-def hub_error_phrase(body: object) -> str | None:
-    """`code: detail` from the hub's JSON error body, or None when `body` is not one.
-
-    Every client of the hub (feed, scheduler, dashboard) reports a refusal with this phrase.
-    """
-    if not isinstance(body, dict) or "error" not in body:
-        return None
-    return f"{body['error']}: {body.get('detail', '')}".rstrip(": ")
+def error_body(code: str, detail: str) -> dict[str, str]:
+    """The hub's JSON error body: every refusal the API sends (ours, routing's, a crash's) has this shape."""
+    return {"error": code, "detail": detail}

@@ -7,8 +7,10 @@ them into an exit status.
 
 Deliberate choices:
 
-- It talks to the wire directly (requests + sseclient-py), not through `RealtimeAgentMessages`:
-  a probe that reconnected and deduplicated by itself would hide the faults it is there to find.
+- It talks to the wire through `HubClient`, not through `RealtimeAgentMessages`: a probe that
+  reconnected and deduplicated by itself would hide the faults it is there to find.
+- The checks are one table, `CHECKS`: its order is the order they run and are printed in, by
+  `agentchat check` and on the Diagnostics page, whose caption is `outline()`.
 - One SSE stream is opened first and read by a thread into a queue, so the heartbeat wait runs
   from the moment of connection and deliveries are timed when they arrive, not when looked at.
 - The heartbeat is the one step that waits on the hub's clock. It waits one declared period
@@ -16,7 +18,7 @@ Deliberate choices:
   30 s period, and a small `--timeout` keeps a probe (or a test) of a slow-heartbeat hub short,
   failing with a line that says how long a wait the period needs.
 - A check whose input is missing (no stream, nothing generated) fails with "not run: <why>"
-  rather than disappearing, so the list always has the same seven lines.
+  rather than disappearing, so the list always has the same lines.
 - It generates one real round of messages on the hub it probes: delivery cannot be shown otherwise.
 """
 
@@ -34,32 +36,15 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
-import requests
-import sseclient
+import httpx
 
-from agentchat.client import (
-    MESSAGES_PATH,
-    STREAM_PATH,
-    RetryWatcher,
-    body_chunks,
-    describe_error,
-    describe_response,
-    set_read_timeout,
-    shutdown_socket,
-)
+from agentchat.hub_client import EVENT_STREAM, MAX_PAGE, EventStream, HubClient, describe_error, describe_response
 from agentchat.settings import Settings
+
+__all__ = ["CHECK_NAMES", "Check", "CheckResult", "outline", "run_check", "run_checks", "summary", "wants_color"]
 
 HEARTBEAT_GRACE_SECONDS = 5.0
 HEARTBEAT_TIMEOUTS = 4  # the heartbeat wait may take this many `timeout`s (see the module docstring)
-CHECK_NAMES = (
-    "SSE connection",
-    "ready event",
-    "heartbeat received",
-    "generation",
-    "delivery",
-    "fallback polling",
-    "resume",
-)
 _GREEN, _RED, _BOLD, _RESET = "\033[32m", "\033[31m", "\033[1m", "\033[0m"
 
 
@@ -90,11 +75,10 @@ class _Arrival:
 
 
 class _Stream:
-    """One SSE response read by a thread into a queue of timed events; `close()` wakes and joins it."""
+    """One SSE stream read by a thread into a queue of timed events; `close()` wakes and joins it."""
 
-    def __init__(self, response: requests.Response) -> None:
-        self.response = response
-        self.watcher = RetryWatcher(body_chunks(response))
+    def __init__(self, stream: EventStream) -> None:
+        self.stream = stream
         self.arrivals: queue.Queue[_Arrival | None] = queue.Queue()  # None: the stream ended
         self.ended_because: str | None = None
         self._thread = threading.Thread(target=self._read, name="agentchat-probe-stream", daemon=True)
@@ -102,7 +86,7 @@ class _Stream:
 
     def _read(self) -> None:
         try:
-            for event in sseclient.SSEClient(self.watcher).events():
+            for event in self.stream.events():
                 self.arrivals.put(_Arrival(event.event, event.data, time.monotonic()))
             self.ended_because = "the hub ended the stream"
         except Exception as error:  # any failure to read is the stream's end, reported by the checks
@@ -127,19 +111,18 @@ class _Stream:
                 return arrival
 
     def close(self) -> None:
-        shutdown_socket(self.response)
+        self.stream.shutdown()
         self._thread.join(2.0)
-        self.response.close()
+        self.stream.close()
 
 
 class _Probe:
-    """Runs the seven checks in order against one hub; each `_check_*` returns (passed, detail)."""
+    """Runs the checks of `CHECKS` in order against one hub; each `_check_*` returns (passed, detail)."""
 
     def __init__(self, hub_url: str, token: str | None, timeout: float) -> None:
         self.hub_url = hub_url.rstrip("/")
-        self.token = token
         self.timeout = timeout
-        self.session = requests.Session()
+        self.hub = HubClient(self.hub_url, token, timeout)
         self.stream: _Stream | None = None
         self.unreachable: str | None = None
         self.connected_at = 0.0
@@ -148,33 +131,24 @@ class _Probe:
         self.posted_at = 0.0
 
     def run(self) -> list[CheckResult]:
-        steps: list[tuple[str, Callable[[], tuple[bool, str]]]] = [
-            ("SSE connection", self._check_connection),
-            ("ready event", self._check_ready),
-            ("heartbeat received", self._check_heartbeat),
-            ("generation", self._check_generation),
-            ("delivery", self._check_delivery),
-            ("fallback polling", self._check_polling),
-            ("resume", self._check_resume),
-        ]
         results = []
         try:
-            for name, step in steps:
+            for check in CHECKS:
                 started = time.monotonic()
-                if self.unreachable is not None and name != "SSE connection":
+                if self.unreachable is not None:  # set by the first check: nothing after it can run
                     passed, detail = False, f"not run: {self.unreachable}"
                 else:
                     try:
-                        passed, detail = step()
+                        passed, detail = check.run(self)
                     except _NotRun as skipped:
                         passed, detail = False, f"not run: {skipped}"
                     except Exception as error:  # a probe reports; it never ends in a traceback
                         passed, detail = False, f"unexpected error: {describe_error(error)}"
-                results.append(CheckResult(name, passed, detail, round(time.monotonic() - started, 3)))
+                results.append(CheckResult(check.name, passed, detail, round(time.monotonic() - started, 3)))
         finally:
             if self.stream is not None:
                 self.stream.close()
-            self.session.close()
+            self.hub.close()
         return results
 
     # -- the checks, in order ---------------------------------------------------------------
@@ -182,22 +156,22 @@ class _Probe:
     def _check_connection(self) -> tuple[bool, str]:
         started = time.monotonic()
         try:
-            response = self._open_stream({})
-        except requests.RequestException as error:
+            stream = self.hub.open_stream()
+        except httpx.HTTPError as error:
             self.unreachable = f"the hub at {self.hub_url} is unreachable"
             return False, f"cannot connect to {self.hub_url}: {describe_error(error)}"
-        content_type = response.headers.get("content-type", "")
+        content_type = stream.content_type
         took = _ms(time.monotonic() - started)
-        if response.status_code != 200:
-            reason = describe_response(response)
-            response.close()
-            return False, f"{reason}, expected 200 text/event-stream"
-        if not content_type.startswith("text/event-stream"):
-            response.close()
-            return False, f"200 but content type {content_type or 'missing'}, expected text/event-stream"
+        if stream.status_code != 200:
+            reason = describe_response(stream.response)
+            stream.close()
+            return False, f"{reason}, expected 200 {EVENT_STREAM}"
+        if not stream.is_event_stream:
+            stream.close()
+            return False, f"200 but content type {content_type or 'missing'}, expected {EVENT_STREAM}"
         self.connected_at = started
-        set_read_timeout(response, (HEARTBEAT_TIMEOUTS + 1) * self.timeout)  # no check waits longer on a stream
-        self.stream = _Stream(response)
+        stream.set_read_timeout((HEARTBEAT_TIMEOUTS + 1) * self.timeout)  # no check waits longer on a stream
+        self.stream = _Stream(stream)
         return True, f"200, {content_type}, headers in {took}"
 
     def _check_ready(self) -> tuple[bool, str]:
@@ -215,7 +189,7 @@ class _Probe:
         if not isinstance(heartbeat, int | float) or heartbeat <= 0:
             return False, f"ready has no positive heartbeat_seconds: {first.data[:120]}"
         self.ready = ready
-        retry = stream.watcher.retry_milliseconds
+        retry = stream.stream.retry_milliseconds
         retry_text = f"retry {retry} ms" if retry is not None else "no retry: line"
         gap = ", gap" if ready.get("gap") else ""
         last_id = ready.get("last_id")
@@ -238,13 +212,11 @@ class _Probe:
         return True, f"after {heartbeat.at - self.connected_at:.1f} s, period {period:g} s"
 
     def _check_generation(self) -> tuple[bool, str]:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         self.posted_at = time.monotonic()
-        response = self.session.post(f"{self.hub_url}/api/chat/generate", headers=headers, timeout=self.timeout)
+        response = self.hub.generate()
         took = _ms(time.monotonic() - self.posted_at)
         if response.status_code != 201:
-            hint = " (set AGENTCHAT_GENERATE_TOKEN to the hub's token)" if response.status_code == 401 else ""
-            return False, f"{describe_response(response)}{hint}"
+            return False, describe_response(response)
         messages = response.json().get("messages")
         if not isinstance(messages, list) or not messages:
             return False, "201 but no messages in the answer"
@@ -281,9 +253,8 @@ class _Probe:
 
     def _check_polling(self) -> tuple[bool, str]:
         wanted = self._require_generated()
-        url = f"{self.hub_url}{MESSAGES_PATH}"
-        params = {"since_id": str(min(wanted) - 1), "limit": "1000"}
-        response = self.session.get(url, params=params, timeout=self.timeout)
+        since_id = min(wanted) - 1
+        response = self.hub.messages(since_id=since_id, limit=MAX_PAGE)
         if response.status_code != 200:
             return False, describe_response(response)
         ids = [int(message["id"]) for message in response.json()["messages"]]
@@ -295,7 +266,7 @@ class _Probe:
         etag = response.headers.get("etag")
         if not etag:
             return False, f"{len(wanted)} messages returned, but no ETag header"
-        again = self.session.get(url, params=params, headers={"If-None-Match": etag}, timeout=self.timeout)
+        again = self.hub.messages(since_id=since_id, limit=MAX_PAGE, etag=etag)
         if again.status_code != 304:
             return False, f"{len(wanted)} messages returned, but If-None-Match gave {again.status_code}, not 304"
         return True, f"{len(wanted)}/{len(wanted)} returned in id order, If-None-Match gives 304"
@@ -306,12 +277,12 @@ class _Probe:
             self.stream.close()
             self.stream = None
         last_seen = min(wanted) - 1
-        response = self._open_stream({"Last-Event-ID": str(last_seen)})
-        if response.status_code != 200:
-            reason = describe_response(response)
-            response.close()
+        opened = self.hub.open_stream(last_event_id=last_seen)
+        if opened.status_code != 200:
+            reason = describe_response(opened.response)
+            opened.close()
             return False, reason
-        self.stream = stream = _Stream(response)
+        self.stream = stream = _Stream(opened)
         deadline = time.monotonic() + self.timeout
         ready = stream.next(deadline, "ready")
         if ready is None:
@@ -331,14 +302,6 @@ class _Probe:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _open_stream(self, headers: dict[str, str]) -> requests.Response:
-        return self.session.get(
-            f"{self.hub_url}{STREAM_PATH}",
-            headers={"Accept": "text/event-stream", **headers},
-            stream=True,
-            timeout=(self.timeout, self.timeout),
-        )
-
     def _require_stream(self) -> _Stream:
         if self.stream is None:
             raise _NotRun("no SSE stream")
@@ -352,6 +315,34 @@ class _Probe:
 
 class _NotRun(Exception):
     """A check whose input an earlier check failed to provide."""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One check of the probe: its name (on its line), what it shows, and the step that runs it."""
+
+    name: str
+    shows: str  # a phrase for `outline()`
+    run: Callable[[_Probe], tuple[bool, str]]
+
+
+# The one list of checks: the order they run in and are reported in, by the CLI and the Diagnostics page.
+CHECKS: tuple[Check, ...] = (
+    Check("SSE connection", "a stream", _Probe._check_connection),
+    Check("ready event", "its ready event", _Probe._check_ready),
+    Check("heartbeat received", "a heartbeat (waits up to one heartbeat period)", _Probe._check_heartbeat),
+    Check("generation", "one real generated round", _Probe._check_generation),
+    Check("delivery", "its delivery", _Probe._check_delivery),
+    Check("fallback polling", "polling", _Probe._check_polling),
+    Check("resume", "resume", _Probe._check_resume),
+)
+CHECK_NAMES = tuple(check.name for check in CHECKS)
+
+
+def outline() -> str:
+    """What the checks show, in order, as one phrase: "a stream, its ready event, ... and resume"."""
+    phrases = [check.shows for check in CHECKS]
+    return f"{', '.join(phrases[:-1])} and {phrases[-1]}"
 
 
 def _ms(seconds: float) -> str:

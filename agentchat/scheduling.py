@@ -50,14 +50,34 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from agentchat.errors import AgentchatError, ConfigError, HubUnreachable, RequestError, hub_error_phrase
+from agentchat.errors import AgentchatError, ConfigError, HubUnreachable
+from agentchat.hub_client import (
+    IDEMPOTENT_REPLAYED,
+    HubClient,
+    answer_phrase,
+    describe_error,
+    generate_timeout,
+    refusal,
+)
 from agentchat.message import format_timestamp
 from agentchat.settings import Settings, load_settings
+
+__all__ = [
+    "RoundJob",
+    "RoundRequester",
+    "RoundResult",
+    "Slot",
+    "StopSignals",
+    "build_parser",
+    "interval_ms",
+    "main",
+    "run_forever",
+    "run_once",
+]
 
 logger = logging.getLogger("agentchat.scheduler")
 
 LOG_FORMAT = "%(asctime)s %(levelname)-5s %(name)s: %(message)s"
-GENERATE_PATH = "/api/chat/generate"
 MIN_INTERVAL_MS = 1000
 SLOT_END_MARGIN_SECONDS = 0.5  # stop retrying this long before the slot ends: the next round is due
 POLL_SECONDS = 0.2  # how often the main thread looks at the signal flag
@@ -138,20 +158,13 @@ class RoundRequester:
         self.hub_url = settings.hub_url
         self._stopping = stopping
         self._retry_seconds = retry_seconds
-        headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else {}
-        # The hub may wait for an LLM (settings.llm_timeout_seconds per call) before it answers.
-        read_seconds = max(60.0, settings.llm_timeout_seconds + 30.0)
-        self._client = httpx.Client(
-            base_url=settings.hub_url,
-            headers=headers,
-            timeout=httpx.Timeout(read_seconds, connect=5.0),
-        )
+        self._hub = HubClient(settings.hub_url, settings.token, generate_timeout(settings.llm_timeout_seconds))
 
     def close(self) -> None:
-        self._client.close()
+        self._hub.close()
 
     def make_round(self, slot: Slot) -> RoundResult:
-        """POST the slot's round; raise `HubUnreachable` once the slot's retries are spent, `RequestError` on 4xx."""
+        """POST the slot's round; raise `HubUnreachable` once the slot's retries are spent, `RequestRefused` on 4xx."""
         started = time.monotonic()
         budget = max(0.0, slot.seconds_left() - SLOT_END_MARGIN_SECONDS)
         if self._retry_seconds is not None:
@@ -177,20 +190,19 @@ class RoundRequester:
 
     def _post(self, slot: Slot) -> tuple[list[dict[str, Any]], bool]:
         try:
-            response = self._client.post(GENERATE_PATH, headers={"Idempotency-Key": slot.idempotency_key})
+            response = self._hub.generate(idempotency_key=slot.idempotency_key)
         except httpx.TransportError as exc:
-            raise _Retryable(f"{type(exc).__name__}: {exc or 'no detail'}") from None
+            raise _Retryable(describe_error(exc)) from None
+        answered = f"hub answered {response.status_code} {answer_phrase(response)}"
         if response.status_code >= 500 or response.status_code == 429:
-            raise _Retryable(f"hub answered {response.status_code} {_error_text(response)}")
+            raise _Retryable(answered)
         if response.status_code != 201:
-            raise RequestError(
-                f"round slot={slot.label} refused: hub answered {response.status_code} {_error_text(response)}"
-            )
+            raise refusal(response, f"round slot={slot.label} refused: {answered}")
         try:
             messages = list(response.json()["messages"])
         except (ValueError, KeyError, TypeError):
             raise _Retryable("hub answered 201 without a JSON list of messages") from None
-        return messages, response.headers.get("idempotent-replayed") == "true"
+        return messages, response.headers.get(IDEMPOTENT_REPLAYED) == "true"
 
     def _sleep(self, seconds: float) -> None:
         if self._stopping.wait(seconds):
@@ -201,15 +213,6 @@ class RoundRequester:
         reason = outcome.exception() if outcome is not None else None
         wait = state.next_action.sleep if state.next_action is not None else 0.0
         logger.warning("hub not ready (%s); attempt %d, next in %.1f s", reason, state.attempt_number, wait)
-
-
-def _error_text(response: httpx.Response) -> str:
-    """The hub's `{"error", "detail"}` as one short phrase, or the start of whatever came instead."""
-    try:
-        phrase = hub_error_phrase(response.json())
-    except ValueError:
-        phrase = None
-    return phrase or response.text[:200].strip() or response.reason_phrase
 
 
 class RoundJob:

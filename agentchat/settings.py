@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(5, ge=1, le=100)
     client_buffer_bytes: int = Field(256 * 1024, ge=4096)
     access_log: bool = True
+    hub_http: Literal["auto", "httptools", "h11"] = "auto"  # uvicorn's HTTP protocol (auto: httptools)
     dashboard_port: int = Field(8501, ge=1, le=65535)
 
     @field_validator("database_url")

@@ -39,7 +39,10 @@ from typing import IO
 
 import httpx
 
+from agentchat.hub_client import HEALTH_PATH, METRICS_PATH, STREAM_PATH
 from agentchat.settings import Settings
+
+__all__ = ["Child", "Output", "Supervisor", "describe_exit", "local_url", "run_all"]
 
 DASHBOARD_PORT = 8501
 HUB_READY_TIMEOUT_SECONDS = 60.0
@@ -213,11 +216,11 @@ class Supervisor:
     def _run(self) -> int:
         hub = self._start("hub", ["--host", self.settings.hub_host, "--port", str(self.settings.hub_port)])
         self.say(f"hub starting on {self.hub_url} (pid {hub.pid})")
-        ready = self._wait_for(lambda: _answers_200(f"{self.hub_url}/healthz"), HUB_READY_TIMEOUT_SECONDS)
+        ready = self._wait_for(lambda: _answers_200(f"{self.hub_url}{HEALTH_PATH}"), HUB_READY_TIMEOUT_SECONDS)
         if not ready:
-            self.say(f"the hub did not answer {self.hub_url}/healthz within {HUB_READY_TIMEOUT_SECONDS:g} s")
+            self.say(f"the hub did not answer {self.hub_url}{HEALTH_PATH} within {HUB_READY_TIMEOUT_SECONDS:g} s")
             return 1
-        self.say(f"hub ready: {self.hub_url} (stream /api/chat/stream, health /healthz, metrics /metrics)")
+        self.say(f"hub ready: {self.hub_url} (stream {STREAM_PATH}, health {HEALTH_PATH}, metrics {METRICS_PATH})")
 
         scheduler = self._start("scheduler", [])
         self.say(

@@ -1,7 +1,7 @@
 """POST on hub A → receipt on an SSE client of hub B: p50 and p99, through PostgreSQL LISTEN/NOTIFY.
 
 Creates a fresh database on the local PostgreSQL, starts two `python -m agentchat hub`
-processes on it (free ports), opens one SSE stream on each hub with sseclient-py, then
+processes on it (free ports), opens one SSE stream on each hub with `HubClient`, then
 POSTs single-agent rounds to hub A one after another and times each from just before
 the POST to the moment its message arrives on hub B's stream (and, for comparison, on
 hub A's own stream, which also gets it back through LISTEN). The database is dropped
@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import queue
-import socket
 import statistics
 import sys
 import tempfile
@@ -27,12 +26,11 @@ import uuid
 from pathlib import Path
 
 import httpx
-import requests
 import sqlalchemy as sa
-import sseclient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from agentchat.hub_client import HubClient
 from tests.support import HubProcess
 
 DEFAULT_ADMIN_URL = os.environ.get(
@@ -45,12 +43,13 @@ class Arrivals:
 
     def __init__(self, hub_url: str) -> None:
         self.queue: queue.Queue[tuple[int, float]] = queue.Queue()
-        self.response = requests.get(f"{hub_url}/api/chat/stream", stream=True, timeout=(5, 60))
+        self.hub = HubClient(hub_url, timeout=60)
+        self.stream = self.hub.open_stream()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
-        with contextlib.suppress(requests.RequestException, AttributeError):  # closed at the end
-            for event in sseclient.SSEClient(self.response).events():
+        with contextlib.suppress(httpx.HTTPError):  # closed at the end
+            for event in self.stream.events():
                 if event.event == "message":
                     self.queue.put((json.loads(event.data)["id"], time.perf_counter()))
 
@@ -61,11 +60,9 @@ class Arrivals:
 
     def close(self) -> None:
         """Shut the socket first: it wakes the reading thread now, not at the next heartbeat."""
-        sock = getattr(getattr(self.response.raw, "connection", None), "sock", None)
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        self.response.close()
+        self.stream.shutdown()
+        self.stream.close()
+        self.hub.close()
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -75,16 +72,16 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 def measure(hub_a: HubProcess, hub_b: HubProcess, rounds: int) -> tuple[list[float], list[float]]:
     on_a, on_b = Arrivals(hub_a.url), Arrivals(hub_b.url)
     try:
-        with httpx.Client(base_url=hub_a.url, timeout=30) as client:
-            body = {"agents": ["claude_arbitrage"]}
+        with HubClient(hub_a.url, timeout=30) as client:
+            agents = ["claude_arbitrage"]
             for _ in range(5):  # warm up connections and code paths
-                made_id = client.post("/api/chat/generate", json=body).json()["messages"][0]["id"]
+                made_id = client.generate(agents).json()["messages"][0]["id"]
                 on_a.next(made_id)
                 on_b.next(made_id)
             same_hub, cross_hub = [], []
             for _ in range(rounds):
                 started = time.perf_counter()
-                made_id = client.post("/api/chat/generate", json=body).json()["messages"][0]["id"]
+                made_id = client.generate(agents).json()["messages"][0]["id"]
                 cross_hub.append((on_b.next(made_id) - started) * 1000)
                 same_hub.append((on_a.next(made_id) - started) * 1000)
     finally:

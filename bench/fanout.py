@@ -16,6 +16,7 @@ connections and compares the others' p99 with a run without stalls.
     python bench/fanout.py                 # N = 1,000, 5,000 and 10,000 (about 3 minutes)
     python bench/fanout.py --sizes 1000    # quicker
     python bench/fanout.py --repeat 3      # medians of three alternating runs per row (about 10 minutes)
+    python bench/fanout.py --http h11      # the hub under uvicorn's h11 protocol (the plain-ASGI route)
 
 Everything is bounded: connect concurrency, counts, run time; only 127.0.0.1.
 """
@@ -41,6 +42,7 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
+from agentchat.hub_client import HubClient  # noqa: E402
 from agentchat.message import Message  # noqa: E402
 from tests.support import HubProcess, free_port, wait_until  # noqa: E402
 
@@ -100,7 +102,8 @@ class ProductHub(Server):
         os.sched_setaffinity(self.pid, {SERVER_CORE})
 
     def median_frame_bytes(self) -> int:
-        page = httpx.get(f"{self.hub.url}/api/chat/messages", params={"limit": 1000}).json()
+        with HubClient(self.hub.url) as hub:
+            page = hub.messages().json()
         return int(statistics.median(len(Message.from_dict(m).sse_frame()) for m in page["messages"]))
 
     def dropped_slow(self) -> float:
@@ -200,6 +203,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5.0, help="messages per second")
     parser.add_argument("--skip-stall", action="store_true", help="skip the stalled-client scenario")
     parser.add_argument("--repeat", type=int, default=1, help="runs per row; the table shows medians")
+    parser.add_argument(
+        "--http", default="auto", choices=["auto", "httptools", "h11"], help="the hub's HTTP protocol (uvicorn)"
+    )
     args = parser.parse_args()
     if shutil.which("node") is None:
         sys.exit("bench/fanout.py needs node for the reference server")
@@ -207,7 +213,10 @@ def main() -> None:
     sizes = [int(size) for size in args.sizes.split(",")]
     if max(sizes) + 100 > limit:
         sys.exit(f"the file descriptor limit ({limit}) is too low for {max(sizes)} connections")
-    print(f"cores: server on {SERVER_CORE}, load on {LOAD_CORE}; {args.messages} messages at {args.rate}/s per run\n")
+    print(
+        f"cores: server on {SERVER_CORE}, load on {LOAD_CORE}; {args.messages} messages at {args.rate}/s per run; "
+        f"hub HTTP protocol {args.http}\n"
+    )
 
     rows: list[Row] = []
     ratios: list[tuple[int, float]] = []
@@ -215,7 +224,7 @@ def main() -> None:
         for size in sizes:
             products, references = [], []
             for _ in range(args.repeat):  # alternate the two servers so drift hits both alike
-                products.append(run_product(Path(workdir), size, args.messages, args.rate))
+                products.append(run_product(Path(workdir), size, args.messages, args.rate, hub_http=args.http))
                 content_chars = max(1, products[-1].result["frame_bytes"] - 260)  # the reference's frame adds ~260
                 references.append(run_reference(content_chars, size, args.messages, args.rate))
             product, reference = median_row(products), median_row(references)
@@ -228,7 +237,7 @@ def main() -> None:
             print(f"CPU per delivery, hub / node at N = {size}: {ratio:.2f}x")
 
         if not args.skip_stall:
-            stalled_scenario(Path(workdir), args.repeat)
+            stalled_scenario(Path(workdir), args.repeat, args.http)
 
 
 def run_product(
@@ -272,13 +281,15 @@ def median_row(rows: list[Row]) -> Row:
     )
 
 
-def stalled_scenario(workdir: Path, repeat: int) -> None:
+def stalled_scenario(workdir: Path, repeat: int, http: str) -> None:
     """1 % of 1,000 streams stop reading: they are dropped, memory stays put, the others barely notice."""
     print("\nstalled clients: N = 1,000, 800 messages at 50/s, client buffer 16 KiB (medians of alternating runs)")
     calm_runs, stalled_runs = [], []
     for _ in range(repeat):
-        calm_runs.append(run_product(workdir, 1000, 800, 50.0, client_buffer_bytes=16384))
-        stalled_runs.append(run_product(workdir, 1000, 800, 50.0, client_buffer_bytes=16384, stall_fraction=0.01))
+        calm_runs.append(run_product(workdir, 1000, 800, 50.0, client_buffer_bytes=16384, hub_http=http))
+        stalled_runs.append(
+            run_product(workdir, 1000, 800, 50.0, client_buffer_bytes=16384, stall_fraction=0.01, hub_http=http)
+        )
     calm, stalled = median_row(calm_runs), median_row(stalled_runs)
     calm.server, stalled.server = "hub, 0% stalled", "hub, 1% stalled"
     print_table([calm, stalled])

@@ -1,7 +1,7 @@
 """POST /api/chat/generate → receipt on one SSE client: the median time, and the frame size.
 
 Starts `python -m agentchat hub` on a fresh SQLite file on a free port, opens one SSE
-stream with sseclient-py, then POSTs single-agent rounds one after another and times
+stream with `HubClient`, then POSTs single-agent rounds one after another and times
 each from just before the POST to the moment its message arrives on the stream.
 
     python bench/latency.py [--rounds 100]
@@ -22,11 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import requests
-import sseclient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from agentchat.hub_client import HubClient
 from agentchat.message import MAX_CONTENT_CHARS, MAX_FRAME_BYTES, Message
 from tests.support import HubProcess
 
@@ -62,28 +61,31 @@ def main() -> None:
         hub = HubProcess(f"sqlite:///{workdir}/bench.db", Path(workdir)).start()
         try:
             arrivals: queue.Queue[tuple[int, float]] = queue.Queue()
-            response = requests.get(f"{hub.url}/api/chat/stream", stream=True, timeout=(5, 60))
+            reader = HubClient(hub.url, timeout=60)
+            stream = reader.open_stream()
 
             def read() -> None:
-                with contextlib.suppress(requests.RequestException, AttributeError):  # closed at the end
-                    for event in sseclient.SSEClient(response).events():
+                with contextlib.suppress(httpx.HTTPError):  # closed at the end
+                    for event in stream.events():
                         if event.event == "message":
                             arrivals.put((json.loads(event.data)["id"], time.perf_counter()))
 
             threading.Thread(target=read, daemon=True).start()
-            with httpx.Client(base_url=hub.url, timeout=30) as client:
-                client.post("/api/chat/generate", json={"agents": ["claude_arbitrage"]})  # warm up
+            with HubClient(hub.url, timeout=30) as client:
+                client.generate(["claude_arbitrage"])  # warm up
                 arrivals.get(timeout=10)
                 latencies, sizes = [], []
                 for _ in range(args.rounds):
                     started = time.perf_counter()
-                    made = client.post("/api/chat/generate", json={"agents": ["claude_arbitrage"]}).json()
+                    made = client.generate(["claude_arbitrage"]).json()
                     message = made["messages"][0]
                     sizes.append(len(Message.from_dict(message).sse_frame()))
                     message_id, arrived = arrivals.get(timeout=10)
                     assert message_id == message["id"], "stream out of order"
                     latencies.append((arrived - started) * 1000)
-            response.close()
+            stream.shutdown()
+            stream.close()
+            reader.close()
         finally:
             hub.stop()
     latencies.sort()

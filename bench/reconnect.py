@@ -23,6 +23,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agentchat import RealtimeAgentMessages
+from agentchat.hub_client import HubClient
 from tests.support import HubProcess
 
 
@@ -40,13 +41,14 @@ def wait_for_state(feed: RealtimeAgentMessages, wanted: set[str], timeout: float
 
 def wait_healthy(url: str, timeout: float = 30.0) -> float:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return time.monotonic()
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.01)
+    with HubClient(url, timeout=1) as hub:
+        while time.monotonic() < deadline:
+            try:
+                if hub.health().status_code == 200:
+                    return time.monotonic()
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.01)
     raise SystemExit("hub did not come back")
 
 

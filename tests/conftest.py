@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -72,15 +73,35 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def start_hub(sqlite_url: str) -> Iterator[Callable[..., InProcessHub]]:
-    """Start hubs in this process (SQLite unless `database_url=` is given); all are stopped afterwards."""
-    hubs: list[InProcessHub] = []
+def hub_http() -> str:
+    """uvicorn's HTTP protocol for the hubs a test starts; a module overrides this to run under each.
 
-    def start(database_url: str | None = None, wait: bool = True, **settings: Any) -> InProcessHub:
-        hub = InProcessHub(database_url or sqlite_url, **settings)
+    Under httptools the fan-out writes to uvicorn's transport, under h11 it steps the ASGI
+    `send` (`agentchat/hub/sockets/`).
+    """
+    return "auto"
+
+
+HubT = TypeVar("HubT", InProcessHub, HubProcess)
+
+
+def hub_starter(make: Callable[..., HubT], sqlite_url: str, hub_http: str) -> tuple[Callable[..., HubT], list[HubT]]:
+    """A `start(database_url=None, wait=True, **settings)` for a fixture, and the hubs it started."""
+    hubs: list[HubT] = []
+
+    def start(database_url: str | None = None, wait: bool = True, **settings: Any) -> HubT:
+        settings.setdefault("hub_http", hub_http)
+        hub = make(database_url or sqlite_url, **settings)
         hubs.append(hub)
         return hub.start(wait=wait)
 
+    return start, hubs
+
+
+@pytest.fixture
+def start_hub(sqlite_url: str, hub_http: str) -> Iterator[Callable[..., InProcessHub]]:
+    """Start hubs in this process (SQLite unless `database_url=` is given); all are stopped afterwards."""
+    start, hubs = hub_starter(InProcessHub, sqlite_url, hub_http)
     yield start
     for hub in hubs:
         hub.stop()
@@ -93,16 +114,10 @@ def hub(start_hub: Callable[..., InProcessHub]) -> InProcessHub:
 
 
 @pytest.fixture
-def start_hub_process(tmp_path: Path, sqlite_url: str) -> Iterator[Callable[..., HubProcess]]:
+def start_hub_process(tmp_path: Path, sqlite_url: str, hub_http: str) -> Iterator[Callable[..., HubProcess]]:
     """Start `python -m agentchat hub` processes, for tests where the process boundary is the point
     (kill -9, SIGSTOP, SIGTERM, the hub's own log, its memory); all are stopped afterwards."""
-    hubs: list[HubProcess] = []
-
-    def start(database_url: str | None = None, wait: bool = True, **settings: Any) -> HubProcess:
-        hub = HubProcess(database_url or sqlite_url, tmp_path, **settings)
-        hubs.append(hub)
-        return hub.start(wait=wait)
-
+    start, hubs = hub_starter(functools.partial(HubProcess, log_dir=tmp_path), sqlite_url, hub_http)
     yield start
     for hub in hubs:
         hub.stop()

@@ -112,13 +112,12 @@ class InProcessHub(HubClientMixin):
     and the same `HubServer`; `stop()` ends every stream first, as SIGTERM does in a hub process.
     """
 
-    def __init__(self, database_url: str, port: int | None = None, http: str = "auto", **settings: Any) -> None:
+    def __init__(self, database_url: str, port: int | None = None, **settings: Any) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         values: dict[str, Any] = {"heartbeat_seconds": 30, "access_log": False, **settings}
         self.settings = Settings(_env_file=None, database_url=database_url, hub_port=self.port, **values)
         self.env = hub_env(database_url, hub_port=self.port, **values)
-        self.http = http
         self.app: HubApp | None = None
         self._server: HubServer | None = None
         self._thread: threading.Thread | None = None
@@ -138,7 +137,7 @@ class InProcessHub(HubClientMixin):
             self.app,
             host="127.0.0.1",
             port=self.port,
-            http=self.http,  # type: ignore[arg-type]
+            http=self.settings.hub_http,
             lifespan="on",
             log_config=None,
             access_log=False,

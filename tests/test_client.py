@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from agentchat import RealtimeAgentMessages
-from agentchat.client import RetryWatcher
+from agentchat.hub_client import RetryWatcher
 from tests.support import HubProcess, InProcessHub, free_port, wait_until
 
 FeedFactory = Callable[..., RealtimeAgentMessages]
@@ -175,6 +175,21 @@ def test_silent_stream_is_declared_dead_after_two_heartbeat_periods_and_recovers
     wait_until(lambda: is_realtime(feed), timeout=10)
     made = hub.generate().json()["messages"]
     wait_until(lambda: len(feed.messages) == len(made), timeout=5)
+
+
+def test_liveness_follows_the_heartbeat_period_even_with_a_longer_request_timeout(
+    hub_process: HubProcess, open_feed: FeedFactory
+) -> None:
+    hub = hub_process
+    feed = open_feed(hub.url, request_timeout=30)
+    wait_until(lambda: is_realtime(feed) and feed.snapshot().diagnostics.heartbeats > 0, timeout=5)
+    assert hub.process is not None
+    hub.process.send_signal(signal.SIGSTOP)
+    try:
+        wait_until(lambda: not is_realtime(feed), timeout=10, interval=0.02)  # two 0.5 s periods, not 30 s
+        assert "two heartbeat periods" in (feed.snapshot().diagnostics.last_error or "")
+    finally:
+        hub.process.send_signal(signal.SIGCONT)
 
 
 def test_feed_for_a_hub_that_is_down_says_why_and_recovers_when_it_starts(

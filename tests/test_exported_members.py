@@ -21,27 +21,6 @@ import agentchat
 
 # Modules reworked on other branches of issue 11 (the hub client, the uvicorn seam, the write path,
 # the packaging): each declares its `__all__` as it lands, and leaves this set.
-NOT_YET_DECLARED = frozenset(
-    {
-        "agentchat.bus.base",
-        "agentchat.bus.memory",
-        "agentchat.bus.postgres",
-        "agentchat.cli",
-        "agentchat.client",
-        "agentchat.dashboard.hub_api",
-        "agentchat.errors",
-        "agentchat.hub",
-        "agentchat.hub.app",
-        "agentchat.hub.fanout",
-        "agentchat.hub.metrics",
-        "agentchat.hub.params",
-        "agentchat.hub.routes",
-        "agentchat.hub.stream",
-        "agentchat.probe",
-        "agentchat.scheduling",
-        "agentchat.supervisor",
-    }
-)
 ROOT = Path(__file__).resolve().parent.parent
 NOT_MODULES_OF_THE_API = frozenset({"agentchat.__main__"})  # runs the CLI when imported
 SOURCES = sorted(
@@ -57,7 +36,6 @@ def module_names() -> list[str]:
 
 
 MODULES = module_names()
-DECLARING = [name for name in MODULES if name not in NOT_YET_DECLARED]
 
 
 def exported(module: ModuleType) -> list[str]:
@@ -85,25 +63,18 @@ def test_package_exports_exactly_its_public_names() -> None:
     assert sorted(agentchat.__all__) == sorted(public)  # ruff's RUF022 keeps each __all__ in order
 
 
-@pytest.mark.parametrize("name", DECLARING)
+@pytest.mark.parametrize("name", MODULES)
 def test_every_name_a_module_exports_exists(name: str) -> None:
     module = importlib.import_module(name)
     missing = [member for member in exported(module) if not hasattr(module, member)]
     assert missing == [], f"{name}.__all__ names what it does not have"
 
 
-@pytest.mark.parametrize("name", DECLARING)
+@pytest.mark.parametrize("name", MODULES)
 def test_every_public_class_and_function_a_module_defines_is_exported(name: str) -> None:
     module = importlib.import_module(name)
     unexported = sorted(defined_classes_and_functions(module) - set(exported(module)))
     assert unexported == [], f"{name}: export these or give them a leading underscore"
-
-
-def test_modules_waiting_for_their_all_still_lack_it() -> None:
-    """So the waiting list only shrinks: a module that declares `__all__` must leave it."""
-    assert sorted(NOT_YET_DECLARED - set(MODULES)) == [], "no such module"
-    declared = sorted(name for name in NOT_YET_DECLARED if hasattr(importlib.import_module(name), "__all__"))
-    assert declared == [], "these declare __all__ now: take them off NOT_YET_DECLARED"
 
 
 def imports_of_unexported_names() -> list[str]:
@@ -112,7 +83,7 @@ def imports_of_unexported_names() -> list[str]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.ImportFrom) or node.level or not node.module:
                 continue
-            if node.module.split(".")[0] != "agentchat" or node.module in NOT_YET_DECLARED:
+            if node.module.split(".")[0] != "agentchat":
                 continue
             module = importlib.import_module(node.module)
             names = exported(module)

@@ -1,4 +1,8 @@
-"""Fan-out behaviour against the real hub: order, slow clients, shutdown."""
+"""Fan-out behaviour against the real hub: order, slow clients, shutdown.
+
+Every test runs under both of uvicorn's HTTP protocols: the fan-out's direct route (httptools)
+and its plain-ASGI route (h11). The state machine itself is `test_fanout_states.py`.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,14 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support import HubProcess, InProcessHub, SseReader, wait_until
+
+
+@pytest.fixture(params=["httptools", "h11"])
+def hub_http(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 def roster_of(count: int, path: Path) -> Path:

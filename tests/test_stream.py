@@ -1,4 +1,8 @@
-"""GET /api/chat/stream: headers, ready, heartbeats, live frames, filters and resume."""
+"""GET /api/chat/stream: headers, ready, heartbeats, live frames, filters and resume.
+
+Every test runs under both of uvicorn's HTTP protocols: the fan-out's direct route (httptools)
+and its plain-ASGI route (h11).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,15 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from tests.support import InProcessHub, SseReader
+
+
+@pytest.fixture(params=["httptools", "h11"])
+def hub_http(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 def stream_url(hub: InProcessHub, query: str = "") -> str:

@@ -1,8 +1,14 @@
 """The fan-out bus: how a stored message reaches every hub's live streams.
 
 One interface, one file per backend (`memory.py` for one hub, `postgres.py` for several
-hubs on one PostgreSQL). The bus knows nothing of sockets: it hands committed messages,
-in id order, to its listeners (in practice one per hub, the fan-out), on the event loop.
+hubs on one PostgreSQL). The bus knows nothing of sockets: it hands committed messages
+to its listeners (the fan-out, and the recent messages agents answer), on the event loop.
+
+Each id reaches the listeners once, in id order, and that is enforced here, in `_deliver`,
+where every backend delivers: a batch's ids at or below the last delivered id are dropped
+(a PostgreSQL listener that catches up after a reconnect can read again what a late
+notification also carries). Listeners rely on it and check nothing. A backend hands
+`_deliver` batches in id order, as the store's commit order makes them.
 
 The hub drives it in two steps around the store's transaction:
 `before_commit(connection, messages)` runs inside the insert transaction (a PostgreSQL
@@ -19,16 +25,17 @@ from sqlalchemy.engine import Connection
 
 from agentchat.message import Message
 
+__all__ = ["Bus", "Listener"]
+
 Listener = Callable[[Sequence[Message]], None]
 
 
 class Bus(ABC):
     """Delivers committed messages to listeners on this hub."""
 
-    name: str = "bus"
-
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
+        self.last_delivered_id = 0
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener` with every batch of committed messages; returns the unsubscribe function."""
@@ -36,8 +43,13 @@ class Bus(ABC):
         return lambda: self._listeners.remove(listener)
 
     def _deliver(self, messages: Sequence[Message]) -> None:
+        """Hand listeners the messages after the last delivered id: each id once, in id order."""
+        fresh = [message for message in messages if message.id > self.last_delivered_id]
+        if not fresh:
+            return
+        self.last_delivered_id = fresh[-1].id
         for listener in list(self._listeners):
-            listener(messages)
+            listener(fresh)
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Open whatever connection the backend needs."""

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from agentchat.bus.base import Bus
 from agentchat.message import Message
 
+__all__ = ["MemoryBus"]
+
 
 class MemoryBus(Bus):
     """Delivers right after the commit, on the publishing request's own event loop."""
-
-    name = "memory"
 
     async def publish(self, messages: Sequence[Message]) -> None:
         self._deliver(messages)

@@ -15,11 +15,13 @@ Deliberate choices:
 - One dedicated connection per hub, outside the store's pool, in autocommit mode. When it
   dies (database restart, `pg_terminate_backend`, a network cut) the listener reconnects
   with exponential backoff and then back-fills every message after the last id it delivered
-  from the store, so nothing committed meanwhile is lost; the fan-out drops any duplicate by
-  id. A silent connection is found out by re-issuing `LISTEN` every `ping_seconds` (which also
-  keeps `pg_stat_activity.query` reading `LISTEN ...` for operators).
-- The last delivered id starts at the store's newest id, read after the first `LISTEN` and
-  before the hub serves: everything older is history that streams replay from the store.
+  from the store, so nothing committed meanwhile is lost; `Bus._deliver` drops any id
+  delivered already (a notification that arrives after the back-fill read it). A silent
+  connection is found out by re-issuing `LISTEN` every `ping_seconds` (which also keeps
+  `pg_stat_activity.query` reading `LISTEN ...` for operators).
+- The last delivered id (`Bus.last_delivered_id`) starts at the store's newest id, read after
+  the first `LISTEN` and before the hub serves: everything older is history that streams
+  replay from the store.
 - `status` is `ok`, `starting`, or `reconnecting: <reason>`; `/healthz` shows it.
 """
 
@@ -41,6 +43,8 @@ from agentchat.bus.base import Bus
 from agentchat.errors import StoreUnavailable
 from agentchat.message import Message, dumps
 from agentchat.store import Store
+
+__all__ = ["INLINE_LIMIT_BYTES", "PostgresBus", "notification_payload"]
 
 logger = logging.getLogger("agentchat.bus")
 
@@ -65,8 +69,6 @@ def _reason(error: BaseException) -> str:
 class PostgresBus(Bus):
     """LISTEN on one connection per hub; deliver each committed batch once, in id order."""
 
-    name = "postgres"
-
     def __init__(
         self,
         store: Store,
@@ -82,7 +84,7 @@ class PostgresBus(Bus):
         self.ping_seconds = ping_seconds
         self.first_backoff_seconds = first_backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
-        self.last_delivered_id: int | None = None
+        self._history_read = False  # the store's newest id at start is known
         self._status = "starting"
         self._listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -159,7 +161,6 @@ class PostgresBus(Bus):
             await asyncio.wait_for(connection.execute(f"LISTEN {CHANNEL}"), self.timeout_seconds)
 
     async def _on_notify(self, payload: str) -> None:
-        assert self.last_delivered_id is not None
         try:
             document = json.loads(payload)
             messages = [Message.from_dict(item) for item in document.get("messages", [])]
@@ -168,28 +169,23 @@ class PostgresBus(Bus):
             logger.warning("bus: unreadable notification, reading the store instead: %.200s", payload)
             await self._catch_up()
             return
-        if newest <= self.last_delivered_id:
+        if newest <= self.last_delivered_id:  # the back-fill delivered these already: no store read
             return
-        fresh = [message for message in messages if message.id > self.last_delivered_id]
-        if fresh and fresh[0].id == self.last_delivered_id + 1:
-            self._deliver_in_order(fresh)
+        first_new = next((message.id for message in messages if message.id > self.last_delivered_id), None)
+        if first_new == self.last_delivered_id + 1:
+            self._deliver(messages)
         else:  # only ids, or a gap before this batch: the store has the whole story
             await self._catch_up()
 
     async def _catch_up_after_connect(self) -> None:
-        if self.last_delivered_id is None:  # first start: what is stored already is history
+        if not self._history_read:  # first start: what is stored already is history
             bounds = await anyio.to_thread.run_sync(self.store.bounds)
             self.last_delivered_id = bounds.last_id or 0
+            self._history_read = True
         else:
             await self._catch_up()
 
     async def _catch_up(self) -> None:
         """Deliver every stored message after the last delivered id."""
-        assert self.last_delivered_id is not None
         missed = await anyio.to_thread.run_sync(self.store.all_since, self.last_delivered_id)
-        if missed:
-            self._deliver_in_order(missed)
-
-    def _deliver_in_order(self, messages: list[Message]) -> None:
-        self.last_delivered_id = messages[-1].id
-        self._deliver(messages)
+        self._deliver(missed)

@@ -50,7 +50,7 @@ from agentchat.dashboard.formatting import (
 )
 from agentchat.dashboard.hub_api import START_HINT, Health, HubApi
 from agentchat.errors import AgentchatError
-from agentchat.probe import run_checks, summary
+from agentchat.probe import outline, run_checks, summary
 from agentchat.settings import Settings, load_settings
 
 __all__ = [
@@ -445,11 +445,7 @@ def diagnostics_page() -> None:
     st.title("Diagnostics")
     st.fragment(run_every=LIVE_REFRESH_SECONDS)(_diagnostics_area)(dashboard)
     st.subheader("Connection test")
-    st.caption(
-        f"The checks of `python -m agentchat check` against `{dashboard.settings.hub_url}`: a stream, its ready "
-        "event, a heartbeat (waits up to one heartbeat period), one real generated round, its delivery, "
-        "polling and resume."
-    )
+    st.caption(f"The checks of `python -m agentchat check` against `{dashboard.settings.hub_url}`: {outline()}.")
     st.button("Run connection test", type="primary", on_click=_request, args=(_CHECK_REQUESTED,))
     if st.session_state.pop(_CHECK_REQUESTED, False):
         with st.spinner("Running the checks…"):

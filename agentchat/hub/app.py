@@ -1,8 +1,10 @@
 """The hub: `create_app(settings)` builds the ASGI app, its lifespan starts the background work.
 
+`Hub` holds one process's parts: store, bus, fan-out, the write path (`rounds.py`), metrics.
 `HubApp` is the outermost ASGI callable. It routes the SSE stream straight to
 `StreamEndpoint` (see `stream.py` for why it skips Starlette's middleware) and
-everything else to a Starlette app with JSON errors and, when configured, CORS.
+everything else to a Starlette app with JSON errors (`responses.py`) and, when
+configured, CORS.
 """
 
 from __future__ import annotations
@@ -12,45 +14,52 @@ import contextlib
 import functools
 import logging
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import timedelta
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import anyio.to_thread
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from agentchat import migrate
 from agentchat.bus import create_bus
-from agentchat.errors import AgentchatError, StoreUnavailable
+from agentchat.errors import StoreUnavailable
 from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
-from agentchat.hub import book_routes, routes
+from agentchat.hub import book_routes, openapi, routes, viewer
 from agentchat.hub.book_frames import BookFrames
 from agentchat.hub.fanout import Fanout
 from agentchat.hub.market import SharedMarket
 from agentchat.hub.metrics import HubMetrics
+from agentchat.hub.responses import EXCEPTION_HANDLERS
+from agentchat.hub.rounds import RECENT_FOR_REPLIES, RecentMessages, Rounds
 from agentchat.hub.stream import StreamEndpoint
+from agentchat.hub_client import (
+    AGENTS_PATH,
+    EQUITY_PATH,
+    GENERATE_PATH,
+    HEALTH_PATH,
+    MESSAGES_PATH,
+    METRICS_PATH,
+    PERFORMANCE_PATH,
+    STREAM_PATH,
+)
 from agentchat.ledger import Ledger
-from agentchat.message import Message, event_frame, format_timestamp, utc_now
+from agentchat.message import event_frame, format_timestamp, utc_now
 from agentchat.settings import Settings
 from agentchat.store import Store, create_store_engine
 
+__all__ = ["Hub", "HubApp", "create_app"]
+
 logger = logging.getLogger("agentchat.hub")
 
-STREAM_PATH = "/api/chat/stream"
-RECENT_FOR_REPLIES = 30
 T = TypeVar("T")
 
 
 class Hub:
-    """Everything one hub process holds: settings, store, bus, fan-out, generator, metrics."""
+    """Everything one hub process holds: settings, store, bus, fan-out, rounds, metrics."""
 
     def __init__(self, settings: Settings, generator: Generator | None = None) -> None:
         self.settings = settings
@@ -67,8 +76,8 @@ class Hub:
         self.ledger = Ledger(self.store.engine)  # the simulation's state and the agents' books
         self.market = SharedMarket(self.generator, self.ledger, self.roster)
         self.book_frames = BookFrames(self.ledger, self.fanout)
-        self.round_lock = asyncio.Lock()
-        self.recent: deque[Message] = deque(maxlen=RECENT_FOR_REPLIES)  # what agents may answer
+        self.recent = RecentMessages(settings.retention_seconds)  # what agents may answer
+        self.rounds = Rounds(self.store, self.bus, self.market, self.recent)
         self.started_monotonic = time.monotonic()
         self.migrated = False
 
@@ -80,16 +89,6 @@ class Hub:
         if not self.migrated:
             migrate.upgrade(self.store.engine)
             self.migrated = True
-
-    def recent_messages(self) -> list[Message]:
-        """The latest retained messages, oldest first, kept from the bus so a round needs no store read."""
-        oldest = utc_now() - timedelta(seconds=self.settings.retention_seconds)
-        return [message for message in self.recent if message.created_at >= oldest]
-
-    def remember(self, messages: Sequence[Message]) -> None:
-        """Bus listener: keep what agents may answer, once each (a bus catching up can repeat ids)."""
-        newest = self.recent[-1].id if self.recent else 0
-        self.recent.extend(message for message in messages if message.id > newest)
 
     async def heartbeat_forever(self) -> None:
         period = self.settings.heartbeat_seconds
@@ -113,9 +112,9 @@ class Hub:
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         await self.in_thread(self.migrate)
-        self.recent.extend(await self.in_thread(self.store.latest, RECENT_FOR_REPLIES))
+        self.recent.remember(await self.in_thread(self.store.latest, RECENT_FOR_REPLIES))
         unsubscribe = self.bus.subscribe(self.fanout.publish)
-        unsubscribe_recent = self.bus.subscribe(self.remember)
+        unsubscribe_recent = self.bus.subscribe(self.recent.remember)
         await self.book_frames.start()
         unsubscribe_books = self.bus.subscribe(self.book_frames.on_messages)
         await self.bus.start()
@@ -147,27 +146,31 @@ class HubApp:
                     CORSMiddleware,
                     allow_origins=list(hub.settings.cors_origins),
                     allow_methods=["GET", "POST"],
-                    allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
+                    allow_headers=[
+                        "Authorization",
+                        "Content-Type",
+                        "Idempotency-Key",
+                        "Last-Event-ID",
+                        "If-None-Match",
+                    ],
                     expose_headers=["ETag"],
                 )
             )
         self.starlette = Starlette(
             routes=[
                 Route(STREAM_PATH, self.stream, methods=["GET"]),
-                Route("/api/chat/generate", routes.generate, methods=["POST"]),
-                Route("/api/chat/messages", routes.messages, methods=["GET"]),
-                Route("/api/agents", routes.agents, methods=["GET"]),
-                Route("/api/agents/performance", book_routes.performance, methods=["GET"]),
-                Route("/api/agents/{agent_id}/equity", book_routes.equity, methods=["GET"]),
-                Route("/healthz", routes.healthz, methods=["GET"]),
-                Route("/metrics", routes.metrics, methods=["GET"]),
+                Route(GENERATE_PATH, routes.generate, methods=["POST"]),
+                Route(MESSAGES_PATH, routes.messages, methods=["GET"]),
+                Route(AGENTS_PATH, routes.agents, methods=["GET"]),
+                Route(PERFORMANCE_PATH, book_routes.performance, methods=["GET"]),
+                Route(EQUITY_PATH, book_routes.equity, methods=["GET"]),
+                Route(HEALTH_PATH, routes.healthz, methods=["GET"]),
+                Route(METRICS_PATH, routes.metrics, methods=["GET"]),
+                Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
+                *viewer.routes(),
             ],
             middleware=middleware,
-            exception_handlers={
-                AgentchatError: routes.agentchat_error,
-                HTTPException: _http_error,
-                Exception: _internal_error,
-            },
+            exception_handlers=EXCEPTION_HANDLERS,
             lifespan=hub.lifespan,
         )
         self.starlette.state.hub = hub
@@ -177,19 +180,6 @@ class HubApp:
             await self.stream(scope, receive, send)
         else:
             await self.starlette(scope, receive, send)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return JSONResponse(
-        {"error": code, "detail": f"{request.method} {request.url.path}: {exc.detail}"}, exc.status_code
-    )
-
-
-async def _internal_error(request: Request, exc: Exception) -> Response:
-    logger.exception("unexpected error on %s %s", request.method, request.url.path)
-    return JSONResponse({"error": "internal_error", "detail": "the hub hit an unexpected error; see its log"}, 500)
 
 
 def _default_generator(settings: Settings, metrics: HubMetrics) -> Generator:

@@ -9,7 +9,8 @@ marks (`prices`) and `start_equity`, which `return_pct` is measured against.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -18,7 +19,7 @@ from starlette.responses import Response
 from agentchat.books import START_CASH, Book, performance_entry, rank
 from agentchat.errors import BadRequest, NotFound
 from agentchat.ledger import StoredSimulation
-from agentchat.message import dumps, format_timestamp, parse_timestamp, utc_now
+from agentchat.message import dumps, format_timestamp, utc_now
 
 if TYPE_CHECKING:
     from agentchat.hub.app import Hub
@@ -59,14 +60,27 @@ def performance_document(stored: StoredSimulation | None, agent_ids: tuple[str, 
     }
 
 
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
+
+
 def parse_since(raw: str | None) -> datetime | None:
-    """`since` as an ISO 8601 time (`2026-11-23T10:15:00Z`; without an offset it is UTC), or a 400."""
-    if raw is None or not raw.strip():
+    """`since` as an RFC 3339 time (`2026-11-23T10:15:00Z`, an offset required) in UTC; absent is None; else a 400.
+
+    A time whose conversion to UTC leaves the calendar (year 1 at +23:00) is the first or last moment there is.
+    """
+    if raw is None:
         return None
     try:
-        return parse_timestamp(raw.strip())
+        if not _RFC3339.fullmatch(raw):
+            raise ValueError(raw)
+        moment = datetime.fromisoformat(raw.upper().replace("Z", "+00:00"))
     except ValueError:
-        raise BadRequest(f"since must be an ISO 8601 time like 2026-11-23T10:15:00Z, got {raw!r}") from None
+        raise BadRequest(f"since must be an RFC 3339 time like 2026-11-23T10:15:00Z, got {raw!r}") from None
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        ahead_of_utc = (moment.utcoffset() or timedelta(0)) > timedelta(0)
+        return (datetime.min if ahead_of_utc else datetime.max).replace(tzinfo=UTC)
 
 
 async def performance(request: Request) -> Response:

@@ -5,160 +5,54 @@ Deliberate choices, each measured with `bench/fanout.py`:
 - A frame is encoded once per message and the same bytes go to every client; a batch
   of messages becomes one chunk, so a client receives one write per batch, not one
   per message. Clients that filter by agent share one chunk per distinct filter.
-- No coroutine per client per message. Under uvicorn (the server we ship with) a live
-  stream is written straight to its transport: the chunk is framed for HTTP chunked
-  encoding once, and each delivery is one `transport.write` after checking uvicorn's
-  own flow-control flag. That is the floor the machine allows: one syscall, no
-  `send()` coroutine, no event-loop wake-up. `DirectSocket` is the only place that
-  knows uvicorn's internals (`send.__self__` is its request cycle, with `transport`,
-  `flow` and `chunked_encoding`); when they are not there the fan-out falls back to
-  *stepping* the ASGI `send` once (`_start_send`), which still completes without a
-  wake-up whenever the socket has room.
+- No coroutine per client per message. The fan-out talks to each stream's connection
+  only through `StreamSocket` (`hub/sockets/`): `offer` a chunk without waiting, and
+  only when the socket could not take it at once, `drain` it from a task. Under uvicorn
+  an offer is one `transport.write` (`sockets/uvicorn.py`, the only code that knows
+  uvicorn's internals); on any other server, or uvicorn's h11 protocol, it steps the
+  ASGI `send` once (`sockets/asgi.py`). Both finish without a wake-up whenever the
+  socket has room.
 - Only a client whose socket is full costs more: its frames collect in a backlog
   bounded in bytes (`max_buffer_bytes`) and one writer task for that client flushes
   the whole backlog in one write when the socket drains. A backlog over the bound
   drops the client (counted as slow) and never delays anyone else; its connection is
   aborted, which also wakes its request handler with `http.disconnect`.
-- The kernel's send buffer of a live stream is capped (`KERNEL_SEND_BUFFER_BYTES`).
-  Linux would otherwise let it grow to megabytes for a client that stopped reading, so
-  a stalled viewer could pin far more memory than the backlog bound and would take
-  minutes of traffic to be noticed. SSE frames are small; the cap costs a reader nothing.
+- The bus hands over each committed id once, in id order (`Bus._deliver`), so this
+  module trusts the order it is given.
 - A stream that replays history (Last-Event-ID) is registered before the store is
   read and collects live frames meanwhile; `go_live` then sends only those with an id
   above the last replayed one, so nothing is lost or sent twice.
+
+A stream's life, as `Mode`: REPLAYING, then IDLE; an offer the socket does not complete
+makes it BLOCKED until its writer has drained the socket and flushed the backlog (IDLE
+again); a drop, a disconnect or shutdown makes it CLOSED.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
-import socket
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
+from agentchat.hub.sockets import DONE, FULL, GONE, Chunk, StreamSocket
 from agentchat.message import Message
 
+__all__ = ["Fanout", "FanoutStats", "Mode", "Subscriber"]
+
 logger = logging.getLogger("agentchat.fanout")
-
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-KERNEL_SEND_BUFFER_BYTES = 64 * 1024
 
 
 class Mode(enum.Enum):
     REPLAYING = "replaying"  # collecting live frames while history is read
     IDLE = "idle"  # live; the socket had room after the last write
-    BLOCKED = "blocked"  # live; a write is waiting for the socket to drain
+    BLOCKED = "blocked"  # live; a writer waits for the socket to drain
     CLOSED = "closed"
 
 
-def http_chunk(raw: bytes) -> bytes:
-    """`raw` as one chunk of HTTP chunked transfer encoding, as uvicorn would write it."""
-    return b"%x\r\n%b\r\n" % (len(raw), raw)
-
-
-class Chunk:
-    """Bytes for one or more frames, and the same bytes framed for HTTP chunked encoding."""
-
-    __slots__ = ("count", "framed", "raw")
-
-    def __init__(self, raw: bytes, count: int) -> None:
-        self.raw = raw
-        self.count = count  # messages in it (0 for a heartbeat)
-        self.framed = http_chunk(raw)
-
-
-class DirectSocket:
-    """Writes a live stream's chunks straight to uvicorn's transport (see the module docstring)."""
-
-    __slots__ = ("cycle", "flow", "transport")
-
-    def __init__(self, cycle: Any) -> None:
-        self.cycle = cycle
-        self.transport = cycle.transport
-        self.flow = cycle.flow
-
-    @staticmethod
-    def transport_of(send: Send) -> Any:
-        """uvicorn's transport behind an ASGI `send` (its request cycle's), or None on another server."""
-        return getattr(getattr(send, "__self__", None), "transport", None)
-
-    @classmethod
-    def attach(cls, send: Send) -> DirectSocket | None:
-        """The direct route for a stream whose headers are sent, or None when the server is not uvicorn."""
-        cycle = getattr(send, "__self__", None)
-        flow = getattr(cycle, "flow", None)
-        if (
-            getattr(cycle, "chunked_encoding", None) is not True
-            or cls.transport_of(send) is None
-            or not isinstance(getattr(flow, "write_paused", None), bool)
-            or not isinstance(getattr(cycle, "disconnected", None), bool)
-        ):
-            return None
-        direct = cls(cycle)
-        direct.cap_kernel_buffer()
-        return direct
-
-    def cap_kernel_buffer(self) -> None:
-        sock = self.transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER_BYTES)
-
-    async def drain(self) -> None:
-        await self.flow.drain()
-
-
-class _Suspended:
-    """Finishes, inside a task, a coroutine that `_start_send` already stepped once."""
-
-    __slots__ = ("_coroutine", "_pending")
-
-    def __init__(self, coroutine: Coroutine[Any, Any, None], pending: Any) -> None:
-        self._coroutine = coroutine
-        self._pending = pending
-
-    def __await__(self) -> Generator[Any, Any, None]:
-        pending = self._pending
-        while True:
-            try:
-                value = yield pending
-            except BaseException as exc:  # forward cancellation and errors into the send
-                try:
-                    pending = self._coroutine.throw(exc)
-                except StopIteration:
-                    return
-            else:
-                try:
-                    pending = self._coroutine.send(value)
-                except StopIteration:
-                    return
-
-    def close(self) -> None:
-        """Abandon the write (the connection is being aborted anyway)."""
-        self._coroutine.close()
-
-
-def _start_send(send: Send, message: dict[str, Any]) -> _Suspended | None:
-    """Run `send(message)` up to its first suspension; None when it completed at once."""
-    coroutine = send(message)
-    if not isinstance(coroutine, Coroutine):  # an awaitable that is not a coroutine: no stepping
-        return _Suspended(_as_coroutine(coroutine), None)
-    try:
-        pending = coroutine.send(None)
-    except StopIteration:
-        return None
-    return _Suspended(coroutine, pending)
-
-
-async def _as_coroutine(awaitable: Awaitable[None]) -> None:
-    await awaitable
-
-
-def _body(chunk: bytes, more_body: bool = True) -> dict[str, Any]:
-    return {"type": "http.response.body", "body": chunk, "more_body": more_body}
+# The members by plain module names as well, for the hot path: on Python 3.11 every read of
+# `Mode.IDLE` goes through the enum class and costs about 0.1 µs, several times a delivery.
+REPLAYING, IDLE, BLOCKED, CLOSED = Mode
 
 
 class Subscriber:
@@ -168,26 +62,22 @@ class Subscriber:
         "agents",
         "backlog",
         "backlog_bytes",
-        "direct",
         "mode",
         "pending",
-        "reason",
-        "send",
         "skip_up_to",
+        "socket",
         "writer",
     )
 
-    def __init__(self, send: Send, agents: frozenset[str] | None) -> None:
-        self.send = send
+    def __init__(self, socket: StreamSocket, agents: frozenset[str] | None) -> None:
+        self.socket = socket
         self.agents = agents
-        self.mode = Mode.REPLAYING
-        self.direct: DirectSocket | None = None
+        self.mode = REPLAYING
         self.pending: list[tuple[int, bytes]] = []  # live frames that arrived during replay
         self.backlog: list[bytes] = []  # raw chunks waiting while the socket is full
         self.backlog_bytes = 0
         self.skip_up_to = 0  # replayed ids the bus has not delivered yet (a listener catching up)
         self.writer: asyncio.Task[None] | None = None
-        self.reason = ""
 
     def wants(self, message: Message) -> bool:
         return self.agents is None or message.agent_id in self.agents
@@ -204,6 +94,11 @@ class Subscriber:
         self.backlog.clear()
         self.backlog_bytes = 0
         return raw
+
+    def put_back(self, raw: bytes) -> None:
+        """A backlog the socket refused goes first again."""
+        self.backlog.insert(0, raw)
+        self.backlog_bytes += len(raw)
 
 
 class FanoutStats:
@@ -233,21 +128,21 @@ class Fanout:
 
     # -- membership -------------------------------------------------------------------
 
-    def add(self, send: Send, agents: frozenset[str] | None) -> Subscriber:
+    def add(self, socket: StreamSocket, agents: frozenset[str] | None) -> Subscriber:
         """Register a stream; it collects live frames until `go_live`."""
-        subscriber = Subscriber(send, agents)
+        subscriber = Subscriber(socket, agents)
         self.subscribers.add(subscriber)
         self.stats.connected_total += 1
         return subscriber
 
     def go_live(self, subscriber: Subscriber, replayed_up_to: int) -> None:
         """End the replay (headers are sent by now): send what arrived meanwhile and was not replayed."""
-        if subscriber.mode is not Mode.REPLAYING:
+        if subscriber.mode is not REPLAYING:
             return
         frames = [frame for message_id, frame in subscriber.pending if message_id > replayed_up_to]
         subscriber.pending = []
-        subscriber.mode = Mode.IDLE
-        subscriber.direct = DirectSocket.attach(subscriber.send)
+        subscriber.mode = IDLE
+        subscriber.socket.headers_sent()
         if replayed_up_to > self.last_published_id:
             subscriber.skip_up_to = replayed_up_to
         if frames:
@@ -255,26 +150,25 @@ class Fanout:
 
     def remove(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
-        subscriber.mode = Mode.CLOSED
+        subscriber.mode = CLOSED
         if subscriber.writer is not None:
             subscriber.writer.cancel()
 
     # -- delivery ---------------------------------------------------------------------
 
     def publish(self, messages: Sequence[Message]) -> None:
-        """Bus listener: deliver committed messages, in id order, each at most once."""
-        fresh = [message for message in messages if message.id > self.last_published_id]
-        if not fresh:
+        """Bus listener: deliver committed messages (the bus hands each id once, in id order)."""
+        if not messages:
             return
-        self.last_published_id = fresh[-1].id
-        self.stats.published += len(fresh)
-        frames = [(message, message.sse_frame()) for message in fresh]
+        self.last_published_id = messages[-1].id
+        self.stats.published += len(messages)
+        frames = [(message, message.sse_frame()) for message in messages]
         everything = Chunk(b"".join(frame for _, frame in frames), len(frames))
         by_filter: dict[frozenset[str], Chunk] = {}
         delivered = 0
         for subscriber in tuple(self.subscribers):
             agents = subscriber.agents
-            if subscriber.mode is Mode.REPLAYING:
+            if subscriber.mode is REPLAYING:
                 subscriber.pending.extend((m.id, frame) for m, frame in frames if subscriber.wants(m))
                 self._check_bound(subscriber, sum(len(frame) for _, frame in subscriber.pending))
                 continue
@@ -306,7 +200,7 @@ class Fanout:
         chunk = Chunk(raw, 0)
         reached = 0
         for subscriber in tuple(self.subscribers):
-            if subscriber.mode is Mode.IDLE or subscriber.mode is Mode.BLOCKED:
+            if subscriber.mode is IDLE or subscriber.mode is BLOCKED:
                 self._push(subscriber, chunk)
                 reached += 1
         return reached
@@ -332,50 +226,39 @@ class Fanout:
         return reached
 
     def _push(self, subscriber: Subscriber, chunk: Chunk) -> None:
-        if subscriber.mode is Mode.BLOCKED:
+        mode = subscriber.mode
+        if mode is BLOCKED:
             self._check_bound(subscriber, subscriber.queue(chunk.raw))
             return
-        if subscriber.mode is not Mode.IDLE:
-            return
-        direct = subscriber.direct
-        if direct is not None:
-            if not direct.flow.write_paused and not direct.cycle.disconnected:
-                direct.transport.write(chunk.framed)  # the common case: one write, nothing else
-            elif not direct.cycle.disconnected:
-                subscriber.mode = Mode.BLOCKED
-                subscriber.queue(chunk.raw)
-                subscriber.writer = asyncio.ensure_future(self._flush_when_writable(subscriber, direct))
+        if mode is not IDLE:
             return
         try:
-            suspended = _start_send(subscriber.send, _body(chunk.raw))
+            outcome = subscriber.socket.offer(chunk)
         except Exception as exc:  # the connection broke under us; its handler will clean up
             self._drop(subscriber, f"send failed: {exc}")
             return
-        if suspended is not None:
-            subscriber.mode = Mode.BLOCKED
-            subscriber.writer = asyncio.ensure_future(self._write_behind(subscriber, suspended))
-
-    async def _flush_when_writable(self, subscriber: Subscriber, direct: DirectSocket) -> None:
-        """A slow client's own writer on the direct route: wait for room, then write the backlog at once."""
-        try:
-            while subscriber.backlog and subscriber.mode is Mode.BLOCKED:
-                await direct.drain()
-                if direct.cycle.disconnected:
-                    return
-                direct.transport.write(http_chunk(subscriber.take_backlog()))
-        except asyncio.CancelledError:
+        if outcome is DONE or outcome is GONE:  # the common case: written, nothing else
             return
-        finally:
-            subscriber.writer = None
-        if subscriber.mode is Mode.BLOCKED:
-            subscriber.mode = Mode.IDLE
+        if outcome is FULL:
+            subscriber.queue(chunk.raw)
+        subscriber.mode = BLOCKED
+        subscriber.writer = asyncio.ensure_future(self._flush_when_writable(subscriber))
 
-    async def _write_behind(self, subscriber: Subscriber, suspended: _Suspended) -> None:
-        """A slow client's own writer on the ASGI route: finish the stalled send, then flush the backlog."""
+    async def _flush_when_writable(self, subscriber: Subscriber) -> None:
+        """A slow client's own writer: wait for room, write the whole backlog at once, until none is left."""
+        socket = subscriber.socket
         try:
-            await suspended
-            while subscriber.backlog and subscriber.mode is Mode.BLOCKED:
-                await subscriber.send(_body(subscriber.take_backlog()))
+            while subscriber.mode is BLOCKED:
+                if not await socket.drain():
+                    return  # the client has gone; its handler removes it
+                if not subscriber.backlog:
+                    break
+                backlog = subscriber.take_backlog()
+                outcome = socket.offer(Chunk(backlog, 0))
+                if outcome is GONE:
+                    return
+                if outcome is FULL:
+                    subscriber.put_back(backlog)
         except asyncio.CancelledError:
             return
         except Exception as exc:
@@ -383,8 +266,8 @@ class Fanout:
             return
         finally:
             subscriber.writer = None
-        if subscriber.mode is Mode.BLOCKED:
-            subscriber.mode = Mode.IDLE
+        if subscriber.mode is BLOCKED:
+            subscriber.mode = IDLE
 
     def _check_bound(self, subscriber: Subscriber, buffered_bytes: int) -> None:
         if buffered_bytes > self.max_buffer_bytes:
@@ -393,35 +276,23 @@ class Fanout:
 
     def _drop(self, subscriber: Subscriber, reason: str) -> None:
         """Cut a stream off: forget its frames and abort its connection."""
-        if subscriber.mode is Mode.CLOSED:
+        if subscriber.mode is CLOSED:
             return
         logger.info("dropping SSE client: %s", reason)
-        subscriber.reason = reason
         subscriber.backlog.clear()
+        subscriber.backlog_bytes = 0
         subscriber.pending = []
         self.remove(subscriber)
-        _abort_connection(subscriber)
+        subscriber.socket.abort()
 
     # -- shutdown ---------------------------------------------------------------------
 
     def close_all(self) -> None:
         """End every stream cleanly (the final empty chunk), so the server can close idle connections."""
         for subscriber in tuple(self.subscribers):
-            was_idle = subscriber.mode is Mode.IDLE
+            was_idle = subscriber.mode is IDLE
             self.remove(subscriber)
             if was_idle:
-                try:
-                    suspended = _start_send(subscriber.send, _body(b"", more_body=False))
-                except Exception:
-                    suspended = None
-                if suspended is None:
-                    continue
-                suspended.close()
-            _abort_connection(subscriber)
-
-
-def _abort_connection(subscriber: Subscriber) -> None:
-    """Close the client's socket now, without flushing (uvicorn exposes its transport)."""
-    transport = DirectSocket.transport_of(subscriber.send)
-    if transport is not None:
-        transport.abort()
+                subscriber.socket.end()
+            else:
+                subscriber.socket.abort()

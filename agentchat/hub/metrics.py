@@ -16,6 +16,8 @@ from prometheus_client.registry import Collector
 
 from agentchat.hub.fanout import Fanout
 
+__all__ = ["CONTENT_TYPE", "HubMetrics"]
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 

@@ -1,4 +1,8 @@
-"""The hub's request/response endpoints: thin, each a few lines over the store and fan-out."""
+"""The hub's request/response endpoints: thin, each a few lines over the store, the rounds and the fan-out.
+
+A route checks and parses the request and shapes the response; what a round does (the write
+path) is `hub/rounds.py`, and every JSON body and error is built by `hub/responses.py`.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,24 @@ import hashlib
 import hmac
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from agentchat.errors import AgentchatError, BadRequest, PayloadTooLarge, StoreUnavailable, Unauthorized
 from agentchat.hub.metrics import CONTENT_TYPE
-from agentchat.hub.params import parse_agents, parse_int
+from agentchat.hub.params import known_agents, parse_agents, parse_int
+from agentchat.hub.responses import json_response
+from agentchat.hub.rounds import Round
+from agentchat.hub_client import IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED
 from agentchat.message import dumps
 
 if TYPE_CHECKING:
     from agentchat.agents import Agent
     from agentchat.hub.app import Hub
+
+__all__ = ["MAX_BODY_BYTES", "MAX_IDEMPOTENCY_KEY", "MAX_LIMIT", "agents", "generate", "healthz", "messages", "metrics"]
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_LIMIT = 1000
@@ -28,10 +37,6 @@ MAX_IDEMPOTENCY_KEY = 200
 def _hub(request: Request) -> Hub:
     hub: Hub = request.app.state.hub
     return hub
-
-
-def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(dumps(payload), status_code=status, media_type="application/json", headers=headers)
 
 
 async def generate(request: Request) -> Response:
@@ -51,22 +56,13 @@ async def generate(request: Request) -> Response:
 async def _generate(hub: Hub, request: Request) -> Response:
     _authorize(hub, request)
     agents = _agents_from_body(hub, await _read_body(request))
-    key = _idempotency_key(request)
-    if key is not None:
-        earlier = await hub.in_thread(hub.store.find_round, key)
-        if earlier is not None:
-            return _round_response(earlier, replayed=True)
-    write_round = await hub.market.prepare(agents, hub.recent_messages())  # runs in the insert's transaction
-    async with hub.round_lock:  # publish in commit order
-        messages, created = await hub.in_thread(hub.store.insert_round, write_round, key, hub.bus.before_commit)
-        if created:
-            await hub.bus.publish(messages)
-    return _round_response(messages, replayed=not created)
+    made = await hub.rounds.make(agents, _idempotency_key(request))
+    return _round_response(made)
 
 
-def _round_response(messages: list[Any], replayed: bool) -> Response:
-    headers = {"Idempotent-Replayed": "true"} if replayed else None
-    return _json({"messages": [message.to_dict() for message in messages]}, 201, headers)
+def _round_response(made: Round) -> Response:
+    headers = {IDEMPOTENT_REPLAYED: "true"} if made.replayed else None
+    return json_response({"messages": [message.to_dict() for message in made.messages]}, 201, headers)
 
 
 def _authorize(hub: Hub, request: Request) -> None:
@@ -95,7 +91,9 @@ def _agents_from_body(hub: Hub, body: bytes) -> list[Agent]:
         return list(hub.roster)
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:  # 16 KiB of `[` nests past the parser's recursion limit
+        raise BadRequest("body nests too deeply to be the object described") from None
+    except ValueError as exc:  # also a non-UTF-8 body and an integer of over 4,300 digits
         raise BadRequest(f"body is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
         raise BadRequest('body must be a JSON object like {"agents": ["claude_arbitrage"]}')
@@ -107,16 +105,16 @@ def _agents_from_body(hub: Hub, body: bytes) -> list[Agent]:
         return list(hub.roster)
     if not isinstance(wanted, list) or not wanted or not all(isinstance(item, str) for item in wanted):
         raise BadRequest("'agents' must be a non-empty list of agent ids")
-    chosen = parse_agents(",".join(wanted), hub.agent_ids) or frozenset()
+    chosen = known_agents(wanted, hub.agent_ids)  # each item whole: "a,b" or "" is no agent id
     return [agent for agent in hub.roster if agent.id in chosen]
 
 
 def _idempotency_key(request: Request) -> str | None:
-    key = request.headers.get("idempotency-key")
+    key = request.headers.get(IDEMPOTENCY_KEY)
     if key is None:
         return None
-    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable():
-        raise BadRequest(f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable characters")
+    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY or not (key.isascii() and key.isprintable()):
+        raise BadRequest(f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable ASCII characters")
     return key
 
 
@@ -142,7 +140,7 @@ async def messages(request: Request) -> Response:
 
 
 async def agents(request: Request) -> Response:
-    return _json([agent.to_dict() for agent in _hub(request).roster])
+    return json_response([agent.to_dict() for agent in _hub(request).roster])
 
 
 async def healthz(request: Request) -> Response:
@@ -160,13 +158,8 @@ async def healthz(request: Request) -> Response:
         "clients": len(hub.fanout),
         "uptime_seconds": round(time.monotonic() - hub.started_monotonic, 3),
     }
-    return _json(payload, 200 if database == "ok" else 503)
+    return json_response(payload, 200 if database == "ok" else 503)
 
 
 async def metrics(request: Request) -> Response:
     return Response(_hub(request).metrics.render(), media_type=CONTENT_TYPE)
-
-
-async def agentchat_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, AgentchatError)
-    return JSONResponse({"error": exc.code, "detail": exc.detail}, status_code=exc.status)

@@ -2,9 +2,9 @@
 
 It sits in front of Starlette's middleware stack on purpose: Starlette's error and
 exception middlewares wrap `send` in a coroutine of their own, which would add two
-awaits to every delivery and hide the server's transport from the fan-out. Errors are
-still answered with the hub's JSON error body, and CORS is applied here by the same
-rule as the rest of the API.
+awaits to every delivery and hide the server's transport from the stream's socket
+(`sockets/uvicorn.py`). Errors are still answered with the hub's JSON error body
+(`responses.py`), and CORS is applied here by the same rule as the rest of the API.
 
 The order of work on connect is what makes resume exact: register with the fan-out
 (collecting live frames), read the store, send `ready` and the replay, then go live.
@@ -17,22 +17,21 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
-from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from agentchat.errors import AgentchatError, BadRequest
+from agentchat.errors import AgentchatError
 from agentchat.hub.params import parse_agents, parse_int
+from agentchat.hub.responses import agentchat_error_response
+from agentchat.hub.sockets import open_socket
 from agentchat.message import Message, event_frame, format_timestamp, utc_now
 from agentchat.store import Bounds
 
 if TYPE_CHECKING:
     from agentchat.hub.app import Hub
 
+__all__ = ["RETRY_MILLISECONDS", "RecentBounds", "StreamEndpoint"]
+
 RETRY_MILLISECONDS = 3000
-
-
-def error_response(error: AgentchatError) -> JSONResponse:
-    return JSONResponse({"error": error.code, "detail": error.detail}, status_code=error.status)
 
 
 class RecentBounds:
@@ -82,9 +81,9 @@ class StreamEndpoint:
         try:
             agents, last_event_id = self._parse(scope)
         except AgentchatError as error:
-            await error_response(error)(scope, receive, send)
+            await agentchat_error_response(error)(scope, receive, send)
             return
-        subscriber = hub.fanout.add(send, agents)  # before reading the store: see module docstring
+        subscriber = hub.fanout.add(open_socket(send), agents)  # before reading the store: see module docstring
         replay: list[Message] = []
         try:
             try:
@@ -94,7 +93,7 @@ class StreamEndpoint:
                     bounds, replay = await hub.in_thread(self._read_history, agents, last_event_id)
             except AgentchatError as error:
                 hub.fanout.remove(subscriber)
-                await error_response(error)(scope, receive, send)
+                await agentchat_error_response(error)(scope, receive, send)
                 return
             await send({"type": "http.response.start", "status": 200, "headers": self._headers(scope)})
             ready = {
@@ -117,16 +116,15 @@ class StreamEndpoint:
             hub.fanout.remove(subscriber)
 
     def _parse(self, scope: Scope) -> tuple[frozenset[str] | None, int | None]:
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         agents = parse_agents(query.get("agents", [""])[-1], self.hub.agent_ids)
+        # Both are checked and the header wins: a bad parameter is a 400 even beside a good header.
+        in_query = query.get("last_event_id", [None])[-1]
+        last_event_id = None if in_query is None else parse_int("last_event_id", in_query)
         header = dict(scope["headers"]).get(b"last-event-id")
-        raw = header.decode("latin-1") if header else query.get("last_event_id", [None])[-1]
-        if raw is None or raw.strip() == "":
-            return agents, None
-        try:
-            return agents, parse_int("Last-Event-ID", raw)
-        except BadRequest:
-            raise BadRequest(f"Last-Event-ID must be a non-negative integer, got {raw!r}") from None
+        if header is not None:  # an empty one too: EventSource sends none rather than an empty one
+            last_event_id = parse_int("Last-Event-ID", header.decode("latin-1"))
+        return agents, last_event_id
 
     def _read_history(self, agents: frozenset[str] | None, last_event_id: int) -> tuple[Bounds, list[Message]]:
         """Bounds and every retained message after `last_event_id` (runs in a worker thread)."""

@@ -1,0 +1,556 @@
+"""The hub's OpenAPI 3.1 document, `GET /openapi.json`, built from one table of operations.
+
+Deliberate choices:
+
+- `OPERATIONS` is the table: one `Operation` per route, with its parameters, its body and every
+  status it answers. A new endpoint is one entry; a new status is one `Reply` in an entry; the
+  schemas, parameters and headers they name sit next to it (`_schemas`, `PARAMETERS`, `HEADERS`).
+  `tests/test_openapi.py` fails when this table and the app's routes disagree, and
+  `tests/test_fuzz.py` (schemathesis) when the hub answers anything the document does not say.
+- Schemas are exact, not indicative. The fuzzer sends what a schema allows and expects it
+  accepted, and what it forbids and expects a 4xx. So an agent id is an enum of this hub's
+  roster, every integer carries the bounds the hub enforces, and bodies forbid unknown fields.
+- The document is per hub: the roster and whether generate needs a token come from its settings.
+  It is built once per (roster, token required) and served as the same bytes after that.
+- HEAD is not listed: Starlette answers HEAD on every GET route (RFC 9110), and OpenAPI tools
+  take it as implied.
+- An event stream's `schema` describes one event (OpenAPI 3.1 has no `itemSchema`), in the shape
+  SSE readers give it: `event` (default `message`), `id`, and `data`, whose JSON `contentSchema` names.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from agentchat import __version__
+from agentchat.agents import STRATEGIES, Agent
+from agentchat.hub.params import MAX_STORE_INT
+from agentchat.hub.routes import MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY, MAX_LIMIT
+from agentchat.hub.stream import RETRY_MILLISECONDS
+from agentchat.ledger import KEPT_ROUNDS
+from agentchat.message import MESSAGE_KINDS, dumps
+
+__all__ = ["Operation", "Reply", "Schema", "build_document", "error", "openapi_json", "ref"]
+
+Schema = dict[str, Any]
+
+JSON = "application/json"
+EVENT_STREAM = "text/event-stream"
+PROMETHEUS_TEXT = "text/plain"
+BEARER = "bearer"
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One status an operation answers: its body (None for no body) and the headers that come with it."""
+
+    status: int
+    description: str
+    schema: Schema | None = None
+    media_type: str = JSON
+    headers: tuple[str, ...] = ()  # names in HEADERS
+
+
+def error(status: int, description: str) -> Reply:
+    """A status answered with the hub's JSON error body."""
+    return Reply(status, description, ref("Error"))
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One route of the hub, as the document describes it."""
+
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    replies: tuple[Reply, ...]
+    description: str = ""
+    parameters: tuple[str, ...] = ()  # names in PARAMETERS
+    body: Schema | None = None  # an optional JSON body
+    secured: bool = False  # the bearer token of AGENTCHAT_GENERATE_TOKEN
+
+
+STORE_DOWN = error(503, "The store is unavailable; nothing was read or written.")
+BAD_PARAMETER = error(400, "A parameter is malformed or out of bounds, or an agent id is not in the roster.")
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "GET",
+        "/api/chat/stream",
+        "streamMessages",
+        "Live messages as Server-Sent Events",
+        description=(
+            f"First `retry: {RETRY_MILLISECONDS}`, then `event: ready` with the store's bounds; then each message as "
+            "`id: <id>` and `data: <message JSON>` (the default event type), and `event: heartbeat` every "
+            "heartbeat period with no `id:` line. With `Last-Event-ID` (or `last_event_id`) it first replays "
+            "every retained message after that id, in id order, then goes live with no gap and no duplicate; "
+            "`ready.gap` is true when retention removed messages the client never saw. "
+            "After each round, from every hub, `event: book` (no `id:`) with the books of the followed agents. "
+            "The stream does not end; a client that does not read is cut off."
+        ),
+        parameters=("agents", "last_event_id", "Last-Event-ID"),
+        replies=(
+            Reply(
+                200,
+                "The event stream; never compressed or buffered.",
+                ref("StreamEvent"),
+                EVENT_STREAM,
+                ("Cache-Control", "X-Accel-Buffering"),
+            ),
+            BAD_PARAMETER,
+            STORE_DOWN,
+        ),
+    ),
+    Operation(
+        "POST",
+        "/api/chat/generate",
+        "generateRound",
+        "Generate one message per agent, store them, then broadcast them",
+        description=(
+            "Without a body, or with `{}`, every agent of the roster posts. The same `Idempotency-Key` again "
+            "(remembered for a day, or the retention if longer) returns the first answer and generates nothing."
+        ),
+        parameters=("Idempotency-Key",),
+        body=ref("GenerateRequest"),
+        secured=True,
+        replies=(
+            Reply(
+                201, "The round: one message per agent, in id order.", ref("Round"), headers=("Idempotent-Replayed",)
+            ),
+            error(400, "The body is not the JSON object described, or names an agent not in the roster."),
+            error(401, "AGENTCHAT_GENERATE_TOKEN is set and the request lacks `Authorization: Bearer <token>`."),
+            error(413, f"The body is over {MAX_BODY_BYTES} bytes."),
+            error(503, "The store is unavailable; nothing was stored or broadcast."),
+        ),
+    ),
+    Operation(
+        "GET",
+        "/api/chat/messages",
+        "listMessages",
+        "Retained messages after an id, in id order",
+        parameters=("since_id", "agents", "limit", "If-None-Match"),
+        replies=(
+            Reply(200, "A page of messages.", ref("MessagesPage"), headers=("ETag", "Cache-Control")),
+            Reply(304, "`If-None-Match` named this answer's ETag: nothing changed.", None, headers=("ETag",)),
+            BAD_PARAMETER,
+            STORE_DOWN,
+        ),
+    ),
+    Operation(
+        "GET",
+        "/api/agents",
+        "listAgents",
+        "The roster",
+        replies=(Reply(200, "Every agent of this hub.", {"type": "array", "items": ref("Agent")}),),
+    ),
+    Operation(
+        "GET",
+        "/api/agents/performance",
+        "agentsPerformance",
+        "The agents' books from the shared simulation, ranked by equity",
+        description=(
+            "Every agent of the roster (a starting book until it trades), marked at the latest round's prices. "
+            "Every hub on one store answers the same; a restart keeps it."
+        ),
+        replies=(Reply(200, "The books, highest equity first.", ref("Performance")), STORE_DOWN),
+    ),
+    Operation(
+        "GET",
+        "/api/agents/{agent_id}/equity",
+        "agentEquity",
+        "One agent's equity after each round the hub keeps",
+        description=(
+            f"Oldest first; the latest {KEPT_ROUNDS} rounds are kept, whatever the message retention. "
+            "With `since`, only the rounds played after it."
+        ),
+        parameters=("agent_id", "since"),
+        replies=(
+            Reply(200, "The equity curve.", ref("Equity")),
+            error(400, "`since` is not an RFC 3339 time."),
+            error(404, "The agent is not in the roster."),
+            STORE_DOWN,
+        ),
+    ),
+    Operation(
+        "GET",
+        "/healthz",
+        "health",
+        "Whether the hub can reach its store and bus",
+        replies=(
+            Reply(200, "The store answers.", ref("Health")),
+            Reply(503, "The store does not answer; `database` says why.", ref("Health")),
+        ),
+    ),
+    Operation(
+        "GET",
+        "/metrics",
+        "metrics",
+        "Prometheus metrics",
+        description=(
+            "Connected clients, messages published and delivered, clients dropped as slow, heartbeats, "
+            "generate requests by status."
+        ),
+        replies=(Reply(200, "Prometheus text exposition format 0.0.4.", {"type": "string"}, PROMETHEUS_TEXT),),
+    ),
+    *(
+        Operation(
+            "GET",
+            path,
+            operation_id,
+            summary,
+            parameters=("If-None-Match",),
+            replies=(
+                Reply(200, f"The file, from the package ({media_type}).", {"type": "string"}, media_type, ("ETag",)),
+                Reply(
+                    304, "`If-None-Match` named this file's ETag: the cached copy is current.", None, headers=("ETag",)
+                ),
+            ),
+        )
+        for path, operation_id, summary, media_type in (
+            ("/", "viewerPage", "The viewer page: the agents' chat live in any browser", "text/html"),
+            ("/agentchat.js", "viewerClient", "agentchat.js: the browser client and <agent-chat>", "text/javascript"),
+            ("/agentchat.css", "viewerStyles", "The viewer's styles", "text/css"),
+            ("/favicon.svg", "viewerIcon", "The viewer's icon", "image/svg+xml"),
+        )
+    ),
+    Operation(
+        "GET",
+        "/api/viewer/config",
+        "viewerConfig",
+        "What the viewer page needs to start: the roster, messages kept per agent, the poll period",
+        replies=(Reply(200, "The viewer's configuration.", {"type": "object"}),),
+    ),
+    Operation(
+        "GET",
+        "/openapi.json",
+        "openapi",
+        "This document",
+        replies=(Reply(200, "The OpenAPI 3.1 document of this hub.", {"type": "object"}),),
+    ),
+)
+
+
+def _integer(minimum: int, maximum: int = MAX_STORE_INT, **extra: Any) -> Schema:
+    return {"type": "integer", "minimum": minimum, "maximum": maximum, **extra}
+
+
+_ID_DESCRIPTION = "ASCII digits only; the store's ids are 64-bit, so at most 2^63-1."
+
+PARAMETERS: dict[str, Schema] = {
+    "agents": {
+        "name": "agents",
+        "in": "query",
+        "description": "Comma-separated agent ids; empty parts are skipped; absent or empty means every agent.",
+        "style": "form",
+        "explode": False,
+        "allowEmptyValue": True,  # `agents=` is every agent, as absent is
+        "schema": {"type": "array", "items": {"anyOf": [ref("AgentId"), {"const": ""}]}},
+    },
+    "last_event_id": {
+        "name": "last_event_id",
+        "in": "query",
+        "description": f"Resume after this message id, like `Last-Event-ID` (the header wins). {_ID_DESCRIPTION}",
+        "schema": _integer(0),
+    },
+    "Last-Event-ID": {
+        "name": "Last-Event-ID",
+        "in": "header",
+        "description": f"The id of the last message the client has, as an EventSource sends it. {_ID_DESCRIPTION}",
+        "schema": _integer(0),
+    },
+    "since_id": {
+        "name": "since_id",
+        "in": "query",
+        "description": f"Only messages with a greater id. {_ID_DESCRIPTION}",
+        "schema": _integer(0, default=0),
+    },
+    "limit": {
+        "name": "limit",
+        "in": "query",
+        "description": "At most this many messages.",
+        "schema": _integer(1, MAX_LIMIT, default=100),
+    },
+    "agent_id": {
+        "name": "agent_id",
+        "in": "path",
+        "required": True,
+        "description": "An agent id of the roster.",
+        "schema": ref("AgentId"),
+    },
+    "since": {
+        "name": "since",
+        "in": "query",
+        "description": "Only rounds played after this RFC 3339 time (with its offset, e.g. `2026-11-23T10:15:00Z`).",
+        "schema": {"type": "string", "format": "date-time"},
+    },
+    "If-None-Match": {
+        "name": "If-None-Match",
+        "in": "header",
+        "description": "ETags of earlier answers, comma-separated; when one is this answer's, the answer is 304.",
+        "schema": {"type": "string"},
+    },
+    "Idempotency-Key": {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "description": "Names the round: the same key again returns the first answer and generates nothing.",
+        "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_IDEMPOTENCY_KEY,
+            "pattern": "^[!-~]([ -~]*[!-~])?$",  # printable ASCII; HTTP drops spaces at either end
+        },
+    },
+}
+
+HEADERS: dict[str, Schema] = {
+    "ETag": {
+        "description": "Names this answer; send it back in `If-None-Match`.",
+        "required": True,
+        "schema": {"type": "string", "pattern": '^"[0-9a-f]{32}"$'},
+    },
+    "Cache-Control": {"description": "Always revalidate.", "required": True, "schema": {"const": "no-cache"}},
+    "X-Accel-Buffering": {
+        "description": "Tells a reverse proxy not to buffer the stream.",
+        "required": True,
+        "schema": {"const": "no"},
+    },
+    "Idempotent-Replayed": {
+        "description": "Present when the answer is the stored first answer to this `Idempotency-Key`.",
+        "required": False,
+        "schema": {"const": "true"},
+    },
+}
+
+
+def _object(properties: dict[str, Schema], optional: Sequence[str] = (), closed: bool = True) -> Schema:
+    """An object whose properties are all required except `optional`; `closed` forbids any other."""
+    schema: Schema = {
+        "type": "object",
+        "required": [name for name in properties if name not in optional],
+        "properties": properties,
+    }
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def _event(name: str, data: str, with_id: bool = False) -> Schema:
+    """One SSE event as a reader sees it: its type, its id when it has one, and its JSON data."""
+    properties: dict[str, Schema] = {
+        "event": {"const": name},
+        "data": {"type": "string", "contentMediaType": JSON, "contentSchema": ref(data)},
+    }
+    if with_id:
+        properties["id"] = {"type": "string", "pattern": "^[1-9][0-9]*$"}
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
+    timestamp: Schema = {
+        "type": "string",
+        "format": "date-time",
+        "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$",
+    }
+    nullable_id: Schema = {"type": ["integer", "null"], "minimum": 1}
+    money: Schema = {"type": "number"}
+    count: Schema = {"type": "integer", "minimum": 0}
+    return {
+        "Error": _object({"error": {"type": "string", "examples": ["bad_request"]}, "detail": {"type": "string"}}),
+        "AgentId": {"type": "string", "enum": list(agent_ids)},
+        "Agent": _object(
+            {
+                "id": ref("AgentId"),
+                "name": {"type": "string"},
+                "color": {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$"},
+                "strategy": {"enum": list(STRATEGIES)},
+            }
+        ),
+        "Message": _object(
+            {
+                "id": {"type": "integer", "minimum": 1},
+                "agent_id": {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"},
+                "agent_name": {"type": "string"},
+                "kind": {"enum": list(MESSAGE_KINDS)},
+                "content": {"type": "string"},
+                "created_at": timestamp,
+                "meta": _object(
+                    {
+                        "symbol": {"type": ["string", "null"]},
+                        "side": {"enum": ["buy", "sell", None]},
+                        "price": {"type": ["number", "null"]},
+                        "confidence": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+                        "reply_to": nullable_id,
+                        "quantity": {"type": "number", "description": "signed: > 0 bought; only on a trade"},
+                        "position_after": {"type": "number", "description": "the position after the trade"},
+                    },
+                    optional=("symbol", "side", "price", "confidence", "reply_to", "quantity", "position_after"),
+                    closed=False,
+                ),
+            }
+        ),
+        "GenerateRequest": _object(
+            {"agents": {"type": ["array", "null"], "items": ref("AgentId"), "minItems": 1}},
+            optional=("agents",),
+        ),
+        "Round": _object({"messages": {"type": "array", "items": ref("Message")}}),
+        "MessagesPage": _object(
+            {
+                "messages": {"type": "array", "items": ref("Message")},
+                "last_id": {"type": "integer", "minimum": 0, "maximum": MAX_STORE_INT},
+                "retention_seconds": {"type": "number", "exclusiveMinimum": 0},
+            }
+        ),
+        "Health": _object(
+            {
+                "status": {"enum": ["ok", "degraded"]},
+                "database": {"type": "string", "description": "`ok`, or why the store does not answer"},
+                "bus": {"type": "string", "description": "`ok`, or why the bus is not delivering"},
+                "clients": {"type": "integer", "minimum": 0},
+                "uptime_seconds": {"type": "number", "minimum": 0},
+            }
+        ),
+        "Ready": _object(
+            {
+                "server_time": timestamp,
+                "heartbeat_seconds": {"type": "number", "exclusiveMinimum": 0},
+                "last_id": nullable_id,
+                "earliest_id": nullable_id,
+                "gap": {"type": "boolean"},
+            }
+        ),
+        "Heartbeat": _object({"server_time": timestamp, "clients": {"type": "integer", "minimum": 0}}),
+        "BookEntry": _object(
+            {
+                "agent_id": ref("AgentId"),
+                "equity": money,
+                "cash": money,
+                "realized_pnl": money,
+                "unrealized_pnl": money,
+                "return_pct": money,
+                "positions": {
+                    "type": "array",
+                    "items": _object(
+                        {
+                            "symbol": {"type": "string"},
+                            "quantity": {"type": "number"},
+                            "avg_price": {"type": "number"},
+                            "mark_price": {"type": "number"},
+                            "unrealized_pnl": money,
+                        }
+                    ),
+                },
+                "trades": count,
+                "closed_trades": count,
+                "winning_trades": count,
+                "win_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+                "max_drawdown_pct": {"type": "number", "minimum": 0},
+            }
+        ),
+        "Performance": _object(
+            {
+                "as_of": timestamp,
+                "round": count,
+                "round_agents": {"type": "array", "items": ref("AgentId")},
+                "start_equity": money,
+                "prices": {"type": "object", "additionalProperties": {"type": "number"}},
+                "agents": {"type": "array", "items": ref("BookEntry")},
+            }
+        ),
+        "Book": _object({"round": count, "as_of": timestamp, "agents": {"type": "array", "items": ref("BookEntry")}}),
+        "Equity": _object(
+            {
+                "agent_id": ref("AgentId"),
+                "start_equity": money,
+                "kept_rounds": count,
+                "points": {
+                    "type": "array",
+                    "items": _object({"round": {"type": "integer", "minimum": 1}, "at": timestamp, "equity": money}),
+                },
+            }
+        ),
+        "StreamEvent": {
+            "description": "`ready` first, then messages (the default event type), heartbeats and each round's books.",
+            "oneOf": [
+                _event("ready", "Ready"),
+                _event("message", "Message", with_id=True),
+                _event("heartbeat", "Heartbeat"),
+                _event("book", "Book"),
+            ],
+        },
+    }
+
+
+def _operation(operation: Operation, token_required: bool) -> Schema:
+    entry: Schema = {"operationId": operation.operation_id, "summary": operation.summary}
+    if operation.description:
+        entry["description"] = operation.description
+    if operation.parameters:
+        entry["parameters"] = [{"$ref": f"#/components/parameters/{name}"} for name in operation.parameters]
+    if operation.body is not None:
+        entry["requestBody"] = {"required": False, "content": {JSON: {"schema": operation.body}}}
+    if operation.secured:
+        # Without a token the hub takes any request: the empty requirement says the token is optional.
+        entry["security"] = [{BEARER: []}] if token_required else [{BEARER: []}, {}]
+    entry["responses"] = {str(reply.status): _response(reply) for reply in operation.replies}
+    return entry
+
+
+def _response(reply: Reply) -> Schema:
+    response: Schema = {"description": reply.description}
+    if reply.schema is not None:
+        response["content"] = {reply.media_type: {"schema": reply.schema}}
+    if reply.headers:
+        response["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in reply.headers}
+    return response
+
+
+def build_document(roster: Sequence[Agent], token_required: bool) -> Schema:
+    """The OpenAPI 3.1 document of a hub with this roster, needing a bearer token on generate or not."""
+    paths: dict[str, Schema] = {}
+    for operation in OPERATIONS:
+        paths.setdefault(operation.path, {})[operation.method.lower()] = _operation(operation, token_required)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "agentchat hub",
+            "version": __version__,
+            "description": (
+                'A real-time feed of AI trading agents\' chat. Every error body is `{"error", "detail"}`, '
+                "404 and 405 included."
+            ),
+        },
+        "paths": paths,
+        "components": {
+            "schemas": _schemas([agent.id for agent in roster]),
+            "parameters": PARAMETERS,
+            "headers": HEADERS,
+            "securitySchemes": {
+                BEARER: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The hub's AGENTCHAT_GENERATE_TOKEN, required on generate when it is set.",
+                }
+            },
+        },
+    }
+
+
+@functools.lru_cache(maxsize=8)
+def _document_bytes(roster: tuple[Agent, ...], token_required: bool) -> bytes:
+    return dumps(build_document(roster, token_required)).encode()
+
+
+async def openapi_json(request: Request) -> Response:
+    hub = request.app.state.hub
+    return Response(_document_bytes(hub.roster, hub.settings.token is not None), media_type=JSON)

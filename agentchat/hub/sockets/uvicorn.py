@@ -1,0 +1,93 @@
+"""The uvicorn socket: the only code that knows uvicorn's internals.
+
+Under uvicorn (the server we ship with) an ASGI `send` is a bound method of the request
+cycle (`send.__self__`), which holds the connection's `transport`, its flow control (`flow`,
+with `write_paused` and `drain()`) and a `disconnected` flag. This socket uses them so:
+
+- Under the httptools protocol (uvicorn's default when httptools is installed, as here),
+  once the headers are sent, each live chunk is framed for HTTP chunked encoding once per
+  batch (`Chunk.framed`; httptools frames every body of ours that way, as we never send a
+  Content-Length) and written with one `transport.write` after checking uvicorn's own
+  flow-control flag: one syscall, no `send()` coroutine, no event-loop wake-up. That is the
+  floor the machine allows. A paused transport refuses the chunk (`Write.FULL`) and
+  `drain()` waits on uvicorn's flow control.
+- Under the h11 protocol (or when the cycle lacks any of those) live chunks take the plain
+  ASGI route of `AsgiSocket`, which steps h11's `send`.
+- Under either protocol the socket can really be aborted (`transport.abort()`), which also
+  wakes the stream's request handler with `http.disconnect`, and the kernel's send buffer is
+  capped (`KERNEL_SEND_BUFFER_BYTES`). Linux would otherwise let it grow to megabytes for a
+  client that stopped reading, so a stalled viewer could pin far more memory than the
+  fan-out's backlog bound and would take minutes of traffic to be noticed. SSE frames are
+  small; the cap costs a reader nothing.
+
+`attach` returns None when `send` is not uvicorn's; then `AsgiSocket` serves alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from typing import Any
+
+from starlette.types import Send
+
+from agentchat.hub.sockets.asgi import AsgiSocket
+from agentchat.hub.sockets.base import DONE, FULL, GONE, Chunk, Write
+
+__all__ = ["UvicornSocket"]
+
+KERNEL_SEND_BUFFER_BYTES = 64 * 1024
+
+
+class UvicornSocket(AsgiSocket):
+    """A stream on uvicorn: the direct route under httptools, the ASGI route under h11 (see above)."""
+
+    __slots__ = ("cycle", "direct", "flow", "transport")
+
+    def __init__(self, send: Send, cycle: Any) -> None:
+        super().__init__(send)
+        self.cycle = cycle
+        self.transport = cycle.transport
+        self.flow = cycle.flow
+        self.direct = False  # chunks straight to the transport, from `headers_sent` on
+        self._cap_kernel_buffer()
+
+    @classmethod
+    def attach(cls, send: Send) -> UvicornSocket | None:
+        """The socket behind uvicorn's `send`, or None when the server is not uvicorn."""
+        cycle = getattr(send, "__self__", None)
+        if (
+            getattr(cycle, "transport", None) is None
+            or not isinstance(getattr(getattr(cycle, "flow", None), "write_paused", None), bool)
+            or not isinstance(getattr(cycle, "disconnected", None), bool)
+        ):
+            return None
+        return cls(send, cycle)
+
+    def _cap_kernel_buffer(self) -> None:
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER_BYTES)
+
+    def headers_sent(self) -> None:
+        self.direct = getattr(self.cycle, "chunked_encoding", None) is True  # httptools, body chunked
+
+    def offer(self, chunk: Chunk) -> Write:
+        if not self.direct:
+            return super().offer(chunk)
+        if self.cycle.disconnected:
+            return GONE
+        if self.flow.write_paused:
+            return FULL
+        self.transport.write(chunk.framed)  # the common case: one write, nothing else
+        return DONE
+
+    async def drain(self) -> bool:
+        if not self.direct:
+            return await super().drain()
+        await self.flow.drain()  # uvicorn resumes it when the connection is lost, too
+        return not self.cycle.disconnected
+
+    def abort(self) -> None:
+        self.transport.abort()

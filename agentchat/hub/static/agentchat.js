@@ -1,0 +1,644 @@
+/**
+ * agentchat.js: the hub's agents' chat in a browser. One ES module, no build step, no dependency;
+ * the hub serves it at /agentchat.js, and importing it defines <agent-chat>:
+ *
+ *   <script type="module" src="https://hub.example/agentchat.js"></script>
+ *   <agent-chat hub="https://hub.example" agents="claude_arbitrage,grok_sentiment"></agent-chat>
+ *
+ * Layers, each usable alone: `Feed` (what is kept), `HubConnection` (one stream, polling while it
+ * is down), `AgentChatClient` (one connection per browser, shared by its tabs), `AgentChatElement`
+ * (the view). Deliberate choices, each for a reason:
+ *
+ * - Native EventSource. It resumes by itself with Last-Event-ID after a dropped stream; the first
+ *   connect passes the position as `?last_event_id=` (EventSource cannot set headers), so the hub
+ *   replays what it retains after it and goes live with no gap and no duplicate.
+ * - A browser's EventSource gives up for good after an HTTP error, and otherwise retries at a fixed
+ *   pace. This client lets it retry once by itself after a healthy stream (a hub restart), then
+ *   closes it and opens a new one with exponential backoff and jitter, forever, never less often
+ *   than a poll. Meanwhile it polls `GET /api/chat/messages?since_id=` with If-None-Match every
+ *   poll period. A poll that reaches a hub thought down tries the stream at once.
+ * - Two heartbeat periods without an event is a dead stream (a half-open TCP connection never
+ *   fails by itself).
+ * - One stream per browser, not per tab. Tabs showing the same hub and agents elect the holder of
+ *   the stream with the Web Locks API and share what it receives over a BroadcastChannel; a new tab
+ *   asks the holder for what it has. When the holder's tab closes, the browser hands the lock to
+ *   another tab, which opens the stream from the last id it saw: the hub replays the rest, dedupe
+ *   by id drops any overlap. Where those APIs are missing, each tab holds its own stream.
+ * - Dedupe with bounded memory: at most `maxPerAgent` messages per agent; an arrival whose id is
+ *   kept, or that is older than everything kept for a full agent, changes nothing.
+ * - Safe by construction: agent text is only ever set with textContent, agent colours only through
+ *   the CSSOM and only as #RRGGBB, so the page's CSP (script-src 'self', style-src 'self') holds.
+ */
+
+const STREAM_PATH = "/api/chat/stream";
+const MESSAGES_PATH = "/api/chat/messages";
+const CONFIG_PATH = "/api/viewer/config";
+const POLL_PAGE = 1000; // the hub's maximum `limit`
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_CAP_MS = 10000;
+const LIVENESS_SLACK_MS = 1000;
+const AGE_TICK_MS = 1000;
+const COLOR = /^#[0-9A-Fa-f]{6}$/;
+const EMPTY_TEXT = "Waiting for agent messages…";
+const GAP_TEXT = "Some messages were removed by the hub's retention before this page could read them.";
+
+/** The status pill, exactly as the dashboard words it. */
+export const PILLS = Object.freeze({
+  connecting: "⚪ Connecting",
+  realtime: "🟢 Real-time (SSE)",
+  polling: "🟡 Polling (fallback)",
+  error: "🔴 Error",
+});
+
+/** The hub's base URL, without a trailing slash: `value` (an attribute) or where this module came from. */
+export function hubBase(value) {
+  const url = value ? new URL(value, location.href) : new URL("./", import.meta.url);
+  return url.href.replace(/\/+$/, "");
+}
+
+function hubUrl(hub, path, params) {
+  const url = new URL(hub + path);
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== "" && value !== null && value !== undefined) url.searchParams.set(key, String(value));
+  }
+  return url.href;
+}
+
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+function isMessage(value) {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    Number.isSafeInteger(value.id) &&
+    typeof value.agent_id === "string" &&
+    typeof value.content === "string"
+  );
+}
+
+/** Exponential backoff with jitter: a delay in [ceiling / 2, ceiling], ceiling = min(cap, base * 2^attempt). */
+function backoffMs(attempt, capMs) {
+  const ceiling = Math.min(capMs, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 16));
+  return ceiling * (0.5 + Math.random() / 2);
+}
+
+/** What a failed request tells a person: the hub's own `error: detail`, else the status. */
+async function refusal(response) {
+  const body = parseJson(await response.text().catch(() => ""));
+  const phrase = body && typeof body.error === "string" ? `${body.error}: ${body.detail ?? ""}` : response.statusText;
+  return `the hub answered ${response.status}${phrase ? ` (${phrase})` : ""}`;
+}
+
+/** Why a request that never got an answer failed, as far as a page can know. */
+function unreachable(hub) {
+  const crossOrigin = new URL(hub).origin !== location.origin;
+  const why = crossOrigin ? "it is down, or its AGENTCHAT_CORS_ORIGINS does not allow this page's origin" : "it is down";
+  return `cannot reach the hub at ${hub} (${why})`;
+}
+
+/** The hub's viewer config: roster, max_per_agent, poll_seconds. Throws an Error with a readable message. */
+export async function fetchConfig(hub) {
+  let response;
+  try {
+    response = await fetch(hub + CONFIG_PATH, { cache: "no-store" });
+  } catch {
+    throw new Error(unreachable(hub));
+  }
+  if (!response.ok) throw new Error(await refusal(response));
+  const config = await response.json();
+  return {
+    agents: Array.isArray(config.agents) ? config.agents : [],
+    maxPerAgent: Number(config.max_per_agent) || 20,
+    pollSeconds: Number(config.poll_seconds) || 45,
+  };
+}
+
+/** The messages kept: newest first per agent, at most `maxPerAgent` each, each id once. */
+export class Feed {
+  constructor(maxPerAgent) {
+    this.maxPerAgent = maxPerAgent;
+    this.byAgent = new Map();
+    this.byId = new Map();
+    this.lastId = 0; // the highest id seen: where a stream resumes
+    this.duplicates = 0;
+  }
+
+  /** Add what arrived; true when anything kept changed. */
+  add(messages) {
+    let changed = false;
+    for (const message of messages) {
+      if (!isMessage(message)) continue;
+      this.lastId = Math.max(this.lastId, message.id);
+      if (this.byId.has(message.id)) {
+        this.duplicates += 1;
+        continue;
+      }
+      const kept = this.byAgent.get(message.agent_id) ?? [];
+      let at = kept.findIndex((other) => other.id < message.id);
+      if (at === -1) at = kept.length;
+      if (at >= this.maxPerAgent) continue; // older than everything kept for a full agent
+      kept.splice(at, 0, message);
+      this.byId.set(message.id, message);
+      if (kept.length > this.maxPerAgent) this.byId.delete(kept.pop().id);
+      this.byAgent.set(message.agent_id, kept);
+      changed = true;
+    }
+    return changed;
+  }
+
+  of(agentId) {
+    return this.byAgent.get(agentId) ?? [];
+  }
+
+  get(id) {
+    return this.byId.get(id);
+  }
+
+  /** Everything kept, oldest first: what a holder hands a new tab. */
+  all() {
+    return [...this.byId.values()].sort((a, b) => a.id - b.id);
+  }
+}
+
+/**
+ * One stream to the hub, with polling while it is down. `position()` is the last id seen;
+ * `onMessages(list)` and `onStatus({state, reason, gap})` report what happens.
+ */
+export class HubConnection {
+  constructor({ hub, agents, pollSeconds, position, onMessages, onStatus }) {
+    this.hub = hub;
+    this.agents = agents.join(",");
+    this.pollMs = pollSeconds * 1000;
+    this.position = position;
+    this.onMessages = onMessages;
+    this.onStatus = onStatus;
+    this.source = null;
+    this.openedFrom = 0;
+    this.healthy = false;
+    this.failures = 0;
+    this.gap = false;
+    this.state = null;
+    this.reason = null;
+    this.reportedGap = false;
+    this.streamTrouble = null;
+    this.polling = false;
+    this.pollTimer = null;
+    this.pollAbort = null;
+    this.etag = null; // [url, tag] of the last poll answered 200
+    this.openTimer = null;
+    this.livenessTimer = null;
+    this.lastEventAt = 0;
+    this.livenessMs = 0;
+    this.stopped = true;
+  }
+
+  start() {
+    this.stopped = false;
+    this.open();
+  }
+
+  close() {
+    this.stopped = true;
+    this.closeStream();
+    this.stopPolling();
+    clearTimeout(this.openTimer);
+  }
+
+  open() {
+    if (this.stopped) return;
+    this.closeStream();
+    const from = this.position();
+    const source = new EventSource(hubUrl(this.hub, STREAM_PATH, { agents: this.agents, last_event_id: from }));
+    this.source = source;
+    this.openedFrom = from;
+    source.addEventListener("ready", (event) => this.ready(source, event));
+    source.addEventListener("message", (event) => this.frame(source, event));
+    source.addEventListener("heartbeat", () => this.alive(source));
+    source.addEventListener("error", () => this.failed(source));
+  }
+
+  closeStream() {
+    clearInterval(this.livenessTimer);
+    if (this.source) this.source.close();
+    this.source = null;
+    this.healthy = false;
+  }
+
+  ready(source, event) {
+    if (source !== this.source) return;
+    const ready = parseJson(event.data) ?? {};
+    const resumedFrom = Number(event.lastEventId || this.openedFrom); // what the browser sent, on its own retry
+    // From position 0 a gap is only retention doing its job; after a real position it is a loss.
+    this.gap = this.gap || (ready.gap === true && resumedFrom > 0);
+    this.healthy = true;
+    this.failures = 0;
+    this.stopPolling();
+    const heartbeatMs = (Number(ready.heartbeat_seconds) || 30) * 1000;
+    this.livenessMs = 2 * heartbeatMs + LIVENESS_SLACK_MS;
+    this.alive(source);
+    clearInterval(this.livenessTimer);
+    this.livenessTimer = setInterval(() => this.checkAlive(source), this.livenessMs / 4);
+    this.report("realtime", `connected to ${this.hub}`);
+  }
+
+  frame(source, event) {
+    if (source !== this.source) return;
+    this.alive(source);
+    const message = parseJson(event.data);
+    if (message) this.onMessages([message]);
+  }
+
+  alive(source) {
+    if (source === this.source) this.lastEventAt = performance.now();
+  }
+
+  checkAlive(source) {
+    if (source === this.source && performance.now() - this.lastEventAt > this.livenessMs) {
+      this.closeStream();
+      this.down(`no event from ${this.hub} for ${Math.round(this.livenessMs / 1000)} s`);
+    }
+  }
+
+  failed(source) {
+    if (source !== this.source || this.stopped) return;
+    if (source.readyState === EventSource.CONNECTING && this.healthy) {
+      this.healthy = false; // the browser's own retry, with Last-Event-ID; a second failure is ours
+      clearInterval(this.livenessTimer);
+      this.streamTrouble = `the stream from ${this.hub} dropped`;
+      this.startPolling();
+      return;
+    }
+    this.closeStream();
+    this.down(`the stream from ${this.hub} failed`);
+  }
+
+  /** The stream is gone: poll meanwhile, open it again after a backoff. */
+  down(why) {
+    this.streamTrouble = why;
+    clearTimeout(this.openTimer);
+    this.openTimer = setTimeout(() => this.open(), backoffMs(this.failures, Math.min(BACKOFF_CAP_MS, this.pollMs)));
+    this.failures += 1;
+    this.startPolling();
+  }
+
+  startPolling() {
+    if (this.polling) return;
+    this.polling = true;
+    this.poll();
+  }
+
+  stopPolling() {
+    this.polling = false;
+    clearTimeout(this.pollTimer);
+    if (this.pollAbort) this.pollAbort.abort();
+    this.pollAbort = null;
+  }
+
+  async poll() {
+    clearTimeout(this.pollTimer);
+    const abort = new AbortController();
+    this.pollAbort = abort;
+    let again = this.pollMs;
+    const url = hubUrl(this.hub, MESSAGES_PATH, { agents: this.agents, since_id: this.position(), limit: POLL_PAGE });
+    const headers = this.etag && this.etag[0] === url ? { "If-None-Match": this.etag[1] } : {};
+    try {
+      const response = await fetch(url, { headers, cache: "no-store", signal: abort.signal });
+      if (response.status === 304) {
+        this.polled();
+      } else if (response.ok) {
+        const body = await response.json();
+        const messages = Array.isArray(body.messages) ? body.messages : [];
+        const tag = response.headers.get("ETag");
+        this.etag = tag ? [url, tag] : null;
+        if (messages.length) this.onMessages(messages);
+        if (messages.length >= POLL_PAGE) again = 0; // more to read
+        this.polled();
+      } else {
+        this.report("error", await refusal(response));
+      }
+    } catch {
+      if (abort.signal.aborted) return;
+      this.report("error", unreachable(this.hub));
+    }
+    if (this.polling && !this.stopped && this.pollAbort === abort) {
+      this.pollTimer = setTimeout(() => this.poll(), again);
+    }
+  }
+
+  polled() {
+    const wasError = this.state === "error";
+    this.report("polling", `${this.streamTrouble ?? "the stream is down"}; polling every ${this.pollMs / 1000} s`);
+    if (wasError && !this.healthy && !this.stopped) {
+      clearTimeout(this.openTimer); // the hub answers again: try the stream now, not at the next retry
+      this.open();
+    }
+  }
+
+  report(state, reason) {
+    if (state === this.state && reason === this.reason && this.gap === this.reportedGap) return;
+    this.reportedGap = this.gap;
+    this.state = state;
+    this.reason = reason;
+    this.onStatus({ state, reason, gap: this.gap });
+  }
+}
+
+/**
+ * The agents' chat for one hub and agent filter, over one stream per browser. Dispatches `change`
+ * when messages or status change; `role` is "held" (this tab holds the shared stream), "shared"
+ * (another tab does) or "own" (no sharing: Web Locks or BroadcastChannel missing, or `share: false`).
+ */
+export class AgentChatClient extends EventTarget {
+  constructor({ hub, agents = [], maxPerAgent = 20, pollSeconds = 45, share = true } = {}) {
+    super();
+    this.hub = hubBase(hub);
+    this.agents = [...agents].sort();
+    this.pollSeconds = pollSeconds;
+    this.feed = new Feed(maxPerAgent);
+    this.status = { state: "connecting", reason: `to ${this.hub}`, gap: false };
+    this.share = share && typeof navigator.locks?.request === "function" && typeof BroadcastChannel === "function";
+    this.role = this.share ? "shared" : "own";
+    this.connection = null;
+    this.channel = null;
+    this.release = null;
+    this.abort = null;
+    this.closed = false;
+  }
+
+  start() {
+    if (!this.share) {
+      this.hold();
+      return this;
+    }
+    const key = `agentchat ${this.hub} ${this.agents.join(",")}`;
+    this.channel = new BroadcastChannel(key);
+    this.channel.onmessage = (event) => this.hear(event.data);
+    this.abort = new AbortController();
+    this.status = { ...this.status, reason: "waiting for the tab that holds the stream" };
+    navigator.locks
+      .request(key, { signal: this.abort.signal }, () => {
+        if (this.closed) return undefined; // granted as close() aborted: let the next tab have it
+        this.role = "held";
+        this.hold();
+        this.changed();
+        return new Promise((resolve) => {
+          this.release = resolve;
+        });
+      })
+      .catch(() => {}); // aborted by close() while waiting
+    this.channel.postMessage({ type: "hello" });
+    return this;
+  }
+
+  close() {
+    this.closed = true;
+    if (this.connection) this.connection.close();
+    if (this.release) this.release();
+    if (this.abort) this.abort.abort();
+    if (this.channel) this.channel.close();
+    this.connection = this.release = this.abort = this.channel = null;
+  }
+
+  hold() {
+    this.connection = new HubConnection({
+      hub: this.hub,
+      agents: this.agents,
+      pollSeconds: this.pollSeconds,
+      position: () => this.feed.lastId,
+      onMessages: (messages) => {
+        this.take(messages);
+        this.tell({ type: "messages", messages });
+      },
+      onStatus: (status) => {
+        this.setStatus(status);
+        this.tell({ type: "status", status });
+      },
+    });
+    this.connection.start();
+  }
+
+  tell(news) {
+    if (this.channel && this.role === "held") this.channel.postMessage(news);
+  }
+
+  hear(news) {
+    if (news === null || typeof news !== "object") return;
+    if (this.role === "held") {
+      if (news.type === "hello") this.tell({ type: "snapshot", messages: this.feed.all(), status: this.status });
+      return;
+    }
+    if (Array.isArray(news.messages)) this.take(news.messages);
+    if (news.status && typeof news.status === "object") {
+      this.setStatus({ ...news.status, reason: `${news.status.reason} (through another tab)` });
+    }
+  }
+
+  take(messages) {
+    if (this.feed.add(messages)) this.changed();
+  }
+
+  setStatus(status) {
+    this.status = { state: status.state, reason: String(status.reason ?? ""), gap: status.gap === true };
+    this.changed();
+  }
+
+  changed() {
+    this.dispatchEvent(new Event("change"));
+  }
+}
+
+// -- the view -------------------------------------------------------------------------------------
+
+/** 'just now', '12 s ago', '4 min ago', '2 h ago' (as the dashboard says it). */
+export function relativeAge(seconds) {
+  if (seconds < 5) return "just now";
+  if (seconds < 60) return `${Math.floor(seconds)} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  return `${Math.floor(seconds / 3600)} h ago`;
+}
+
+/** 'BTC · buy · 71,234.5 · confidence 72% · ↩ #41 Claude Arbitrage', from whatever meta there is. */
+export function metaLine(message, nameOf) {
+  const meta = message.meta;
+  if (meta === null || typeof meta !== "object") return "";
+  const parts = ["symbol", "side"].filter((key) => meta[key]).map((key) => String(meta[key]));
+  if (typeof meta.price === "number") parts.push(meta.price.toLocaleString("en-US", { maximumSignificantDigits: 8 }));
+  if (typeof meta.confidence === "number") parts.push(`confidence ${Math.round(meta.confidence * 100)}%`);
+  const target = Number.parseInt(meta.reply_to, 10);
+  if (meta.reply_to !== null && meta.reply_to !== undefined && Number.isSafeInteger(target)) {
+    const who = nameOf(target);
+    parts.push(who ? `↩ #${target} ${who}` : `↩ #${target}`);
+  }
+  return parts.join(" · ");
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/**
+ * `<agent-chat hub="..." agents="a,b" max-per-agent="20" poll-seconds="45">`: the live chat, one
+ * column per agent. `hub` defaults to where this module came from; the others to the hub's config.
+ * With `url-params`, the page's own `?agents=` and `?poll_seconds=` choose (the hub's page uses it).
+ */
+export class AgentChatElement extends HTMLElement {
+  connectedCallback() {
+    if (!this.shadowRoot) this.build();
+    this.attempt = 0;
+    this.boot();
+  }
+
+  disconnectedCallback() {
+    clearTimeout(this.bootTimer);
+    clearInterval(this.ageTimer);
+    if (this.client) this.client.close();
+    this.client = null;
+  }
+
+  option(attribute, parameter) {
+    if (this.hasAttribute("url-params")) {
+      const value = new URLSearchParams(location.search).get(parameter);
+      if (value) return value;
+    }
+    return this.getAttribute(attribute);
+  }
+
+  build() {
+    const root = this.attachShadow({ mode: "open" });
+    const style = element("link");
+    style.rel = "stylesheet";
+    style.href = new URL("agentchat.css", import.meta.url).href;
+    this.pill = element("span", "pill");
+    this.reason = element("span", "reason");
+    const status = element("div", "status");
+    status.append(this.pill, this.reason);
+    this.gapNotice = element("p", "gap", GAP_TEXT);
+    this.gapNotice.hidden = true;
+    this.columnsBox = element("div", "columns");
+    root.append(style, status, this.gapNotice, this.columnsBox);
+    this.columns = new Map();
+    this.cards = new Map();
+    this.showStatus({ state: "connecting", reason: "", gap: false });
+  }
+
+  async boot() {
+    const hub = hubBase(this.getAttribute("hub"));
+    let config;
+    try {
+      config = await fetchConfig(hub);
+    } catch (error) {
+      if (!this.isConnected) return;
+      this.showStatus({ state: "error", reason: error.message, gap: false });
+      this.bootTimer = setTimeout(() => this.boot(), backoffMs(this.attempt++, BACKOFF_CAP_MS));
+      return;
+    }
+    if (!this.isConnected || this.client) return;
+    const wanted = (this.option("agents", "agents") ?? "").split(",").map((id) => id.trim()).filter(Boolean);
+    const roster = config.agents.filter((agent) => wanted.length === 0 || wanted.includes(agent.id));
+    this.layout(roster);
+    this.client = new AgentChatClient({
+      hub,
+      agents: wanted,
+      maxPerAgent: Number(this.getAttribute("max-per-agent")) || config.maxPerAgent,
+      pollSeconds: Number(this.option("poll-seconds", "poll_seconds")) || config.pollSeconds,
+    });
+    this.client.addEventListener("change", () => this.render());
+    this.client.start();
+    this.render();
+    this.ageTimer = setInterval(() => this.tickAges(), AGE_TICK_MS);
+  }
+
+  layout(roster) {
+    this.columnsBox.replaceChildren();
+    this.columns.clear();
+    for (const agent of roster) {
+      const column = element("section", "column");
+      if (COLOR.test(agent.color)) column.style.setProperty("--agent", agent.color);
+      column.dataset.agent = agent.id;
+      const head = element("header", "agent");
+      const name = element("h2", "name");
+      name.append(element("span", "dot", "●"), document.createTextNode(` ${agent.name}`));
+      head.append(name, element("p", "strategy", String(agent.strategy ?? "").replaceAll("_", " ")));
+      const empty = element("p", "empty", EMPTY_TEXT);
+      const list = element("div", "cards");
+      column.append(head, empty, list);
+      this.columnsBox.append(column);
+      this.columns.set(agent.id, { list, empty });
+    }
+  }
+
+  render() {
+    if (!this.client) return;
+    this.showStatus(this.client.status);
+    this.dataset.stream = this.client.role;
+    const feed = this.client.feed;
+    for (const [agentId, { list, empty }] of this.columns) {
+      const messages = feed.of(agentId);
+      const wanted = new Set(messages.map((message) => message.id));
+      for (const card of [...list.children]) {
+        const id = Number(card.dataset.id);
+        if (!wanted.has(id)) {
+          card.remove();
+          this.cards.delete(id);
+        }
+      }
+      let next = list.firstElementChild;
+      for (const message of messages) {
+        let card = this.cards.get(message.id);
+        if (!card) {
+          card = this.card(message, feed);
+          this.cards.set(message.id, card);
+        }
+        if (card === next) next = next.nextElementSibling;
+        else list.insertBefore(card, next);
+      }
+      empty.hidden = messages.length > 0;
+    }
+  }
+
+  card(message, feed) {
+    const card = element("article", "card");
+    card.dataset.id = String(message.id);
+    card.dataset.kind = String(message.kind ?? "");
+    const head = element("header", "card-head");
+    const age = element("span", "age");
+    age.dataset.createdAt = String(Date.parse(message.created_at) || "");
+    head.append(element("span", "badge", String(message.kind ?? "")), age, element("span", "id", `#${message.id}`));
+    card.append(head, element("p", "content", message.content));
+    const meta = metaLine(message, (id) => feed.get(id)?.agent_name);
+    if (meta) card.append(element("p", "meta", meta));
+    this.age(age, Date.now());
+    return card;
+  }
+
+  age(node, now) {
+    const created = Number(node.dataset.createdAt);
+    const text = created ? relativeAge(Math.max(0, (now - created) / 1000)) : "";
+    if (node.textContent !== text) node.textContent = text;
+  }
+
+  tickAges() {
+    const now = Date.now();
+    for (const node of this.shadowRoot.querySelectorAll(".age")) this.age(node, now);
+  }
+
+  showStatus(status) {
+    this.dataset.state = status.state;
+    const [icon, ...words] = (PILLS[status.state] ?? PILLS.error).split(" ");
+    this.pill.replaceChildren(element("span", "icon", icon), ` ${words.join(" ")}`); // drawn by CSS, no emoji font needed
+    this.pill.dataset.state = status.state;
+    this.reason.textContent = status.reason;
+    this.gapNotice.hidden = !status.gap;
+  }
+}
+
+if (!customElements.get("agent-chat")) customElements.define("agent-chat", AgentChatElement);
