@@ -172,7 +172,7 @@ class HubClient:
         return self._http.get(PERFORMANCE_PATH)
 
     def equity(self, agent_id: str, since: str | None = None) -> httpx.Response:
-        """`GET EQUITY_PATH`: the agent's equity after each kept round (after `since`, an ISO 8601 time)."""
+        """`GET EQUITY_PATH`: the agent's equity after each kept round (after `since`, an RFC 3339 time)."""
         return self._http.get(equity_path(agent_id), params={"since": since} if since else None)
 
     def open_stream(self, last_event_id: int | None = None, agent_ids: Sequence[str] | None = None) -> EventStream:
