@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/fuzz.py
 	$(BIN)/python bench/viewer.py
+	$(BIN)/python bench/market.py
 
 fuzz: $(STAMP)
 	$(BIN)/python bench/fuzz.py --examples 500

@@ -2,4 +2,4 @@
 
 from agentchat.dashboard.navigation import run
 
-run(diagnostics_script="pages/1_Diagnostics.py")
+run(diagnostics_script="pages/1_Diagnostics.py", leaderboard_script="pages/2_Leaderboard.py")

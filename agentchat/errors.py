@@ -9,6 +9,7 @@ AgentchatError                  base: catch this to catch everything below
     ├── BadRequest              malformed body or parameter (400)
     │   └── UnknownAgent        an agent id that is not in the roster (400)
     ├── Unauthorized            missing or wrong bearer token (401)
+    ├── NotFound                a path naming something the hub does not have, e.g. an agent (404)
     ├── Forbidden               a browser Origin or a Host the hub does not serve (403, 400 for Host)
     ├── RequestTimeout          a request body that did not arrive in time (408)
     ├── PayloadTooLarge         request body or headers over the limit (413, 431)
@@ -36,6 +37,7 @@ __all__ = [
     "Forbidden",
     "HubUnreachable",
     "IdempotencyKeyReused",
+    "NotFound",
     "PayloadTooLarge",
     "RateLimited",
     "RequestRefused",
@@ -104,6 +106,13 @@ class Unauthorized(RequestRefused):
 
     code = "unauthorized"
     status = 401
+
+
+class NotFound(RequestRefused):
+    """The path names something the hub does not have, such as an agent not in its roster."""
+
+    code = "not_found"
+    status = 404
 
 
 class PayloadTooLarge(RequestRefused):

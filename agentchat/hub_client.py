@@ -42,6 +42,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import httpcore
 import httpx
@@ -50,6 +51,7 @@ import sseclient
 from agentchat.errors import (
     AgentchatError,
     BadRequest,
+    NotFound,
     PayloadTooLarge,
     RateLimited,
     RequestRefused,
@@ -60,6 +62,7 @@ from agentchat.errors import (
 
 __all__ = [
     "AGENTS_PATH",
+    "EQUITY_PATH",
     "EVENT_STREAM",
     "GENERATE_PATH",
     "HEALTH_PATH",
@@ -69,6 +72,7 @@ __all__ = [
     "MAX_PAGE",
     "MESSAGES_PATH",
     "METRICS_PATH",
+    "PERFORMANCE_PATH",
     "STREAM_PATH",
     "TOKEN_HINT",
     "EventStream",
@@ -77,6 +81,7 @@ __all__ = [
     "answer_phrase",
     "describe_error",
     "describe_response",
+    "equity_path",
     "error_phrase",
     "generate_timeout",
     "json_body",
@@ -89,6 +94,8 @@ STREAM_PATH = "/api/chat/stream"
 MESSAGES_PATH = "/api/chat/messages"
 GENERATE_PATH = "/api/chat/generate"
 AGENTS_PATH = "/api/agents"
+PERFORMANCE_PATH = "/api/agents/performance"
+EQUITY_PATH = "/api/agents/{agent_id}/equity"  # a route pattern: `equity_path` fills it in
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
 MAX_PAGE = 1000  # the largest `limit` the hub takes on MESSAGES_PATH
@@ -103,10 +110,11 @@ _RETRY_PREFIX = b"retry:"
 
 # The class for each `error` code the hub sends; a status stands in when the body has none.
 _REFUSALS_BY_CODE: dict[str, type[AgentchatError]] = {
-    cls.code: cls for cls in (BadRequest, UnknownAgent, Unauthorized, PayloadTooLarge, RateLimited, StoreUnavailable)
+    cls.code: cls
+    for cls in (BadRequest, UnknownAgent, Unauthorized, NotFound, PayloadTooLarge, RateLimited, StoreUnavailable)
 }
 _REFUSALS_BY_STATUS: dict[int, type[AgentchatError]] = {
-    cls.status: cls for cls in (BadRequest, Unauthorized, PayloadTooLarge, StoreUnavailable)
+    cls.status: cls for cls in (BadRequest, Unauthorized, NotFound, PayloadTooLarge, StoreUnavailable)
 }
 
 
@@ -160,6 +168,14 @@ class HubClient:
     def health(self) -> httpx.Response:
         """`GET HEALTH_PATH`: 200, or 503 with a body that says what is down."""
         return self._http.get(HEALTH_PATH)
+
+    def performance(self) -> httpx.Response:
+        """`GET PERFORMANCE_PATH`: every agent's book, ranked by equity."""
+        return self._http.get(PERFORMANCE_PATH)
+
+    def equity(self, agent_id: str, since: str | None = None) -> httpx.Response:
+        """`GET EQUITY_PATH`: the agent's equity after each kept round (after `since`, an RFC 3339 time)."""
+        return self._http.get(equity_path(agent_id), params={"since": since} if since else None)
 
     def open_stream(self, last_event_id: int | None = None, agent_ids: Sequence[str] | None = None) -> EventStream:
         """`GET STREAM_PATH`, once its headers are in; a resume from `last_event_id` when given.
@@ -310,6 +326,11 @@ def answer_phrase(response: httpx.Response) -> str:
 def describe_response(response: httpx.Response) -> str:
     """`HTTP 400 unknown_agent: ...` from the hub's JSON error body, or the status line."""
     return f"HTTP {response.status_code} {answer_phrase(response)}"
+
+
+def equity_path(agent_id: str) -> str:
+    """EQUITY_PATH for one agent (its id percent-encoded, though roster ids never need it)."""
+    return EQUITY_PATH.format(agent_id=quote(agent_id, safe=""))
 
 
 def refusal(response: httpx.Response, detail: str) -> AgentchatError:

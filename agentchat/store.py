@@ -35,6 +35,7 @@ from agentchat.message import Draft, Message, dumps, utc_now
 __all__ = [
     "IDEMPOTENCY_SECONDS",
     "Bounds",
+    "RoundWriter",
     "Store",
     "create_store_engine",
     "database_error_reason",
@@ -83,6 +84,8 @@ IDEMPOTENCY_SECONDS = 24 * 3600  # how long a round's Idempotency-Key is remembe
 
 PAGE_SIZE = 1000  # rows per query when reading everything after an id
 ROUND_LOCK_KEY = 0x61676E74  # "agnt": the PostgreSQL advisory lock that orders inserts across hubs
+
+RoundWriter = Callable[[Connection], Sequence[Draft]]  # runs inside `insert_round`'s transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +235,7 @@ class Store:
 
     def insert_round(
         self,
-        drafts: Sequence[Draft],
+        drafts: Sequence[Draft] | RoundWriter,
         idempotency_key: str | None = None,
         before_commit: Callable[[Connection, list[Message]], None] | None = None,
         body_hash: str | None = None,
@@ -245,6 +248,11 @@ class Store:
         answer after the messages themselves are gone. `before_commit` runs inside the
         transaction (the PostgreSQL bus sends NOTIFY there). A key first used with another
         `body_hash` raises `IdempotencyKeyReused`.
+
+        `drafts` may be a `RoundWriter`: it is called inside the transaction, after the lock and
+        the key check, and returns the drafts. That is where a round reads the simulation's
+        state, advances it and writes it back (`hub/market.py`), so the state and the messages
+        commit together, in id order, and a replayed key advances nothing.
         """
         with self._connect(write=True) as connection:
             if self.is_postgres:
@@ -253,6 +261,8 @@ class Store:
                 earlier = self._round_by_key(connection, idempotency_key, body_hash)
                 if earlier is not None:
                     return earlier, False
+            if callable(drafts):
+                drafts = drafts(connection)
             now = utc_now()
             stored: list[Message] = []
             for draft in drafts:

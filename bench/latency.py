@@ -39,7 +39,15 @@ def frame_size_of_longest_message() -> int:
         kind="analysis",
         content="x" * MAX_CONTENT_CHARS,
         created_at=datetime.now(UTC),
-        meta={"symbol": "EURUSD", "side": "sell", "price": 71234.56, "confidence": 0.72, "reply_to": 2_147_483_646},
+        meta={
+            "symbol": "EURUSD",
+            "side": "sell",
+            "price": 71234.56,
+            "confidence": 0.72,
+            "reply_to": 2_147_483_646,
+            "quantity": -123456.789012,
+            "position_after": -987654.321098,
+        },
     )
     frame = message.sse_frame()
     return len(b"%x\r\n" % len(frame)) + len(frame) + 2

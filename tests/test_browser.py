@@ -2,7 +2,8 @@
 
 A hub and `streamlit run app.py` run as subprocesses on free ports for the whole module; each test
 opens its own page, which is its own Streamlit session with its own live feed. The README's
-screenshots come from the Diagnostics test: `UPDATE_SCREENSHOTS=1 python -m pytest tests/test_browser.py`.
+screenshots come from the Diagnostics and Leaderboard tests:
+`UPDATE_SCREENSHOTS=1 python -m pytest tests/test_browser.py`.
 The last test drives Chromium's native EventSource, on a page of another origin, through a store
 outage during its reconnect (issue 13, point 1).
 """
@@ -24,6 +25,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from agentchat.dashboard.standings import whole_money
 from agentchat.message import Draft
 from agentchat.store import Store, create_store_engine
 from tests.support import ROOT, HubProcess, InProcessHub, free_port, wait_answering, wait_until
@@ -309,3 +311,36 @@ def test_an_eventsource_on_another_origin_comes_back_after_a_store_outage(
         assert page.evaluate("window.readies") >= 2
     finally:
         page.close()
+
+
+def books(hub: HubProcess) -> dict[str, Any]:
+    return dict(httpx.get(f"{hub.url}/api/agents/performance", timeout=10).json())
+
+
+def test_leaderboard_shows_each_agents_equity_and_moves_after_a_round(
+    open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard], tmp_path: Path
+) -> None:
+    """Also the README's picture of the Leaderboard (docs/leaderboard.png with UPDATE_SCREENSHOTS=1)."""
+    hub, _ = stack
+    pictures = DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+    for _ in range(40):  # curves worth looking at
+        generate(hub)
+    page = open_page()
+    page.set_viewport_size({"width": 1600, "height": 1500})
+    page.get_by_role("link", name="Leaderboard").click()
+    before = books(hub)
+    for entry in before["agents"]:
+        row = page.locator(f".st-key-standing-{entry['agent_id']}")
+        expect(row).to_contain_text(whole_money(entry["equity"]), timeout=10_000)
+    expect(page.get_by_text(f"Round {before['round']}: all 6 agents")).to_be_visible()
+    expect(page.locator("[data-testid='stVegaLiteChart'] .marks").first).to_be_visible(timeout=10_000)
+    trades = page.get_by_test_id("stDataFrame").first.or_(page.get_by_text("No trade among"))
+    expect(trades).to_be_visible(timeout=10_000)
+    page.wait_for_timeout(1500)  # let the chart's lines settle
+    page.screenshot(path=str(pictures / "leaderboard.png"), full_page=True)
+    generate(hub)
+    after = books(hub)
+    expect(page.get_by_text(f"Round {after['round']}: all 6 agents")).to_be_visible(timeout=5000)
+    for entry in after["agents"]:
+        row = page.locator(f".st-key-standing-{entry['agent_id']}")
+        expect(row).to_contain_text(whole_money(entry["equity"]), timeout=5000)

@@ -15,14 +15,16 @@ from datetime import UTC, datetime
 import pytest
 
 from agentchat.agents import BUILTIN_ROSTER, STRATEGIES, Agent
+from agentchat.books import Position
 from agentchat.generator import Generator, OfflineGenerator
-from agentchat.generator.market import INSTRUMENTS, Market, Position
+from agentchat.generator.market import INSTRUMENTS, Market
 from agentchat.generator.voices import GENERIC_WRITER, writer_for
 from agentchat.generator.writers import ALERT_SIGMA
 from agentchat.message import MESSAGE_KINDS, Draft, Message
 
 SIGNED_PERCENT = re.compile(r"[+-]\d+\.\d+%")
 META_KEYS = {"symbol", "side", "price", "confidence", "reply_to"}
+FILL_KEYS = {"quantity", "position_after"}
 MARKUP = set("<>*_`#$~[]|\\")
 SYMBOLS = {instrument.symbol for instrument in INSTRUMENTS}
 RECENT_LIMIT = 30
@@ -103,7 +105,7 @@ def test_round_for_no_agents_is_empty() -> None:
 def test_every_draft_has_a_known_kind_and_exactly_the_meta_keys() -> None:
     for draft in all_drafts(seed=2, rounds=60):
         assert draft.kind in MESSAGE_KINDS
-        assert set(draft.meta) == META_KEYS
+        assert set(draft.meta) == (META_KEYS | FILL_KEYS if draft.meta["side"] else META_KEYS)
         assert draft.meta["symbol"] in SYMBOLS
         assert draft.meta["side"] in ("buy", "sell", None)
         assert isinstance(draft.meta["price"], float) and draft.meta["price"] > 0
@@ -317,6 +319,35 @@ def test_crypto_quotes_carry_funding_and_others_do_not() -> None:
 
 
 # Positions --------------------------------------------------------------------------------------
+
+
+def test_side_is_set_exactly_when_a_message_trades_with_its_signed_quantity_and_position_after() -> None:
+    generator = OfflineGenerator(seed=33)
+    fills = views_without_trade = 0
+    for _ in range(80):
+        before = {agent.id: generator.positions(agent.id) for agent in BUILTIN_ROSTER}
+        for draft in generator.generate_round(BUILTIN_ROSTER, []):
+            meta = draft.meta
+            old = before[draft.agent_id].get(meta["symbol"], Position()).quantity
+            new = generator.positions(draft.agent_id).get(meta["symbol"], Position()).quantity
+            if meta["side"] is None:
+                assert "quantity" not in meta and "position_after" not in meta
+                assert new == old, draft
+                views_without_trade += draft.kind == "analysis"
+                continue
+            fills += 1
+            assert (meta["quantity"] > 0) == (meta["side"] == "buy")
+            assert meta["position_after"] == new
+            assert new == pytest.approx(old + meta["quantity"])
+    assert fills > 20 and views_without_trade > 20
+
+
+def test_a_message_that_holds_or_only_leans_carries_no_side() -> None:
+    drafts = all_drafts(seed=34, rounds=60)
+    no_action = [d for d in drafts if d.kind in ("analysis", "reply")]
+    assert no_action
+    assert all(d.meta["side"] is None for d in no_action)
+    assert any("no position" in d.content.lower() or "flat" in d.content.lower() for d in no_action)
 
 
 def test_a_trade_changes_that_agents_position_in_the_direction_of_its_side() -> None:

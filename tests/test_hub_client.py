@@ -19,6 +19,7 @@ import pytest
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.errors import (
     AgentchatError,
+    NotFound,
     PayloadTooLarge,
     RequestRefused,
     StoreUnavailable,
@@ -252,7 +253,8 @@ def test_a_stream_cut_mid_chunk_is_connection_broken(serve: Callable[[Handler], 
         (401, {"error": "unauthorized", "detail": "needs a token"}, Unauthorized),
         (413, None, PayloadTooLarge),
         (503, {"error": "store_unavailable", "detail": "database is locked"}, StoreUnavailable),
-        (404, {"error": "not_found", "detail": "/nothing"}, RequestRefused),
+        (404, {"error": "not_found", "detail": "/nothing"}, NotFound),
+        (418, None, RequestRefused),
         (502, None, AgentchatError),
     ],
 )

@@ -32,7 +32,7 @@ from agentchat.probe import CHECK_NAMES
 from tests.support import ROOT, free_port, wait_answering
 
 COMMANDS = ("hub", "run", "check", "db", "scheduler", "dashboard")
-# Run by the installed venv's Python: both pages of the Streamlit script `agentchat dashboard` serves.
+# Run by the installed venv's Python: the pages of the Streamlit script `agentchat dashboard` serves.
 DASHBOARD_PAGES = """
 import json
 import tomllib
@@ -48,10 +48,12 @@ at = AppTest.from_file(str(DASHBOARD_SCRIPT), default_timeout=30).run()
 live = {"errors": [e.value for e in at.exception], "markdown": [m.value for m in at.markdown]}
 at.switch_page("diagnostics.py").run()
 diagnostics = {"errors": [e.value for e in at.exception], "titles": [t.value for t in at.title]}
+at.switch_page("leaderboard.py").run()
+leaderboard = {"errors": [e.value for e in at.exception], "titles": [t.value for t in at.title]}
 st.cache_resource.clear()  # closes the session's feed, as the end of a session does
 config = (DASHBOARD_SCRIPT.parent / ".streamlit" / "config.toml").is_file()  # Streamlit's script-level config
 print(json.dumps({"script": str(DASHBOARD_SCRIPT), "config": config, "address": shipped, "live": live,
-                  "diagnostics": diagnostics}))
+                  "diagnostics": diagnostics, "leaderboard": leaderboard}))
 """
 BUILD_INPUTS = ("pyproject.toml", "README.md", "agentchat")  # what pyproject.toml names: the readme, the package
 
@@ -182,7 +184,7 @@ def test_agentchat_help_lists_the_six_commands(installed: Installed) -> None:
     assert listed == set(COMMANDS)
 
 
-def test_the_installed_dashboard_script_serves_the_live_page_and_diagnostics(
+def test_the_installed_dashboard_script_serves_the_live_page_diagnostics_and_the_leaderboard(
     installed: Installed, installed_hub: str
 ) -> None:
     result = installed.run("python", "-c", DASHBOARD_PAGES, hub_url=installed_hub)
@@ -194,6 +196,7 @@ def test_the_installed_dashboard_script_serves_the_live_page_and_diagnostics(
     assert seen["live"]["errors"] == []
     assert any("🟢 Real-time (SSE)" in text for text in seen["live"]["markdown"])  # its feed reached the hub
     assert seen["diagnostics"] == {"errors": [], "titles": ["Diagnostics"]}
+    assert seen["leaderboard"] == {"errors": [], "titles": ["Leaderboard"]}
 
 
 def test_installed_agentchat_check_passes_against_the_installed_hub(installed: Installed, installed_hub: str) -> None:

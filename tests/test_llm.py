@@ -19,12 +19,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.generator.llm import plain_text
 from agentchat.message import MAX_CONTENT_CHARS, MAX_CONTENT_JSON_BYTES
-from tests.support import ROOT, InProcessHub, free_port, hub_env
+from tests.support import ROOT, InProcessHub, free_port, hub_env, wait_until
 
 MODEL = "test-model"
 API_KEY = "sk-test-key"
@@ -45,7 +46,10 @@ class Recorded:
 
 @dataclass
 class FakeLlm:
-    """A chat completions endpoint in a thread. `mode`: answer, text, status500, not_json, no_choices, hang."""
+    """A chat completions endpoint in a thread. `mode`: answer, text, status500, not_json, no_choices, hang, gate.
+
+    `gate` answers like `answer`, once `release` is set.
+    """
 
     mode: str = "answer"
     text: str = ""
@@ -76,6 +80,8 @@ class FakeLlm:
         if self.mode == "hang":
             self.release.wait(30)
             return
+        if self.mode == "gate":
+            self.release.wait(30)
         if self.mode == "status500":
             self.send(handler, 500, b'{"error": {"message": "model overloaded"}}')
             return
@@ -90,7 +96,7 @@ class FakeLlm:
             self.send(handler, 200, json.dumps({"choices": [{"message": {"content": content}}]}).encode())
             return
         found = PERSONA.search(body["messages"][0]["content"])
-        content = spoken_by(found.group(1) if found else "?") if self.mode == "answer" else self.text
+        content = spoken_by(found.group(1) if found else "?") if self.mode in ("answer", "gate") else self.text
         answer = {
             "object": "chat.completion",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}],
@@ -137,7 +143,8 @@ def test_llm_answer_becomes_the_text_while_meta_comes_from_the_simulation(
     made = hub.generate().json()["messages"]
     assert [message["content"] for message in made] == [spoken_by(agent.name) for agent in BUILTIN_ROSTER]
     for message in made:
-        assert set(message["meta"]) == {"symbol", "side", "price", "confidence", "reply_to"}
+        fill = {"quantity", "position_after"} if message["meta"]["side"] else set()
+        assert set(message["meta"]) == {"symbol", "side", "price", "confidence", "reply_to"} | fill
         assert message["meta"]["symbol"] and message["meta"]["price"] > 0
     assert hub.metric(FAILURES) == 0
 
@@ -246,3 +253,25 @@ def test_llm_endpoint_without_a_model_stops_the_hub_with_one_line(tmp_path: Path
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("agentchat: AGENTCHAT_LLM_MODEL must be set")
     assert "Traceback" not in result.stderr
+
+
+def test_llm_phrasing_of_a_round_the_market_moved_past_is_dropped_for_the_simulations_own_words(
+    llm_hub: Callable[..., InProcessHub], start_hub: Callable[..., InProcessHub], fake_llm: FakeLlm
+) -> None:
+    """While the model phrases round 1, another hub on the store makes round 1: the phrased round is decided again."""
+    fake_llm.mode = "gate"
+    phrasing = llm_hub()
+    plain = start_hub()  # the same SQLite file, no model
+    answers: list[httpx.Response] = []
+    asking = threading.Thread(target=lambda: answers.append(phrasing.generate(["claude_arbitrage"])))
+    asking.start()
+    wait_until(lambda: fake_llm.requests)
+    plain.generate()
+    fake_llm.release.set()
+    asking.join(30)
+    [message] = answers[0].json()["messages"]
+    assert message["content"] != spoken_by("Claude Arbitrage")  # the offline text of the round it really is
+    books = httpx.get(f"{phrasing.url}/api/agents/performance", timeout=10).json()
+    assert books["round"] == 2 and books["round_agents"] == ["claude_arbitrage"]
+    assert message["meta"]["price"] == books["prices"][message["meta"]["symbol"]]
+    assert phrasing.metric(FAILURES) == 0

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -77,7 +78,13 @@ def test_db_upgrade_creates_the_schema_on_an_empty_database(database_url: str) -
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"database at revision {HEAD} (head {HEAD})"
     assert columns(database_url) >= {"id", "agent_id", "content", "created_at", "meta"}
-    assert tables(database_url) >= {"agent_chat_messages", "agent_chat_rounds"}
+    assert tables(database_url) >= {
+        "agent_chat_messages",
+        "agent_chat_rounds",
+        "agent_chat_market",
+        "agent_chat_books",
+        "agent_chat_book_history",
+    }
 
 
 def test_db_upgrade_at_head_changes_nothing(database_url: str) -> None:
@@ -109,6 +116,23 @@ def test_hub_start_upgrades_the_previous_schema_and_serves_its_rows(start_hub: S
     made = hub.generate(["claude_arbitrage"], **{"Idempotency-Key": "after-upgrade"})  # needs revision 0003
     assert made.status_code == 201
     assert made.json()["messages"][0]["id"] == kept[0]["id"] + 1
+
+
+def test_a_database_of_the_previous_version_keeps_its_messages_and_its_books_start_empty(
+    start_hub: StartHub, database_url: str
+) -> None:
+    engine = create_store_engine(database_url)
+    migrate.upgrade(engine, "0003")
+    with engine.begin() as connection:
+        insert_raw_message(connection, "written before the market was stored")
+    engine.dispose()
+    hub = start_hub(database_url=database_url)
+    assert [m["content"] for m in hub.messages()["messages"]] == ["written before the market was stored"]
+    books = httpx.get(f"{hub.url}/api/agents/performance", timeout=10).json()
+    assert books["round"] == 0
+    assert {(entry["equity"], entry["trades"]) for entry in books["agents"]} == {(books["start_equity"], 0)}
+    assert hub.generate().status_code == 201
+    assert httpx.get(f"{hub.url}/api/agents/performance", timeout=10).json()["round"] == 1
 
 
 def test_unreachable_database_stops_db_upgrade_with_one_line() -> None:

@@ -93,11 +93,14 @@ def message_age_seconds(message: Mapping[str, Any], now: datetime) -> float | No
 
 
 def meta_line(message: Mapping[str, Any], names_by_message_id: Mapping[int, str]) -> str:
-    """'BTC · buy · 71,234.5 · confidence 72% · ↩ #41 Claude Arbitrage', from whatever meta there is."""
+    """'BTC · buy 0.25 · 71,234.5 · confidence 72% · ↩ #41 Claude Arbitrage', from whatever meta there is."""
     meta = message.get("meta")
     if not isinstance(meta, Mapping):
         return ""
     parts = [str(meta[key]) for key in ("symbol", "side") if meta.get(key)]
+    quantity = meta.get("quantity")
+    if meta.get("side") and isinstance(quantity, int | float) and not isinstance(quantity, bool):
+        parts[-1] = f"{parts[-1]} {abs(quantity):,.8g}"  # 'buy 0.25': what the message traded
     price = meta.get("price")
     if isinstance(price, int | float) and not isinstance(price, bool):
         parts.append(f"{price:,.8g}")

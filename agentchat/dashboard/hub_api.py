@@ -1,4 +1,4 @@
-"""The few one-off requests the dashboard makes to the hub: the roster, a round of messages, the health.
+"""The few one-off requests the dashboard makes to the hub: the roster, a round, the health, the books.
 
 The live feed goes through `RealtimeAgentMessages`; these are plain requests (through `HubClient`)
 made while a page runs, so each has a short timeout (the page waits for it) and every failure
@@ -21,9 +21,17 @@ import httpx
 
 from agentchat.agents import Agent
 from agentchat.errors import AgentchatError, HubUnreachable
-from agentchat.hub_client import HEALTH_PATH, HubClient, describe_error, describe_response, json_body, refusal
+from agentchat.hub_client import (
+    HEALTH_PATH,
+    PERFORMANCE_PATH,
+    HubClient,
+    describe_error,
+    describe_response,
+    json_body,
+    refusal,
+)
 
-__all__ = ["START_HINT", "Health", "HubApi"]
+__all__ = ["FALLBACK_COLOR", "START_HINT", "Health", "HubApi"]
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
 FALLBACK_COLOR = "#9E9E9E"
@@ -78,6 +86,21 @@ class HubApi:
         if not isinstance(messages, list):
             raise AgentchatError(f"the hub at {self.hub_url} answered the round without a list of messages")
         return messages
+
+    def performance(self) -> dict[str, Any]:
+        """`GET PERFORMANCE_PATH`: the books of every agent, ranked by equity."""
+        body = self._json(HubClient.performance)
+        if not isinstance(body, dict) or not isinstance(body.get("agents"), list):
+            raise AgentchatError(f"the hub at {self.hub_url} answered {PERFORMANCE_PATH} without agents")
+        return body
+
+    def equity(self, agent_id: str) -> list[dict[str, Any]]:
+        """`GET EQUITY_PATH`: the agent's equity after each round the hub keeps, oldest first."""
+        body = self._json(lambda hub: hub.equity(agent_id))
+        points = body.get("points") if isinstance(body, dict) else None
+        if not isinstance(points, list):
+            raise AgentchatError(f"the hub at {self.hub_url} answered the equity of {agent_id} without points")
+        return [point for point in points if isinstance(point, dict)]
 
     def health(self) -> Health:
         """`/healthz` as it is, 200 or 503; only an unreachable hub or a non-JSON answer raises."""

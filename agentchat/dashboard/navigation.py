@@ -2,7 +2,7 @@
 
 Two scripts start the same dashboard: `scripts/app.py`, installed with the package (what
 `agentchat dashboard` and `agentchat run` serve), and the checkout's `app.py` (`streamlit run app.py`).
-Each passes its own Diagnostics page file, because Streamlit resolves a page file relative to the
+Each passes its own Leaderboard and Diagnostics page files, because Streamlit resolves a page file relative to the
 entry script, and `AppTest.switch_page` reaches only pages that are files. The live page is a
 function; its url is the root.
 """
@@ -16,12 +16,13 @@ from agentchat.dashboard.views import live_page, start
 __all__ = ["run"]
 
 
-def run(diagnostics_script: str) -> None:
+def run(diagnostics_script: str, leaderboard_script: str) -> None:
     """The sidebar and this session's feed (shared by every page), then the page the operator chose."""
     start()
     st.navigation(
         [
             st.Page(live_page, title="Live chat", icon="💬", default=True),
+            st.Page(leaderboard_script, title="Leaderboard", icon="🏆", url_path="leaderboard"),
             st.Page(diagnostics_script, title="Diagnostics", icon="🩺", url_path="diagnostics"),
         ]
     ).run()

@@ -1,4 +1,4 @@
-"""What the operator sees: the sidebar, the live chat page and the Diagnostics page.
+"""What the operator sees: the sidebar, the live chat page, the Leaderboard and the Diagnostics page.
 
 The entry script (`navigation.run`) calls `start()` (page setup, settings, the sidebar, this
 session's feed) and then runs the page the operator chose, `live_page` or the Diagnostics page file
@@ -33,7 +33,7 @@ from streamlit_autorefresh import st_autorefresh
 
 from agentchat.agents import Agent
 from agentchat.client import FeedSnapshot, RealtimeAgentMessages
-from agentchat.dashboard import access
+from agentchat.dashboard import access, leaderboard
 from agentchat.dashboard.feed import FeedConfig, session_feed, wait_until_seen
 from agentchat.dashboard.formatting import (
     agent_heading,
@@ -53,7 +53,16 @@ from agentchat.errors import AgentchatError
 from agentchat.probe import outline, run_checks, summary
 from agentchat.settings import Settings, load_settings
 
-__all__ = ["EMPTY_TEXT", "Controls", "Dashboard", "current", "diagnostics_page", "live_page", "start"]
+__all__ = [
+    "EMPTY_TEXT",
+    "Controls",
+    "Dashboard",
+    "current",
+    "diagnostics_page",
+    "leaderboard_page",
+    "live_page",
+    "start",
+]
 
 LAYOUTS: Final = ("Columns", "Timeline", "Tabs")
 LIVE_STATES: Final = ("realtime", "connecting")
@@ -283,13 +292,21 @@ def _live_area(dashboard: Dashboard, live: bool) -> None:
     picked = {agent.id for agent in agents}
     messages = [message for message in snapshot.messages if message.get("agent_id") in picked]
     _analytics(dashboard, agents, messages, now)
+    standings = st.container()  # drawn after the cards: a new message never waits for the books
+    _chat(snapshot, agents, messages, dashboard.controls.layout, now)
+    with standings:
+        leaderboard.compact_standings(dashboard)
+
+
+def _chat(
+    snapshot: FeedSnapshot, agents: Sequence[Agent], messages: Sequence[Mapping[str, Any]], layout: str, now: datetime
+) -> None:
     if not agents:
         st.info("Pick at least one agent in the sidebar.")
         return
     if not messages and snapshot.state != "error":
         st.info(f"{EMPTY_TEXT} Press **Generate messages** in the sidebar, or wait for the scheduler's next round.")
     names_by_message_id = {int(message["id"]): str(message.get("agent_name", "")) for message in snapshot.messages}
-    layout = dashboard.controls.layout
     if layout == "Timeline":
         _timeline(agents, messages, names_by_message_id, now)
     elif layout == "Tabs":
@@ -408,6 +425,14 @@ def _cards(
             meta = meta_line(message, names)
             if meta:
                 st.caption(escape_markdown(meta))
+
+
+# -- the Leaderboard page --------------------------------------------------------------------------
+
+
+def leaderboard_page() -> None:
+    """The agents' books ranked, their equity curves and one agent's trades (`leaderboard`)."""
+    leaderboard.draw_page(current())
 
 
 # -- the Diagnostics page --------------------------------------------------------------------------

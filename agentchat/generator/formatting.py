@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from agentchat.generator.market import Position, Quote
+from agentchat.books import Position
+from agentchat.generator.market import Quote
 
 __all__ = [
     "MAX_NAME_CHARS",

@@ -1,12 +1,14 @@
 """The optional LLM generator: an OpenAI-compatible chat completions endpoint phrases each message.
 
-The LLM writes words, not decisions. Each round the offline generator runs first and decides
-everything that has to be consistent: the market bar, each agent's trade and book, whom it answers,
-and `meta` (symbol, side, price, confidence, reply_to). The LLM is then asked, once per agent and
-all agents at once, to say that draft in the agent's voice, given a persona prompt, the market and
-the recent conversation. So `meta` always matches the simulation, and an agent whose call fails
-still has its message: the offline draft, with the failure logged and counted
-(`agentchat_llm_failures_total`).
+The LLM writes words, not decisions. Each round the offline generator decides everything that has
+to be consistent (`next_round`): the market bar, each agent's trade and book, whom it answers, and
+`meta` (symbol, side, quantity, price, confidence, reply_to). The LLM is then asked (`phrase`), once
+per agent and all agents at once, to say that draft in the agent's voice, given a persona prompt,
+the market and the recent conversation. So `meta` always matches the simulation, and an agent whose
+call fails still has its message: the offline draft, with the failure logged and counted
+(`agentchat_llm_failures_total`). The hub phrases a round before it takes the store's lock and
+keeps a phrasing only for a draft the round, decided again under the lock, still makes
+(`hub/market.py`), so a slow model never holds the lock that orders every hub's rounds.
 
 The answer is untrusted text from the network. It is never interpreted: it becomes one line of plain
 text (control and format characters removed, whitespace collapsed) capped at `message`'s
@@ -35,7 +37,8 @@ import httpx
 from agentchat.agents import Agent
 from agentchat.errors import ConfigError
 from agentchat.generator.market import MarketSnapshot
-from agentchat.generator.offline import OfflineGenerator
+from agentchat.generator.offline import OfflineGenerator, SimulatedRound
+from agentchat.generator.state import SimulationState
 from agentchat.message import MAX_CONTENT_CHARS, MAX_CONTENT_JSON_BYTES, Draft, Message
 from agentchat.settings import Settings
 
@@ -188,11 +191,15 @@ class LlmGenerator:
         api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
         return cls(settings.llm_base_url, settings.llm_model, api_key, settings.llm_timeout_seconds, on_failure)
 
-    def generate_round(self, agents: Sequence[Agent], recent: Sequence[Message]) -> list[Draft]:
+    phrases = True  # `phrase` calls the model: the hub does it before it takes the store's lock
+
+    def next_round(self, state: SimulationState, agents: Sequence[Agent], recent: Sequence[Message]) -> SimulatedRound:
+        """The offline generator's round: the simulation decides, the model only phrases."""
+        return self.offline.next_round(state, agents, recent)
+
+    def phrase(self, simulated: SimulatedRound, agents: Sequence[Agent], recent: Sequence[Message]) -> list[Draft]:
         """One draft per agent, in the order given; call from a thread without a running event loop."""
-        drafts = self.offline.generate_round(agents, recent)
-        market = self.offline.snapshot()
-        return asyncio.run(self._phrase_round(agents, drafts, market, recent))
+        return asyncio.run(self._phrase_round(agents, simulated.drafts, simulated.market, recent))
 
     async def _phrase_round(
         self, agents: Sequence[Agent], drafts: list[Draft], market: MarketSnapshot, recent: Sequence[Message]

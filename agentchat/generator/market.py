@@ -11,34 +11,42 @@ itself. `Market.step()` advances one bar per round:
   price in `meta` and the price positions are marked at are the same number;
 - a weak pull toward each starting level keeps a demo that runs for weeks near realistic prices.
 
-`Position` lives here as well because it is only ever marked against these prices: it is the one
-place that knows average-cost accounting, so P&L in a message cannot drift from the simulation.
+The market is a value, not a process: `Market.state()` is a JSON-ready dict of everything that makes
+the next bar, and `Market.from_state()` rebuilds it, so the hub keeps the market in the store and any
+hub on that store continues the same series. Each bar draws from its own `random.Random` seeded with
+the market's seed and the bar number (`bar_rng`), never from a generator carried between bars: the
+stored state is small, and bar N is the same bar whichever process computes it.
+
+Positions and their accounting are `agentchat.books`: the same code books the simulation's trades,
+answers the hub's API and replays trade messages.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import secrets
 import statistics
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "BARS_PER_YEAR",
     "FAST_BARS",
     "INSTRUMENTS",
     "SLOW_BARS",
+    "STATE_VERSION",
     "WARMUP_BARS",
     "AssetClass",
     "Instrument",
     "Market",
     "MarketSnapshot",
-    "Position",
     "Quote",
     "Regime",
+    "bar_rng",
     "format_price",
 ]
 
@@ -62,6 +70,15 @@ _REGIME_NEXT: Mapping[Regime, tuple[tuple[Regime, float], ...]] = {
     "stressed": (("normal", 0.12), ("stressed", 0.88)),
 }
 _US10Y_START_PCT = 4.30
+STATE_VERSION = 1
+
+
+def bar_rng(seed: int, stream: str, bar: int) -> random.Random:
+    """The random source of one bar of one stream ("market", "voices", "warmup"): a function of its name alone.
+
+    A string seed goes through SHA-512, so this is the same in every process whatever PYTHONHASHSEED is.
+    """
+    return random.Random(f"agentchat:{seed}:{stream}:{bar}")
 
 
 def _pstdev(values: list[float]) -> float:
@@ -79,6 +96,7 @@ class Instrument:
     decimals: int  # price tick is 10 ** -decimals
     risk_beta: float  # correlation with the common risk factor
     carry_bps: float  # typical premium of the perp or future over spot
+    quantity_decimals: int = 2  # the lot: a trade's quantity is rounded to this many decimals
 
     @property
     def bar_vol(self) -> float:
@@ -87,12 +105,12 @@ class Instrument:
 
 
 INSTRUMENTS: tuple[Instrument, ...] = (
-    Instrument("BTC", "crypto", 71_250.0, 0.55, 1, 0.65, 8.0),
-    Instrument("ETH", "crypto", 3_820.0, 0.70, 2, 0.70, 9.0),
-    Instrument("SOL", "crypto", 182.0, 0.95, 2, 0.65, 12.0),
-    Instrument("SPX", "index", 5_930.0, 0.16, 2, 0.75, 4.0),
-    Instrument("GOLD", "commodity", 2_655.0, 0.15, 2, -0.20, 3.0),
-    Instrument("EURUSD", "fx", 1.0850, 0.07, 5, 0.25, 1.0),
+    Instrument("BTC", "crypto", 71_250.0, 0.55, 1, 0.65, 8.0, quantity_decimals=4),
+    Instrument("ETH", "crypto", 3_820.0, 0.70, 2, 0.70, 9.0, quantity_decimals=3),
+    Instrument("SOL", "crypto", 182.0, 0.95, 2, 0.65, 12.0, quantity_decimals=2),
+    Instrument("SPX", "index", 5_930.0, 0.16, 2, 0.75, 4.0, quantity_decimals=2),
+    Instrument("GOLD", "commodity", 2_655.0, 0.15, 2, -0.20, 3.0, quantity_decimals=2),
+    Instrument("EURUSD", "fx", 1.0850, 0.07, 5, 0.25, 1.0, quantity_decimals=0),
 )
 
 
@@ -128,6 +146,7 @@ class Quote:
     flow_imbalance: float  # -1 all sellers .. +1 all buyers
     sentiment: float  # -1 .. +1, social and news tone
     mentions_ratio: float  # social mentions against their usual level
+    quantity_decimals: int = 2  # the instrument's lot
 
     def format(self, price: float) -> str:
         return format_price(price, self.decimals)
@@ -169,6 +188,19 @@ class MarketSnapshot:
         return math.tanh(score / 2.5)
 
 
+_STATE_FIELDS = (
+    "price",
+    "variance",
+    "last_return",
+    "funding_pct_8h",
+    "basis_bps",
+    "venue_gap_bps",
+    "flow_imbalance",
+    "sentiment",
+    "mentions_ratio",
+)
+
+
 @dataclass(slots=True)
 class _State:
     """One instrument's moving parts between bars."""
@@ -185,26 +217,73 @@ class _State:
     sentiment: float = 0.0
     mentions_ratio: float = 1.0
 
+    @classmethod
+    def fresh(cls, inst: Instrument) -> _State:
+        state = cls(price=inst.start_price, variance=inst.bar_vol**2, basis_bps=inst.carry_bps)
+        state.closes.append(state.price)
+        return state
+
+    def to_dict(self) -> dict[str, Any]:
+        values: dict[str, Any] = {name: getattr(self, name) for name in _STATE_FIELDS}
+        values["closes"] = list(self.closes)
+        values["returns"] = list(self.returns)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> _State:
+        state = cls(price=float(values["price"]), variance=float(values["variance"]))
+        for name in _STATE_FIELDS:
+            setattr(state, name, float(values[name]))
+        state.closes.extend(float(close) for close in values["closes"])
+        state.returns.extend(float(move) for move in values["returns"])
+        return state
+
 
 class Market:
-    """Advances the instruments one bar at a time from its own seeded random source."""
+    """Advances the instruments one bar at a time; each bar's randomness comes from the seed and the bar number."""
 
     def __init__(self, seed: int | None = None) -> None:
-        self._rng = random.Random(seed)
+        self.seed = secrets.randbits(63) if seed is None else seed
         self._bar = 0
         self._regime: Regime = "normal"
         self._us10y_pct = _US10Y_START_PCT
         self._us10y_change_bps = 0.0
-        self._states = {
-            inst.symbol: _State(price=inst.start_price, variance=inst.bar_vol**2, basis_bps=inst.carry_bps)
-            for inst in INSTRUMENTS
-        }
-        for state in self._states.values():
-            state.closes.append(state.price)
-        for _ in range(WARMUP_BARS):
-            self._advance()
+        self._states = {inst.symbol: _State.fresh(inst) for inst in INSTRUMENTS}
+        for warmup_bar in range(WARMUP_BARS):
+            self._advance(bar_rng(self.seed, "warmup", warmup_bar))
         self._bar = 0
         self._snapshot = self._build_snapshot()
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> Market:
+        """The market `state()` described; an instrument the state does not know starts afresh."""
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"market state version {state.get('version')!r}; this version reads {STATE_VERSION}")
+        market = cls.__new__(cls)
+        market.seed = int(state["seed"])
+        market._bar = int(state["bar"])
+        market._regime = _regime(str(state["regime"]))
+        market._us10y_pct = float(state["us10y_pct"])
+        market._us10y_change_bps = float(state["us10y_change_bps"])
+        stored: Mapping[str, Any] = state["instruments"]
+        market._states = {
+            inst.symbol: _State.from_dict(stored[inst.symbol]) if inst.symbol in stored else _State.fresh(inst)
+            for inst in INSTRUMENTS
+        }
+        market._snapshot = market._build_snapshot()
+        return market
+
+    def state(self) -> dict[str, Any]:
+        """Everything the next bar depends on, as plain JSON values (floats survive JSON exactly)."""
+        return {
+            "version": STATE_VERSION,
+            "seed": self.seed,
+            "bar": self._bar,
+            "regime": self._regime,
+            "us10y_pct": self._us10y_pct,
+            "us10y_change_bps": self._us10y_change_bps,
+            "instruments": {symbol: state.to_dict() for symbol, state in self._states.items()},
+        }
 
     @property
     def snapshot(self) -> MarketSnapshot:
@@ -213,27 +292,28 @@ class Market:
 
     def step(self) -> MarketSnapshot:
         """Advance one bar and return the new snapshot."""
-        self._advance()
+        self._advance(bar_rng(self.seed, "market", self._bar + 1))
         self._snapshot = self._build_snapshot()
         return self._snapshot
 
-    def _advance(self) -> None:
+    def _advance(self, rng: random.Random) -> None:
         self._bar += 1
-        self._regime = self._next_regime()
+        self._regime = self._next_regime(rng)
         multiplier = _REGIME_VOL[self._regime]
-        common = self._rng.gauss(0.0, 1.0)
+        common = rng.gauss(0.0, 1.0)
         for inst in INSTRUMENTS:
-            self._advance_instrument(inst, self._states[inst.symbol], common, multiplier)
+            self._advance_instrument(rng, inst, self._states[inst.symbol], common, multiplier)
         drift_back = -0.03 * (self._us10y_pct - _US10Y_START_PCT) * 100
-        self._us10y_change_bps = round(self._rng.gauss(0.0, 1.2 * multiplier) + 0.6 * common + drift_back, 1)
+        self._us10y_change_bps = round(rng.gauss(0.0, 1.2 * multiplier) + 0.6 * common + drift_back, 1)
         self._us10y_pct = round(self._us10y_pct + self._us10y_change_bps / 100, 3)
 
-    def _next_regime(self) -> Regime:
+    def _next_regime(self, rng: random.Random) -> Regime:
         choices = _REGIME_NEXT[self._regime]
-        return self._rng.choices([name for name, _ in choices], weights=[p for _, p in choices])[0]
+        return rng.choices([name for name, _ in choices], weights=[p for _, p in choices])[0]
 
-    def _advance_instrument(self, inst: Instrument, state: _State, common: float, multiplier: float) -> None:
-        rng = self._rng
+    def _advance_instrument(
+        self, rng: random.Random, inst: Instrument, state: _State, common: float, multiplier: float
+    ) -> None:
         beta = inst.risk_beta
         shock = beta * common + math.sqrt(1 - beta * beta) * rng.gauss(0.0, 1.0)
         if rng.random() < _JUMP_PROBABILITY * multiplier:
@@ -253,11 +333,13 @@ class Market:
         )
         state.closes.append(new_price)
         state.returns.append(realized)
-        self._advance_side_markets(inst, state, realized / inst.bar_vol, common)
+        self._advance_side_markets(rng, inst, state, realized / inst.bar_vol, common)
 
-    def _advance_side_markets(self, inst: Instrument, state: _State, move_sigma: float, common: float) -> None:
+    @staticmethod
+    def _advance_side_markets(
+        rng: random.Random, inst: Instrument, state: _State, move_sigma: float, common: float
+    ) -> None:
         """Funding, basis, venue gap, order flow and chatter all follow the price, with noise."""
-        rng = self._rng
         vol_ratio = math.sqrt(state.variance) / inst.bar_vol
         carry_scale = math.sqrt(inst.carry_bps)
         if inst.asset_class == "crypto":
@@ -322,43 +404,12 @@ class Market:
             flow_imbalance=state.flow_imbalance,
             sentiment=state.sentiment,
             mentions_ratio=state.mentions_ratio,
+            quantity_decimals=inst.quantity_decimals,
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Position:
-    """A signed holding in one instrument at an average entry price (quantity > 0 is long)."""
-
-    quantity: float = 0.0
-    entry_price: float = 0.0
-
-    @property
-    def direction(self) -> int:
-        return (self.quantity > 0) - (self.quantity < 0)
-
-    def notional(self, price: float) -> float:
-        return abs(self.quantity) * price
-
-    def unrealized_pnl(self, price: float) -> float:
-        return self.quantity * (price - self.entry_price)
-
-    def pnl_pct(self, price: float) -> float:
-        if not self.direction or self.entry_price <= 0:
-            return 0.0
-        return self.direction * (price / self.entry_price - 1) * 100
-
-    def after_fill(self, quantity: float, price: float) -> tuple[Position, float]:
-        """The position after trading `quantity` (signed) at `price`, and the P&L that trade realized."""
-        if quantity == 0:
-            return self, 0.0
-        new_quantity = self.quantity + quantity
-        if abs(new_quantity) < 1e-12:
-            return Position(), self.quantity * (price - self.entry_price)
-        if self.direction == 0 or (quantity > 0) == (self.quantity > 0):
-            entry = (self.quantity * self.entry_price + quantity * price) / new_quantity
-            return Position(new_quantity, entry), 0.0
-        closed = min(abs(quantity), abs(self.quantity)) * self.direction
-        realized = closed * (price - self.entry_price)
-        if (new_quantity > 0) == (self.quantity > 0):
-            return Position(new_quantity, self.entry_price), realized
-        return Position(new_quantity, price), realized
+def _regime(text: str) -> Regime:
+    for regime in _REGIME_VOL:
+        if text == regime:
+            return regime
+    raise ValueError(f"unknown regime {text!r}")

@@ -1,14 +1,20 @@
 """The built-in generator: one market bar per round, one message per agent, no network.
 
-Everything random comes from one `random.Random(seed)`, split into a stream for the market and one
-for the voices, so the same seed with the same calls gives the same rounds, and the market does not
-change because an agent happened to write a longer message.
+A round is a function (`next_round`): from the simulation's state before it, the agents asked and
+the messages they may answer, it returns the drafts and the state after it. Nothing random is
+carried between rounds: round N's bar draws from `bar_rng(seed, "market", N)` and the voices from
+`bar_rng(seed, "voices", N)`, so the hub can keep the state in the store, and the market does not
+change because an agent happened to write a longer message, or because another hub ran the round.
 
-The hub calls `generate_round` from a worker thread, and may do so from two requests at once; one
-lock around the round keeps the market, the books and the random streams consistent.
+Every trade a writer proposes is booked here (`Book.filled`, the same accounting as the API and a
+replay of trade messages), and after the round every book is marked at the new prices.
 
 Replies are decided here, not in the writers, because choosing *whom* to answer needs the feed
 (`recent`), while *what* to say is the strategy's business.
+
+`OfflineGenerator` also keeps a state in memory (`generate_round`, `positions`, `snapshot`), for a
+simulation without a store: the tests of the voices, and a bench. Its lock makes rounds from several
+threads each advance that state once.
 """
 
 from __future__ import annotations
@@ -16,84 +22,105 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from agentchat.agents import Agent
-from agentchat.generator.market import Market, MarketSnapshot, Position
+from agentchat.books import Book, Fill, Position
+from agentchat.generator.market import Market, MarketSnapshot, bar_rng
+from agentchat.generator.state import SimulationState
 from agentchat.generator.voices import writer_for
-from agentchat.generator.writers import Context, Post, ReplyTarget, Trade
+from agentchat.generator.writers import Context, Post, ReplyTarget
 from agentchat.message import Draft, Message
 
-__all__ = ["OfflineGenerator"]
+__all__ = ["OfflineGenerator", "SimulatedRound"]
 
 REPLY_PROBABILITY = 0.2  # per draft, when another agent's message is available to answer
 REPLY_LOOKBACK = 12  # only the latest messages are worth answering
 
 
-@dataclass(slots=True)
-class _Book:
-    """One agent's positions and the P&L it has realized so far."""
+@dataclass(frozen=True, slots=True)
+class SimulatedRound:
+    """One round: a draft per agent (in the order asked), the bar they saw, and the state after it."""
 
-    positions: dict[str, Position] = field(default_factory=dict)
-    realized_pnl: float = 0.0
-
-    def apply(self, symbol: str, trade: Trade) -> None:
-        if trade.after.direction:
-            self.positions[symbol] = trade.after
-        else:
-            self.positions.pop(symbol, None)
-        self.realized_pnl += trade.realized_pnl
+    drafts: list[Draft]
+    market: MarketSnapshot
+    state: SimulationState
 
 
 class OfflineGenerator:
-    """Writes each agent's next message from a seeded market simulation and the agent's own book."""
+    """Decides and writes each round from the simulation's state; the text is its own (no model)."""
+
+    phrases = False  # `phrase` returns the drafts as they are: nothing to prepare outside the store's lock
 
     def __init__(self, seed: int | None = None) -> None:
-        root = random.Random(seed)
-        self._market = Market(root.getrandbits(64))
-        self._rng = random.Random(root.getrandbits(64))
-        self._books: dict[str, _Book] = {}
+        self._state = SimulationState.new(seed)
         self._lock = threading.Lock()
 
+    def next_round(self, state: SimulationState, agents: Sequence[Agent], recent: Sequence[Message]) -> SimulatedRound:
+        """Advance `state` one bar and write one draft per agent, booking the trades they make."""
+        number = state.round + 1
+        simulated = Market.from_state(state.market)
+        market = simulated.step()
+        rng = bar_rng(state.seed, "voices", number)
+        books = dict(state.books)
+        drafts = []
+        for agent in agents:
+            book = books.get(agent.id) or Book()
+            post = self._post(agent, book, market, recent, rng)
+            if post.trade is not None:
+                book, _ = book.filled(Fill(post.symbol, post.trade.signed_quantity, post.trade.price))
+            books[agent.id] = book
+            drafts.append(
+                Draft(agent_id=agent.id, agent_name=agent.name, kind=post.kind, content=post.content, meta=post.meta())
+            )
+        prices = {symbol: quote.price for symbol, quote in market.quotes.items()}
+        marked = {agent_id: book.marked(prices) for agent_id, book in books.items()}
+        after = SimulationState(seed=state.seed, round=number, market=simulated.state(), books=marked)
+        return SimulatedRound(drafts, market, after)
+
+    def phrase(self, simulated: SimulatedRound, agents: Sequence[Agent], recent: Sequence[Message]) -> list[Draft]:
+        """The drafts as written: the offline voices are the text."""
+        return simulated.drafts
+
+    # A simulation in memory ----------------------------------------------------------------------
+
     def generate_round(self, agents: Sequence[Agent], recent: Sequence[Message]) -> list[Draft]:
-        """Advance the market one bar and return one draft per agent, in the order given."""
+        """Advance the in-memory state one round and return one draft per agent, in the order given."""
         with self._lock:
-            market = self._market.step()
-            return [self._draft(agent, market, recent) for agent in agents]
+            simulated = self.next_round(self._state, agents, recent)
+            self._state = simulated.state
+            return simulated.drafts
+
+    @property
+    def state(self) -> SimulationState:
+        with self._lock:
+            return self._state
 
     def snapshot(self) -> MarketSnapshot:
-        """The market as the latest round saw it."""
-        with self._lock:
-            return self._market.snapshot
+        """The market as the latest in-memory round saw it."""
+        return self.state.snapshot()
 
     def positions(self, agent_id: str) -> dict[str, Position]:
         """The agent's open positions by symbol (a copy; flat symbols are absent)."""
-        with self._lock:
-            book = self._books.get(agent_id)
-            return dict(book.positions) if book else {}
+        return dict(self.state.book(agent_id).positions)
 
     def realized_pnl(self, agent_id: str) -> float:
-        with self._lock:
-            book = self._books.get(agent_id)
-            return book.realized_pnl if book else 0.0
+        return self.state.book(agent_id).realized_pnl
 
-    def _draft(self, agent: Agent, market: MarketSnapshot, recent: Sequence[Message]) -> Draft:
-        book = self._books.setdefault(agent.id, _Book())
-        context = Context(agent=agent, market=market, positions=dict(book.positions), rng=self._rng)
+    # One agent's message -------------------------------------------------------------------------
+
+    def _post(
+        self, agent: Agent, book: Book, market: MarketSnapshot, recent: Sequence[Message], rng: random.Random
+    ) -> Post:
+        context = Context(agent=agent, market=market, positions=dict(book.positions), rng=rng)
         writer = writer_for(agent.strategy)
-        target = self._reply_target(agent, market, recent)
-        post: Post = writer.reply(context, target) if target else writer.write(context)
-        if post.trade is not None:
-            book.apply(post.symbol, post.trade)
-        return Draft(
-            agent_id=agent.id,
-            agent_name=agent.name,
-            kind=post.kind,
-            content=post.content,
-            meta=post.meta(),
-        )
+        target = self._reply_target(agent, market, recent, rng)
+        return writer.reply(context, target) if target else writer.write(context)
 
-    def _reply_target(self, agent: Agent, market: MarketSnapshot, recent: Sequence[Message]) -> ReplyTarget | None:
+    @staticmethod
+    def _reply_target(
+        agent: Agent, market: MarketSnapshot, recent: Sequence[Message], rng: random.Random
+    ) -> ReplyTarget | None:
         """Another agent's recent message to answer, about one time in five; never the agent's own."""
         candidates = [
             target
@@ -101,7 +128,7 @@ class OfflineGenerator:
             if message.agent_id != agent.id
             and (target := ReplyTarget.from_message(message, market.symbols)) is not None
         ]
-        if not candidates or self._rng.random() >= REPLY_PROBABILITY:
+        if not candidates or rng.random() >= REPLY_PROBABILITY:
             return None
         weights = range(1, len(candidates) + 1)  # newer messages are likelier to get an answer
-        return self._rng.choices(candidates, weights=weights)[0]
+        return rng.choices(candidates, weights=weights)[0]

@@ -7,9 +7,11 @@ strings (`Writer.fields`), so every number is formatted in one place and a price
 `Quote.price_text`, the same value as `meta.price`.
 
 Writers are stateless: they only *propose* a trade (`Trade`, with the position it leaves); the
-generator books it. Each strategy's voice (`agentchat.generator.voices`, one module per strategy)
-overrides a few hooks of `Writer` (which symbol it looks at, its signal, its reasons, its
-vocabulary); anything else, including an unknown strategy, gets the plain `Writer` voice.
+generator books it. `meta.side` is set only when the message trades, with the signed `quantity` and
+the `position_after`; a view without a trade ("leaning long, no position yet") has `side: null`.
+Each strategy's voice (`agentchat.generator.voices`, one module per strategy) overrides a few
+hooks of `Writer` (which symbol it looks at, its signal, its reasons, its vocabulary); anything
+else, including an unknown strategy, gets the plain `Writer` voice.
 
 A line is MIN_VOICE_CHARS to MAX_VOICE_CHARS characters: a chat line, shorter than the
 `message.MAX_CONTENT_CHARS` any message may hold, and ASCII, so it is within the wire budget too.
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from agentchat.agents import Agent
+from agentchat.books import Position
 from agentchat.generator.formatting import (
     amount,
     ascii_name,
@@ -37,7 +40,7 @@ from agentchat.generator.formatting import (
     signed_amount,
     signed_pct,
 )
-from agentchat.generator.market import SLOW_BARS, MarketSnapshot, Position, Quote
+from agentchat.generator.market import SLOW_BARS, MarketSnapshot, Quote
 from agentchat.message import Message, MessageKind
 
 __all__ = [
@@ -93,7 +96,7 @@ class ReplyTarget:
     message_id: int
     author: str
     symbol: str
-    direction: int  # +1 they lean buy, -1 sell, 0 no side
+    direction: int  # +1 they bought, -1 they sold, 0 they traded nothing
     kind: MessageKind
 
     @classmethod
@@ -118,6 +121,10 @@ class Trade:
     after: Position
     realized_pnl: float
 
+    @property
+    def signed_quantity(self) -> float:
+        return self.quantity if self.side == "buy" else -self.quantity
+
 
 @dataclass(frozen=True, slots=True)
 class Plan:
@@ -131,7 +138,17 @@ class Plan:
 
     @classmethod
     def traded(cls, action: Action, confidence: float, position: Position, quantity: float, quote: Quote) -> Plan:
-        """A plan that trades `quantity` (signed units) at the quote's price."""
+        """A plan that trades `quantity` (signed units, rounded to the instrument's lot) at the quote's price.
+
+        A fill that would close the position is taken exactly, so a close leaves it flat; a quantity
+        below one lot trades nothing, and the plan becomes a hold (or a pass when flat).
+        """
+        if position.direction and abs(quantity + position.quantity) <= 10.0**-quote.quantity_decimals / 2:
+            quantity = -position.quantity
+        else:
+            quantity = round(quantity, quote.quantity_decimals)
+        if quantity == 0:
+            return cls("hold" if position.direction else "pass", position.direction, confidence, position)
         after, realized = position.after_fill(quantity, quote.price)
         trade = Trade("buy" if quantity > 0 else "sell", abs(quantity), quote.price, after, realized)
         return cls(action, sign(quantity), confidence, after, trade)
@@ -143,7 +160,7 @@ class Post:
 
     kind: MessageKind
     symbol: str
-    side: Side | None
+    view: Side | None  # the side the agent leans to; `meta.side` is only ever the side of a trade
     price: float
     confidence: float
     content: str
@@ -151,17 +168,22 @@ class Post:
     trade: Trade | None = None
 
     def meta(self) -> dict[str, Any]:
-        return {
+        """SPEC section 4's meta: `side` only when the message traded, then the signed fill and the position after."""
+        meta: dict[str, Any] = {
             "symbol": self.symbol,
-            "side": self.side,
+            "side": self.trade.side if self.trade else None,
             "price": self.price,
             "confidence": self.confidence,
             "reply_to": self.reply_to,
         }
+        if self.trade is not None:
+            meta["quantity"] = self.trade.signed_quantity
+            meta["position_after"] = self.trade.after.quantity
+        return meta
 
 
 def side_of(direction: int) -> Side | None:
-    """The side a lean trades on (`meta.side`), None for no lean."""
+    """The side a lean would trade on, None for no lean."""
     return "buy" if direction > 0 else "sell" if direction < 0 else None
 
 
@@ -326,7 +348,7 @@ class Writer:
         return Post(
             kind=kind,
             symbol=quote.symbol,
-            side=side_of(plan.lean),
+            view=side_of(plan.lean),
             price=quote.price,
             confidence=plan.confidence,
             content=content,
@@ -359,7 +381,7 @@ class Writer:
         return Post(
             kind="reply",
             symbol=quote.symbol,
-            side=side_of(lean),
+            view=side_of(lean),
             price=quote.price,
             confidence=plan.confidence,
             content=content,

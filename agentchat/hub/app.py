@@ -28,16 +28,28 @@ from agentchat import migrate
 from agentchat.bus import create_bus
 from agentchat.errors import StoreUnavailable
 from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
-from agentchat.hub import openapi, routes, viewer
+from agentchat.hub import book_routes, openapi, routes, viewer
+from agentchat.hub.book_frames import BookFrames
 from agentchat.hub.fanout import Fanout
 from agentchat.hub.guard import RequestGuard
 from agentchat.hub.limits import stream_cap
+from agentchat.hub.market import SharedMarket
 from agentchat.hub.metrics import HubMetrics
 from agentchat.hub.ratelimit import SlidingWindowLimit
 from agentchat.hub.responses import EXCEPTION_HANDLERS, JsonCorsMiddleware, agentchat_error_response
 from agentchat.hub.rounds import RECENT_FOR_REPLIES, RecentMessages, Rounds
 from agentchat.hub.stream import StreamEndpoint
-from agentchat.hub_client import AGENTS_PATH, GENERATE_PATH, HEALTH_PATH, MESSAGES_PATH, METRICS_PATH, STREAM_PATH
+from agentchat.hub_client import (
+    AGENTS_PATH,
+    EQUITY_PATH,
+    GENERATE_PATH,
+    HEALTH_PATH,
+    MESSAGES_PATH,
+    METRICS_PATH,
+    PERFORMANCE_PATH,
+    STREAM_PATH,
+)
+from agentchat.ledger import Ledger
 from agentchat.message import event_frame, format_timestamp, utc_now
 from agentchat.settings import Settings
 from agentchat.store import Store, create_store_engine
@@ -68,8 +80,11 @@ class Hub:
         self.store_id: str | None = None  # the store's identity, read at start (lifespan)
         self.generator: Generator = generator or _default_generator(settings, self.metrics)
         self.generate_limit = SlidingWindowLimit(settings.generate_per_minute, window_seconds=60.0)
+        self.ledger = Ledger(self.store.engine)  # the simulation's state and the agents' books
+        self.market = SharedMarket(self.generator, self.ledger, self.roster)
+        self.book_frames = BookFrames(self.ledger, self.fanout)
         self.recent = RecentMessages(settings.retention_seconds)  # what agents may answer
-        self.rounds = Rounds(self.store, self.bus, self.generator, self.recent, self.generate_limit)
+        self.rounds = Rounds(self.store, self.bus, self.market, self.recent, self.generate_limit)
         self.started_monotonic = time.monotonic()
         self.migrated = False
 
@@ -108,6 +123,8 @@ class Hub:
         self.recent.remember(await self.in_thread(self.store.latest, RECENT_FOR_REPLIES))
         unsubscribe = self.bus.subscribe(self.fanout.publish)
         unsubscribe_recent = self.bus.subscribe(self.recent.remember)
+        await self.book_frames.start()
+        unsubscribe_books = self.bus.subscribe(self.book_frames.on_messages)
         await self.bus.start()
         tasks = [asyncio.create_task(self.heartbeat_forever()), asyncio.create_task(self.purge_forever())]
         try:
@@ -118,6 +135,8 @@ class Hub:
             self.fanout.close_all()
             unsubscribe()
             unsubscribe_recent()
+            unsubscribe_books()
+            await self.book_frames.stop()
             await self.bus.stop()
             self.store.dispose()
 
@@ -152,6 +171,8 @@ class HubApp:
                 Route(GENERATE_PATH, routes.generate, methods=["POST"]),
                 Route(MESSAGES_PATH, routes.messages, methods=["GET"]),
                 Route(AGENTS_PATH, routes.agents, methods=["GET"]),
+                Route(PERFORMANCE_PATH, book_routes.performance, methods=["GET"]),
+                Route(EQUITY_PATH, book_routes.equity, methods=["GET"]),
                 Route(HEALTH_PATH, routes.healthz, methods=["GET"]),
                 Route(METRICS_PATH, routes.metrics, methods=["GET"]),
                 Route("/openapi.json", openapi.openapi_json, methods=["GET"]),

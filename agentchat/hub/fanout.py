@@ -33,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from agentchat.hub.sockets import DONE, FULL, GONE, Chunk, StreamSocket
 from agentchat.message import Message
@@ -201,6 +201,26 @@ class Fanout:
         reached = 0
         for subscriber in tuple(self.subscribers):
             if subscriber.mode is IDLE or subscriber.mode is BLOCKED:
+                self._push(subscriber, chunk)
+                reached += 1
+        return reached
+
+    def broadcast_per_filter(self, frame_for: Callable[[frozenset[str] | None], bytes | None]) -> int:
+        """Send each live stream the frame `frame_for` makes for its agent filter (a book frame).
+
+        Made once per distinct filter and shared, as message chunks are; None sends that filter nothing.
+        Returns how many streams got a frame.
+        """
+        chunks: dict[frozenset[str] | None, Chunk | None] = {}
+        reached = 0
+        for subscriber in tuple(self.subscribers):
+            if subscriber.mode is not Mode.IDLE and subscriber.mode is not Mode.BLOCKED:
+                continue
+            if subscriber.agents not in chunks:
+                raw = frame_for(subscriber.agents)
+                chunks[subscriber.agents] = Chunk(raw, 0) if raw is not None else None
+            chunk = chunks[subscriber.agents]
+            if chunk is not None:
                 self._push(subscriber, chunk)
                 reached += 1
         return reached

@@ -33,6 +33,7 @@ from agentchat.agents import STRATEGIES, Agent
 from agentchat.hub.params import MAX_STORE_ID
 from agentchat.hub.routes import MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY, MAX_LIMIT
 from agentchat.hub.stream import RETRY_MILLISECONDS
+from agentchat.ledger import KEPT_ROUNDS
 from agentchat.message import MESSAGE_KINDS, dumps
 
 __all__ = ["Operation", "Reply", "Schema", "build_document", "error", "openapi_json", "ref"]
@@ -95,6 +96,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "heartbeat period with no `id:` line. With `Last-Event-ID` (or `last_event_id`) it first replays "
             "every retained message after that id, in id order, then goes live with no gap and no duplicate; "
             "`ready.gap` is true when retention removed messages the client never saw. "
+            "After each round, from every hub, `event: book` (no `id:`) with the books of the followed agents. "
             "The stream does not end; a client that does not read is cut off."
         ),
         parameters=("agents", "last_event_id", "Last-Event-ID"),
@@ -161,6 +163,34 @@ OPERATIONS: tuple[Operation, ...] = (
         "listAgents",
         "The roster",
         replies=(Reply(200, "Every agent of this hub.", {"type": "array", "items": ref("Agent")}),),
+    ),
+    Operation(
+        "GET",
+        "/api/agents/performance",
+        "agentsPerformance",
+        "The agents' books from the shared simulation, ranked by equity",
+        description=(
+            "Every agent of the roster (a starting book until it trades), marked at the latest round's prices. "
+            "Every hub on one store answers the same; a restart keeps it."
+        ),
+        replies=(Reply(200, "The books, highest equity first.", ref("Performance")), STORE_DOWN),
+    ),
+    Operation(
+        "GET",
+        "/api/agents/{agent_id}/equity",
+        "agentEquity",
+        "One agent's equity after each round the hub keeps",
+        description=(
+            f"Oldest first; the latest {KEPT_ROUNDS} rounds are kept, whatever the message retention. "
+            "With `since`, only the rounds played after it."
+        ),
+        parameters=("agent_id", "since"),
+        replies=(
+            Reply(200, "The equity curve.", ref("Equity")),
+            error(400, "`since` is not an RFC 3339 time."),
+            error(404, "The agent is not in the roster."),
+            STORE_DOWN,
+        ),
     ),
     Operation(
         "GET",
@@ -261,6 +291,19 @@ PARAMETERS: dict[str, Schema] = {
         "description": "At most this many messages.",
         "schema": _integer(1, MAX_LIMIT, default=100),
     },
+    "agent_id": {
+        "name": "agent_id",
+        "in": "path",
+        "required": True,
+        "description": "An agent id of the roster.",
+        "schema": ref("AgentId"),
+    },
+    "since": {
+        "name": "since",
+        "in": "query",
+        "description": "Only rounds played after this RFC 3339 time (with its offset, e.g. `2026-11-23T10:15:00Z`).",
+        "schema": {"type": "string", "format": "date-time"},
+    },
     "If-None-Match": {
         "name": "If-None-Match",
         "in": "header",
@@ -341,6 +384,8 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
         "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$",
     }
     nullable_id: Schema = {"type": ["integer", "null"], "minimum": 1}
+    money: Schema = {"type": "number"}
+    count: Schema = {"type": "integer", "minimum": 0}
     return {
         "Error": _object({"error": {"type": "string", "examples": ["bad_request"]}, "detail": {"type": "string"}}),
         "AgentId": {"type": "string", "enum": list(agent_ids)},
@@ -367,8 +412,10 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                         "price": {"type": ["number", "null"]},
                         "confidence": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
                         "reply_to": nullable_id,
+                        "quantity": {"type": "number", "description": "signed: > 0 bought; only on a trade"},
+                        "position_after": {"type": "number", "description": "the position after the trade"},
                     },
-                    optional=("symbol", "side", "price", "confidence", "reply_to"),
+                    optional=("symbol", "side", "price", "confidence", "reply_to", "quantity", "position_after"),
                     closed=False,
                 ),
             }
@@ -408,13 +455,63 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
         ),
         "Unavailable": ref("Error"),
         "Heartbeat": _object({"server_time": timestamp, "clients": {"type": "integer", "minimum": 0}}),
+        "BookEntry": _object(
+            {
+                "agent_id": ref("AgentId"),
+                "equity": money,
+                "cash": money,
+                "realized_pnl": money,
+                "unrealized_pnl": money,
+                "return_pct": money,
+                "positions": {
+                    "type": "array",
+                    "items": _object(
+                        {
+                            "symbol": {"type": "string"},
+                            "quantity": {"type": "number"},
+                            "avg_price": {"type": "number"},
+                            "mark_price": {"type": "number"},
+                            "unrealized_pnl": money,
+                        }
+                    ),
+                },
+                "trades": count,
+                "closed_trades": count,
+                "winning_trades": count,
+                "win_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+                "max_drawdown_pct": {"type": "number", "minimum": 0},
+            }
+        ),
+        "Performance": _object(
+            {
+                "as_of": timestamp,
+                "round": count,
+                "round_agents": {"type": "array", "items": ref("AgentId")},
+                "start_equity": money,
+                "prices": {"type": "object", "additionalProperties": {"type": "number"}},
+                "agents": {"type": "array", "items": ref("BookEntry")},
+            }
+        ),
+        "Book": _object({"round": count, "as_of": timestamp, "agents": {"type": "array", "items": ref("BookEntry")}}),
+        "Equity": _object(
+            {
+                "agent_id": ref("AgentId"),
+                "start_equity": money,
+                "kept_rounds": count,
+                "points": {
+                    "type": "array",
+                    "items": _object({"round": {"type": "integer", "minimum": 1}, "at": timestamp, "equity": money}),
+                },
+            }
+        ),
         "StreamEvent": {
-            "description": "`ready` first, then messages (the default event type) and heartbeats.",
+            "description": "`ready` first, then messages (the default event type), heartbeats and each round's books.",
             "oneOf": [
                 _event("ready", "Ready"),
                 _event("message", "Message", with_id=True),
                 _event("heartbeat", "Heartbeat"),
                 _event("unavailable", "Unavailable"),
+                _event("book", "Book"),
             ],
         },
     }

@@ -6,12 +6,14 @@ body; this is where the product's rule lives, *persist, then publish*:
 1. An `Idempotency-Key` already answered returns the first answer; nothing is generated. The
    key is remembered with a digest of the request (`request_hash`: the agents asked for), and
    the same key with another request is refused (422), as the IETF idempotency-key draft says.
-2. The generator writes one draft per agent in a worker thread, from the recent messages
-   (`RecentMessages`, kept from the bus, so a round needs no store read).
-3. Under the hub's round lock the store inserts the round in one transaction, running the
-   bus's `before_commit` inside it (a PostgreSQL bus sends NOTIFY there, so only committed
-   messages are announced), and after the commit the bus publishes. The lock makes publish
-   order equal commit order on this hub; the store's advisory lock does the same across hubs.
+2. The shared market (`hub/market.py`) prepares the round's writer from the recent messages
+   (`RecentMessages`, kept from the bus); with an LLM, the model phrases the round here.
+3. Under the hub's round lock the store runs the round in one transaction: the writer reads the
+   simulation's state, decides the round and writes the new state and books back, then the
+   messages are inserted and the bus's `before_commit` runs inside it (a PostgreSQL bus sends
+   NOTIFY there, so only committed messages are announced), and after the commit the bus
+   publishes. The lock makes publish order equal commit order on this hub; the store's advisory
+   lock does the same across hubs, and orders the rounds of the one market.
    A key that another request committed first comes back as that request's answer.
 
 A message that reaches a stream is therefore always stored; a failed insert
@@ -31,7 +33,7 @@ import anyio.to_thread
 
 from agentchat.agents import Agent
 from agentchat.bus import Bus
-from agentchat.generator import Generator
+from agentchat.hub.market import SharedMarket
 from agentchat.hub.ratelimit import SlidingWindowLimit
 from agentchat.message import Message, utc_now
 from agentchat.store import Store
@@ -75,12 +77,12 @@ class Rounds:
     """Makes rounds for the hub: idempotency, generation, insert with the bus hook, publish."""
 
     def __init__(
-        self, store: Store, bus: Bus, generator: Generator, recent: RecentMessages, limit: SlidingWindowLimit
+        self, store: Store, bus: Bus, market: SharedMarket, recent: RecentMessages, limit: SlidingWindowLimit
     ) -> None:
         self.store = store
         self.limit = limit  # AGENTCHAT_GENERATE_PER_MINUTE: a replay of a known key does not count
         self.bus = bus
-        self.generator = generator
+        self.market = market
         self.recent = recent
         self.lock = asyncio.Lock()  # publish in commit order
 
@@ -92,10 +94,10 @@ class Rounds:
             if earlier is not None:
                 return Round(earlier, replayed=True)
         self.limit.acquire("rounds")  # past the limit: RateLimited, 429 with Retry-After
-        drafts = await anyio.to_thread.run_sync(self.generator.generate_round, agents, self.recent.retained())
+        write_round = await self.market.prepare(agents, self.recent.retained())  # runs in the insert's transaction
         async with self.lock:
             messages, created = await anyio.to_thread.run_sync(
-                self.store.insert_round, drafts, idempotency_key, self.bus.before_commit, body_hash
+                self.store.insert_round, write_round, idempotency_key, self.bus.before_commit, body_hash
             )
             if created:
                 await self.bus.publish(messages)

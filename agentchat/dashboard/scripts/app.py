@@ -2,4 +2,4 @@
 
 from agentchat.dashboard.navigation import run
 
-run(diagnostics_script="diagnostics.py")
+run(diagnostics_script="diagnostics.py", leaderboard_script="leaderboard.py")

@@ -29,7 +29,7 @@ class MacroWriter(Writer):
     actions: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "open": (
             "{side_cap} {size} {sym} as a {tone_word} expression.",
-            "Putting on {size} {long_short} {sym}; the backdrop supports it.",
+            "Putting on {size} {long_short} {sym}; the macro backdrop supports it.",
         ),
         "add": ("Adding {size}, now {pos}, the theme is still working.", "Leaning in: {size} more, {pos}."),
         "trim": ("Taking {size} off into the move; {pos} left.", "Trimming {size}, keeping the core."),

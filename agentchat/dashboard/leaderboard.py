@@ -1,0 +1,192 @@
+"""The Leaderboard page and the compact standings on the live page, drawn with Streamlit.
+
+The books come from the hub (`GET /api/agents/performance`, `GET /api/agents/{id}/equity`), read
+again only when the session's live feed has seen a new message: a round always has one, so the
+feed's last event id is the change marker, and the requests are cached on it. So the page follows
+the chat's rule: while the feed is live the board is a fragment rerun every second, and what did not
+change is not redrawn (the countdown moves once a minute); while the feed polls, the page reruns
+every poll interval. The rows, the round, the countdown and the curves are `standings`, pure
+functions; names are escaped Markdown in the agent's colour, message text goes through a
+dataframe, as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+import altair as alt
+import streamlit as st
+from streamlit_autorefresh import st_autorefresh
+
+from agentchat.agents import Agent
+from agentchat.dashboard.formatting import colored, escape_markdown
+from agentchat.dashboard.hub_api import HubApi
+from agentchat.dashboard.standings import (
+    Standing,
+    equity_rows,
+    next_round_text,
+    pct,
+    round_status,
+    signed_money,
+    standings,
+    trade_rows,
+    whole_money,
+)
+from agentchat.errors import AgentchatError
+
+if TYPE_CHECKING:
+    from agentchat.dashboard.views import Dashboard
+
+__all__ = ["COLUMNS", "compact_standings", "draw_page"]
+
+REFRESH_SECONDS: Final = 1.0
+LIVE_STATES: Final = ("realtime", "connecting")
+CACHE_SECONDS: Final = 60  # a book read is refreshed at least this often, new message or not
+COLUMNS: Final = (
+    ("#", 0.4),
+    ("Agent", 2.0),
+    ("Equity", 1.2),
+    ("Return", 0.9),
+    ("Realized", 1.0),
+    ("Unrealized", 1.0),
+    ("Win rate", 1.0),
+    ("Max drawdown", 1.0),
+    ("Open positions", 2.6),
+)
+_TRADES_AGENT_KEY = "leaderboard_agent"
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _performance(hub_url: str, marker: int | None) -> dict[str, Any]:
+    return HubApi(hub_url, timeout_seconds=3).performance()
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _equity(hub_url: str, agent_id: str, marker: int | None) -> list[dict[str, Any]]:
+    return HubApi(hub_url, timeout_seconds=3).equity(agent_id)
+
+
+def _marker(dashboard: Dashboard) -> int | None:
+    """What changes when a round arrives: the feed's last event id."""
+    return dashboard.feed.snapshot().diagnostics.last_event_id
+
+
+def compact_standings(dashboard: Dashboard) -> None:
+    """One line on the live page: each agent by rank in its colour, equity and return; the round under it.
+
+    One Markdown line, not columns, so the live page's layout (the analytics row, then the agents'
+    columns) is unchanged.
+    """
+    try:
+        performance = _performance(dashboard.settings.hub_url, _marker(dashboard))
+    except AgentchatError as error:
+        st.caption(f"Standings unavailable: {escape_markdown(error.detail)}")
+        return
+    rows = standings(performance, dashboard.roster)
+    if not rows:
+        return
+    with st.container(border=True, key="compact-standings"):
+        st.markdown(
+            " · ".join(
+                f"**{row.rank}\\. {colored(row.agent.name, row.agent.color)}** "
+                f"{escape_markdown(whole_money(row.equity))} {escape_markdown(pct(row.return_pct))}"
+                for row in rows
+            )
+        )
+        _, status = round_status(performance, dashboard.roster)
+        when = next_round_text(dashboard.settings.schedule_minutes, datetime.now(UTC))
+        st.caption(f"{escape_markdown(status)} · {escape_markdown(when)} · the Leaderboard page has the details")
+
+
+def draw_page(dashboard: Dashboard) -> None:
+    """The Leaderboard: standings, equity curves, one agent's trades; redrawn as rounds arrive."""
+    st.title("Leaderboard")
+    live = dashboard.feed.snapshot().state in LIVE_STATES
+    st.fragment(run_every=REFRESH_SECONDS if live else None)(_board)(dashboard, live)
+    if not live:
+        st_autorefresh(interval=int(dashboard.controls.poll_seconds * 1000), key="leaderboard_autorefresh")
+
+
+def _board(dashboard: Dashboard, live: bool) -> None:
+    if (dashboard.feed.snapshot().state in LIVE_STATES) != live:
+        st.rerun()  # swap the fragment timer and autorefresh, as the live page does
+    marker = _marker(dashboard)
+    hub_url = dashboard.settings.hub_url
+    try:
+        performance = _performance(hub_url, marker)
+    except AgentchatError as error:
+        st.error(f"The books cannot be read: {escape_markdown(error.detail)}")
+        return
+    complete, status = round_status(performance, dashboard.roster)
+    when = next_round_text(dashboard.settings.schedule_minutes, datetime.now(UTC))
+    as_of = escape_markdown(str(performance.get("as_of", "")))
+    (st.success if complete else st.info)(f"{escape_markdown(status)} · {escape_markdown(when)} · as of {as_of}")
+    rows = standings(performance, dashboard.roster)
+    _table(rows)
+    st.subheader("Equity")
+    _curves(hub_url, [row.agent for row in rows], marker)
+    st.subheader("Trades")
+    _trades(dashboard, [row.agent for row in rows])
+
+
+def _table(rows: Sequence[Standing]) -> None:
+    widths = [width for _, width in COLUMNS]
+    for cell, (title, _) in zip(st.columns(widths), COLUMNS, strict=True):
+        cell.markdown(f"**{escape_markdown(title)}**")
+    for row in rows:
+        with st.container(key=f"standing-{row.agent.id}"):
+            values = (
+                escape_markdown(str(row.rank)),
+                f"**{colored('●', row.agent.color)} {colored(row.agent.name, row.agent.color)}**",
+                escape_markdown(whole_money(row.equity)),
+                escape_markdown(pct(row.return_pct)),
+                escape_markdown(signed_money(row.realized_pnl)),
+                escape_markdown(signed_money(row.unrealized_pnl)),
+                escape_markdown(row.win_rate_text),
+                escape_markdown(pct(-row.max_drawdown_pct) if row.max_drawdown_pct else "0.00%"),
+                escape_markdown(row.positions or "flat"),
+            )
+            for cell, value in zip(st.columns(widths), values, strict=True):
+                cell.markdown(value)
+
+
+def _curves(hub_url: str, agents: Sequence[Agent], marker: int | None) -> None:
+    try:
+        curves = {agent.id: _equity(hub_url, agent.id, marker) for agent in agents}
+    except AgentchatError as error:
+        st.error(f"The equity curves cannot be read: {escape_markdown(error.detail)}")
+        return
+    rows = equity_rows(curves, agents)
+    if not rows:
+        st.caption("Equity curves appear after the first round.")
+        return
+    colors = alt.Scale(domain=[agent.name for agent in agents], range=[agent.color for agent in agents])
+    chart = (
+        alt.Chart(alt.InlineData(values=rows), height=320)
+        .mark_line(interpolate="step-after")
+        .encode(
+            x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y("equity:Q", title="equity", scale=alt.Scale(zero=False), axis=alt.Axis(format=",.0f")),
+            color=alt.Color("agent:N", scale=colors, legend=alt.Legend(orient="bottom", title=None)),
+            tooltip=["agent:N", "round:Q", alt.Tooltip("equity:Q", format=",.2f")],
+        )
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def _trades(dashboard: Dashboard, agents: Sequence[Agent]) -> None:
+    if not agents:
+        return
+    names = {agent.id: agent.name for agent in agents}
+    agent_id = st.selectbox("Agent", list(names), format_func=lambda key: names[key], key=_TRADES_AGENT_KEY)
+    rows = trade_rows(dashboard.feed.snapshot().messages, str(agent_id))
+    kept = dashboard.settings.max_per_agent
+    if not rows:
+        st.caption(
+            f"No trade among the latest {kept} messages of {escape_markdown(names[str(agent_id)])} on this page."
+        )
+        return
+    st.caption(f"Trades announced in the latest {kept} messages of each agent this page holds, newest first.")
+    st.dataframe(rows, hide_index=True, width="stretch")
