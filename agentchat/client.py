@@ -22,6 +22,9 @@ Deliberate choices, each for a reason:
 - **The resume position** is the highest id seen, or `ready.last_id` once a heartbeat proves the
   replay before it has been read. So a feed filtered to quiet agents still resumes close to the
   head, and `gap` in diagnostics means messages were really lost to retention.
+- **One store's ids.** `ready` and every poll name the hub's store (`store_id`). When another
+  store turns up behind the same address (a reset or replaced database), the kept messages and
+  the position belong to the old one: the feed empties and reads the new store from the start.
 - **Prompt close.** `close()` shuts the stream's socket down, which wakes a blocked read at once
   (closing the response from another thread would race the reader), then joins the thread.
   A request still waiting on a hub that accepted the connection but never answers ends by its
@@ -85,6 +88,8 @@ class FeedDiagnostics:
     last_error: str | None  # the latest failure, kept after recovery
     gap: bool  # a resume found messages removed by retention before the feed saw them
     latencies_seconds: tuple[float, ...]  # recent delivery latencies, `created_at` to arrival, oldest first
+    store_id: str | None = None  # the store the hub serves, as it last said
+    store_changes: int = 0  # times another store turned up behind the hub's address (the feed started over)
 
     def heartbeat_age_seconds(self, now: datetime | None = None) -> float | None:
         """Seconds since the last heartbeat (None before the first)."""
@@ -168,6 +173,7 @@ class RealtimeAgentMessages:
         self._last_heartbeat_at: datetime | None = None
         self._last_error: str | None = None
         self._gap = False
+        self._store_changes = 0
         self._heartbeat_seconds: float | None = None
         self._latencies: deque[float] = deque(maxlen=latency_samples)
         self._snapshot: FeedSnapshot | None = None
@@ -366,8 +372,15 @@ class RealtimeAgentMessages:
         if liveness is not None:
             stream.set_read_timeout(max(MIN_LIVENESS_SECONDS, liveness))
         last_id = ready.get("last_id")
+        store_id = ready.get("store_id")
         with self._changed:
             self._events += 1
+            if self._buffer.follow_store(store_id if isinstance(store_id, str) else None):
+                self._store_changed(store_id)
+                if resume_from > 0 and not ready.get("gap"):  # this replay starts after an id of the old store
+                    self._bump()
+                    raise _Failed("SSE: the hub serves another store now; reading it from the start")
+                resume_from = 0
             self._state = "realtime"
             self._heartbeat_seconds = heartbeat_seconds
             # From position 0 a gap is only retention doing its job; after a real position it is a loss.
@@ -428,10 +441,17 @@ class RealtimeAgentMessages:
                     break
                 if response.status_code != 200:
                     raise _Failed(f"polling: {describe_response(response)}")
-                page = response.json()["messages"]
+                body = response.json()
+                page = body["messages"]
                 new_etag = response.headers.get("etag")
                 self._etag = (since, new_etag) if new_etag else None
                 with self._changed:
+                    store_id = body.get("store_id")
+                    if self._buffer.follow_store(store_id if isinstance(store_id, str) else None):
+                        self._store_changed(store_id)
+                        if since > 0 and not body.get("gap"):  # this page starts after an id of the old store
+                            self._bump()
+                            continue
                     for message in page:
                         self._add(message, live=live)
                     self._bump()
@@ -463,6 +483,14 @@ class RealtimeAgentMessages:
                 created = parse_timestamp(str(message["created_at"]))
                 self._latencies.append((datetime.now(UTC) - created).total_seconds())
 
+    def _store_changed(self, store_id: object) -> None:
+        """Another store is behind the hub's address (caller holds the lock): say so; the buffer has emptied."""
+        logger.warning(
+            "feed %s: the hub serves another store (%s); showing its messages from the start", self.hub_url, store_id
+        )
+        self._store_changes += 1
+        self._last_error = f"the hub serves another store now ({store_id}); its messages are shown from the start"
+
     def _bump(self) -> None:
         self._version += 1
         self._changed.notify_all()
@@ -482,6 +510,8 @@ class RealtimeAgentMessages:
             last_error=self._last_error,
             gap=self._gap,
             latencies_seconds=tuple(self._latencies),
+            store_id=self._buffer.store_id,
+            store_changes=self._store_changes,
         )
         return FeedSnapshot(self._version, self._state, self._buffer.newest_first(), diagnostics)
 

@@ -9,6 +9,9 @@ and the unit tests call it directly. Deliberate choices:
   long the feed runs, and a replay after a reconnect costs nothing.
 - **The position is not the newest kept id.** It is the highest id *seen*, messages of agents
   outside the filter included, so a resume starts after everything the hub has already sent.
+- **Ids belong to one store.** The hub names its store (`store_id`); when a feed finds another
+  store behind the same address (a reset or replaced database), the ids it kept name other
+  messages, so the buffer empties and the position goes back to 0.
 - **Kept messages are read-only** (`MappingProxyType` over a copy): a snapshot can hand them to
   every caller without one changing what another sees.
 """
@@ -36,6 +39,7 @@ class FeedBuffer:
         self.max_per_agent = max_per_agent
         self.agent_ids = frozenset(agent_ids) if agent_ids is not None else None
         self.position = position
+        self.store_id: str | None = None  # the store the kept ids came from, once the hub has said
         self.received = 0
         self.duplicates = 0
         self._ids: dict[str, list[int]] = {}  # per agent, ascending; parallel to `_messages`
@@ -71,6 +75,19 @@ class FeedBuffer:
     def advance(self, position: int) -> None:
         """Move the resume position up to `position` (never back): everything up to it has been seen."""
         self.position = max(self.position, position)
+
+    def follow_store(self, store_id: str | None) -> bool:
+        """Note the store the hub serves; True if it is another than before, which empties the buffer."""
+        if not store_id or store_id == self.store_id:
+            return False
+        known, self.store_id = self.store_id, store_id
+        if known is None:
+            return False
+        self.position = 0
+        self._ids.clear()
+        self._messages.clear()
+        self._kept_ids.clear()
+        return True
 
     def newest_first(self) -> tuple[Mapping[str, Any], ...]:
         """Every kept message, all agents merged, the highest id first."""

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -323,3 +324,31 @@ def test_a_feed_told_the_hub_is_full_says_why_and_comes_back_when_there_is_room(
     wait_until(lambda: "unavailable for now" in (feed.snapshot().diagnostics.last_error or ""))
     occupant.close()
     wait_until(lambda: is_realtime(feed), timeout=15)
+
+
+@pytest.mark.parametrize("transport", ["sse", "polling"])
+@pytest.mark.parametrize("new_store_ids", ["below the feed's position", "beyond it"])
+def test_a_feed_that_finds_another_store_behind_the_hub_shows_that_store_from_the_start(
+    start_hub: Callable[..., InProcessHub], open_feed: FeedFactory, tmp_path: Path, transport: str, new_store_ids: str
+) -> None:
+    """Ids name messages of one store: after a reset the old ids would hide the new store's messages."""
+    only = {"enable_fallback_polling": False} if transport == "sse" else {"enable_sse": False}
+    first = start_hub(heartbeat_seconds=0.5)
+    for _ in range(3):
+        first.generate()
+    feed = open_feed(first.url, max_per_agent=50, **only)
+    wait_until(lambda: len(feed.messages) == len(first.messages()["messages"]), timeout=5)
+    old_store = feed.snapshot().diagnostics.store_id
+    first.stop()
+
+    replaced = start_hub(database_url=f"sqlite:///{tmp_path / 'replaced.db'}", port=first.port, heartbeat_seconds=0.5)
+    for _ in range(1 if new_store_ids == "below the feed's position" else 5):
+        replaced.generate()
+    made = replaced.messages()["messages"]
+    wait_until(lambda: ids(feed.messages) == sorted(ids(made), reverse=True), timeout=10)
+    diagnostics = feed.snapshot().diagnostics
+    assert diagnostics.store_id not in (None, old_store) and diagnostics.store_changes == 1
+    assert feed.messages == sorted(made, key=lambda message: message["id"], reverse=True)
+    live = replaced.generate().json()["messages"]
+    wait_until(lambda: len(feed.messages) == len(made) + len(live), timeout=5)
+    assert diagnostics.last_error is not None and "another store" in diagnostics.last_error

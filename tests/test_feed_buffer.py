@@ -119,3 +119,25 @@ def test_a_message_without_an_integer_id_is_refused(bad: dict[str, Any]) -> None
 def test_impossible_limits_are_refused(max_per_agent: int, position: int) -> None:
     with pytest.raises(ValueError):
         FeedBuffer(max_per_agent, position=position)
+
+
+def test_the_first_store_named_keeps_what_is_held() -> None:
+    buffer = FeedBuffer(max_per_agent=5, position=7)
+    buffer.add(message(8))
+    assert buffer.follow_store("store-a") is False
+    assert ids(buffer) == [8] and buffer.position == 8
+    assert buffer.follow_store("store-a") is False and buffer.follow_store(None) is False
+    assert ids(buffer) == [8]
+
+
+def test_another_store_empties_the_buffer_and_starts_the_position_over() -> None:
+    buffer = FeedBuffer(max_per_agent=2)
+    buffer.follow_store("store-a")
+    for message_id in (5, 6, 7):
+        buffer.add(message(message_id))
+    assert buffer.follow_store("store-b") is True
+    assert ids(buffer) == [] and buffer.position == 0 and buffer.store_id == "store-b"
+    # The new store's ids start low again; none of them is taken for one seen before.
+    assert buffer.add(message(1, content="the new store's first"))
+    assert buffer.add(message(6, content="another message than the old 6"))
+    assert ids(buffer) == [6, 1] and buffer.duplicates == 0
