@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
 
 import httpx
@@ -9,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from agentchat.agents import BUILTIN_ROSTER
+from agentchat.hub import routes
 from tests.support import InProcessHub, SseReader
 
 TOKEN = "s3cret-token"
@@ -55,6 +58,31 @@ def test_body_over_16_kib_is_a_413(hub: InProcessHub) -> None:
     response = post(hub, content=b'{"agents": ["' + b"x" * 17000 + b'"]}')
     assert response.status_code == 413
     assert response.json()["error"] == "payload_too_large"
+
+
+def test_a_body_declared_and_not_sent_is_a_408_and_holds_nothing_up(
+    hub: InProcessHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that sends the head and then stalls must not keep the request (or the round lock) forever."""
+    monkeypatch.setattr(routes, "BODY_READ_SECONDS", 1.0)  # the hub's own deadline, shortened for the test
+    head = (
+        "POST /api/chat/generate HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/json\r\nContent-Length: 40\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", hub.port), timeout=10) as stalled:
+        stalled.sendall(head.encode() + b'{"agents": [')
+        assert post(hub).status_code == 201  # another client's round is not held up meanwhile
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.endswith(b"}"):
+            chunk = stalled.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 408 Request Timeout"
+    body = json.loads(rest.partition(b"\r\n\r\n")[2])
+    assert body["error"] == "request_timeout" and "1 s" in body["detail"]
+    assert len(hub.messages()["messages"]) == len(BUILTIN_ROSTER)  # only the other client's round
 
 
 def test_token_is_required_when_configured(start_hub) -> None:  # type: ignore[no-untyped-def]

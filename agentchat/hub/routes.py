@@ -36,7 +36,17 @@ if TYPE_CHECKING:
     from agentchat.agents import Agent
     from agentchat.hub.app import Hub
 
-__all__ = ["MAX_BODY_BYTES", "MAX_IDEMPOTENCY_KEY", "MAX_LIMIT", "agents", "generate", "healthz", "messages", "metrics"]
+__all__ = [
+    "BODY_READ_SECONDS",
+    "MAX_BODY_BYTES",
+    "MAX_IDEMPOTENCY_KEY",
+    "MAX_LIMIT",
+    "agents",
+    "generate",
+    "healthz",
+    "messages",
+    "metrics",
+]
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_LIMIT = 1000
