@@ -11,7 +11,10 @@ PostgreSQL cannot commit id 7 before id 6 is visible.
 Any database failure surfaces as `StoreUnavailable`, which the hub turns into a 503. So does
 a SQLite file that was deleted or replaced under the running hub (its device and inode are
 remembered at the first connection): writes into an unlinked file would be acknowledged and
-then lost, so none is accepted.
+then lost, so none is accepted. A store dropped and created again under a running hub (a
+PostgreSQL database restored or recreated) has another identity row: once the hub has read its
+store's identity (`identify`), every write checks it in its own transaction, so the hub never
+publishes the new store's ids as if they continued the old store's.
 """
 
 from __future__ import annotations
@@ -138,6 +141,13 @@ def database_error_reason(error: SQLAlchemyError) -> str:
     return str(getattr(error, "orig", None) or error).strip().splitlines()[0]
 
 
+def _identity_row(connection: Connection) -> str:
+    found = connection.execute(sa.select(store_table.c.store_id).where(store_table.c.id == 1)).scalar()
+    if found is None:
+        raise StoreUnavailable("database unavailable: the store has no identity row (agent_chat_store)")
+    return str(found)
+
+
 def _row_to_message(row: sa.Row[Any]) -> Message:
     created_at: datetime = row.created_at
     if created_at.tzinfo is None:  # SQLite keeps no zone; we only ever write UTC
@@ -163,6 +173,7 @@ class Store:
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         self._file = Path(database) if database and database != ":memory:" else None
         self._file_identity: tuple[int, int] | None = None
+        self.identity: str | None = None  # the store id the hub serves, once `identify` has read it
 
     def _check_file(self) -> None:
         """A SQLite file deleted or replaced since the first connection is a `StoreUnavailable`."""
@@ -199,10 +210,19 @@ class Store:
     def store_id(self) -> str:
         """The identity created with the schema: a new or recreated store has another one."""
         with self._connect() as connection:
-            found = connection.execute(sa.select(store_table.c.store_id).where(store_table.c.id == 1)).scalar()
-        if found is None:
-            raise StoreUnavailable("database unavailable: the store has no identity row (agent_chat_store)")
-        return str(found)
+            return _identity_row(connection)
+
+    def identify(self) -> str:
+        """Read the store's identity and hold every later write to it; the hub calls it at start."""
+        self.identity = self.store_id()
+        return self.identity
+
+    def _check_identity(self, connection: Connection) -> None:
+        found = _identity_row(connection)
+        if self.identity is not None and found != self.identity:
+            raise StoreUnavailable(
+                f"database unavailable: a different store ({found}, the hub serves {self.identity}); restart the hub"
+            )
 
     def check_writable(self) -> str:
         """Take the write lock and touch the identity row, then roll back; return the store id.
@@ -257,6 +277,7 @@ class Store:
         with self._connect(write=True) as connection:
             if self.is_postgres:
                 connection.execute(sa.select(sa.func.pg_advisory_xact_lock(ROUND_LOCK_KEY)))
+            self._check_identity(connection)
             if idempotency_key is not None:
                 earlier = self._round_by_key(connection, idempotency_key, body_hash)
                 if earlier is not None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from collections.abc import Callable
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
+from agentchat import migrate
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.hub import routes
 from tests.support import InProcessHub, SseReader
@@ -166,3 +168,29 @@ def test_unreachable_postgres_gives_503_and_broadcasts_nothing(start_hub, postgr
     assert [event for event in reader.drain() if event.event == "message"] == []
     assert hub.generate().status_code == 201
     reader.close()
+
+
+@pytest.mark.postgres
+def test_a_postgres_store_recreated_under_the_hub_takes_no_write_and_broadcasts_nothing(
+    start_hub: Callable[..., InProcessHub], postgres_url: str
+) -> None:
+    """The new store's ids would start over under the old identity: every stream would take them for old ones."""
+    hub = start_hub(database_url=postgres_url)
+    assert hub.generate().status_code == 201
+    reader = SseReader(f"{hub.url}/api/chat/stream").start()
+    reader.next("ready")
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+        connection.exec_driver_sql("CREATE SCHEMA public")
+    migrate.upgrade(engine)  # what `agentchat db upgrade` does: a store with a new identity
+
+    response = hub.generate()
+    assert response.status_code == 503
+    assert response.json()["error"] == "store_unavailable"
+    assert "a different store" in response.json()["detail"] and "restart the hub" in response.json()["detail"]
+    assert [event for event in reader.drain() if event.event == "message"] == []
+    reader.close()
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM agent_chat_messages").scalar() == 0
+    engine.dispose()

@@ -119,7 +119,7 @@ class Hub:
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         await self.in_thread(self.migrate)
-        self.store_id = await self.in_thread(self.store.store_id)
+        self.store_id = await self.in_thread(self.store.identify)
         self.recent.remember(await self.in_thread(self.store.latest, RECENT_FOR_REPLIES))
         unsubscribe = self.bus.subscribe(self.fanout.publish)
         unsubscribe_recent = self.bus.subscribe(self.recent.remember)
