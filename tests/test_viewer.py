@@ -338,3 +338,30 @@ def test_the_page_is_pictured_for_the_readme(hub: HubProcess, context: BrowserCo
     page.set_viewport_size({"width": 1600, "height": 1000})
     expect(page.locator("agent-chat .card")).to_have_count(18)
     page.screenshot(path=str(pictures / "viewer.png"))
+
+
+@pytest.mark.parametrize("new_store_rounds", [1, 4], ids=["ids below the page's position", "ids beyond it"])
+def test_another_store_behind_the_hub_replaces_every_card_with_that_stores_messages(
+    start_hub: Callable[..., InProcessHub], context: BrowserContext, tmp_path: Path, new_store_rounds: int
+) -> None:
+    """After a reset database the old cards' ids name other messages: none of them may stay, none be hidden."""
+    first = start_hub(heartbeat_seconds=1, max_per_agent=10)
+    old = generate(first) + generate(first)
+    pages = [open_tab(context, f"{first.url}/?poll_seconds=0.5") for _ in range(2)]  # a holder and a follower
+    for page in pages:
+        expect(page.locator("agent-chat .card")).to_have_count(len(old))
+    first.stop()
+    replaced = start_hub(
+        database_url=f"sqlite:///{tmp_path / 'replaced.db'}", port=first.port, heartbeat_seconds=1, max_per_agent=10
+    )
+    made = [message for _ in range(new_store_rounds) for message in generate(replaced)]
+    for page in pages:
+        expect(page.locator("agent-chat .card")).to_have_count(len(made), timeout=TIMEOUT_MS)
+        for message in made:
+            expect(card(page, message)).to_contain_text(str(message["content"]))
+    made += generate(replaced)
+    for page in pages:
+        expect(page.locator("agent-chat .card")).to_have_count(len(made))
+        for agent in BUILTIN_ROSTER:
+            expected = sorted((message["id"] for message in made if message["agent_id"] == agent.id), reverse=True)
+            assert column_ids(page, agent.id) == expected

@@ -127,6 +127,21 @@ export class Feed {
     this.byId = new Map();
     this.lastId = 0; // the highest id seen: where a stream resumes
     this.duplicates = 0;
+    this.storeId = null; // the hub's store the kept ids belong to
+    this.resets = 0; // times another store turned up and everything kept was dropped
+  }
+
+  /** Note the hub's store; another one than before (a reset or replaced database) empties the feed. */
+  followStore(storeId) {
+    if (typeof storeId !== "string" || !storeId || storeId === this.storeId) return false;
+    const known = this.storeId;
+    this.storeId = storeId;
+    if (known === null) return false;
+    this.byAgent.clear();
+    this.byId.clear();
+    this.lastId = 0;
+    this.resets += 1;
+    return true;
   }
 
   /** Add what arrived; true when anything kept changed. */
@@ -168,16 +183,19 @@ export class Feed {
 
 /**
  * One stream to the hub, with polling while it is down. `position()` is the last id seen;
- * `onMessages(list)` and `onStatus({state, reason, gap})` report what happens.
+ * `onMessages(list)` and `onStatus({state, reason, gap})` report what happens, and
+ * `onStore(storeId)` is told the hub's store, returning true when it is another one than before
+ * (the feed has emptied and position() is 0 again).
  */
 export class HubConnection {
-  constructor({ hub, agents, pollSeconds, position, onMessages, onStatus }) {
+  constructor({ hub, agents, pollSeconds, position, onMessages, onStatus, onStore = () => false }) {
     this.hub = hub;
     this.agents = agents.join(",");
     this.pollMs = pollSeconds * 1000;
     this.position = position;
     this.onMessages = onMessages;
     this.onStatus = onStatus;
+    this.onStore = onStore;
     this.source = null;
     this.openedFrom = 0;
     this.healthy = false;
@@ -233,7 +251,14 @@ export class HubConnection {
   ready(source, event) {
     if (source !== this.source) return;
     const ready = parseJson(event.data) ?? {};
-    const resumedFrom = Number(event.lastEventId || this.openedFrom); // what the browser sent, on its own retry
+    let resumedFrom = Number(event.lastEventId || this.openedFrom); // what the browser sent, on its own retry
+    if (this.onStore(ready.store_id)) {
+      if (resumedFrom > 0 && ready.gap !== true) {
+        this.open(); // this replay starts after an id of the old store: read the new one from the start
+        return;
+      }
+      resumedFrom = 0;
+    }
     // From position 0 a gap is only retention doing its job; after a real position it is a loss.
     this.gap = this.gap || (ready.gap === true && resumedFrom > 0);
     this.healthy = true;
@@ -305,7 +330,8 @@ export class HubConnection {
     const abort = new AbortController();
     this.pollAbort = abort;
     let again = this.pollMs;
-    const url = hubUrl(this.hub, MESSAGES_PATH, { agents: this.agents, since_id: this.position(), limit: POLL_PAGE });
+    const since = this.position();
+    const url = hubUrl(this.hub, MESSAGES_PATH, { agents: this.agents, since_id: since, limit: POLL_PAGE });
     const headers = this.etag && this.etag[0] === url ? { "If-None-Match": this.etag[1] } : {};
     try {
       const response = await fetch(url, { headers, cache: "no-store", signal: abort.signal });
@@ -316,8 +342,12 @@ export class HubConnection {
         const messages = Array.isArray(body.messages) ? body.messages : [];
         const tag = response.headers.get("ETag");
         this.etag = tag ? [url, tag] : null;
-        if (messages.length) this.onMessages(messages);
-        if (messages.length >= POLL_PAGE) again = 0; // more to read
+        if (this.onStore(body.store_id) && since > 0 && body.gap !== true) {
+          again = 0; // this page starts after an id of the old store: read the new one from the start
+        } else {
+          if (messages.length) this.onMessages(messages);
+          if (messages.length >= POLL_PAGE) again = 0; // more to read
+        }
         this.polled();
       } else {
         this.report("error", await refusal(response));
@@ -419,6 +449,12 @@ export class AgentChatClient extends EventTarget {
         this.setStatus(status);
         this.tell({ type: "status", status });
       },
+      onStore: (storeId) => {
+        const another = this.feed.followStore(storeId);
+        this.tell({ type: "store", storeId });
+        if (another) this.changed();
+        return another;
+      },
     });
     this.connection.start();
   }
@@ -430,9 +466,12 @@ export class AgentChatClient extends EventTarget {
   hear(news) {
     if (news === null || typeof news !== "object") return;
     if (this.role === "held") {
-      if (news.type === "hello") this.tell({ type: "snapshot", messages: this.feed.all(), status: this.status });
+      if (news.type === "hello") {
+        this.tell({ type: "snapshot", storeId: this.feed.storeId, messages: this.feed.all(), status: this.status });
+      }
       return;
     }
+    if (this.feed.followStore(news.storeId)) this.changed();
     if (Array.isArray(news.messages)) this.take(news.messages);
     if (news.status && typeof news.status === "object") {
       this.setStatus({ ...news.status, reason: `${news.status.reason} (through another tab)` });
@@ -527,6 +566,7 @@ export class AgentChatElement extends HTMLElement {
     root.append(style, status, this.gapNotice, this.columnsBox);
     this.columns = new Map();
     this.cards = new Map();
+    this.resetsDrawn = 0;
     this.showStatus({ state: "connecting", reason: "", gap: false });
   }
 
@@ -581,6 +621,11 @@ export class AgentChatElement extends HTMLElement {
     this.showStatus(this.client.status);
     this.dataset.stream = this.client.role;
     const feed = this.client.feed;
+    if (feed.resets !== this.resetsDrawn) {
+      this.resetsDrawn = feed.resets; // another store: its ids name other messages than the cards kept
+      this.cards.clear();
+      for (const { list } of this.columns.values()) list.replaceChildren();
+    }
     for (const [agentId, { list, empty }] of this.columns) {
       const messages = feed.of(agentId);
       const wanted = new Set(messages.map((message) => message.id));
