@@ -5,10 +5,12 @@ Starts `python -m agentchat hub` on a fresh SQLite file and opens `--streams` SS
 Then, in turn: kill -9 the hub and start it again on the same port; take the database file
 away for a few seconds (resumes meanwhile get `event: unavailable`); cut every client's
 connection. Rounds are generated before, during (those that the hub refuses are not expected)
-and after each fault. Prints, per fault, messages delivered / expected over all streams, and
-duplicates. Loopback only; every phase is bounded in time.
+and after each fault. `--tabs` viewer pages in Debian's Chromium (each its own browser, so its
+own stream) go through the same faults; what they show is read off their cards. Prints, per
+fault, messages delivered / expected over all streams and over all tabs, and duplicates.
+Loopback only; every phase is bounded in time.
 
-    python bench/chaos.py [--streams 1000]
+    python bench/chaos.py [--streams 1000] [--tabs 3]
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ from collections.abc import Coroutine
 from pathlib import Path
 
 import httpx
+from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Error as PlaywrightError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support import HubProcess
 
 RETRY_FLOOR = 0.5  # seconds; the hub's retry: hint is 3 s, a test of many faults waits less
+CHROMIUM = "/usr/bin/chromium"
+CARD_IDS = "cards => cards.map(card => Number(card.dataset.id))"
 
 
 class Reader:
@@ -81,6 +87,35 @@ class Reader:
             self.writer.transport.abort()
 
 
+class Tabs:
+    """Viewer pages, each in a browser context of its own (so each holds its own stream)."""
+
+    def __init__(self, browser: Browser | None) -> None:
+        self.browser = browser
+        self.pages: list[Page] = []
+
+    async def open(self, url: str, count: int) -> None:
+        if self.browser is None:
+            return
+        for _ in range(count):
+            page = await (await self.browser.new_context()).new_page()
+            await page.goto(f"{url}/?poll_seconds=1")
+            await page.locator("agent-chat[data-state='realtime']").wait_for(timeout=15_000)
+            self.pages.append(page)
+
+    async def shown(self) -> list[list[int]]:
+        """The card ids each tab shows now (a tab reloading or broken shows none)."""
+        found: list[list[int]] = []
+        for page in self.pages:
+            try:
+                found.append(
+                    [int(card_id) for card_id in await page.locator("agent-chat .card").evaluate_all(CARD_IDS)]
+                )
+            except PlaywrightError:  # a page between states counts as showing nothing
+                found.append([])
+        return found
+
+
 def generate(url: str, rounds: int) -> list[int]:
     made: list[int] = []
     for _ in range(rounds):
@@ -91,25 +126,36 @@ def generate(url: str, rounds: int) -> list[int]:
     return made
 
 
-async def settle(readers: list[Reader], expected: list[int], limit: float = 30.0) -> None:
+async def settle(readers: list[Reader], tabs: Tabs, expected: list[int], limit: float = 30.0) -> None:
     deadline = time.monotonic() + limit
     wanted = set(expected)
-    while time.monotonic() < deadline and not all(wanted <= set(reader.seen) for reader in readers):
+    while time.monotonic() < deadline:
+        streams_done = all(wanted <= set(reader.seen) for reader in readers)
+        if streams_done and all(wanted <= set(shown) for shown in await tabs.shown()):
+            return
         await asyncio.sleep(0.2)
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=300)
+    parser.add_argument("--tabs", type=int, default=3, help="viewer pages in Chromium (0: none)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="agentchat-chaos-"))
     database = workdir / "chaos.db"
-    hub = HubProcess(f"sqlite:///{database}", workdir, access_log="false", max_streams=args.streams + 50).start()
+    settings = {"access_log": "false", "max_streams": args.streams + args.tabs + 50, "max_per_agent": 100}
+    hub = HubProcess(f"sqlite:///{database}", workdir, **settings).start()
     readers = [Reader(hub.port) for _ in range(args.streams)]
     stop = asyncio.Event()
     tasks = [asyncio.create_task(reader.run(stop)) for reader in readers]
     loop = asyncio.get_running_loop()
-    results: list[tuple[str, int, int, int, int]] = []
+    results: list[tuple[str, int, int, int, int, int, int, int]] = []
+    playwright = await async_playwright().start() if args.tabs else None
+    browser = None
+    if playwright is not None and Path(CHROMIUM).exists():
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
+    tabs = Tabs(browser)
+    await tabs.open(hub.url, args.tabs)
 
     async def phase(name: str, fault: Coroutine[None, None, None]) -> None:
         marks = [len(reader.seen) for reader in readers]
@@ -117,14 +163,20 @@ async def main() -> None:
         expected = await loop.run_in_executor(None, generate, hub.url, 3)
         await fault
         expected += await loop.run_in_executor(None, generate, hub.url, 3)
-        await settle(readers, expected)
+        await settle(readers, tabs, expected)
         delivered = duplicates = 0
         for reader, mark in zip(readers, marks, strict=True):
             got = reader.seen[mark:]
             delivered += len(set(got) & set(expected))
             duplicates += len(got) - len(set(got))
         unavailable = sum(reader.unavailable for reader in readers) - unavailable_before
-        results.append((name, delivered, len(expected) * len(readers), duplicates, unavailable))
+        shown = await tabs.shown()
+        on_tabs = sum(len(set(ids) & set(expected)) for ids in shown)
+        tab_duplicates = sum(len(ids) - len(set(ids)) for ids in shown)
+        streams_expected, tabs_expected = len(expected) * len(readers), len(expected) * len(tabs.pages)
+        results.append(
+            (name, delivered, streams_expected, duplicates, unavailable, on_tabs, tabs_expected, tab_duplicates)
+        )
 
     async def kill_hub() -> None:
         hub.kill()
@@ -157,11 +209,24 @@ async def main() -> None:
         for reader in readers:
             reader.cut()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if browser is not None:
+            await browser.close()
+        if playwright is not None:
+            await playwright.stop()
         hub.stop()
-    print(f"{args.streams} streams")
-    print(f"{'fault':<16} {'delivered/expected':>20} {'duplicates':>11} {'unavailable seen':>17}")
-    for name, delivered, expected, duplicates, unavailable in results:
-        print(f"{name:<16} {f'{delivered}/{expected}':>20} {duplicates:>11} {unavailable:>17}")
+    print(
+        f"{args.streams} streams, {len(tabs.pages)} viewer tabs"
+        + ("" if browser or not args.tabs else " (no Chromium)")
+    )
+    print(
+        f"{'fault':<16} {'streams delivered':>18} {'duplicates':>11} {'unavailable seen':>17}"
+        f" {'tabs shown':>11} {'tab duplicates':>15}"
+    )
+    for name, delivered, expected, duplicates, unavailable, on_tabs, tabs_expected, tab_duplicates in results:
+        print(
+            f"{name:<16} {f'{delivered}/{expected}':>18} {duplicates:>11} {unavailable:>17}"
+            f" {f'{on_tabs}/{tabs_expected}':>11} {tab_duplicates:>15}"
+        )
 
 
 if __name__ == "__main__":
