@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from agentchat.hub.fanout import Fanout
+from agentchat.hub.resume import ResumeCounts
 
 __all__ = ["CONTENT_TYPE", "HubMetrics"]
 
@@ -22,8 +23,9 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class _FanoutCollector(Collector):
-    def __init__(self, fanout: Fanout) -> None:
+    def __init__(self, fanout: Fanout, resumes: ResumeCounts) -> None:
         self._fanout = fanout
+        self._resumes = resumes
 
     def collect(self) -> Iterator[Metric]:
         stats = self._fanout.stats
@@ -50,14 +52,24 @@ class _FanoutCollector(Collector):
         yield CounterMetricFamily(
             "agentchat_heartbeats", "Heartbeat frames written to SSE streams", value=stats.heartbeats
         )
+        resumes = CounterMetricFamily(
+            "agentchat_stream_resumes",
+            "SSE streams resumed with Last-Event-ID, by where the replay came from: window (memory), "
+            "store (a read of its own), store_shared (a read shared with identical concurrent resumes)",
+            labels=["source"],
+        )
+        resumes.add_metric(["window"], self._resumes.window)
+        resumes.add_metric(["store"], self._resumes.store)
+        resumes.add_metric(["store_shared"], self._resumes.store_shared)
+        yield resumes
 
 
 class HubMetrics:
     """The registry of one hub and the counters that routes increment."""
 
-    def __init__(self, fanout: Fanout) -> None:
+    def __init__(self, fanout: Fanout, resumes: ResumeCounts | None = None) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(_FanoutCollector(fanout))
+        self.registry.register(_FanoutCollector(fanout, resumes or ResumeCounts()))
         self.generate_requests = Counter(
             "agentchat_generate_requests",
             "POST /api/chat/generate requests by response status",
