@@ -22,8 +22,9 @@ Deliberate choices:
   than the window holds found everything retained: its floor is 0.
 - **Retention as the store applies it.** The store serves a message only while
   `created_at >= now - retention`; the window applies the same test on every resume, and expired
-  messages at its head are dropped (raising the floor), so it never replays what a store read
-  would not. `gap` follows the store's rule too: the resume is below the oldest retained id - 1.
+  messages at its head are dropped, so it never replays what a store read would not. Dropping
+  those does not raise the floor: above it, the window still holds every message a read would
+  return. `gap` follows the store's rule too: the resume is below the oldest retained id - 1.
 - **Filters as live delivery applies them**: a stream that follows some agents is replayed only
   their messages.
 """
@@ -98,8 +99,6 @@ class FrameWindow:
             return None
         oldest = utc_now() - self.retention
         self._drop_expired(oldest)
-        if last_event_id < self.floor:  # the expired were what this resume needed to start from
-            return None
         ids, messages, frames = self._ids, self._messages, self._frames
         start = bisect_right(ids, last_event_id, self._head)
         picked = [
@@ -125,14 +124,16 @@ class FrameWindow:
         self._compact()
 
     def _drop_expired(self, oldest: datetime) -> None:
+        """Expired messages at the head go; the floor stays, as no read would serve them either."""
         messages = self._messages
         while len(self) and messages[self._head].created_at < oldest:
-            self._evict_oldest()
+            self._evict_oldest(raise_floor=False)
         self._compact()
 
-    def _evict_oldest(self) -> None:
+    def _evict_oldest(self, raise_floor: bool = True) -> None:
         head = self._head
-        self.floor = self._ids[head]
+        if raise_floor:
+            self.floor = self._ids[head]
         self.bytes -= len(self._frames[head])
         self._head = head + 1
 
