@@ -68,6 +68,7 @@ def run_hub(settings: Settings) -> None:
         http=settings.hub_http,
         h11_max_incomplete_event_size=HEADER_BYTES_LIMIT,  # h11: headers past this are a 400 (httptools: guard.py)
         timeout_keep_alive=5,
+        backlog=4096,  # a reconnect storm queues thousands of connects: a full queue drops SYNs for a second
     )
     HubServer(config, on_exit=app.hub.fanout.close_all).run()
 
