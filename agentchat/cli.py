@@ -49,6 +49,7 @@ class HubServer(uvicorn.Server):
 
 
 def run_hub(settings: Settings) -> None:
+    from agentchat.hub import gc_policy
     from agentchat.hub.app import create_app
     from agentchat.hub.limits import raise_fd_limit
 
@@ -70,6 +71,7 @@ def run_hub(settings: Settings) -> None:
         timeout_keep_alive=5,
         backlog=4096,  # a reconnect storm queues thousands of connects: a full queue drops SYNs for a second
     )
+    gc_policy.apply()  # everything is imported and built: see gc_policy.py
     HubServer(config, on_exit=app.hub.fanout.close_all).run()
 
 

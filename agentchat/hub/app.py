@@ -35,6 +35,7 @@ from agentchat.hub.guard import RequestGuard
 from agentchat.hub.limits import stream_cap
 from agentchat.hub.market import SharedMarket
 from agentchat.hub.metrics import HubMetrics
+from agentchat.hub.pacing import ConnectGate
 from agentchat.hub.ratelimit import SlidingWindowLimit
 from agentchat.hub.responses import EXCEPTION_HANDLERS, JsonCorsMiddleware, agentchat_error_response
 from agentchat.hub.resume import ResumeCounts
@@ -80,7 +81,8 @@ class Hub:
             settings.resume_window_messages, settings.resume_window_bytes, settings.retention_seconds
         )
         self.resume_counts = ResumeCounts()
-        self.metrics = HubMetrics(self.fanout, self.resume_counts)
+        self.connect_gate = ConnectGate(settings.connects_per_tick)
+        self.metrics = HubMetrics(self.fanout, self.resume_counts, self.connect_gate)
         self.stream_cap = stream_cap(settings)
         self.metrics.stream_cap.set(self.stream_cap)
         self.store_id: str | None = None  # the store's identity, read at start (lifespan)

@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from agentchat.hub.fanout import Fanout
+from agentchat.hub.pacing import ConnectGate
 from agentchat.hub.resume import ResumeCounts
 
 __all__ = ["CONTENT_TYPE", "HubMetrics"]
@@ -23,9 +24,10 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class _FanoutCollector(Collector):
-    def __init__(self, fanout: Fanout, resumes: ResumeCounts) -> None:
+    def __init__(self, fanout: Fanout, resumes: ResumeCounts, gate: ConnectGate) -> None:
         self._fanout = fanout
         self._resumes = resumes
+        self._gate = gate
 
     def collect(self) -> Iterator[Metric]:
         stats = self._fanout.stats
@@ -62,14 +64,19 @@ class _FanoutCollector(Collector):
         resumes.add_metric(["store"], self._resumes.store)
         resumes.add_metric(["store_shared"], self._resumes.store_shared)
         yield resumes
+        yield CounterMetricFamily(
+            "agentchat_stream_connects_paced",
+            "SSE connects that waited for a later event-loop iteration (AGENTCHAT_CONNECTS_PER_TICK)",
+            value=self._gate.parked_total,
+        )
 
 
 class HubMetrics:
     """The registry of one hub and the counters that routes increment."""
 
-    def __init__(self, fanout: Fanout, resumes: ResumeCounts | None = None) -> None:
+    def __init__(self, fanout: Fanout, resumes: ResumeCounts, gate: ConnectGate) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(_FanoutCollector(fanout, resumes or ResumeCounts()))
+        self.registry.register(_FanoutCollector(fanout, resumes, gate))
         self.generate_requests = Counter(
             "agentchat_generate_requests",
             "POST /api/chat/generate requests by response status",

@@ -43,7 +43,6 @@ from starlette.types import Message as AsgiMessage
 from starlette.types import Receive, Scope, Send
 
 from agentchat.errors import AgentchatError, StoreUnavailable
-from agentchat.hub.pacing import ConnectGate
 from agentchat.hub.params import parse_agents, parse_int
 from agentchat.hub.responses import agentchat_error_response, error_response
 from agentchat.hub.resume import History, SharedReads, read_history
@@ -142,7 +141,6 @@ class StreamEndpoint:
         self.recent_bounds = RecentBounds(hub)
         self.retry = RetryHint(settings.stream_retry_min_ms, settings.stream_retry_max_ms)
         self.ready = ReadyFrame(settings.heartbeat_seconds)
-        self.gate = ConnectGate(settings.connects_per_tick)
         self.reads = SharedReads(self._read_history)
         self._full_logged_at = -FULL_LOG_SECONDS
         self._plain_headers = [
@@ -187,7 +185,7 @@ class StreamEndpoint:
                 first_send, headers, "hub_full", f"the hub holds its limit of {hub.stream_cap} streams"
             )
             return
-        await self.gate.admit()  # a bounded number of connects per loop iteration: see pacing.py
+        await hub.connect_gate.admit()  # a bounded number of connects per loop iteration: see pacing.py
         subscriber = hub.fanout.add(open_socket(send), agents)  # before reading history: see module docstring
         try:
             gap = False
