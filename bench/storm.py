@@ -7,8 +7,9 @@ Protocol per stream that reconnects as an EventSource does (its last `retry:`, i
 1. Connect rates, side by side with `bench/reference/server.js` (Node `http`, a frame window of
    its own): M fresh connects, then the same M resuming 6 messages behind (from the window), and
    for the hub also resuming from the store (a second hub on the same file with no window).
-   Rate = M / time until every stream had `ready` and its replay; CPU = the server's user+sys
-   over that time / M; "limit" says whether the server's core or the load's was saturated.
+   Rate = M / time until every stream had `ready` and its replay (after one unmeasured warm-up
+   round of connects); CPU = the server's user+sys over that time / M; "limit" says whether the
+   server's core or the load's was saturated (85 % busy or more), or neither (the machine).
 2. The storm: N streams, a round (6 messages) every second on the hub; kill -9; two rounds on a
    stand-in hub on the same file while it is away; restart on the same port. Every stream comes
    back with its Last-Event-ID after its jittered `retry:`. Printed: time from the hub answering
@@ -179,7 +180,7 @@ def _answers(url: str) -> bool:
 def limit(server_cpu: float, load_cpu: float, seconds: float) -> str:
     """Which side was saturated over `seconds`: the server's core, the load's, or neither."""
     server_busy, load_busy = server_cpu / seconds, load_cpu / seconds
-    verdict = "hub" if server_busy >= 0.85 else "load" if load_busy >= 0.85 else "neither"
+    verdict = "server" if server_busy >= 0.85 else "load" if load_busy >= 0.85 else "neither"
     return f"{verdict} (server {server_busy:.0%}, load {load_busy:.0%} of a core)"
 
 
@@ -210,6 +211,8 @@ def connect_rates(workdir: Path, count: int, processes: int) -> list[tuple[str, 
         server.round()
         loads = Loads(server.port, count, processes)
         try:
+            loads.ask({"cmd": "open", "resume": False})  # a warm-up, not measured: first sockets, first pages
+            loads.ask({"cmd": "close"})
             rows.append((server.name, "fresh", connect_phase(server, loads, resume=False)))
             loads.ask({"cmd": "close"})
             server.round()  # every stream is now one round (6 messages) behind
