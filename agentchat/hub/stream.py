@@ -48,6 +48,7 @@ from agentchat.hub.responses import agentchat_error_response, error_response
 from agentchat.hub.resume import History, SharedReads, read_history
 from agentchat.hub.retry import RetryHint
 from agentchat.hub.sockets import open_socket
+from agentchat.hub.window import WindowReplay
 from agentchat.message import dumps, event_frame, format_timestamp
 from agentchat.store import Bounds
 
@@ -88,6 +89,11 @@ class RecentBounds:
         if published > (self._bounds.last_id or 0):
             return Bounds(self._bounds.earliest_id, published)
         return self._bounds
+
+    @property
+    def stored_last_id(self) -> int:
+        """The newest id of the last store read (0 before the first)."""
+        return (self._bounds.last_id or 0) if self._bounds is not None else 0
 
     def _read_done(self, reading: asyncio.Future[Bounds]) -> None:
         self._reading = None
@@ -195,10 +201,10 @@ class StreamEndpoint:
                 if last_event_id is None:
                     bounds = await self.recent_bounds.get()
                 else:
-                    from_window = hub.window.resume(last_event_id, agents)  # in the same step as `add`
+                    bounds = await self.recent_bounds.get()
+                    from_window = self._from_window(agents, last_event_id)  # after `add`: see window.py
                     if from_window is not None:
                         hub.resume_counts.window += 1
-                        bounds = await self.recent_bounds.get()
                         earliest_id = from_window.earliest_id if hub.window.floor == 0 else bounds.earliest_id
                         bounds = Bounds(earliest_id, max(bounds.last_id or 0, from_window.covered_up_to) or None)
                         replay, covered_up_to, gap = from_window.frames, from_window.covered_up_to, from_window.gap
@@ -232,6 +238,22 @@ class StreamEndpoint:
                 pass
         finally:
             hub.fanout.remove(subscriber)
+
+    def _from_window(self, agents: frozenset[str] | None, last_event_id: int) -> WindowReplay | None:
+        """The replay from the frame window, or None when the store must answer.
+
+        Only while the bus delivers, and while the store (as last read, at most a second ago) has
+        nothing newer than the window: a PostgreSQL listener that is away, or a message written
+        to the store by other means, leaves the window behind the store, which has the news. A
+        store that is plainly gone (its SQLite file removed, one `stat`) is answered as a store
+        read would be, `event: unavailable`, so a viewer is not told all is well by a hub that can
+        accept no message.
+        """
+        hub = self.hub
+        if hub.bus.status != "ok" or self.recent_bounds.stored_last_id > hub.window.last_id:
+            return None
+        hub.store.check_file()
+        return hub.window.resume(last_event_id, agents)
 
     async def _read_history(self, agents: frozenset[str] | None, last_event_id: int) -> History:
         return await self.hub.in_thread(read_history, self.hub.store, agents, last_event_id)
