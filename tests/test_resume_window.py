@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from agentchat.message import Draft
+from agentchat.store import Store, create_store_engine
 from tests.support import InProcessHub, SseReader, wait_until
 
 StartHub = Callable[..., InProcessHub]
@@ -150,3 +154,25 @@ def test_each_stream_gets_a_retry_within_the_configured_range(start_hub: StartHu
             values.append(int(next(response.iter_lines()).removeprefix("retry: ")))
     assert all(1500 <= value <= 1600 for value in values)
     assert len(set(values)) > 1
+
+
+def test_a_resume_inside_the_window_while_the_store_file_is_gone_is_told_to_come_back(hub: InProcessHub) -> None:
+    made = [m["id"] for m in hub.generate().json()["messages"]]
+    database = Path(str(sa.make_url(hub.settings.database_url).database))
+    away = database.with_name(database.name + ".away")
+    database.rename(away)
+    try:
+        answer = httpx.get(stream_url(hub), headers={"Last-Event-ID": str(made[0])}, timeout=10)
+    finally:
+        away.rename(database)
+    assert answer.status_code == 200 and "event: unavailable" in answer.text
+    assert resumes(hub, "window") == 0
+
+
+def test_a_message_written_to_the_store_behind_the_hub_is_still_replayed(hub: InProcessHub, sqlite_url: str) -> None:
+    """The window defers to the store when the store has something newer than it."""
+    store = Store(create_store_engine(sqlite_url), retention_seconds=600)
+    (written,), _ = store.insert_round([Draft("claude_arbitrage", "Claude Arbitrage", "alert", "written elsewhere")])
+    store.dispose()
+    _ready, replayed = replay_of(hub, 0)
+    assert replayed == [written.id]
