@@ -169,10 +169,19 @@ def test_a_resume_inside_the_window_while_the_store_file_is_gone_is_told_to_come
     assert resumes(hub, "window") == 0
 
 
-def test_a_message_written_to_the_store_behind_the_hub_is_still_replayed(hub: InProcessHub, sqlite_url: str) -> None:
-    """The window defers to the store when the store has something newer than it."""
+@pytest.mark.parametrize("from_id", ["zero", "a real id"])
+def test_a_message_written_to_the_store_behind_the_hub_is_still_replayed(
+    hub: InProcessHub, sqlite_url: str, from_id: str
+) -> None:
+    """The window defers to the store for the whole history (0), and when the store has something newer."""
+    seen = 0 if from_id == "zero" else hub.generate().json()["messages"][-1]["id"]
+    wait_until(lambda: hub.app is not None and hub.app.hub.window.last_id == seen)
     store = Store(create_store_engine(sqlite_url), retention_seconds=600)
     (written,), _ = store.insert_round([Draft("claude_arbitrage", "Claude Arbitrage", "alert", "written elsewhere")])
     store.dispose()
-    _ready, replayed = replay_of(hub, 0)
+    if seen:  # the store as last read (at most a second ago) has nothing newer than the window yet
+        assert hub.app is not None
+        recent_bounds = hub.app.stream.recent_bounds
+        wait_until(lambda: replay_of(hub, seen)[1] == [written.id] and recent_bounds.stored_last_id == written.id)
+    _ready, replayed = replay_of(hub, seen)
     assert replayed == [written.id]

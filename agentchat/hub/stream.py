@@ -242,6 +242,10 @@ class StreamEndpoint:
     def _from_window(self, agents: frozenset[str] | None, last_event_id: int) -> WindowReplay | None:
         """The replay from the frame window, or None when the store must answer.
 
+        `Last-Event-ID: 0` is a client asking for the whole retained history (a dashboard's first
+        stream), not a viewer catching up: the store, the authority on history, answers it, with
+        whatever was written to it by other means too.
+
         Only while the bus delivers, and while the store (as last read, at most a second ago) has
         nothing newer than the window: a PostgreSQL listener that is away, or a message written
         to the store by other means, leaves the window behind the store, which has the news. A
@@ -250,7 +254,7 @@ class StreamEndpoint:
         accept no message.
         """
         hub = self.hub
-        if hub.bus.status != "ok" or self.recent_bounds.stored_last_id > hub.window.last_id:
+        if last_event_id == 0 or hub.bus.status != "ok" or self.recent_bounds.stored_last_id > hub.window.last_id:
             return None
         hub.store.check_file()
         return hub.window.resume(last_event_id, agents)
