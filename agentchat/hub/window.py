@@ -15,6 +15,10 @@ Deliberate choices:
   message raises the floor to its id. A resume with `floor <= Last-Event-ID <= last_id` is served
   here; one below the floor, or above every id this hub has seen (a reset store, or another hub's
   message the bus has not brought yet), goes to the store (`resume.py`), which knows those cases.
+  So does `Last-Event-ID: 0` (the whole history), and every resume while the bus is not delivering
+  or while the store, as last read by the stream endpoint, has an id the window lacks (a message
+  written by other means): the window is a cache of the store, never an authority over it
+  (`stream.StreamEndpoint._from_window`).
 - **Filled once at start**, from the store's newest retained messages (`fill`), before the bus
   starts; the bus is then told to deliver everything after the window's last id
   (`Bus.start_after`), so no message falls between the read and the live feed. After a restart
