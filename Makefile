@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/reconnect.py
 	$(BIN)/python bench/crosshub.py
 	$(BIN)/python bench/fanout.py
+	$(BIN)/python bench/storm.py
 	$(BIN)/python bench/fuzz.py
 	$(BIN)/python bench/viewer.py
 	$(BIN)/python bench/market.py

@@ -49,6 +49,7 @@ class HubServer(uvicorn.Server):
 
 
 def run_hub(settings: Settings) -> None:
+    from agentchat.hub import gc_policy
     from agentchat.hub.app import create_app
     from agentchat.hub.limits import raise_fd_limit
 
@@ -68,7 +69,9 @@ def run_hub(settings: Settings) -> None:
         http=settings.hub_http,
         h11_max_incomplete_event_size=HEADER_BYTES_LIMIT,  # h11: headers past this are a 400 (httptools: guard.py)
         timeout_keep_alive=5,
+        backlog=4096,  # a reconnect storm queues thousands of connects: a full queue drops SYNs for a second
     )
+    gc_policy.apply()  # everything is imported and built: see gc_policy.py
     HubServer(config, on_exit=app.hub.fanout.close_all).run()
 
 

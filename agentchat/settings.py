@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agentchat.agents import BUILTIN_ROSTER, Agent, load_roster
@@ -78,6 +78,23 @@ class Settings(BaseSettings):
     dashboard_port: int = Field(8501, ge=1, le=65535)
     generate_per_minute: int = Field(60, ge=1, le=100_000)
     operator_emails: Annotated[frozenset[str], NoDecode] = frozenset()
+    # The `retry:` each stream is sent, drawn per connection in this range (ms): a restart's
+    # reconnects spread over it instead of arriving in the same millisecond (hub/retry.py).
+    stream_retry_min_ms: int = Field(1000, ge=100, le=600_000)
+    stream_retry_max_ms: int = Field(2500, ge=100, le=600_000)
+    # The recent frames a resume is served from without a store read (hub/window.py).
+    resume_window_messages: int = Field(5000, ge=0, le=1_000_000)
+    resume_window_bytes: int = Field(4 * 1024 * 1024, ge=0, le=1024 * 1024 * 1024)
+    connects_per_tick: int = Field(64, ge=1, le=100_000)  # stream connects admitted per event-loop iteration
+
+    @model_validator(mode="after")
+    def _retry_range(self) -> Settings:
+        if self.stream_retry_min_ms > self.stream_retry_max_ms:
+            raise ValueError(
+                f"{ENV_PREFIX}STREAM_RETRY_MIN_MS ({self.stream_retry_min_ms}) is above"
+                f" {ENV_PREFIX}STREAM_RETRY_MAX_MS ({self.stream_retry_max_ms})"
+            )
+        return self
 
     @field_validator("database_url")
     @classmethod
@@ -164,8 +181,10 @@ def load_settings(**overrides: Any) -> Settings:
         settings.roster()
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else "?"
         message = str(error["msg"]).removeprefix("Value error, ")
+        if not error["loc"]:  # a rule over several variables names them in its message
+            raise ConfigError(message) from None
+        field = str(error["loc"][0])
         received = error.get("input")
         shown = "" if isinstance(received, dict) or received is None else f" (got {received!r})"
         raise ConfigError(f"{ENV_PREFIX}{field.upper()}: {message}{shown}") from None

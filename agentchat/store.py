@@ -175,8 +175,8 @@ class Store:
         self._file_identity: tuple[int, int] | None = None
         self.identity: str | None = None  # the store id the hub serves, once `identify` has read it
 
-    def _check_file(self) -> None:
-        """A SQLite file deleted or replaced since the first connection is a `StoreUnavailable`."""
+    def check_file(self) -> None:
+        """A SQLite file deleted or replaced since the first connection is a `StoreUnavailable` (one `stat`)."""
         if self._file is None:
             return
         try:
@@ -193,7 +193,7 @@ class Store:
 
     @contextlib.contextmanager
     def _connect(self, write: bool = False) -> Iterator[Connection]:
-        self._check_file()
+        self.check_file()
         try:
             with self.engine.begin() if write else self.engine.connect() as connection:
                 yield connection

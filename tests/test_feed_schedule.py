@@ -107,3 +107,23 @@ def test_the_wait_is_until_the_sooner_of_the_next_connect_and_the_next_poll() ->
     assert timetable.seconds_until_due(0.0) == 0.0  # the poll is due now
     timetable.polled(now=0.0)
     assert timetable.seconds_until_due(1.0) == DEFAULT_RETRY_SECONDS - 1.0
+
+
+@pytest.mark.parametrize("jitter", [0.8, 1.2])
+def test_the_first_reconnect_after_a_live_stream_is_jittered_too(jitter: float) -> None:
+    """After a restart every feed's first retry is the hub's `retry:` times its own jitter, not the same for all."""
+    timetable = schedule(polling=False, jitter=jitter)
+    timetable.retry_seconds = 2.0
+    timetable.stream_ended(now=10.0, went_live=True)
+    assert timetable.seconds_until_due(10.0) == pytest.approx(2.0 * jitter)
+
+
+def test_the_default_jitter_differs_from_feed_to_feed() -> None:
+    waits = set()
+    for _ in range(20):
+        timetable = FeedSchedule(sse=True, polling=False, poll_interval_seconds=45, max_backoff_seconds=10, now=0.0)
+        timetable.stream_ended(now=0.0, went_live=True)
+        wait = timetable.seconds_until_due(0.0)
+        assert wait is not None and 0.8 * DEFAULT_RETRY_SECONDS <= wait <= 1.2 * DEFAULT_RETRY_SECONDS
+        waits.add(wait)
+    assert len(waits) > 1

@@ -97,6 +97,11 @@ def test_load_settings_raises_config_error_for_a_bad_value() -> None:
         load_settings(retention_seconds="soon")
 
 
+def test_a_retry_range_whose_minimum_is_above_its_maximum_names_both_variables() -> None:
+    with pytest.raises(ConfigError, match=r"AGENTCHAT_STREAM_RETRY_MIN_MS .* AGENTCHAT_STREAM_RETRY_MAX_MS"):
+        load_settings(stream_retry_min_ms=3000, stream_retry_max_ms=2000)
+
+
 def test_public_bind_with_a_short_token_refuses_to_start(tmp_path: Path) -> None:
     env = hub_env(f"sqlite:///{tmp_path / 'a.db'}", generate_token="short")
     result = run_hub(env, "--host", "0.0.0.0", "--port", str(free_port()))

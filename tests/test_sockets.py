@@ -98,7 +98,7 @@ def test_uvicorn_streams_go_straight_to_the_transport_under_httptools_and_throug
     assert app is not None
     with httpx.stream("GET", f"{hub.url}/api/chat/stream") as response:
         lines = response.iter_lines()  # kept: a collected iterator would close the stream
-        assert next(lines) == "retry: 3000"
+        assert next(lines).startswith("retry: ")
         wait_until(lambda: len(app.hub.fanout) == 1)
         (subscriber,) = tuple(app.hub.fanout.subscribers)
         wait_until(lambda: subscriber.mode is Mode.IDLE)

@@ -51,6 +51,11 @@ class Bus(ABC):
         for listener in list(self._listeners):
             listener(fresh)
 
+    def start_after(self, message_id: int) -> None:
+        """Before `start`: every message up to `message_id` is known already (the hub's frame window read
+        them); deliver every committed one after it. A backend that reads history at start reads from here."""
+        self.last_delivered_id = max(self.last_delivered_id, message_id)
+
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Open whatever connection the backend needs."""
 

@@ -93,6 +93,11 @@ class PostgresBus(Bus):
     def status(self) -> str:
         return self._status
 
+    def start_after(self, message_id: int) -> None:
+        """The history is read (up to `message_id`): the first connect catches up from there, not from its own read."""
+        super().start_after(message_id)
+        self._history_read = True
+
     # -- the writing side: inside the insert transaction, in a worker thread -------------
 
     def before_commit(self, connection: Connection, messages: Sequence[Message]) -> None:

@@ -35,10 +35,13 @@ from agentchat.hub.guard import RequestGuard
 from agentchat.hub.limits import stream_cap
 from agentchat.hub.market import SharedMarket
 from agentchat.hub.metrics import HubMetrics
+from agentchat.hub.pacing import ConnectGate
 from agentchat.hub.ratelimit import SlidingWindowLimit
 from agentchat.hub.responses import EXCEPTION_HANDLERS, JsonCorsMiddleware, agentchat_error_response
+from agentchat.hub.resume import ResumeCounts
 from agentchat.hub.rounds import RECENT_FOR_REPLIES, RecentMessages, Rounds
 from agentchat.hub.stream import StreamEndpoint
+from agentchat.hub.window import FrameWindow
 from agentchat.hub_client import (
     AGENTS_PATH,
     EQUITY_PATH,
@@ -74,7 +77,12 @@ class Hub:
         )
         self.bus = create_bus(self.store, settings.db_timeout_seconds)
         self.fanout = Fanout(settings.client_buffer_bytes)
-        self.metrics = HubMetrics(self.fanout)
+        self.window = FrameWindow(
+            settings.resume_window_messages, settings.resume_window_bytes, settings.retention_seconds
+        )
+        self.resume_counts = ResumeCounts()
+        self.connect_gate = ConnectGate(settings.connects_per_tick)
+        self.metrics = HubMetrics(self.fanout, self.resume_counts, self.connect_gate)
         self.stream_cap = stream_cap(settings)
         self.metrics.stream_cap.set(self.stream_cap)
         self.store_id: str | None = None  # the store's identity, read at start (lifespan)
@@ -121,6 +129,10 @@ class Hub:
         await self.in_thread(self.migrate)
         self.store_id = await self.in_thread(self.store.identify)
         self.recent.remember(await self.in_thread(self.store.latest, RECENT_FOR_REPLIES))
+        if self.window.enabled:  # once at start, for every viewer that resumes after a restart
+            self.window.fill(await self.in_thread(self.store.latest, self.window.max_messages))
+            self.bus.start_after(self.window.last_id)  # nothing falls between the fill and the bus
+        unsubscribe_window = self.bus.subscribe(self.window.remember)
         unsubscribe = self.bus.subscribe(self.fanout.publish)
         unsubscribe_recent = self.bus.subscribe(self.recent.remember)
         await self.book_frames.start()
@@ -134,6 +146,7 @@ class Hub:
                 task.cancel()
             self.fanout.close_all()
             unsubscribe()
+            unsubscribe_window()
             unsubscribe_recent()
             unsubscribe_books()
             await self.book_frames.stop()

@@ -15,6 +15,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from agentchat.hub.fanout import Fanout
+from agentchat.hub.pacing import ConnectGate
+from agentchat.hub.resume import ResumeCounts
 
 __all__ = ["CONTENT_TYPE", "HubMetrics"]
 
@@ -22,8 +24,10 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class _FanoutCollector(Collector):
-    def __init__(self, fanout: Fanout) -> None:
+    def __init__(self, fanout: Fanout, resumes: ResumeCounts, gate: ConnectGate) -> None:
         self._fanout = fanout
+        self._resumes = resumes
+        self._gate = gate
 
     def collect(self) -> Iterator[Metric]:
         stats = self._fanout.stats
@@ -50,14 +54,29 @@ class _FanoutCollector(Collector):
         yield CounterMetricFamily(
             "agentchat_heartbeats", "Heartbeat frames written to SSE streams", value=stats.heartbeats
         )
+        resumes = CounterMetricFamily(
+            "agentchat_stream_resumes",
+            "SSE streams resumed with Last-Event-ID, by where the replay came from: window (memory), "
+            "store (a read of its own), store_shared (a read shared with identical concurrent resumes)",
+            labels=["source"],
+        )
+        resumes.add_metric(["window"], self._resumes.window)
+        resumes.add_metric(["store"], self._resumes.store)
+        resumes.add_metric(["store_shared"], self._resumes.store_shared)
+        yield resumes
+        yield CounterMetricFamily(
+            "agentchat_stream_connects_paced",
+            "SSE connects that waited for a later event-loop iteration (AGENTCHAT_CONNECTS_PER_TICK)",
+            value=self._gate.parked_total,
+        )
 
 
 class HubMetrics:
     """The registry of one hub and the counters that routes increment."""
 
-    def __init__(self, fanout: Fanout) -> None:
+    def __init__(self, fanout: Fanout, resumes: ResumeCounts, gate: ConnectGate) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(_FanoutCollector(fanout))
+        self.registry.register(_FanoutCollector(fanout, resumes, gate))
         self.generate_requests = Counter(
             "agentchat_generate_requests",
             "POST /api/chat/generate requests by response status",

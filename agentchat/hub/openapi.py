@@ -32,9 +32,9 @@ from agentchat import __version__
 from agentchat.agents import STRATEGIES, Agent
 from agentchat.hub.params import MAX_STORE_ID
 from agentchat.hub.routes import MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY, MAX_LIMIT
-from agentchat.hub.stream import RETRY_MILLISECONDS
 from agentchat.ledger import KEPT_ROUNDS
 from agentchat.message import MESSAGE_KINDS, dumps
+from agentchat.settings import Settings
 
 __all__ = ["Operation", "Reply", "Schema", "build_document", "error", "openapi_json", "ref"]
 
@@ -82,6 +82,9 @@ class Operation:
 
 
 STORE_DOWN = error(503, "The store is unavailable; nothing was read or written.")
+RETRY_RANGE = "{}-{} ms".format(
+    Settings.model_fields["stream_retry_min_ms"].default, Settings.model_fields["stream_retry_max_ms"].default
+)
 BAD_PARAMETER = error(400, "A parameter is malformed or out of bounds, or an agent id is not in the roster.")
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -91,7 +94,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "streamMessages",
         "Live messages as Server-Sent Events",
         description=(
-            f"First `retry: {RETRY_MILLISECONDS}`, then `event: ready` with the store's bounds; then each message as "
+            f"First `retry: <ms>`, drawn per connection between `AGENTCHAT_STREAM_RETRY_MIN_MS` and "
+            f"`AGENTCHAT_STREAM_RETRY_MAX_MS` ({RETRY_RANGE} by default) so that a restart's reconnects spread out, "
+            "then `event: ready` with the store's bounds; then each message as "
             "`id: <id>` and `data: <message JSON>` (the default event type), and `event: heartbeat` every "
             "heartbeat period with no `id:` line. With `Last-Event-ID` (or `last_event_id`) it first replays "
             "every retained message after that id, in id order, then goes live with no gap and no duplicate; "

@@ -16,6 +16,18 @@ then the stream closes and the client reconnects. A refusal that will not change
 again (a bad parameter) stays a 4xx with the JSON error body. `HEAD` answers the headers at
 once, with no subscriber. A `Last-Event-ID` above every id the store ever handed out (a reset
 or another store) is a gap: `ready` says `gap: true` and the stream replays what is retained.
+
+What makes a reconnect storm cheap (`bench/storm.py`):
+
+- A resume is served from the frame window (`window.py`) when its Last-Event-ID is inside it:
+  no store read, no thread hop, the frames already encoded. Older ones read the store, and
+  identical concurrent reads are made once (`resume.py`). `/metrics` counts each resume by
+  where it was served from.
+- A fresh connect reads no store (`RecentBounds`), and what is the same for every connection
+  is built once: the response headers, the constant parts of `ready` (`ReadyFrame`), the
+  `retry:` lines (`retry.py`, a jittered value per connection). The headers are scanned once.
+- Connects pass a `ConnectGate` (`pacing.py`): a bounded number per event-loop iteration, so
+  a storm of them never holds back live delivery to the streams already open.
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
@@ -32,18 +45,20 @@ from starlette.types import Receive, Scope, Send
 from agentchat.errors import AgentchatError, StoreUnavailable
 from agentchat.hub.params import parse_agents, parse_int
 from agentchat.hub.responses import agentchat_error_response, error_response
+from agentchat.hub.resume import History, SharedReads, read_history
+from agentchat.hub.retry import RetryHint
 from agentchat.hub.sockets import open_socket
-from agentchat.message import Message, event_frame, format_timestamp, utc_now
+from agentchat.hub.window import WindowReplay
+from agentchat.message import dumps, event_frame, format_timestamp
 from agentchat.store import Bounds
 
 if TYPE_CHECKING:
     from agentchat.hub.app import Hub
 
-__all__ = ["RETRY_MILLISECONDS", "RecentBounds", "StreamEndpoint"]
+__all__ = ["ReadyFrame", "RecentBounds", "StreamEndpoint"]
 
 logger = logging.getLogger("agentchat.hub")
 
-RETRY_MILLISECONDS = 3000
 FULL_LOG_SECONDS = 10.0  # at most one "stream cap reached" line this often
 
 
@@ -75,6 +90,11 @@ class RecentBounds:
             return Bounds(self._bounds.earliest_id, published)
         return self._bounds
 
+    @property
+    def stored_last_id(self) -> int:
+        """The newest id of the last store read (0 before the first)."""
+        return (self._bounds.last_id or 0) if self._bounds is not None else 0
+
     def _read_done(self, reading: asyncio.Future[Bounds]) -> None:
         self._reading = None
         if not reading.cancelled() and reading.exception() is None:
@@ -82,13 +102,58 @@ class RecentBounds:
             self._read_at = time.monotonic()
 
 
+class ReadyFrame:
+    """`event: ready` for one connection, from a template built once per store identity.
+
+    Only `server_time` (formatted at most once a millisecond), the bounds and `gap` change from
+    one connect to the next; the rest of the JSON is encoded once.
+    """
+
+    def __init__(self, heartbeat_seconds: float) -> None:
+        self.heartbeat_seconds = heartbeat_seconds
+        self._store_id: str | None = None
+        self._template = b""
+        self._time_ms = -1
+        self._time = b""
+
+    def build(self, store_id: str | None, last_id: int | None, earliest_id: int | None, gap: bool) -> bytes:
+        if store_id != self._store_id or not self._template:
+            self._store_id = store_id
+            self._template = (
+                b'event: ready\ndata: {"server_time":"%b","heartbeat_seconds":'
+                + dumps(self.heartbeat_seconds).encode()
+                + b',"last_id":%b,"earliest_id":%b,"gap":%b,"store_id":'
+                + dumps(store_id).encode().replace(b"%", b"%%")
+                + b"}\n\n"
+            )
+        now_ms = time.time_ns() // 1_000_000
+        if now_ms != self._time_ms:
+            self._time_ms = now_ms
+            self._time = format_timestamp(datetime.fromtimestamp(now_ms / 1000, UTC)).encode()
+        return self._template % (
+            self._time,
+            b"null" if last_id is None else b"%d" % last_id,
+            b"null" if earliest_id is None else b"%d" % earliest_id,
+            b"true" if gap else b"false",
+        )
+
+
 class StreamEndpoint:
     """The ASGI app for one path; one call per SSE connection."""
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
+        settings = hub.settings
         self.recent_bounds = RecentBounds(hub)
+        self.retry = RetryHint(settings.stream_retry_min_ms, settings.stream_retry_max_ms)
+        self.ready = ReadyFrame(settings.heartbeat_seconds)
+        self.reads = SharedReads(self._read_history)
         self._full_logged_at = -FULL_LOG_SECONDS
+        self._plain_headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """One stream; an unexpected error is one log line and, before any byte was sent, a JSON 500."""
@@ -108,65 +173,99 @@ class StreamEndpoint:
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, first_send: Send) -> None:
         hub = self.hub
+        last_event_header, origin = _stream_headers(scope)
         try:
-            agents, last_event_id = self._parse(scope)
+            agents, last_event_id = self._parse(scope, last_event_header)
         except AgentchatError as error:
             await agentchat_error_response(error)(scope, receive, first_send)
             return
+        headers = self._headers(origin)
         if scope["method"] == "HEAD":
-            await first_send({"type": "http.response.start", "status": 200, "headers": self._headers(scope)})
+            await first_send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
         if len(hub.fanout) >= hub.stream_cap:
             self._log_full()
             hub.metrics.streams_refused.labels("full").inc()
             await self._unavailable(
-                scope, first_send, "hub_full", f"the hub holds its limit of {hub.stream_cap} streams"
+                first_send, headers, "hub_full", f"the hub holds its limit of {hub.stream_cap} streams"
             )
             return
-        subscriber = hub.fanout.add(open_socket(send), agents)  # before reading the store: see module docstring
-        replay: list[Message] = []
+        await hub.connect_gate.admit()  # a bounded number of connects per loop iteration: see pacing.py
+        subscriber = hub.fanout.add(open_socket(send), agents)  # before reading history: see module docstring
         try:
             gap = False
-            resume_from = last_event_id or 0
+            replay = b""
+            covered_up_to = 0
             try:
                 if last_event_id is None:
                     bounds = await self.recent_bounds.get()
                 else:
-                    bounds, replay, gap, resume_from = await hub.in_thread(self._read_history, agents, last_event_id)
+                    bounds = await self.recent_bounds.get()
+                    from_window = self._from_window(agents, last_event_id)  # after `add`: see window.py
+                    if from_window is not None:
+                        hub.resume_counts.window += 1
+                        earliest_id = from_window.earliest_id if hub.window.floor == 0 else bounds.earliest_id
+                        bounds = Bounds(earliest_id, max(bounds.last_id or 0, from_window.covered_up_to) or None)
+                        replay, covered_up_to, gap = from_window.frames, from_window.covered_up_to, from_window.gap
+                    else:
+                        history, shared = await self.reads.history(agents, last_event_id, hub.fanout.last_published_id)
+                        if shared:
+                            hub.resume_counts.store_shared += 1
+                        else:
+                            hub.resume_counts.store += 1
+                        bounds, replay, covered_up_to, gap = (
+                            history.bounds,
+                            history.frames,
+                            history.covered_up_to,
+                            history.gap,
+                        )
             except StoreUnavailable as error:
                 hub.fanout.remove(subscriber)
                 hub.metrics.streams_refused.labels("store").inc()
-                await self._unavailable(scope, first_send, error.code, error.detail)
+                await self._unavailable(first_send, headers, error.code, error.detail)
                 return
             except AgentchatError as error:
                 hub.fanout.remove(subscriber)
                 await agentchat_error_response(error)(scope, receive, first_send)
                 return
-            await first_send({"type": "http.response.start", "status": 200, "headers": self._headers(scope)})
-            ready = {
-                "server_time": format_timestamp(utc_now()),
-                "heartbeat_seconds": hub.settings.heartbeat_seconds,
-                "last_id": bounds.last_id,
-                "earliest_id": bounds.earliest_id,
-                "gap": gap,
-                "store_id": hub.store_id,
-            }
+            await first_send({"type": "http.response.start", "status": 200, "headers": headers})
             # retry: in the ready block itself: a block of its own is an empty message to some parsers
-            first = [b"retry: %d\n" % RETRY_MILLISECONDS + event_frame("ready", ready)]
-            first.extend(message.sse_frame() for message in replay)
-            await send({"type": "http.response.body", "body": b"".join(first), "more_body": True})
-            replayed_up_to = max(replay[-1].id if replay else 0, resume_from)
-            hub.fanout.go_live(subscriber, replayed_up_to)
+            ready = self.ready.build(hub.store_id, bounds.last_id, bounds.earliest_id, gap)
+            await send({"type": "http.response.body", "body": self.retry.line() + ready + replay, "more_body": True})
+            hub.fanout.go_live(subscriber, covered_up_to)
             while (await receive())["type"] != "http.disconnect":
                 pass
         finally:
             hub.fanout.remove(subscriber)
 
-    async def _unavailable(self, scope: Scope, send: Send, code: str, detail: str) -> None:
+    def _from_window(self, agents: frozenset[str] | None, last_event_id: int) -> WindowReplay | None:
+        """The replay from the frame window, or None when the store must answer.
+
+        `Last-Event-ID: 0` is a client asking for the whole retained history (a dashboard's first
+        stream), not a viewer catching up: the store, the authority on history, answers it, with
+        whatever was written to it by other means too.
+
+        Only while the bus delivers, and while the store (as last read, at most a second ago) has
+        nothing newer than the window: a PostgreSQL listener that is away, or a message written
+        to the store by other means, leaves the window behind the store, which has the news. A
+        store that is plainly gone (its SQLite file removed, one `stat`) is answered as a store
+        read would be, `event: unavailable`, so a viewer is not told all is well by a hub that can
+        accept no message.
+        """
+        hub = self.hub
+        if last_event_id == 0 or hub.bus.status != "ok" or self.recent_bounds.stored_last_id > hub.window.last_id:
+            return None
+        hub.store.check_file()
+        return hub.window.resume(last_event_id, agents)
+
+    async def _read_history(self, agents: frozenset[str] | None, last_event_id: int) -> History:
+        return await self.hub.in_thread(read_history, self.hub.store, agents, last_event_id)
+
+    async def _unavailable(self, send: Send, headers: list[tuple[bytes, bytes]], code: str, detail: str) -> None:
         """200, `retry:` and `event: unavailable`, then the end: a browser's EventSource comes back after it."""
-        await send({"type": "http.response.start", "status": 200, "headers": self._headers(scope)})
-        body = b"retry: %d\n" % RETRY_MILLISECONDS + event_frame("unavailable", {"error": code, "detail": detail})
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        body = self.retry.line() + event_frame("unavailable", {"error": code, "detail": detail})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     def _log_full(self) -> None:
@@ -175,40 +274,31 @@ class StreamEndpoint:
             self._full_logged_at = now
             logger.warning("stream cap of %d reached: new streams are told to come back later", self.hub.stream_cap)
 
-    def _parse(self, scope: Scope) -> tuple[frozenset[str] | None, int | None]:
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    def _parse(self, scope: Scope, header: bytes | None) -> tuple[frozenset[str] | None, int | None]:
+        query_string = scope.get("query_string", b"")
+        if not query_string and header is None:  # a fresh connect of the whole feed: nothing to parse
+            return None, None
+        query = parse_qs(query_string.decode("latin-1"), keep_blank_values=True)
         agents = parse_agents(query.get("agents", [""])[-1], self.hub.agent_ids)
         # Both are checked and the header wins: a bad parameter is a 400 even beside a good header.
         in_query = query.get("last_event_id", [None])[-1]
         last_event_id = None if in_query is None else parse_int("last_event_id", in_query)
-        header = dict(scope["headers"]).get(b"last-event-id")
         if header is not None:  # an empty one too: EventSource sends none rather than an empty one
             last_event_id = parse_int("Last-Event-ID", header.decode("latin-1"))
         return agents, last_event_id
 
-    def _read_history(
-        self, agents: frozenset[str] | None, last_event_id: int
-    ) -> tuple[Bounds, list[Message], bool, int]:
-        """Bounds, the replay, whether there is a gap, and the id the replay resumes from (a worker thread).
-
-        A gap is either retention (the client's id is below `earliest_id - 1`) or an id the store
-        never handed out (a reset store or another one): then the replay starts from the beginning.
-        """
-        store = self.hub.store
-        bounds = store.bounds()
-        wanted = sorted(agents) if agents else None
-        if last_event_id > (bounds.last_id or 0) and last_event_id > store.last_assigned_id():
-            return bounds, store.all_since(0, wanted), True, 0
-        gap = bounds.earliest_id is not None and last_event_id < bounds.earliest_id - 1
-        return bounds, store.all_since(last_event_id, wanted), gap, last_event_id
-
-    def _headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
-        headers = [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
-            (b"cache-control", b"no-cache"),
-            (b"x-accel-buffering", b"no"),
-        ]
-        origin = dict(scope["headers"]).get(b"origin")
+    def _headers(self, origin: bytes | None) -> list[tuple[bytes, bytes]]:
         if origin and origin.decode("latin-1") in self.hub.settings.cors_origins:
-            headers += [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
-        return headers
+            return [*self._plain_headers, (b"access-control-allow-origin", origin), (b"vary", b"Origin")]
+        return self._plain_headers
+
+
+def _stream_headers(scope: Scope) -> tuple[bytes | None, bytes | None]:
+    """`Last-Event-ID` and `Origin` in one pass over the request headers (the last of each wins)."""
+    last_event_id = origin = None
+    for name, value in scope["headers"]:
+        if name == b"last-event-id":
+            last_event_id = value
+        elif name == b"origin":
+            origin = value
+    return last_event_id, origin
