@@ -78,10 +78,10 @@ class Settings(BaseSettings):
     dashboard_port: int = Field(8501, ge=1, le=65535)
     generate_per_minute: int = Field(60, ge=1, le=100_000)
     operator_emails: Annotated[frozenset[str], NoDecode] = frozenset()
-    # The `retry:` each stream is sent, drawn per connection in this range (ms): a restart's
-    # reconnects spread over it instead of arriving in the same millisecond (hub/retry.py).
-    stream_retry_min_ms: int = Field(1000, ge=100, le=600_000)
-    stream_retry_max_ms: int = Field(2500, ge=100, le=600_000)
+    # The `retry:` each stream is sent, drawn per connection in this range (ms). The default is the
+    # contract's fixed `retry: 3000`; a range spreads a restart's reconnects over it (hub/retry.py).
+    stream_retry_min_ms: int = Field(3000, ge=100, le=600_000)
+    stream_retry_max_ms: int = Field(3000, ge=100, le=600_000)
     # The recent frames a resume is served from without a store read (hub/window.py).
     resume_window_messages: int = Field(5000, ge=0, le=1_000_000)
     resume_window_bytes: int = Field(4 * 1024 * 1024, ge=0, le=1024 * 1024 * 1024)

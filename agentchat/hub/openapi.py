@@ -95,7 +95,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "Live messages as Server-Sent Events",
         description=(
             f"First `retry: <ms>`, drawn per connection between `AGENTCHAT_STREAM_RETRY_MIN_MS` and "
-            f"`AGENTCHAT_STREAM_RETRY_MAX_MS` ({RETRY_RANGE} by default) so that a restart's reconnects spread out, "
+            f"`AGENTCHAT_STREAM_RETRY_MAX_MS` ({RETRY_RANGE} by default: `retry: 3000`); a range spreads a restart's "
+            "reconnects out, "
             "then `event: ready` with the store's bounds; then each message as "
             "`id: <id>` and `data: <message JSON>` (the default event type), and `event: heartbeat` every "
             "heartbeat period with no `id:` line. With `Last-Event-ID` (or `last_event_id`) it first replays "
