@@ -11,8 +11,6 @@ outage during its reconnect (issue 13, point 1).
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,72 +26,25 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from agentchat.dashboard.standings import whole_money
 from agentchat.message import Draft
 from agentchat.store import Store, create_store_engine
-from tests.support import ROOT, HubProcess, InProcessHub, free_port, wait_answering, wait_until
+from tests.browser import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, Dashboard, card
+from tests.support import ROOT, HubProcess, InProcessHub, free_port, wait_until
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)"
-    ),
-]
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+pytestmark = BROWSER_MARKS
 TOKEN = "browser-test-token"
 PAYLOAD = "<img src=x onerror=alert(1)> [x](javascript:alert(1))"
 DOCS = ROOT / "docs"
-
-
-class Dashboard:
-    """`streamlit run app.py` on a free port, pointed at `hub_url`."""
-
-    def __init__(self, hub_url: str, log_dir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {key: value for key, value in os.environ.items() if not key.startswith("AGENTCHAT_")}
-        env |= {"AGENTCHAT_HUB_URL": hub_url, "AGENTCHAT_GENERATE_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
-        self.log_path = log_dir / f"dashboard-{self.port}.log"
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "streamlit", "run", "app.py"),
-                    *("--server.port", str(self.port), "--server.address", "127.0.0.1"),
-                    *("--server.headless", "true", "--server.fileWatcherType", "none"),
-                    *("--browser.gatherUsageStats", "false"),
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def wait_healthy(self) -> None:
-        wait_answering(self.process, f"{self.url}/_stcore/health", self.log_path.read_text, timeout=30)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HubProcess, Dashboard]]:
     """A hub (heartbeat 2 s, token required) and a dashboard in front of it."""
     workdir = tmp_path_factory.mktemp("browser")
-    hub = HubProcess(f"sqlite:///{workdir / 'agentchat.db'}", workdir, heartbeat_seconds=2, generate_token=TOKEN)
+    port = free_port()  # the hub accepts the dashboard's origin on its stream, as with `agentchat run`
+    hub = HubProcess(
+        f"sqlite:///{workdir / 'agentchat.db'}", workdir, heartbeat_seconds=2, generate_token=TOKEN, dashboard_port=port
+    )
     hub.start(wait=False)
-    dashboard = Dashboard(hub.url, workdir)
+    dashboard = Dashboard(hub.url, workdir, port=port, env={"AGENTCHAT_GENERATE_TOKEN": TOKEN})
     try:
         hub.wait_healthy()
         dashboard.wait_healthy()
@@ -136,10 +87,6 @@ def generate(hub: HubProcess, agents: list[str] | None = None) -> list[dict[str,
     response = hub.generate(agents, Authorization=f"Bearer {TOKEN}")
     assert response.status_code == 201, response.text
     return list(response.json()["messages"])
-
-
-def card(page: Page, message: dict[str, Any]) -> Any:
-    return page.locator(f".st-key-message-{message['id']}")
 
 
 def report(capsys: pytest.CaptureFixture[str], line: str) -> None:

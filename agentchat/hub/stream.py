@@ -209,6 +209,6 @@ class StreamEndpoint:
             (b"x-accel-buffering", b"no"),
         ]
         origin = dict(scope["headers"]).get(b"origin")
-        if origin and origin.decode("latin-1") in self.hub.settings.cors_origins:
+        if origin and origin.decode("latin-1") in self.hub.settings.stream_cors_origins:
             headers += [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
         return headers
