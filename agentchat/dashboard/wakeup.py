@@ -14,7 +14,8 @@ Deliberate choices:
   and Streamlit calls the script again on every rerun without unmounting it: a rerun reuses the
   stream. When the element is unmounted (the operator moves to another page), the stream is closed
   only a few seconds later unless the next page mounts the element again, so switching pages
-  does not reconnect either.
+  does not reconnect either. A browser allows six connections per host: a seventh dashboard tab of
+  one browser profile gets no stream and keeps the timer (the Diagnostics page says so).
 - **A burst is one rerun.** A round is six messages within a millisecond or two: the script waits
   `COALESCE_MILLISECONDS` after the first and sends the highest id seen. The rerun then waits (up to
   `SEEN_WAIT_SECONDS`) until the session's feed has read that id, because the browser's stream and the
