@@ -96,6 +96,11 @@ class Settings(BaseSettings):
             )
         return self
 
+    stream_origins: Annotated[tuple[str, ...], NoDecode] = ()  # besides the dashboard's own (`dashboard_origins`)
+    dashboard_redraw: Literal["change", "clock"] = "change"  # clock: today's 1 s timer (the bench's old mode)
+    dashboard_clock_seconds: float = Field(1, gt=0, le=3600)  # the live area's timer in clock mode and fallback
+    dashboard_age_seconds: float = Field(15, gt=0, le=3600)  # in change mode, how often ages move
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -123,7 +128,7 @@ class Settings(BaseSettings):
             raise ValueError("must not start or end with whitespace")
         return value
 
-    @field_validator("cors_origins", "allowed_hosts", mode="before")
+    @field_validator("cors_origins", "allowed_hosts", "stream_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -152,6 +157,29 @@ class Settings(BaseSettings):
     @property
     def hub_is_loopback(self) -> bool:
         return is_loopback_host(self.hub_host)
+
+    @property
+    def dashboard_origins(self) -> frozenset[str]:
+        """Origins whose pages may read the stream: the dashboard's own, and `AGENTCHAT_STREAM_ORIGINS`.
+
+        The dashboard's change-driven redraw holds an `EventSource` on the hub from the operator's
+        browser, so the hub must accept the dashboard's origin on its stream with no setting made:
+        it is derived from `AGENTCHAT_DASHBOARD_HOST`/`PORT`, what `agentchat run` serves it on. A
+        dashboard published under another name needs that name in `AGENTCHAT_STREAM_ORIGINS`, else its
+        sessions keep the timer. Reading the stream needs no token: any origin allowed here sees only
+        what the viewer page shows anyone.
+        """
+        port = self.dashboard_port
+        origins = {f"http://127.0.0.1:{port}", f"http://localhost:{port}", *self.stream_origins}
+        if self.dashboard_host not in ("0.0.0.0", "::", "") and not is_loopback_host(self.dashboard_host):
+            host = f"[{self.dashboard_host}]" if ":" in self.dashboard_host else self.dashboard_host
+            origins.add(f"http://{host}:{port}")
+        return frozenset(origins)
+
+    @property
+    def stream_cors_origins(self) -> frozenset[str]:
+        """Origins the stream answers with `Access-Control-Allow-Origin`: the API's and the dashboard's."""
+        return frozenset(self.cors_origins) | self.dashboard_origins
 
     @property
     def token(self) -> str | None:

@@ -59,3 +59,24 @@ def test_a_non_ascii_token_matches_its_utf8_bytes(start_hub: Callable[..., InPro
     assert right.status_code == 201
     wrong = httpx.post(f"{hub.url}/api/chat/generate", headers={"Authorization": "Bearer cle-secrete-du-hub"})
     assert wrong.status_code == 401
+
+
+def test_the_dashboards_origin_may_read_the_stream_with_cors_and_nothing_else(hub: InProcessHub) -> None:
+    """The dashboard's change-driven redraw holds an EventSource from the operator's browser (default port 8501)."""
+    for origin in ("http://127.0.0.1:8501", "http://localhost:8501"):
+        with httpx.stream("GET", f"{hub.url}/api/chat/stream", headers={"Origin": origin}, timeout=10) as stream:
+            assert stream.status_code == 200
+            assert stream.headers["access-control-allow-origin"] == origin
+    generate = httpx.post(f"{hub.url}/api/chat/generate", json={}, headers={"Origin": "http://127.0.0.1:8501"})
+    assert generate.status_code == 403
+    another_port = httpx.get(f"{hub.url}/api/chat/stream", headers={"Origin": "http://127.0.0.1:8502"})
+    assert another_port.status_code == 403
+
+
+def test_the_dashboard_origins_follow_its_port_and_stream_origins(start_hub: Callable[..., InProcessHub]) -> None:
+    hub = start_hub(dashboard_port=9123, stream_origins="https://desk.example")
+    for origin in ("http://127.0.0.1:9123", "https://desk.example"):
+        with httpx.stream("GET", f"{hub.url}/api/chat/stream", headers={"Origin": origin}, timeout=10) as stream:
+            assert stream.status_code == 200
+            assert stream.headers["access-control-allow-origin"] == origin
+    assert httpx.get(f"{hub.url}/api/chat/stream", headers={"Origin": "http://127.0.0.1:8501"}).status_code == 403

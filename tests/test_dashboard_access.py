@@ -222,6 +222,19 @@ def test_a_signed_in_non_operator_sees_the_chat_without_generate(
     assert any("read-only" in caption.value for caption in at.sidebar.caption)
 
 
+@pytest.mark.parametrize(
+    ("email", "hint"), [(OPERATOR, "Press **Generate messages**"), ("bob@example.com", "next round")]
+)
+def test_the_empty_pages_hint_fits_the_users_rights(
+    monkeypatch: pytest.MonkeyPatch, hub: InProcessHub, email: str, hint: str
+) -> None:
+    at = open_dashboard(monkeypatch, hub.url, user=signed_in(email), address="0.0.0.0")
+    assert not at.exception
+    waiting = [info.value for info in at.info if "Waiting for agent messages" in info.value]
+    assert len(waiting) == 1 and hint in waiting[0]
+    assert ("Generate" in waiting[0]) == (email == OPERATOR)
+
+
 def test_a_forged_generate_request_from_a_non_operator_is_refused_by_the_server_side(
     monkeypatch: pytest.MonkeyPatch, hub: InProcessHub
 ) -> None:

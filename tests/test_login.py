@@ -10,7 +10,6 @@ link a stylesheet from a CDN: that request is aborted).
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import subprocess
@@ -26,16 +25,10 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, WebSocketR
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from tests.support import ROOT, InProcessHub, free_port, wait_answering
+from tests.browser import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, Dashboard, card
+from tests.support import InProcessHub, free_port, wait_answering
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)"
-    ),
-]
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+pytestmark = BROWSER_MARKS
 TOKEN = "login-test-token"
 OPERATOR, OTHER = "ada@example.com", "bob@example.com"
 TIMEOUT_MS = 20_000
@@ -68,61 +61,32 @@ class OidcProvider:
         self.process.wait(10)
 
 
-class LoginDashboard:
+def login_dashboard(hub_url: str, provider: OidcProvider, workdir: Path, port: int) -> Dashboard:
     """`streamlit run app.py` as shipped (loopback), with `[auth]` for `provider` and ada as the one operator."""
-
-    def __init__(self, hub_url: str, provider: OidcProvider, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        secrets_file = workdir / "secrets.toml"
-        secrets_file.write_text(
-            "[auth]\n"
-            f'redirect_uri = "{self.url}/oauth2callback"\n'
-            f'cookie_secret = "{secrets.token_urlsafe(32)}"\n'
-            'client_id = "agentchat-dashboard"\n'
-            f'client_secret = "{secrets.token_urlsafe(16)}"\n'
-            f'server_metadata_url = "{provider.url}/.well-known/openid-configuration"\n'
-        )
-        env = {key: value for key, value in os.environ.items() if not key.startswith("AGENTCHAT_")}
-        env |= {
-            "AGENTCHAT_HUB_URL": hub_url,
-            "AGENTCHAT_GENERATE_TOKEN": TOKEN,
-            "AGENTCHAT_OPERATOR_EMAILS": OPERATOR,
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.log_path = workdir / f"dashboard-{self.port}.log"
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port)),
-                    *("--server.headless", "true", "--server.fileWatcherType", "none"),
-                    *("--browser.gatherUsageStats", "false", "--secrets.files", str(secrets_file)),
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def wait_healthy(self) -> None:
-        wait_answering(self.process, f"{self.url}/_stcore/health", self.log_path.read_text, timeout=30)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+    url = f"http://127.0.0.1:{port}"
+    secrets_file = workdir / "secrets.toml"
+    secrets_file.write_text(
+        "[auth]\n"
+        f'redirect_uri = "{url}/oauth2callback"\n'
+        f'cookie_secret = "{secrets.token_urlsafe(32)}"\n'
+        'client_id = "agentchat-dashboard"\n'
+        f'client_secret = "{secrets.token_urlsafe(16)}"\n'
+        f'server_metadata_url = "{provider.url}/.well-known/openid-configuration"\n'
+    )
+    env = {"AGENTCHAT_GENERATE_TOKEN": TOKEN, "AGENTCHAT_OPERATOR_EMAILS": OPERATOR}
+    return Dashboard(hub_url, workdir, port=port, env=env, args=("--secrets.files", str(secrets_file)))
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[InProcessHub, OidcProvider, LoginDashboard]]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[InProcessHub, OidcProvider, Dashboard]]:
     workdir = tmp_path_factory.mktemp("login")
     provider = OidcProvider(workdir)
-    hub = InProcessHub(f"sqlite:///{workdir / 'agentchat.db'}", heartbeat_seconds=2, generate_token=TOKEN)
+    port = free_port()
+    hub = InProcessHub(
+        f"sqlite:///{workdir / 'agentchat.db'}", heartbeat_seconds=2, generate_token=TOKEN, dashboard_port=port
+    )
     hub.start()
-    dashboard = LoginDashboard(hub.url, provider, workdir)
+    dashboard = login_dashboard(hub.url, provider, workdir, port)
     try:
         provider.wait_ready()
         provider.add_user("ada", email=OPERATOR, email_verified=True, name="Ada")
@@ -169,7 +133,7 @@ def new_context(browser: Browser) -> Iterator[Callable[[], BrowserContext]]:
     assert dialogs == [], f"a script ran in the page: {dialogs}"
 
 
-def sign_in(page: Page, dashboard: LoginDashboard, provider: OidcProvider, sub: str) -> None:
+def sign_in(page: Page, dashboard: Dashboard, provider: OidcProvider, sub: str) -> None:
     """Sign-in button → the provider's form → back on the dashboard, signed in."""
     page.goto(dashboard.url)
     page.get_by_role("button", name="Sign in").click()
@@ -204,12 +168,8 @@ def signed_in_as(email: str, role: str) -> re.Pattern[str]:
     return re.compile(rf"^Signed in as {re.escape(name)}\W?@{re.escape(domain)} · {re.escape(role)}$")
 
 
-def card(page: Page, message: dict[str, Any]) -> Any:
-    return page.locator(f".st-key-message-{message['id']}")
-
-
 def test_a_visitor_sees_only_the_sign_in(
-    new_context: Callable[[], BrowserContext], stack: tuple[InProcessHub, OidcProvider, LoginDashboard]
+    new_context: Callable[[], BrowserContext], stack: tuple[InProcessHub, OidcProvider, Dashboard]
 ) -> None:
     hub, _, dashboard = stack
     hub.generate(Authorization=f"Bearer {TOKEN}")
@@ -224,7 +184,7 @@ def test_a_visitor_sees_only_the_sign_in(
 
 
 def test_xsrf_protection_stays_on(
-    new_context: Callable[[], BrowserContext], stack: tuple[InProcessHub, OidcProvider, LoginDashboard]
+    new_context: Callable[[], BrowserContext], stack: tuple[InProcessHub, OidcProvider, Dashboard]
 ) -> None:
     context = new_context()
     page = context.new_page()
@@ -234,7 +194,7 @@ def test_xsrf_protection_stays_on(
 
 
 def test_an_operator_signs_in_generates_a_round_and_signs_out(
-    new_context: Callable[[], BrowserContext], stack: tuple[InProcessHub, OidcProvider, LoginDashboard]
+    new_context: Callable[[], BrowserContext], stack: tuple[InProcessHub, OidcProvider, Dashboard]
 ) -> None:
     hub, provider, dashboard = stack
     page = new_context().new_page()
@@ -255,7 +215,7 @@ def test_an_operator_signs_in_generates_a_round_and_signs_out(
 
 
 def test_a_signed_in_non_operator_sees_the_chat_read_only_and_a_forged_generate_is_refused(
-    new_context: Callable[[], BrowserContext], stack: tuple[InProcessHub, OidcProvider, LoginDashboard]
+    new_context: Callable[[], BrowserContext], stack: tuple[InProcessHub, OidcProvider, Dashboard]
 ) -> None:
     """The forgery: the operator's own "Generate" message to the dashboard, replayed on the non-operator's socket.
 

@@ -3,11 +3,11 @@
 The books come from the hub (`GET /api/agents/performance`, `GET /api/agents/{id}/equity`), read
 again only when the session's live feed has seen a new message: a round always has one, so the
 feed's last event id is the change marker, and the requests are cached on it. So the page follows
-the chat's rule: while the feed is live the board is a fragment rerun every second, and what did not
-change is not redrawn (the countdown moves once a minute); while the feed polls, the page reruns
-every poll interval. The rows, the round, the countdown and the curves are `standings`, pure
-functions; names are escaped Markdown in the agent's colour, message text goes through a
-dataframe, as text.
+the chat's rule (`redraw`): while the feed is live the board is a fragment rerun when a message
+arrives (and every few seconds, so the countdown moves), and what did not change is not redrawn;
+while the feed polls, the page reruns every poll interval. The rows, the round, the countdown and
+the curves are `standings`, pure functions; names are escaped Markdown in the agent's colour,
+message text goes through a dataframe, as text.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 import altair as alt
 import streamlit as st
-from streamlit_autorefresh import st_autorefresh
 
 from agentchat.agents import Agent
+from agentchat.dashboard import redraw
 from agentchat.dashboard.formatting import colored, escape_markdown
 from agentchat.dashboard.hub_api import HubApi
 from agentchat.dashboard.standings import (
@@ -41,8 +41,6 @@ if TYPE_CHECKING:
 
 __all__ = ["COLUMNS", "compact_standings", "draw_page"]
 
-REFRESH_SECONDS: Final = 1.0
-LIVE_STATES: Final = ("realtime", "connecting")
 CACHE_SECONDS: Final = 60  # a book read is refreshed at least this often, new message or not
 COLUMNS: Final = (
     ("#", 0.4),
@@ -103,15 +101,10 @@ def compact_standings(dashboard: Dashboard) -> None:
 def draw_page(dashboard: Dashboard) -> None:
     """The Leaderboard: standings, equity curves, one agent's trades; redrawn as rounds arrive."""
     st.title("Leaderboard")
-    live = dashboard.feed.snapshot().state in LIVE_STATES
-    st.fragment(run_every=REFRESH_SECONDS if live else None)(_board)(dashboard, live)
-    if not live:
-        st_autorefresh(interval=int(dashboard.controls.poll_seconds * 1000), key="leaderboard_autorefresh")
+    redraw.live_fragment(dashboard, _board, "leaderboard_autorefresh")
 
 
-def _board(dashboard: Dashboard, live: bool) -> None:
-    if (dashboard.feed.snapshot().state in LIVE_STATES) != live:
-        st.rerun()  # swap the fragment timer and autorefresh, as the live page does
+def _board(dashboard: Dashboard) -> None:
     marker = _marker(dashboard)
     hub_url = dashboard.settings.hub_url
     try:

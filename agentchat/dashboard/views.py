@@ -5,14 +5,13 @@ session's feed) and then runs the page the operator chose, `live_page` or the Di
 (`diagnostics_page`). The sidebar lives in the entry point so its widgets, and the view they
 describe, survive a change of page.
 
-Refresh. While the feed is real-time (or still connecting) the live part of the page is a
-fragment rerun every second: a message the hub broadcast is drawn at the next tick, and ages
-("12 s ago") keep moving. Elements that did not change are not redrawn by Streamlit's frontend, so
-nothing flickers, and a fragment rerun leaves the sidebar, scroll position and tab alone. While
-SSE is down `st_autorefresh` reruns the page every poll interval instead, and each rerun has the
-feed poll at once (`poll_now`), so what is drawn is never more than one interval old (every few
-seconds in the error state, so a hub that comes back shows up soon).
-When the state crosses between those two modes, the fragment asks for one full rerun to swap them.
+Refresh (`redraw`). While SSE is up the live part of the page is a fragment rerun when something
+changed: the browser's own stream to the hub wakes it (`wakeup`), and a slow tick moves the ages.
+Where the browser cannot hold that stream, the fragment is rerun every second instead, as it was
+before. Elements that did not change are not redrawn by Streamlit's frontend, so nothing flickers,
+and a fragment rerun leaves the sidebar, scroll position and tab alone. While SSE is down
+`st_autorefresh` reruns the page every poll interval, and each rerun has the feed poll at once
+(`poll_now`), so what is drawn is never more than one interval old.
 
 Agent text is always text: message content goes through `st.text`; the Markdown around it (card
 and agent headings, the meta line, the status pill) is built by `formatting`, whose `escape_markdown`
@@ -21,6 +20,8 @@ every field from an agent or the network goes through.
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,11 +30,10 @@ from typing import Any, Final
 
 import altair as alt
 import streamlit as st
-from streamlit_autorefresh import st_autorefresh
 
 from agentchat.agents import Agent
 from agentchat.client import FeedSnapshot, RealtimeAgentMessages
-from agentchat.dashboard import access, leaderboard
+from agentchat.dashboard import access, leaderboard, redraw
 from agentchat.dashboard.feed import FeedConfig, session_feed, wait_until_seen
 from agentchat.dashboard.formatting import (
     agent_heading,
@@ -59,16 +59,16 @@ __all__ = [
     "Dashboard",
     "current",
     "diagnostics_page",
+    "empty_hint",
     "leaderboard_page",
     "live_page",
     "start",
 ]
 
 LAYOUTS: Final = ("Columns", "Timeline", "Tabs")
-LIVE_STATES: Final = ("realtime", "connecting")
-LIVE_REFRESH_SECONDS: Final = 1.0
+LIVE_STATES: Final = redraw.LIVE_STATES
+DIAGNOSTICS_REFRESH_SECONDS: Final = 1.0
 POLL_WAIT_SECONDS: Final = 5.0  # how long a polling rerun waits for its poll
-ERROR_REFRESH_SECONDS: Final = 5.0
 GENERATE_WAIT_SECONDS: Final = 1.5  # after Generate, how long the page waits for the round to arrive
 ROSTER_CACHE_SECONDS: Final = 30
 CHECK_TIMEOUT_SECONDS: Final = 10.0
@@ -272,20 +272,11 @@ def live_page() -> None:
     dashboard = current()
     if dashboard.feed.state not in LIVE_STATES:
         dashboard.feed.poll_now(POLL_WAIT_SECONDS)  # this rerun is the poll: never a period behind
-    snapshot = dashboard.feed.snapshot()
-    live = snapshot.state in LIVE_STATES
-    st.fragment(run_every=LIVE_REFRESH_SECONDS if live else None)(_live_area)(dashboard, live)
-    if not live:
-        seconds = dashboard.controls.poll_seconds
-        if snapshot.state == "error":
-            seconds = min(seconds, ERROR_REFRESH_SECONDS)
-        st_autorefresh(interval=int(seconds * 1000), key="agentchat_autorefresh")
+    redraw.live_fragment(dashboard, _live_area, "agentchat_autorefresh")
 
 
-def _live_area(dashboard: Dashboard, live: bool) -> None:
+def _live_area(dashboard: Dashboard) -> None:
     snapshot = dashboard.feed.snapshot()
-    if (snapshot.state in LIVE_STATES) != live:
-        st.rerun()  # swap the fragment timer and autorefresh
     now = datetime.now(UTC)
     _status(dashboard, snapshot)
     agents = dashboard.agents
@@ -293,19 +284,24 @@ def _live_area(dashboard: Dashboard, live: bool) -> None:
     messages = [message for message in snapshot.messages if message.get("agent_id") in picked]
     _analytics(dashboard, agents, messages, now)
     standings = st.container()  # drawn after the cards: a new message never waits for the books
-    _chat(snapshot, agents, messages, dashboard.controls.layout, now)
+    _chat(dashboard, snapshot, agents, messages, now)
     with standings:
         leaderboard.compact_standings(dashboard)
 
 
 def _chat(
-    snapshot: FeedSnapshot, agents: Sequence[Agent], messages: Sequence[Mapping[str, Any]], layout: str, now: datetime
+    dashboard: Dashboard,
+    snapshot: FeedSnapshot,
+    agents: Sequence[Agent],
+    messages: Sequence[Mapping[str, Any]],
+    now: datetime,
 ) -> None:
     if not agents:
         st.info("Pick at least one agent in the sidebar.")
         return
     if not messages and snapshot.state != "error":
-        st.info(f"{EMPTY_TEXT} Press **Generate messages** in the sidebar, or wait for the scheduler's next round.")
+        st.info(f"{EMPTY_TEXT} {empty_hint(dashboard.viewer.operator)}")
+    layout = dashboard.controls.layout
     names_by_message_id = {int(message["id"]): str(message.get("agent_name", "")) for message in snapshot.messages}
     if layout == "Timeline":
         _timeline(agents, messages, names_by_message_id, now)
@@ -350,7 +346,8 @@ def _analytics(
     last.metric("Last message", relative_age(newest_age) if newest_age is not None else "—", border=True)
     with chart:
         if recent:
-            st.altair_chart(_per_agent_chart(agents, counts), width="stretch", height=_chart_height(len(agents)))
+            rows = tuple((agent.name, counts.get(agent.id, 0), agent.color) for agent in agents)
+            st.vega_lite_chart(_per_agent_spec(rows), width="stretch", height=_chart_height(len(agents)))
         else:
             st.caption("Messages per agent appear here.")
 
@@ -359,17 +356,28 @@ def _chart_height(bars: int) -> int:
     return max(90, 24 * bars + 30)
 
 
-def _per_agent_chart(agents: Sequence[Agent], counts: Mapping[str, int]) -> alt.Chart:
+def _per_agent_spec(rows: tuple[tuple[str, int, str], ...]) -> dict[str, Any]:
+    """The bars' Vega-Lite spec, a fresh copy of the one built for these (name, count, colour) rows.
+
+    Built with Altair (and its schema validation) once per distinct counts, not at every redraw:
+    that was a fifth of a full window's rerun.
+    """
+    return copy.deepcopy(_built_spec(rows))
+
+
+@functools.lru_cache(maxsize=64)
+def _built_spec(rows: tuple[tuple[str, int, str], ...]) -> dict[str, Any]:
     """Horizontal bars, one per agent in its own colour, in roster order."""
-    rows = [{"agent": agent.name, "messages": counts.get(agent.id, 0), "color": agent.color} for agent in agents]
-    bars = alt.Chart(alt.InlineData(values=rows), height=_chart_height(len(rows))).mark_bar(cornerRadiusEnd=3)
-    chart: alt.Chart = bars.encode(
+    values = [{"agent": name, "messages": count, "color": color} for name, count, color in rows]
+    bars = alt.Chart(alt.InlineData(values=values), height=_chart_height(len(rows))).mark_bar(cornerRadiusEnd=3)
+    chart = bars.encode(
         x=alt.X("messages:Q", title=None, axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("agent:N", title=None, sort=None, axis=alt.Axis(labelLimit=200)),
         color=alt.Color("color:N", scale=None, legend=None),
         tooltip=["agent:N", "messages:Q"],
     )
-    return chart
+    spec: dict[str, Any] = chart.to_dict()
+    return spec
 
 
 def _columns(
@@ -427,6 +435,13 @@ def _cards(
                 st.caption(escape_markdown(meta))
 
 
+def empty_hint(operator: bool) -> str:
+    """What brings the first messages: Generate for an operator; a read-only user can only wait."""
+    if operator:
+        return "Press **Generate messages** in the sidebar, or wait for the scheduler's next round."
+    return "They appear with the scheduler's next round."
+
+
 # -- the Leaderboard page --------------------------------------------------------------------------
 
 
@@ -447,7 +462,7 @@ def diagnostics_page() -> None:
     """The feed's inner state, the hub's health, delivery latencies, and the connection test."""
     dashboard = current()
     st.title("Diagnostics")
-    st.fragment(run_every=LIVE_REFRESH_SECONDS)(_diagnostics_area)(dashboard)
+    st.fragment(run_every=DIAGNOSTICS_REFRESH_SECONDS)(_diagnostics_area)(dashboard)
     st.subheader("Connection test")
     st.caption(f"The checks of `python -m agentchat check` against `{dashboard.settings.hub_url}`: {outline()}.")
     if dashboard.viewer.operator:
@@ -469,6 +484,7 @@ def diagnostics_page() -> None:
 
 
 def _diagnostics_area(dashboard: Dashboard) -> None:
+    redraw.mount_wakeup(dashboard)  # the stream stays open, and its state known, while this page is shown
     snapshot = dashboard.feed.snapshot()
     diagnostics = snapshot.diagnostics
     color, label, reason = pill_text(snapshot, dashboard.controls.enable_sse)
@@ -493,6 +509,7 @@ def _diagnostics_area(dashboard: Dashboard) -> None:
     polls.metric("Fallback polls", diagnostics.polls, border=True)
 
     st.markdown(f"**Hub URL** `{dashboard.settings.hub_url}`")
+    st.markdown(f"**Redraw** {redraw.mode_text(dashboard)}")
     st.markdown("**Last error**")
     st.text(diagnostics.last_error or "none")
     if diagnostics.gap:
@@ -518,4 +535,4 @@ def _diagnostics_area(dashboard: Dashboard) -> None:
             st.line_chart({"latency (ms)": latencies_ms}, height=220, x_label="recent deliveries, oldest first")
             st.caption(latency_summary(latencies_ms))
         else:
-            st.caption("No live deliveries yet: press **Generate messages**.")
+            st.caption(f"No live deliveries yet. {empty_hint(dashboard.viewer.operator)}")

@@ -5,7 +5,9 @@
 - `Origin` (cross-site requests): a browser sends it on every cross-origin request and on a
   same-origin POST. One that is neither the hub's own origin (the `Host` the request was sent
   to) nor in `AGENTCHAT_CORS_ORIGINS` is refused: a page elsewhere cannot make the operator's
-  browser generate rounds, with or without a CORS preflight.
+  browser generate rounds, with or without a CORS preflight. The stream (`GET /api/chat/stream`)
+  is also open to the dashboard's origins (`Settings.dashboard_origins`): the operator's browser
+  holds an `EventSource` on it to know when to redraw, and a stream only reads.
 - Header bytes: uvicorn's httptools protocol reads headers of any size; past
   `MAX_HEADER_BYTES` the request is refused with 431.
 
@@ -19,6 +21,7 @@ from urllib.parse import urlsplit
 from starlette.types import Scope
 
 from agentchat.errors import AgentchatError, BadRequest, Forbidden, PayloadTooLarge
+from agentchat.hub_client import STREAM_PATH
 from agentchat.settings import Settings
 
 __all__ = ["MAX_HEADER_BYTES", "HeadersTooLarge", "RequestGuard"]
@@ -40,6 +43,7 @@ class RequestGuard:
         self.public_paths = public_paths  # static files any site may load (the viewer's module and styles)
         self.allowed_hosts = frozenset(host.lower() for host in settings.allowed_hosts)
         self.cors_origins = frozenset(settings.cors_origins)
+        self.stream_origins = settings.dashboard_origins
 
     def refusal(self, scope: Scope) -> AgentchatError | None:
         headers: list[tuple[bytes, bytes]] = scope["headers"]
@@ -58,6 +62,7 @@ class RequestGuard:
             and origin not in self.cors_origins
             and urlsplit(origin).netloc.lower() != host.lower()
             and scope["path"] not in self.public_paths
+            and not (scope["path"] == STREAM_PATH and origin in self.stream_origins)
         ):
             return Forbidden(f"Origin {origin[:100]!r} is not allowed (AGENTCHAT_CORS_ORIGINS)")
         return None

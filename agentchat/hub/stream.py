@@ -149,6 +149,7 @@ class StreamEndpoint:
         self.ready = ReadyFrame(settings.heartbeat_seconds)
         self.reads = SharedReads(self._read_history)
         self._full_logged_at = -FULL_LOG_SECONDS
+        self._cors_origins = settings.stream_cors_origins  # the API's and the dashboard's, computed once
         self._plain_headers = [
             (b"content-type", b"text/event-stream; charset=utf-8"),
             (b"cache-control", b"no-cache"),
@@ -288,7 +289,7 @@ class StreamEndpoint:
         return agents, last_event_id
 
     def _headers(self, origin: bytes | None) -> list[tuple[bytes, bytes]]:
-        if origin and origin.decode("latin-1") in self.hub.settings.cors_origins:
+        if origin and origin.decode("latin-1") in self._cors_origins:
             return [*self._plain_headers, (b"access-control-allow-origin", origin), (b"vary", b"Origin")]
         return self._plain_headers
 

@@ -1,0 +1,112 @@
+"""When a page's live area is redrawn: on change, by the clock, or by the poll's autorefresh.
+
+Three modes (`wakeup.mode`), one per session, chosen again at every rerun:
+
+- **change** (the default while SSE is up): the live area is a fragment rerun when the browser's
+  stream says a message arrived or the stream changed state (`wakeup`), and otherwise only every
+  `AGENTCHAT_DASHBOARD_AGE_SECONDS` (15 s), so ages ("12 s ago") move. A session that nothing
+  happens to costs the server almost nothing: no timer reruns it every second.
+- **clock**: the fragment reruns every `AGENTCHAT_DASHBOARD_CLOCK_SECONDS` (1 s), as before this mode
+  existed. A session falls back to it while its browser cannot hold the stream (another host, a
+  refused origin); `AGENTCHAT_DASHBOARD_REDRAW=clock` keeps every session in it (the bench's old row).
+- **poll**: SSE is down or off; `st_autorefresh` reruns the whole page every poll interval (every
+  few seconds in the error state, so a hub that comes back shows up soon), and each rerun polls.
+
+When the mode changes the fragment asks for one full rerun, which draws the fragment with the new
+timer (a fragment's `run_every` is fixed by the run that drew it). A rerun woken by a message waits
+briefly for the session's feed to have read it (`wakeup.SEEN_WAIT_SECONDS`): the browser's stream and
+the feed's are two connections, either may be first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
+
+import streamlit as st
+from streamlit_autorefresh import st_autorefresh
+
+from agentchat.client import RealtimeAgentMessages
+from agentchat.dashboard import wakeup
+from agentchat.dashboard.feed import wait_until_seen
+
+if TYPE_CHECKING:
+    from agentchat.dashboard.views import Dashboard
+
+__all__ = [
+    "ERROR_REFRESH_SECONDS",
+    "LIVE_STATES",
+    "STATE_WAIT_SECONDS",
+    "current_mode",
+    "live_fragment",
+    "mode_text",
+    "mount_wakeup",
+]
+
+LIVE_STATES: Final = ("realtime", "connecting")
+ERROR_REFRESH_SECONDS: Final = 5.0
+STATE_WAIT_SECONDS: Final = 2.0  # after the browser's stream failed, how long a rerun waits for the feed to notice
+
+
+def current_mode(dashboard: Dashboard, woke: wakeup.Wakeup | None = None) -> wakeup.Mode:
+    """This session's mode now (see the module docstring)."""
+    live = dashboard.feed.state in LIVE_STATES
+    return wakeup.mode(_redraw(dashboard), live, woke if woke is not None else wakeup.pending())
+
+
+def live_fragment(dashboard: Dashboard, body: Callable[[Dashboard], None], autorefresh_key: str) -> None:
+    """Draw `body` as the page's live fragment, rerun by the session's mode; autorefresh while polling."""
+    mode = current_mode(dashboard)
+    settings = dashboard.settings
+    seconds = {"change": settings.dashboard_age_seconds, "clock": settings.dashboard_clock_seconds, "poll": None}
+    st.fragment(run_every=seconds[mode])(_area)(dashboard, body, mode)
+    if mode == "poll":
+        interval = dashboard.controls.poll_seconds
+        if dashboard.feed.state == "error":
+            interval = min(interval, ERROR_REFRESH_SECONDS)
+        st_autorefresh(interval=int(interval * 1000), key=autorefresh_key)
+
+
+def mode_text(dashboard: Dashboard) -> str:
+    """One line for the Diagnostics page: how this session is redrawn, and why."""
+    woke = wakeup.pending()
+    mode = current_mode(dashboard, woke)
+    settings = dashboard.settings
+    if mode == "change":
+        return (
+            f"on change: the browser holds a stream to `{settings.hub_url}`; "
+            f"ages move every {settings.dashboard_age_seconds:g} s"
+        )
+    if mode == "poll":
+        return f"polling: the page reruns every {dashboard.controls.poll_seconds:g} s (SSE is down or off)"
+    why = "AGENTCHAT_DASHBOARD_REDRAW=clock"
+    if _redraw(dashboard) == "change":
+        why = f"the browser's stream to the hub: {woke.link}" if woke.link else "the browser's stream is not open yet"
+    return f"by the clock, every {settings.dashboard_clock_seconds:g} s ({why})"
+
+
+def mount_wakeup(dashboard: Dashboard) -> None:
+    """The wake-up element, where the session redraws on change (nothing in clock mode or with SSE off)."""
+    if _redraw(dashboard) == "change":
+        wakeup.mount(dashboard.settings.hub_url)
+
+
+def _redraw(dashboard: Dashboard) -> str:
+    return dashboard.settings.dashboard_redraw if dashboard.controls.enable_sse else "clock"
+
+
+def _area(dashboard: Dashboard, body: Callable[[Dashboard], None], mode: wakeup.Mode) -> None:
+    woke = wakeup.pending()
+    _catch_up(dashboard.feed, woke)
+    if current_mode(dashboard, woke) != mode:
+        st.rerun()  # draw the fragment again with the new mode's timer
+    mount_wakeup(dashboard)
+    body(dashboard)
+
+
+def _catch_up(feed: RealtimeAgentMessages, woke: wakeup.Wakeup) -> None:
+    """Let the feed read what woke this rerun, so it is drawn now rather than at the next wake-up."""
+    if woke.kind == "message" and woke.message_id:
+        wait_until_seen(feed, woke.message_id, wakeup.SEEN_WAIT_SECONDS)
+    elif woke.kind in ("error", "unavailable") and feed.state == "realtime":
+        feed.wait_for_change(feed.snapshot().version, STATE_WAIT_SECONDS)

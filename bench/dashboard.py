@@ -1,0 +1,308 @@
+"""The operator's dashboard under N open sessions: redrawn by the clock (old) and on change (new), side by side.
+
+For each session count and each mode, a fresh dashboard (`streamlit run app.py`, pinned to core 0
+with `taskset`) in front of one hub (SQLite, no access log) that holds a full retention window
+(20 messages for each of the 6 agents, 120 cards on every page). This script, the hub and
+Chromium (headless) run on core 1. Each session is a page of its own browser context: an
+operator of a desk has a browser of their own, and a context has its own connection pool (a
+browser allows six connections per host, which one person's seventh tab would meet).
+
+Per row:
+
+- **idle CPU**: the Streamlit process's CPU time (user + sys, /proc) over `--idle` seconds with every
+  page open and nothing posted, per session per second; beside it, the same less what the server
+  costs with no session at all (measured first, `BASELINE_SECONDS`: about 3 ms per second here);
+- **POST -> card**: a one-agent round is posted every `--interval` seconds (open loop); each page
+  notes (MutationObserver, wall clock) when the new message's card enters its DOM; a latency is
+  the POST's reply -> that moment, over all sessions: p50 and p99;
+- **missed**: cards not in a page within `MISS_SECONDS` of their POST;
+- **RSS** and **threads** of the Streamlit process at the end of the row.
+
+`clock` is the dashboard with `AGENTCHAT_DASHBOARD_REDRAW=clock` (the live area a fragment rerun
+every second, as before the change-driven redraw); `change` is the default. The last lines give
+the ratio clock / change of each figure. Bounded: about a minute per row.
+
+    python bench/dashboard.py [--sessions 1,25,50] [--rounds 5] [--interval 5] [--idle 15]
+
+`--soak SECONDS` instead holds `--sessions` (one count) open in change mode for that long, a round
+every `--interval` seconds, with one session closed and a new one opened each round (operators come
+and go), and prints the Streamlit process's threads and RSS and the hub's open streams (two per
+session: its feed's and its browser's) every `SAMPLE_SECONDS`: they stay flat when each tab's feed
+is released with its session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agentchat.agents import BUILTIN_ROSTER
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, Dashboard
+from tests.support import HubProcess, free_port
+
+MODES = ("clock", "change")
+MISS_SECONDS = 15.0
+OPEN_SECONDS = 90.0
+SETTLE_SECONDS = 3.0
+BASELINE_SECONDS = 8.0
+SAMPLE_SECONDS = 30.0
+STREAMLIT_CORE, OTHER_CORE = 0, 1
+BACKGROUND_ARGS = [  # every page is someone's foreground: no throttled timers or sockets in the other tabs
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
+WATCH = """() => {
+  window.cardSeenAt = {};
+  const note = (node) => {
+    if (!(node instanceof Element)) return;
+    for (const element of [node, ...node.querySelectorAll("[class*='st-key-message-']")]) {
+      const match = /st-key-message-(\\d+)/.exec(element.className);
+      if (match) window.cardSeenAt[match[1]] ??= performance.timeOrigin + performance.now();
+    }
+  };
+  new MutationObserver((records) => {
+    for (const record of records) {
+      record.addedNodes.forEach(note);
+      if (record.type === "attributes") note(record.target);  // a card drawn into an element already there
+    }
+  }).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["class"] });
+}"""
+
+
+@dataclass(frozen=True)
+class Row:
+    mode: str
+    sessions: int
+    opened: int  # pages showing their full window within OPEN_SECONDS
+    idle_ms_per_session_second: float
+    above_empty_ms_per_session_second: float  # less the server's own, with no session (BASELINE_SECONDS)
+    p50_ms: float
+    p99_ms: float
+    cards: int
+    missed: int
+    rss_mib: float
+    threads: int
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_second(pid: int, seconds: float) -> float:
+    before, started = cpu_seconds(pid), time.monotonic()
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - before) / (time.monotonic() - started)
+
+
+def status_field(pid: int, name: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return int(line.split()[1])
+    return 0
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def open_sessions(browser: Browser, url: str, count: int) -> tuple[list[BrowserContext], list[Page]]:
+    """`count` pages, each in its own context, all loading at once; those showing their full window by the
+    deadline (`OPEN_SECONDS` in all) are returned, the others closed: a saturated dashboard opens fewer."""
+    contexts = [browser.new_context(viewport={"width": 1600, "height": 1000}) for _ in range(count)]
+    pages = [context.new_page() for context in contexts]
+    for page in pages:
+        page.goto(url, wait_until="commit", timeout=OPEN_SECONDS * 1000)
+    deadline = time.monotonic() + OPEN_SECONDS
+    opened: list[tuple[BrowserContext, Page]] = []
+    for context, page in zip(contexts, pages, strict=True):
+        try:
+            page.get_by_text("🟢 Real-time (SSE)").wait_for(timeout=max(1.0, deadline - time.monotonic()) * 1000)
+            cards = page.locator("[class*='st-key-message-']")
+            cards.nth(119).wait_for(state="attached", timeout=max(1.0, deadline - time.monotonic()) * 1000)
+        except PlaywrightTimeoutError:
+            context.close()
+            continue
+        page.evaluate(WATCH)
+        opened.append((context, page))
+    return [context for context, _ in opened], [page for _, page in opened]
+
+
+def run(browser: Browser, workdir: Path, mode: str, sessions: int, args: argparse.Namespace) -> Row:
+    port = free_port()
+    hub = HubProcess(
+        f"sqlite:///{workdir}/{mode}-{sessions}.db",
+        workdir,
+        access_log="false",
+        generate_per_minute=100_000,
+        dashboard_port=port,
+    ).start()
+    dashboard = Dashboard(
+        hub.url,
+        workdir,
+        port=port,
+        env={"AGENTCHAT_DASHBOARD_REDRAW": mode},
+        command_prefix=("taskset", "-c", str(STREAMLIT_CORE)),
+    )
+    contexts: list[BrowserContext] = []
+    try:
+        for _ in range(21):  # a full window: 20 kept per agent
+            hub.generate()
+        dashboard.wait_healthy()
+        pid = dashboard.process.pid
+        empty = cpu_per_second(pid, BASELINE_SECONDS)
+        contexts, pages = open_sessions(browser, dashboard.url, sessions)
+        if not pages:
+            nan = float("nan")
+            return Row(mode, sessions, 0, nan, nan, nan, nan, 0, 0, status_field(pid, "VmRSS") / 1024, 0)
+        time.sleep(SETTLE_SECONDS)
+        idle = cpu_per_second(pid, args.idle)
+        replied: dict[int, float] = {}
+        for index in range(args.rounds):
+            agent = BUILTIN_ROSTER[index % len(BUILTIN_ROSTER)].id
+            message_id = int(hub.generate([agent]).json()["messages"][0]["id"])
+            replied[message_id] = time.time() * 1000
+            time.sleep(args.interval)
+        time.sleep(max(0.0, MISS_SECONDS - args.interval))
+        latencies: list[float] = []
+        missed = 0
+        for page in pages:
+            seen = page.evaluate("window.cardSeenAt")
+            for message_id, at in replied.items():
+                shown = seen.get(str(message_id))
+                if shown is None or shown - at > MISS_SECONDS * 1000:
+                    missed += 1
+                else:
+                    latencies.append(max(0.0, shown - at))
+        return Row(
+            mode,
+            sessions,
+            len(pages),
+            idle * 1000 / len(pages),
+            max(0.0, idle - empty) * 1000 / len(pages),
+            statistics.median(latencies) if latencies else float("nan"),
+            percentile(latencies, 0.99) if latencies else float("nan"),
+            len(latencies),
+            missed,
+            status_field(pid, "VmRSS") / 1024,
+            status_field(pid, "Threads"),
+        )
+    finally:
+        for context in contexts:
+            context.close()
+        dashboard.stop()
+        hub.stop()
+
+
+def soak(browser: Browser, workdir: Path, sessions: int, seconds: float, interval: float) -> None:
+    port = free_port()
+    hub = HubProcess(
+        f"sqlite:///{workdir}/soak.db", workdir, access_log="false", generate_per_minute=100_000, dashboard_port=port
+    ).start()
+    dashboard = Dashboard(hub.url, workdir, port=port, command_prefix=("taskset", "-c", str(STREAMLIT_CORE)))
+    contexts: list[BrowserContext] = []
+    try:
+        for _ in range(21):
+            hub.generate()
+        dashboard.wait_healthy()
+        pid = dashboard.process.pid
+        contexts, _ = open_sessions(browser, dashboard.url, sessions)
+        print(f"{'seconds':>7}  {'sessions':>8}  {'threads':>7}  {'RSS MiB':>7}  {'hub streams':>11}")
+        started = sampled = time.monotonic()
+        index = 0
+        while (elapsed := time.monotonic() - started) < seconds:
+            if index == 0 or time.monotonic() - sampled >= SAMPLE_SECONDS:
+                sampled = time.monotonic()
+                threads, rss = status_field(pid, "Threads"), status_field(pid, "VmRSS") / 1024
+                streams = hub.metric("agentchat_clients_connected")
+                print(f"{elapsed:>7.0f}  {len(contexts):>8}  {threads:>7}  {rss:>7.0f}  {streams:>11.0f}", flush=True)
+            hub.generate([BUILTIN_ROSTER[index % len(BUILTIN_ROSTER)].id])
+            contexts.pop(0).close()  # an operator leaves, another comes
+            contexts += open_sessions(browser, dashboard.url, 1)[0]
+            index += 1
+            time.sleep(interval)
+    finally:
+        for context in contexts:
+            context.close()
+        dashboard.stop()
+        hub.stop()
+
+
+def print_table(rows: list[Row]) -> None:
+    print(
+        f"{'mode':>6}  {'sessions':>8}  {'opened':>6}  {'idle CPU ms/session/s':>21}  {'(less empty server)':>19}"
+        f"  {'POST->card p50 ms':>17}  {'p99 ms':>7}"
+        f"  {'cards':>5}  {'missed':>6}  {'RSS MiB':>7}  {'threads':>7}"
+    )
+    for row in rows:
+        print(
+            f"{row.mode:>6}  {row.sessions:>8}  {row.opened:>6}  {row.idle_ms_per_session_second:>21.2f}"
+            f"  {row.above_empty_ms_per_session_second:>19.2f}  {row.p50_ms:>17.0f}"
+            f"  {row.p99_ms:>7.0f}  {row.cards:>5}  {row.missed:>6}  {row.rss_mib:>7.0f}  {row.threads:>7}"
+        )
+    by_key = {(row.mode, row.sessions): row for row in rows}
+    for sessions in sorted({row.sessions for row in rows}):
+        old, new = by_key.get(("clock", sessions)), by_key.get(("change", sessions))
+        if old is None or new is None:
+            continue
+        idle = old.idle_ms_per_session_second / new.idle_ms_per_session_second
+        print(
+            f"clock / change at {sessions} sessions: idle CPU {idle:.1f}x,"
+            f" POST->card p50 {old.p50_ms / new.p50_ms:.1f}x, p99 {old.p99_ms / new.p99_ms:.1f}x"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", default="1,25,50", help="comma-separated session counts")
+    parser.add_argument("--rounds", type=int, default=5, help="one-agent rounds posted per row")
+    parser.add_argument("--interval", type=float, default=5.0, help="seconds between rounds")
+    parser.add_argument("--idle", type=float, default=15.0, help="seconds of idle CPU measured per row")
+    parser.add_argument("--modes", default=",".join(MODES), help="clock, change or both")
+    parser.add_argument(
+        "--clock-max", type=int, default=25, help="the clock mode only up to this many sessions (it saturates)"
+    )
+    parser.add_argument("--soak", type=float, default=0.0, help="seconds to hold --sessions open (threads, RSS)")
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {OTHER_CORE})  # the hub, Playwright's driver and Chromium inherit it
+    if args.soak:
+        with tempfile.TemporaryDirectory() as workdir, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + BACKGROUND_ARGS)
+            soak(browser, Path(workdir), int(args.sessions), args.soak, args.interval)
+            browser.close()
+        return
+    rows = []
+    with tempfile.TemporaryDirectory() as workdir, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + BACKGROUND_ARGS)
+        try:
+            for sessions in (int(count) for count in args.sessions.split(",")):
+                for mode in args.modes.split(","):
+                    if mode == "clock" and sessions > args.clock_max:
+                        print(f"  clock at {sessions} sessions not run (--clock-max {args.clock_max})", flush=True)
+                        continue
+                    rows.append(run(browser, Path(workdir), mode, sessions, args))
+                    print(f"  {rows[-1]}", flush=True)
+        finally:
+            browser.close()
+    print(
+        f"\nStreamlit on core {STREAMLIT_CORE}; hub, Chromium and this script on core {OTHER_CORE}; a full window"
+        f" (120 cards) on every page; {args.rounds} one-agent rounds every {args.interval:g} s"
+    )
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""What the browser tests share: Debian's Chromium, and the dashboard as a real `streamlit run app.py`.
+
+`Dashboard` is the one way a test starts the dashboard (tests/test_browser.py, tests/test_login.py,
+bench/dashboard.py): on a free loopback port chosen before it starts, so the hub in front of which
+it runs can be told that port (`AGENTCHAT_DASHBOARD_PORT`, from which the hub derives the origins
+its stream accepts: the dashboard's change-driven redraw holds an `EventSource` from the browser).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Locator, Page
+
+from tests.support import ROOT, free_port, wait_answering
+
+__all__ = ["BROWSER_MARKS", "CHROMIUM", "CHROMIUM_ARGS", "Dashboard", "card"]
+
+CHROMIUM = Path("/usr/bin/chromium")
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)"
+    ),
+]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+class Dashboard:
+    """`streamlit run app.py` on loopback, pointed at `hub_url`; `env` adds AGENTCHAT_ settings, `args` options."""
+
+    def __init__(
+        self,
+        hub_url: str,
+        log_dir: Path,
+        *,
+        port: int | None = None,
+        env: Mapping[str, str] | None = None,
+        args: Sequence[str] = (),
+        command_prefix: Sequence[str] = (),
+    ) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        environment = {key: value for key, value in os.environ.items() if not key.startswith("AGENTCHAT_")}
+        environment |= {"AGENTCHAT_HUB_URL": hub_url, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.log_path = log_dir / f"dashboard-{self.port}.log"
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    *command_prefix,
+                    *(sys.executable, "-m", "streamlit", "run", "app.py"),
+                    *("--server.port", str(self.port), "--server.address", "127.0.0.1"),
+                    *("--server.headless", "true", "--server.fileWatcherType", "none"),
+                    *("--browser.gatherUsageStats", "false"),
+                    *args,
+                ],
+                cwd=ROOT,
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_healthy(self) -> None:
+        wait_answering(self.process, f"{self.url}/_stcore/health", self.log_path.read_text, timeout=30)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def card(page: Page, message: Mapping[str, Any]) -> Locator:
+    """A message's card on the dashboard (its container's key names the message id)."""
+    return page.locator(f".st-key-message-{message['id']}")
