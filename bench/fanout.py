@@ -37,14 +37,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
 from agentchat.hub_client import HubClient  # noqa: E402
 from agentchat.message import Message  # noqa: E402
-from tests.support import UNBOUNDED, HubProcess, free_port, wait_until  # noqa: E402
+from tests.support import UNBOUNDED, HubProcess, answers, free_port, wait_until  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -124,18 +122,11 @@ class NodeReference(Server):
         )
         self.pid = self.process.pid
         os.sched_setaffinity(self.pid, {SERVER_CORE})
-        wait_until(lambda: _answers(f"http://127.0.0.1:{self.port}/healthz"), timeout=10)
+        wait_until(lambda: answers(f"http://127.0.0.1:{self.port}/healthz"), timeout=10)
 
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(10)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def load(server: Server, connections: int, messages: int, rate: float, stall_fraction: float = 0.0) -> Row:

@@ -44,7 +44,7 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-from tests.support import UNBOUNDED, HubProcess, free_port, wait_until  # noqa: E402
+from tests.support import UNBOUNDED, HubProcess, answers, free_port, wait_until  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 SERVER_CORE, LOAD_CORE = 0, 1
@@ -139,7 +139,7 @@ class Hub(Server):
 
     def wait(self) -> float:
         """Block until /healthz answers; returns that moment."""
-        wait_until(lambda: _answers(f"{self.hub.url}/healthz"), timeout=30, interval=0.005)
+        wait_until(lambda: answers(f"{self.hub.url}/healthz"), timeout=30, interval=0.005)
         return time.monotonic()
 
     def round(self) -> list[int]:
@@ -170,7 +170,7 @@ class NodeReference(Server):
         )
         self.pid = self.process.pid
         os.sched_setaffinity(self.pid, {SERVER_CORE})
-        wait_until(lambda: _answers(f"http://127.0.0.1:{self.port}/healthz"), timeout=10)
+        wait_until(lambda: answers(f"http://127.0.0.1:{self.port}/healthz"), timeout=10)
 
     def round(self) -> list[int]:
         response = httpx.post(f"http://127.0.0.1:{self.port}/api/chat/generate?count={ROUND}", timeout=10)
@@ -179,13 +179,6 @@ class NodeReference(Server):
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(10)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def limit(server_cpu: float, load_cpu: float, seconds: float) -> str:

@@ -84,16 +84,21 @@ def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: fl
         time.sleep(interval)
 
 
+def answers(url: str) -> bool:
+    """Whether `url` answers 200 within a second (a refused or silent server does not)."""
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def wait_answering(process: subprocess.Popen[bytes], url: str, log: Callable[[], str], timeout: float = 20.0) -> None:
     """Wait until `url` answers 200; fail with the process's log if it exits first."""
 
     def answering() -> bool:
         if process.poll() is not None:
             raise AssertionError(f"{process.args!r} exited with {process.returncode}:\n{log()}")
-        try:
-            return httpx.get(url, timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
+        return answers(url)
 
     wait_until(answering, timeout)
 

@@ -21,7 +21,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from agentchat import RealtimeAgentMessages
 from agentchat.agents import BUILTIN_ROSTER
-from tests.support import ROOT, HubProcess, SseReader, free_port, wait_until
+from tests.support import ROOT, HubProcess, SseReader, answers, free_port, wait_until
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -67,20 +67,13 @@ class Nginx:
         self.process = subprocess.Popen(
             [NGINX, "-p", str(self.folder), "-c", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        wait_until(lambda: _answers(f"{self.url}/healthz"), timeout=10)
+        wait_until(lambda: answers(f"{self.url}/healthz"), timeout=10)
         return self
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture
@@ -169,7 +162,7 @@ def test_the_viewer_behind_nginx_comes_back_live_after_every_hub_was_killed(
                 hub.kill()
             expect(pill).not_to_have_text(REALTIME, timeout=15_000)
             start_hub_process(database_url=postgres_url, port=hubs[0].port, heartbeat_seconds=0.5)
-            wait_until(lambda: _answers(f"{proxy.url}/healthz"), timeout=20)  # nginx tries a failed server again
+            wait_until(lambda: answers(f"{proxy.url}/healthz"), timeout=20)  # nginx tries a failed server again
             made += generate(proxy)
             expect(pill).to_have_text(REALTIME, timeout=20_000)  # the EventSource never gave up
             made += generate(proxy)
