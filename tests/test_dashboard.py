@@ -27,6 +27,7 @@ from agentchat.dashboard.views import EMPTY_TEXT
 from agentchat.message import Draft
 from agentchat.probe import CHECK_NAMES
 from agentchat.store import Store, create_store_engine
+from tests.apptest import markdown, run_until
 from tests.support import ROOT, InProcessHub, free_port, shipped_dashboard_address, wait_until
 
 APP = ROOT / "app.py"
@@ -60,24 +61,8 @@ def open_dashboard(monkeypatch: pytest.MonkeyPatch, hub_url: str, **settings: st
     return AppTest.from_file(APP, default_timeout=20).run()
 
 
-def run_until(at: AppTest, condition: Callable[[AppTest], Any], timeout: float = 10.0) -> AppTest:
-    """Rerun the script (a fragment tick) until `condition` holds."""
-
-    def rerun_and_check() -> Any:
-        at.run()
-        assert not at.exception, [exception.value for exception in at.exception]
-        return condition(at)
-
-    wait_until(rerun_and_check, timeout=timeout, interval=0.1)
-    return at
-
-
 def texts(at: AppTest) -> list[str]:
     return [element.value for element in at.text]
-
-
-def markdown(at: AppTest) -> str:
-    return "\n".join(element.value for element in at.markdown)
 
 
 def button(at: AppTest, label: str) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from agentchat.dashboard.standings import (
     trade_rows,
     whole_money,
 )
+from tests.apptest import markdown, run_until
 from tests.support import ROOT, InProcessHub, wait_until
 
 APP = ROOT / "app.py"
@@ -165,20 +166,6 @@ def open_leaderboard(monkeypatch: pytest.MonkeyPatch, hub_url: str) -> AppTest:
     monkeypatch.setenv("AGENTCHAT_HUB_URL", hub_url)
     at = AppTest.from_file(APP, default_timeout=20).run()
     return at.switch_page(LEADERBOARD).run()
-
-
-def markdown(at: AppTest) -> str:
-    return "\n".join(element.value for element in at.markdown)
-
-
-def run_until(at: AppTest, condition: Callable[[AppTest], Any], timeout: float = 10.0) -> AppTest:
-    def rerun_and_check() -> Any:
-        at.run()
-        assert not at.exception, [exception.value for exception in at.exception]
-        return condition(at)
-
-    wait_until(rerun_and_check, timeout=timeout, interval=0.1)
-    return at
 
 
 def test_leaderboard_ranks_every_agent_with_the_equity_the_hub_reports(
