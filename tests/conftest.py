@@ -11,7 +11,9 @@ from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import Browser, sync_playwright
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support import HubProcess, InProcessHub
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -127,3 +129,12 @@ def start_hub_process(tmp_path: Path, sqlite_url: str, hub_http: str) -> Iterato
 def hub_process(start_hub_process: Callable[..., HubProcess]) -> HubProcess:
     """One hub process on a fresh SQLite file, heartbeats every 0.5 s."""
     return start_hub_process(heartbeat_seconds=0.5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, one per test module (each test opens its own pages or contexts)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -21,12 +21,12 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from agentchat.dashboard.standings import whole_money
 from agentchat.message import Draft
 from agentchat.store import Store, create_store_engine
-from tests.browser import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, Dashboard, card
+from tests.browser import BROWSER_MARKS, Dashboard, card
 from tests.support import ROOT, HubProcess, InProcessHub, free_port, wait_until
 
 pytestmark = BROWSER_MARKS
@@ -60,14 +60,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HubProcess
     finally:
         dashboard.stop()
         hub.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

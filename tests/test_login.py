@@ -21,11 +21,11 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route, WebSocketRoute, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route, WebSocketRoute, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from tests.browser import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, Dashboard, card
+from tests.browser import BROWSER_MARKS, Dashboard, card
 from tests.support import InProcessHub, free_port, wait_answering
 
 pytestmark = BROWSER_MARKS
@@ -97,14 +97,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[InProcessH
         dashboard.stop()
         provider.stop()
         hub.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _loopback_only(route: Route) -> None:

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from agentchat import RealtimeAgentMessages
 from agentchat.agents import BUILTIN_ROSTER
+from tests.browser import CHROMIUM
 from tests.support import ROOT, HubProcess, SseReader, answers, free_port, wait_until
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not Path(NGINX).exists(), reason="the proxy tests need nginx (apt-get install nginx)")
 
 README_UPSTREAMS = ("10.0.0.11:8000", "10.0.0.12:8000")
@@ -147,26 +147,25 @@ def test_with_no_hub_up_the_stream_still_answers_an_eventsource_with_unavailable
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason=f"the browser test needs Debian's Chromium at {CHROMIUM}")
 def test_the_viewer_behind_nginx_comes_back_live_after_every_hub_was_killed(
-    start_hub_process: Callable[..., HubProcess], hubs: list[HubProcess], proxy: Nginx, postgres_url: str
+    start_hub_process: Callable[..., HubProcess],
+    hubs: list[HubProcess],
+    proxy: Nginx,
+    postgres_url: str,
+    browser: Browser,
 ) -> None:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.goto(f"{proxy.url}/?poll_seconds=0.5")
-            pill = page.locator("agent-chat .pill")
-            expect(pill).to_have_text(REALTIME, timeout=15_000)
-            made = generate(proxy)
-            expect(page.locator(f"agent-chat .card[data-id='{made[-1]['id']}']")).to_be_visible()
-            for hub in hubs:
-                hub.kill()
-            expect(pill).not_to_have_text(REALTIME, timeout=15_000)
-            start_hub_process(database_url=postgres_url, port=hubs[0].port, heartbeat_seconds=0.5)
-            wait_until(lambda: answers(f"{proxy.url}/healthz"), timeout=20)  # nginx tries a failed server again
-            made += generate(proxy)
-            expect(pill).to_have_text(REALTIME, timeout=20_000)  # the EventSource never gave up
-            made += generate(proxy)
-            expect(page.locator("agent-chat .card")).to_have_count(len(made), timeout=10_000)
-            assert len(made) == 3 * len(BUILTIN_ROSTER)
-        finally:
-            browser.close()
+    page = browser.new_page()
+    page.goto(f"{proxy.url}/?poll_seconds=0.5")
+    pill = page.locator("agent-chat .pill")
+    expect(pill).to_have_text(REALTIME, timeout=15_000)
+    made = generate(proxy)
+    expect(page.locator(f"agent-chat .card[data-id='{made[-1]['id']}']")).to_be_visible()
+    for hub in hubs:
+        hub.kill()
+    expect(pill).not_to_have_text(REALTIME, timeout=15_000)
+    start_hub_process(database_url=postgres_url, port=hubs[0].port, heartbeat_seconds=0.5)
+    wait_until(lambda: answers(f"{proxy.url}/healthz"), timeout=20)  # nginx tries a failed server again
+    made += generate(proxy)
+    expect(pill).to_have_text(REALTIME, timeout=20_000)  # the EventSource never gave up
+    made += generate(proxy)
+    expect(page.locator("agent-chat .card")).to_have_count(len(made), timeout=10_000)
+    assert len(made) == 3 * len(BUILTIN_ROSTER)

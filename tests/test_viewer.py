@@ -17,19 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from agentchat.agents import BUILTIN_ROSTER
+from tests.browser import BROWSER_MARKS
 from tests.support import ROOT, HubProcess, InProcessHub, free_port, wait_until
 from tests.test_llm import MODEL, FakeLlm
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)"
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 REALTIME, POLLING, ERROR = "🟢 Real-time (SSE)", "🟡 Polling (fallback)", "🔴 Error"
 CONNECTED, CONNECTIONS = "agentchat_clients_connected", "agentchat_clients_connections_total"
@@ -40,14 +35,6 @@ WATCH_POLICY = (
     "document.addEventListener('securitypolicyviolation', e => (window.violations ??= []).push(e.blockedURI))"
 )
 TIMEOUT_MS = 15_000  # for what waits on a hub restart or a handover; a delivery gets far less
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
