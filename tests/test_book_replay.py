@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.books import Book, Fill, Position, performance_entry, replay
-from tests.support import InProcessHub
+from tests.support import UNBOUNDED, InProcessHub
 
 AGENT_IDS = [agent.id for agent in BUILTIN_ROSTER]
 rounds = st.lists(st.sets(st.sampled_from(AGENT_IDS), min_size=1), min_size=1, max_size=6)
@@ -28,7 +28,9 @@ rounds = st.lists(st.sets(st.sampled_from(AGENT_IDS), min_size=1), min_size=1, m
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessHub]:
     database = tmp_path_factory.mktemp("replay") / "agentchat.db"
-    hub = InProcessHub(f"sqlite:///{database}").start()
+    # Up to 6 rounds an example, 15 examples and the shrinking after a failure: more than Generate's
+    # default 60 rounds a minute, a bound of its own with its own tests (test_generate_rate_limit.py).
+    hub = InProcessHub(f"sqlite:///{database}", generate_per_minute=UNBOUNDED).start()
     yield hub
     hub.stop()
 
