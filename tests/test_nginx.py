@@ -163,7 +163,9 @@ def test_the_viewer_behind_nginx_comes_back_live_after_every_hub_was_killed(
         hub.kill()
     expect(pill).not_to_have_text(REALTIME, timeout=15_000)
     start_hub_process(database_url=postgres_url, port=hubs[0].port, heartbeat_seconds=0.5)
-    wait_until(lambda: answers(f"{proxy.url}/healthz"), timeout=20)  # nginx tries a failed server again
+    # nginx tries a failed server again only after its fail_timeout (10 s in the README's block); a try
+    # that lands while the hub is still starting disables it for another 10 s, so allow two of them.
+    wait_until(lambda: answers(f"{proxy.url}/healthz"), timeout=30)
     made += generate(proxy)
     expect(pill).to_have_text(REALTIME, timeout=20_000)  # the EventSource never gave up
     made += generate(proxy)
