@@ -50,10 +50,37 @@ def shipped_dashboard_address() -> str:
     return str(tomllib.loads(DASHBOARD_CONFIG.read_text())["server"]["address"])
 
 
+# Each pytest-xdist worker hands out ports from its own block below the kernel's ephemeral range
+# (32768-60999), so two workers never pick the same one: a port the kernel offers for bind(0) is free
+# only until somebody binds it, and a hub subprocess takes a second or two to. Another worker's
+# in-process hub could take it meanwhile, and the test would then talk to the wrong hub.
+PORT_BLOCK_START = 20_000
+PORT_BLOCK_SIZE = 2_000
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+_worker_index = int(_worker[2:]) if _worker.startswith("gw") and _worker[2:].isdigit() else None
+_port_lock = threading.Lock()
+_port_offset = 0
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port nothing listens on now, and that no other test process will be given."""
+    if _worker_index is None or _worker_index >= (32_768 - PORT_BLOCK_START) // PORT_BLOCK_SIZE:
+        with socket.socket() as probe:  # one test process (or a bench): the kernel's choice is ours alone
+            probe.bind(("127.0.0.1", 0))
+            return int(probe.getsockname()[1])
+    global _port_offset
+    block = PORT_BLOCK_START + _worker_index * PORT_BLOCK_SIZE
+    with _port_lock:
+        for _ in range(PORT_BLOCK_SIZE):
+            port = block + _port_offset
+            _port_offset = (_port_offset + 1) % PORT_BLOCK_SIZE
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    continue  # in use (or lingering in TIME_WAIT): the next one
+                return port
+    raise AssertionError(f"no free port in {block}-{block + PORT_BLOCK_SIZE - 1}")
 
 
 def listening_addresses(port: int) -> set[str]:
