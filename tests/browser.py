@@ -20,7 +20,7 @@ from playwright.sync_api import Locator, Page
 
 from tests.support import ROOT, free_port, wait_answering
 
-__all__ = ["BROWSER_MARKS", "CHROMIUM", "CHROMIUM_ARGS", "Dashboard", "card"]
+__all__ = ["BROWSER_MARKS", "CHROMIUM", "CHROMIUM_ARGS", "Dashboard", "card", "wait_until_woken_by_its_stream"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_MARKS = [
@@ -89,3 +89,15 @@ class Dashboard:
 def card(page: Page, message: Mapping[str, Any]) -> Locator:
     """A message's card on the dashboard (its container's key names the message id)."""
     return page.locator(f".st-key-message-{message['id']}")
+
+
+def wait_until_woken_by_its_stream(page: Page, timeout_ms: float = 20_000) -> None:
+    """Wait until the page's wake-up element holds an open stream: from then on it redraws on change.
+
+    Until then (the first second or two of a page) the page runs by the clock, as a browser that
+    cannot reach the hub does.
+    """
+    page.wait_for_function(
+        "() => [...(window.__agentchatStreams || new Map()).values()].some((entry) => entry.state === 'open')",
+        timeout=timeout_ms,
+    )

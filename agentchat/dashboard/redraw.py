@@ -8,14 +8,19 @@ Three modes (`wakeup.mode`), one per session, chosen again at every rerun:
   happens to costs the server almost nothing: no timer reruns it every second.
 - **clock**: the fragment reruns every `AGENTCHAT_DASHBOARD_CLOCK_SECONDS` (1 s), as before this mode
   existed. A session falls back to it while its browser cannot hold the stream (another host, a
-  refused origin); `AGENTCHAT_DASHBOARD_REDRAW=clock` keeps every session in it (the bench's old row).
+  refused origin): the wake-up element then wakes the fragment by that clock itself.
+  `AGENTCHAT_DASHBOARD_REDRAW=clock` keeps every session in it with the fragment's own `run_every`
+  and no element (the bench's old row).
 - **poll**: SSE is down or off; `st_autorefresh` reruns the whole page every poll interval (every
   few seconds in the error state, so a hub that comes back shows up soon), and each rerun polls.
 
-When the mode changes the fragment asks for one full rerun, which draws the fragment with the new
-timer (a fragment's `run_every` is fixed by the run that drew it). A rerun woken by a message waits
-briefly for the session's feed to have read it (`wakeup.SEEN_WAIT_SECONDS`): the browser's stream and
-the feed's are two connections, either may be first.
+Between change and clock the fragment's own timer stays the same (the slow age tick), so that switch
+costs no full rerun. A full rerun asked for by the fragment would carry the page it was drawn on,
+and Streamlit folds it into a pending page switch, which then goes back to that page: an operator's
+click on another page would be lost. Only polling starting or ending asks for one, because the
+autorefresh is drawn outside the fragment. A rerun woken by a message waits briefly for the
+session's feed to have read it (`wakeup.SEEN_WAIT_SECONDS`): the browser's stream and the feed's are
+two connections, either may be first.
 """
 
 from __future__ import annotations
@@ -57,9 +62,7 @@ def current_mode(dashboard: Dashboard, woke: wakeup.Wakeup | None = None) -> wak
 def live_fragment(dashboard: Dashboard, body: Callable[[Dashboard], None], autorefresh_key: str) -> None:
     """Draw `body` as the page's live fragment, rerun by the session's mode; autorefresh while polling."""
     mode = current_mode(dashboard)
-    settings = dashboard.settings
-    seconds = {"change": settings.dashboard_age_seconds, "clock": settings.dashboard_clock_seconds, "poll": None}
-    st.fragment(run_every=seconds[mode])(_area)(dashboard, body, mode)
+    st.fragment(run_every=_fragment_timer(dashboard, mode))(_area)(dashboard, body, mode)
     if mode == "poll":
         interval = dashboard.controls.poll_seconds
         if dashboard.feed.state == "error":
@@ -85,10 +88,23 @@ def mode_text(dashboard: Dashboard) -> str:
     return f"by the clock, every {settings.dashboard_clock_seconds:g} s ({why})"
 
 
-def mount_wakeup(dashboard: Dashboard) -> None:
-    """The wake-up element, where the session redraws on change (nothing in clock mode or with SSE off)."""
+def mount_wakeup(dashboard: Dashboard, mode: wakeup.Mode | None = None) -> None:
+    """The wake-up element, where the session redraws on change (nothing in clock mode or with SSE off).
+
+    Inside the live fragment (`mode` given) it also stands in for the clock while it holds no stream;
+    elsewhere (the Diagnostics page) it only keeps the stream, and its state known.
+    """
     if _redraw(dashboard) == "change":
-        wakeup.mount(dashboard.settings.hub_url)
+        ticking = mode is not None and mode != "poll"
+        wakeup.mount(dashboard.settings.hub_url, dashboard.settings.dashboard_clock_seconds if ticking else None)
+
+
+def _fragment_timer(dashboard: Dashboard, mode: wakeup.Mode) -> float | None:
+    """The fragment's own `run_every`: the clock where no element is drawn, else the slow age tick."""
+    if mode == "poll":
+        return None
+    settings = dashboard.settings
+    return settings.dashboard_clock_seconds if _redraw(dashboard) == "clock" else settings.dashboard_age_seconds
 
 
 def _redraw(dashboard: Dashboard) -> str:
@@ -98,9 +114,10 @@ def _redraw(dashboard: Dashboard) -> str:
 def _area(dashboard: Dashboard, body: Callable[[Dashboard], None], mode: wakeup.Mode) -> None:
     woke = wakeup.pending()
     _catch_up(dashboard.feed, woke)
-    if current_mode(dashboard, woke) != mode:
-        st.rerun()  # draw the fragment again with the new mode's timer
-    mount_wakeup(dashboard)
+    now = current_mode(dashboard, woke)
+    if (now == "poll") != (mode == "poll"):
+        st.rerun()  # polling starts or ends: the autorefresh outside the fragment is drawn or removed
+    mount_wakeup(dashboard, now)
     body(dashboard)
 
 

@@ -22,11 +22,14 @@ Deliberate choices:
   feed's are two connections and either may be first.
 - **Live from now.** The stream is opened without `Last-Event-ID`: the hub replays nothing, the feed
   already holds the history. The browser's own reconnects send the id they last saw, as usual.
-- **Degrades to the timer.** The element reports `link` (`open`, or `down` with the reason) as its
-  state. Until a stream has opened, and whenever the browser cannot reach the hub (another host, a
-  refused origin, the hub down), the page keeps today's timer (`mode()`), and the Diagnostics page
-  says which mode the session is in. An error of an open stream is `down` too, and the hub coming
-  back is `open` again: the page follows.
+- **Degrades to the timer, and is the timer.** The element reports `link` (`open`, or `down` with
+  the reason) as its state. Until a stream has opened, and whenever the browser cannot reach the
+  hub (another host, a refused origin, the hub down), the script itself wakes the fragment every
+  `clock_seconds` (today's timer), and the Diagnostics page says which mode the session is in
+  (`mode()`). An error of an open stream is `down` too, and the hub coming back is `open` again.
+  Keeping that timer in the browser, rather than in the fragment's `run_every`, means a change of
+  mode never needs a full rerun: a full rerun asked for by the page being left would take the place
+  of an operator's click on another page that is still waiting to run, and the click would be lost.
 """
 
 from __future__ import annotations
@@ -52,13 +55,15 @@ const streams = (window.__agentchatStreams ||= new Map());
 function link(url) {
   let entry = streams.get(url);
   if (entry) return entry;
-  entry = { listeners: new Set(), highest: 0, sent: 0, timer: null, closeTimer: null, state: "connecting", reason: "" };
+  entry = { listeners: new Set(), highest: 0, sent: 0, timer: null, closeTimer: null, state: "connecting", reason: "",
+            clockMs: 0, clock: null, clockMsRunning: 0 };
   const source = new EventSource(url + "/api/chat/stream");
   entry.source = source;
   const tell = (kind) => entry.listeners.forEach((listener) => listener(kind));
   const report = (state, reason) => {
     if (entry.state === state && entry.reason === reason) return;
     entry.state = state; entry.reason = reason;
+    retime(entry);
     entry.listeners.forEach((listener) => listener("state"));
   };
   const opening = setTimeout(() => { if (entry.state !== "open") report("down", "no stream within 6 s"); },
@@ -81,6 +86,15 @@ function link(url) {
   return entry;
 }
 
+// While no stream is open the fragment is woken by the clock instead, every `clockMs` (0: never).
+function retime(entry) {
+  const wanted = entry.state === "open" ? 0 : entry.clockMs;
+  if (wanted === entry.clockMsRunning) return;
+  clearInterval(entry.clock);
+  entry.clock = wanted ? setInterval(() => entry.listeners.forEach((listener) => listener("clock")), wanted) : null;
+  entry.clockMsRunning = wanted;
+}
+
 export default function ({ data, setTriggerValue, setStateValue }) {
   const entry = link(data.hub_url);
   clearTimeout(entry.closeTimer);
@@ -94,11 +108,15 @@ export default function ({ data, setTriggerValue, setStateValue }) {
     setTriggerValue("news", { kind, id: entry.highest, n: entry.sent });
   };
   entry.listeners.add(listener);
+  entry.clockMs = data.clock_ms;
+  retime(entry);
   if (entry.state !== "connecting") listener("state");
   return () => {
     entry.listeners.delete(listener);
     entry.closeTimer = setTimeout(() => {
-      if (entry.listeners.size === 0) { entry.source.close(); streams.delete(data.hub_url); }
+      if (entry.listeners.size === 0) {
+        entry.source.close(); clearInterval(entry.clock); streams.delete(data.hub_url);
+      }
     }, CLOSE_LATER);
   };
 }
@@ -118,7 +136,7 @@ class Wakeup:
     """What the element said: the stream's state, and what woke this rerun (None: not the element)."""
 
     link: str | None  # "open", "down: <reason>", or None before the element reported
-    kind: str | None  # "message", "ready", "error", "unavailable"
+    kind: str | None  # "message", "ready", "error", "unavailable", "clock"
     message_id: int
 
     @property
@@ -141,11 +159,14 @@ def pending() -> Wakeup:
     return Wakeup(str(link) if isinstance(link, str) else None, kind, message_id)
 
 
-def mount(hub_url: str) -> None:
-    """Draw the (invisible) element, inside the fragment it is to rerun."""
+def mount(hub_url: str, clock_seconds: float | None) -> None:
+    """Draw the (invisible) element, inside the fragment it is to rerun.
+
+    `clock_seconds`: how often the element wakes the fragment while it holds no stream (None: never).
+    """
     _element(
         key=KEY,
-        data={"hub_url": hub_url},
+        data={"hub_url": hub_url, "clock_ms": round(clock_seconds * 1000) if clock_seconds else 0},
         height=0,
         on_news_change=_ignore,
         on_link_change=_ignore,
