@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -63,6 +64,35 @@ def finish(process: subprocess.Popen[str], timeout: float = 60) -> tuple[int, st
     return process.returncode, stderr
 
 
+class StderrLines:
+    """A process's stderr, read line by line in a thread as it is written, so a test can wait for a line."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+
+    def wait_for(self, text: str, timeout: float = 30) -> None:
+        with self._changed:
+            seen = self._changed.wait_for(lambda: any(text in line for line in self.lines), timeout)
+        assert seen, f"no line with {text!r} within {timeout} s:\n{''.join(self.lines)}"
+
+    def finish(self, timeout: float = 60) -> tuple[int, str]:
+        """Wait for the process; its exit status and everything it wrote to stderr."""
+        code = self.process.wait(timeout)
+        self._reader.join(10)
+        return code, "".join(self.lines)
+
+
 def clear_of_day_boundary() -> None:
     """Processes meant to share a daily slot must not straddle midnight UTC."""
     left = 86400 - time.time() % 86400
@@ -115,11 +145,11 @@ def test_round_happens_once_when_the_hub_comes_up_late(
     scheduler = start_scheduler(
         f"http://127.0.0.1:{port}", "--once", "--interval-minutes", DAY_MINUTES, "--retry-seconds", "45"
     )
-    time.sleep(2)
+    log_lines = StderrLines(scheduler)
+    log_lines.wait_for("hub not ready")  # it has tried, and is retrying
     hub = start_hub(port=port)
-    code, log = finish(scheduler)
+    code, log = log_lines.finish()
     assert code == 0, log
-    assert "hub not ready" in log
     assert len(SLOT_LINE.findall(log)) == 1
     assert re.search(r" attempts=[2-9]", log)
     assert len(hub.messages()["messages"]) == ROUND
