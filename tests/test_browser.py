@@ -165,12 +165,20 @@ def test_with_sse_off_the_page_polls_and_says_so(
     expect(page.get_by_text(f"Redraw polling: the page reruns every {POLL_SECONDS} s")).to_be_visible(timeout=10_000)
 
 
+def woken(page: Page) -> int:
+    """How often the page's wake-up element has woken its live area so far."""
+    return int(page.evaluate("() => [...window.__agentchatStreams.values()].reduce((sum, e) => sum + e.sent, 0)"))
+
+
 def test_a_browser_that_cannot_hold_the_stream_keeps_the_one_second_timer_and_says_so(
     stack: tuple[HubProcess, Dashboard], browser: Browser, tmp_path: Path
 ) -> None:
-    """A dashboard on a port the hub was not told: its origin is refused on the stream, as for a remote browser."""
+    """A dashboard on a port the hub was not told: its origin is refused on the stream, as for a remote browser.
+
+    Its age tick is an hour away, so what redraws the page is the element's own one-second clock.
+    """
     hub, _ = stack
-    other = Dashboard(hub.url, tmp_path)
+    other = Dashboard(hub.url, tmp_path, env={"AGENTCHAT_DASHBOARD_AGE_SECONDS": "3600"})
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     try:
         other.wait_healthy()
@@ -181,6 +189,10 @@ def test_a_browser_that_cannot_hold_the_stream_keeps_the_one_second_timer_and_sa
             timeout=20_000
         )
         page.get_by_role("link", name="Live chat").click()
+        expect(page.get_by_text("🟢 Real-time (SSE)")).to_be_visible(timeout=SHOWN_MS)
+        before = woken(page)
+        page.wait_for_timeout(5000)
+        assert woken(page) - before >= 4  # by its one-second clock (without it: no wake-up at all here)
         made = generate(hub, ["gemini_reversion"])
         expect(card(page, made[0])).to_contain_text(made[0]["content"][:60], timeout=SHOWN_MS)
     finally:
