@@ -225,8 +225,9 @@ def test_a_redraw_keeps_cards_mounted_and_widgets_as_set(
     page = open_page()
     page.get_by_text("Timeline", exact=True).click()
     expect(page.get_by_text("arbitrage", exact=True)).to_have_count(0)  # the columns' headers are gone
+    expect(page.locator("[data-testid='stApp'][data-test-script-state='notRunning']")).to_have_count(1)
     expect(card(page, made[0])).to_be_visible()
-    handle = card(page, made[0]).element_handle()
+    handle = card(page, made[0]).element_handle()  # the Timeline's card: its rerun has ended
     assert handle is not None
     newer = generate(hub, ["claude_arbitrage"])
     expect(card(page, newer[0])).to_be_visible(timeout=SHOWN_MS)  # the live area was redrawn
