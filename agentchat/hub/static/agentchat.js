@@ -342,7 +342,14 @@ export class HubConnection {
         const messages = Array.isArray(body.messages) ? body.messages : [];
         const tag = response.headers.get("ETag");
         this.etag = tag ? [url, tag] : null;
-        if (this.onStore(body.store_id) && since > 0 && body.gap !== true) {
+        const another = this.onStore(body.store_id);
+        if (another && this.source) {
+          // The browser's own retry of the stream would resume after an id of the old store, and the
+          // new store's messages up to that id would never come: open a fresh stream instead.
+          this.closeStream();
+          this.down(`another store is behind ${this.hub}`);
+        }
+        if (another && since > 0 && body.gap !== true) {
           again = 0; // this page starts after an id of the old store: read the new one from the start
         } else {
           if (messages.length) this.onMessages(messages);
