@@ -28,14 +28,16 @@ from agentchat import migrate
 from agentchat.bus import create_bus
 from agentchat.errors import StoreUnavailable
 from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
-from agentchat.hub import book_routes, openapi, routes, viewer
+from agentchat.hub import book_routes, openapi, publish_routes, routes, viewer
 from agentchat.hub.book_frames import BookFrames
 from agentchat.hub.fanout import Fanout
+from agentchat.hub.fill_frames import FillFrames
 from agentchat.hub.guard import RequestGuard
 from agentchat.hub.limits import stream_cap
 from agentchat.hub.market import SharedMarket
 from agentchat.hub.metrics import HubMetrics
 from agentchat.hub.pacing import ConnectGate
+from agentchat.hub.publish import Publisher
 from agentchat.hub.ratelimit import SlidingWindowLimit
 from agentchat.hub.responses import EXCEPTION_HANDLERS, JsonCorsMiddleware, agentchat_error_response
 from agentchat.hub.resume import ResumeCounts
@@ -71,6 +73,7 @@ class Hub:
         self.settings = settings
         self.roster = settings.roster()
         self.agent_ids = frozenset(agent.id for agent in self.roster)
+        self.simulated = tuple(agent for agent in self.roster if not agent.external)  # rounds write for these
         self.store = Store(
             create_store_engine(settings.database_url, settings.db_timeout_seconds, settings.db_pool_size),
             settings.retention_seconds,
@@ -91,8 +94,10 @@ class Hub:
         self.ledger = Ledger(self.store.engine)  # the simulation's state and the agents' books
         self.market = SharedMarket(self.generator, self.ledger, self.roster)
         self.book_frames = BookFrames(self.ledger, self.fanout)
+        self.fill_frames = FillFrames(self.ledger, self.fanout, [a.id for a in self.roster if a.external])
         self.recent = RecentMessages(settings.retention_seconds)  # what agents may answer
         self.rounds = Rounds(self.store, self.bus, self.market, self.recent, self.generate_limit)
+        self.publisher = Publisher(self.rounds, self.ledger, self.roster, settings.publish_per_minute)
         self.started_monotonic = time.monotonic()
         self.migrated = False
 
@@ -137,6 +142,7 @@ class Hub:
         unsubscribe_recent = self.bus.subscribe(self.recent.remember)
         await self.book_frames.start()
         unsubscribe_books = self.bus.subscribe(self.book_frames.on_messages)
+        unsubscribe_fills = self.bus.subscribe(self.fill_frames.on_messages)
         await self.bus.start()
         tasks = [asyncio.create_task(self.heartbeat_forever()), asyncio.create_task(self.purge_forever())]
         try:
@@ -149,6 +155,8 @@ class Hub:
             unsubscribe_window()
             unsubscribe_recent()
             unsubscribe_books()
+            unsubscribe_fills()
+            await self.fill_frames.stop()
             await self.book_frames.stop()
             await self.bus.stop()
             self.store.dispose()
@@ -182,7 +190,8 @@ class HubApp:
             routes=[
                 Route(STREAM_PATH, self.stream, methods=["GET"]),
                 Route(GENERATE_PATH, routes.generate, methods=["POST"]),
-                Route(MESSAGES_PATH, routes.messages, methods=["GET"]),
+                Route(MESSAGES_PATH, publish_routes.messages_resource, methods=["GET", "POST"]),
+                Route(publish_routes.MARKET_PATH, publish_routes.market, methods=["GET"]),
                 Route(AGENTS_PATH, routes.agents, methods=["GET"]),
                 Route(PERFORMANCE_PATH, book_routes.performance, methods=["GET"]),
                 Route(EQUITY_PATH, book_routes.equity, methods=["GET"]),

@@ -1,0 +1,62 @@
+"""`event: book` after an external agent's fill: the books as the fill left them, on every hub.
+
+A fill does not start a round, so `BookFrames` (which sends a frame per new round) has nothing new
+to send for it. The fill rewrites the current round's book history in its own transaction
+(`Ledger.save_fill`), and every hub learns of the fill's message from the bus; so this listener,
+on a message from an external agent that traded, reads the latest round's books from the store
+and sends them as one `book` frame, the same frame a round sends. Several fills in one batch send
+one frame, with the books after the last of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Collection, Sequence
+
+import anyio.to_thread
+
+from agentchat.errors import StoreUnavailable
+from agentchat.hub.book_frames import book_payload
+from agentchat.hub.fanout import Fanout
+from agentchat.ledger import Ledger
+from agentchat.message import Message, event_frame
+
+__all__ = ["FillFrames"]
+
+logger = logging.getLogger("agentchat.hub.books")
+
+
+class FillFrames:
+    """Bus listener: one `book` frame per batch holding an external agent's fill."""
+
+    def __init__(self, ledger: Ledger, fanout: Fanout, external_ids: Collection[str]) -> None:
+        self.ledger = ledger
+        self.fanout = fanout
+        self.external_ids = frozenset(external_ids)
+        self.sent = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def on_messages(self, messages: Sequence[Message]) -> None:
+        if any(m.agent_id in self.external_ids and m.meta.get("side") is not None for m in messages):
+            task = asyncio.ensure_future(self._send())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _send(self) -> None:
+        try:
+            latest = await anyio.to_thread.run_sync(self.ledger.rounds_after, None, 1)
+        except StoreUnavailable as error:
+            logger.warning("book frames: cannot read the books after a fill (%s)", error.detail)
+            return
+        if latest:
+            book_round = latest[-1]
+            self.sent += 1
+            self.fanout.broadcast_per_filter(lambda agents: event_frame("book", book_payload(book_round, agents)))
+
+    async def stop(self) -> None:
+        for task in tuple(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
