@@ -248,3 +248,28 @@ def test_a_roster_with_a_bad_external_agent_stops_the_start(tmp_path: Path, extr
     )
     (agent,) = load_roster(path)
     assert agent.external and agent.publish_token_sha256 == token_digest("t") and "sha" not in repr(agent)
+
+
+def test_details_travel_only_to_streams_that_ask_and_come_back_with_the_message(
+    start_hub: StartHub, agents_file: Path, database_url: str
+) -> None:
+    hub = start_hub(database_url=database_url, agents_file=agents_file)
+    plain = SseReader(f"{hub.url}/api/chat/stream").start()
+    detailed = SseReader(f"{hub.url}/api/chat/stream?details=1").start()
+    plain.next("ready")
+    detailed.next("ready")
+    details = {"reasoning": "<img src=x onerror=alert(1)> breakout", "inputs": {"rsi": 71.5}, "decision": "buy"}
+    answer = post(hub, order_body(details=details), **{"Idempotency-Key": "with-details"})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["message"]["details"] == details
+    without = plain.next("message").data
+    assert "details" not in without and without["id"] == answer.json()["message"]["id"]
+    assert detailed.next("message").data == answer.json()["message"]
+    replay = post(hub, order_body(details=details), **{"Idempotency-Key": "with-details"})
+    assert replay.json() == answer.json()
+    assert "details" not in hub.messages()["messages"][0]  # the poll keeps the stream's budget
+    round_ = hub.generate()
+    assert round_.status_code == 201 and all("details" not in m for m in round_.json()["messages"])
+    engine = detailed.next("message").data["details"]
+    assert {"signal", "thresholds", "rule", "decision", "inputs"} <= set(engine)
+    assert "details" not in plain.next("message").data

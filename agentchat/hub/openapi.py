@@ -108,7 +108,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "After each round, from every hub, `event: book` (no `id:`) with the books of the followed agents. "
             "The stream does not end; a client that does not read is cut off."
         ),
-        parameters=("agents", "last_event_id", "Last-Event-ID"),
+        parameters=("agents", "last_event_id", "Last-Event-ID", "details"),
         replies=(
             Reply(
                 200,
@@ -322,6 +322,15 @@ PARAMETERS: dict[str, Schema] = {
         "description": f"Resume after this message id, like `Last-Event-ID` (the header wins). {_ID_DESCRIPTION}",
         "schema": _integer(0),
     },
+    "details": {
+        "name": "details",
+        "in": "query",
+        "description": (
+            "`1` or `true`: live message frames carry each message's `details` (up to 8 KiB more a message); "
+            "otherwise they have none and keep the 1 KiB budget."
+        ),
+        "schema": {"type": "string"},
+    },
     "Last-Event-ID": {
         "name": "Last-Event-ID",
         "in": "header",
@@ -459,6 +468,7 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                 "kind": {"enum": list(MESSAGE_KINDS)},
                 "content": {"type": "string"},
                 "created_at": timestamp,
+                "details": {"type": "object", "description": "why: only where asked for (`?details=1`, publish)"},
                 "meta": _object(
                     {
                         "symbol": {"type": ["string", "null"]},
@@ -472,7 +482,8 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                     optional=("symbol", "side", "price", "confidence", "reply_to", "quantity", "position_after"),
                     closed=False,
                 ),
-            }
+            },
+            optional=("details",),
         ),
         "GenerateRequest": _object(
             {"agents": {"type": ["array", "null"], "items": ref("AgentId"), "minItems": 1}},

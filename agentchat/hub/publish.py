@@ -246,6 +246,6 @@ class Publisher:
                     quantity=order.signed_quantity,
                     position_after=book.position(order.symbol).quantity,
                 )
-            return [Draft(agent.id, agent.name, request.kind, request.content, meta)]
+            return [Draft(agent.id, agent.name, request.kind, request.content, meta, request.details)]
 
         return write

@@ -98,7 +98,7 @@ async def publish(request: Request) -> Response:
         raise Forbidden(f"this token publishes as {agent.id!r} only, not as {parsed.agent_id!r}")
     message, created = await hub.publisher.publish(agent, parsed, idempotency_key(request))
     headers = None if created else {IDEMPOTENT_REPLAYED: "true"}
-    return json_response({"message": message.to_dict()}, 201, headers)
+    return json_response({"message": message.to_dict(with_details=True)}, 201, headers)
 
 
 def market_document(stored: StoredSimulation) -> dict[str, object]:

@@ -194,6 +194,7 @@ class StreamEndpoint:
             return
         await hub.connect_gate.admit()  # a bounded number of connects per loop iteration: see pacing.py
         subscriber = hub.fanout.add(open_socket(send), agents)  # before reading history: see module docstring
+        subscriber.details = _wants_details(scope)  # `?details=1`: live frames carry each message's details
         try:
             gap = False
             replay = b""
@@ -303,3 +304,9 @@ def _stream_headers(scope: Scope) -> tuple[bytes | None, bytes | None]:
         elif name == b"origin":
             origin = value
     return last_event_id, origin
+
+
+def _wants_details(scope: Scope) -> bool:
+    """`?details=1` (or `true`): this stream's live message frames carry `details` (SPEC section 4)."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return query.get("details", [""])[-1].lower() in ("1", "true")
