@@ -25,6 +25,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from agentchat import migrate
+from agentchat.agent_client import MARKET_PATH
 from agentchat.bus import create_bus
 from agentchat.errors import StoreUnavailable
 from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
@@ -191,7 +192,7 @@ class HubApp:
                 Route(STREAM_PATH, self.stream, methods=["GET"]),
                 Route(GENERATE_PATH, routes.generate, methods=["POST"]),
                 Route(MESSAGES_PATH, publish_routes.messages_resource, methods=["GET", "POST"]),
-                Route(publish_routes.MARKET_PATH, publish_routes.market, methods=["GET"]),
+                Route(MARKET_PATH, publish_routes.market, methods=["GET"]),
                 Route(AGENTS_PATH, routes.agents, methods=["GET"]),
                 Route(PERFORMANCE_PATH, book_routes.performance, methods=["GET"]),
                 Route(EQUITY_PATH, book_routes.equity, methods=["GET"]),

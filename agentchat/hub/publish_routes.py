@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from agentchat.hub.app import Hub
 
 __all__ = [
-    "MARKET_PATH",
     "MAX_PUBLISH_DEPTH",
     "authenticate",
     "market",
@@ -42,7 +41,6 @@ __all__ = [
     "publish",
 ]
 
-MARKET_PATH = "/api/market"
 MAX_PUBLISH_DEPTH = 12  # the body, its order, and `details` nested a few levels; deeper is refused unparsed
 
 
