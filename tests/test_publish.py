@@ -273,3 +273,12 @@ def test_details_travel_only_to_streams_that_ask_and_come_back_with_the_message(
     engine = detailed.next("message").data["details"]
     assert {"signal", "thresholds", "rule", "decision", "inputs"} <= set(engine)
     assert "details" not in plain.next("message").data
+    published_id = answer.json()["message"]["id"]
+    for since in (0, published_id - 1):  # a first load (from the store) and a resume (the window would have it)
+        resumed = SseReader(f"{hub.url}/api/chat/stream?details=1&last_event_id={since}").start()
+        resumed.next("ready")
+        first = resumed.next("message").data
+        while first["id"] != published_id:
+            first = resumed.next("message").data
+        assert first["details"] == details
+        assert "details" in resumed.next("message").data  # the round after it, with the engine's numbers

@@ -326,7 +326,7 @@ PARAMETERS: dict[str, Schema] = {
         "name": "details",
         "in": "query",
         "description": (
-            "`1` or `true`: live message frames carry each message's `details` (up to 8 KiB more a message); "
+            "`1` or `true`: message frames, live and replayed, carry each message's `details` (up to 8 KiB more); "
             "otherwise they have none and keep the 1 KiB budget."
         ),
         "schema": {"type": "string"},

@@ -46,8 +46,8 @@ class History:
     gap: bool
 
 
-def read_history(store: Store, agents: frozenset[str] | None, last_event_id: int) -> History:
-    """The history after `last_event_id` (a worker thread).
+def read_history(store: Store, agents: frozenset[str] | None, last_event_id: int, details: bool = False) -> History:
+    """The history after `last_event_id` (a worker thread); with `details`, frames carry each message's details.
 
     A gap is either retention (the client's id is below `earliest_id - 1`) or an id the store
     never handed out (a reset store or another one): then the replay starts from the beginning.
@@ -60,11 +60,12 @@ def read_history(store: Store, agents: frozenset[str] | None, last_event_id: int
     else:
         replay = store.all_since(last_event_id, wanted)
         gap = bounds.earliest_id is not None and last_event_id < bounds.earliest_id - 1
-    return History(bounds, _frames(replay), len(replay), max(replay[-1].id if replay else 0, resume_from), gap)
+    frames = _frames(replay, details)
+    return History(bounds, frames, len(replay), max(replay[-1].id if replay else 0, resume_from), gap)
 
 
-def _frames(replay: list[Message]) -> bytes:
-    return b"".join(message.sse_frame() for message in replay)
+def _frames(replay: list[Message], details: bool = False) -> bytes:
+    return b"".join(message.sse_frame(details) for message in replay)
 
 
 Key = tuple[int, frozenset[str] | None, int]  # Last-Event-ID, filter, last published id when the read began

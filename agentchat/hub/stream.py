@@ -204,14 +204,20 @@ class StreamEndpoint:
                     bounds = await self.recent_bounds.get()
                 else:
                     bounds = await self.recent_bounds.get()
-                    from_window = self._from_window(agents, last_event_id)  # after `add`: see window.py
+                    # The window keeps frames without details: a `?details=1` resume reads the store.
+                    from_window = None if subscriber.details else self._from_window(agents, last_event_id)
                     if from_window is not None:
                         hub.resume_counts.window += 1
                         earliest_id = from_window.earliest_id if hub.window.floor == 0 else bounds.earliest_id
                         bounds = Bounds(earliest_id, max(bounds.last_id or 0, from_window.covered_up_to) or None)
                         replay, covered_up_to, gap = from_window.frames, from_window.covered_up_to, from_window.gap
                     else:
-                        history, shared = await self.reads.history(agents, last_event_id, hub.fanout.last_published_id)
+                        if subscriber.details:
+                            history = await hub.in_thread(read_history, hub.store, agents, last_event_id, True)
+                            shared = False
+                        else:
+                            published = hub.fanout.last_published_id
+                            history, shared = await self.reads.history(agents, last_event_id, published)
                         if shared:
                             hub.resume_counts.store_shared += 1
                         else:
