@@ -31,6 +31,7 @@ from agentchat.errors import StoreUnavailable
 from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
 from agentchat.hub import book_routes, openapi, publish_routes, routes, viewer
 from agentchat.hub.book_frames import BookFrames
+from agentchat.hub.decisions import ModelDecider
 from agentchat.hub.fanout import Fanout
 from agentchat.hub.fill_frames import FillFrames
 from agentchat.hub.guard import RequestGuard
@@ -93,7 +94,7 @@ class Hub:
         self.generator: Generator = generator or _default_generator(settings, self.metrics)
         self.generate_limit = SlidingWindowLimit(settings.generate_per_minute, window_seconds=60.0)
         self.ledger = Ledger(self.store.engine)  # the simulation's state and the agents' books
-        self.market = SharedMarket(self.generator, self.ledger, self.roster)
+        self.market = SharedMarket(self.generator, self.ledger, self.roster, _decider(settings, self.metrics))
         self.book_frames = BookFrames(self.ledger, self.fanout)
         self.fill_frames = FillFrames(self.ledger, self.fanout, [a.id for a in self.roster if a.external])
         self.recent = RecentMessages(settings.retention_seconds)  # what agents may answer
@@ -224,6 +225,20 @@ def _default_generator(settings: Settings, metrics: HubMetrics) -> Generator:
     if settings.llm_base_url:
         return LlmGenerator.from_settings(settings, on_failure=metrics.llm_failures.inc)
     return OfflineGenerator()
+
+
+def _decider(settings: Settings, metrics: HubMetrics) -> ModelDecider | None:
+    """With `AGENTCHAT_LLM_DECIDES=true` and an endpoint: the model decides the trades, its misses counted."""
+    if not (settings.llm_decides and settings.llm_base_url and settings.llm_model):
+        return None
+    api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    return ModelDecider(
+        settings.llm_base_url,
+        settings.llm_model,
+        api_key,
+        settings.llm_timeout_seconds,
+        on_invalid=metrics.llm_decisions_invalid.inc,
+    )
 
 
 def create_app(settings: Settings, generator: Generator | None = None) -> HubApp:

@@ -29,7 +29,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import anyio.to_thread
 from sqlalchemy.engine import Connection
@@ -40,7 +40,6 @@ from agentchat.errors import BadRequest
 from agentchat.generator.market import INSTRUMENTS
 from agentchat.generator.state import SimulationState
 from agentchat.hub.ratelimit import SlidingWindowLimit
-from agentchat.hub.rounds import Rounds
 from agentchat.ledger import Ledger
 from agentchat.message import (
     MAX_CONTENT_CHARS,
@@ -54,6 +53,9 @@ from agentchat.message import (
     utc_now,
 )
 from agentchat.store import RoundWriter
+
+if TYPE_CHECKING:
+    from agentchat.hub.rounds import Rounds  # which imports the market, which checks decisions here
 
 __all__ = [
     "MAX_DETAILS_BYTES",
