@@ -148,6 +148,7 @@ class StreamEndpoint:
         self.retry = RetryHint(settings.stream_retry_min_ms, settings.stream_retry_max_ms)
         self.ready = ReadyFrame(settings.heartbeat_seconds)
         self.reads = SharedReads(self._read_history)
+        self.detail_reads = SharedReads(self._read_history_with_details)  # `?details=1` resumes
         self._full_logged_at = -FULL_LOG_SECONDS
         self._cors_origins = settings.stream_cors_origins  # the API's and the dashboard's, computed once
         self._plain_headers = [
@@ -212,12 +213,8 @@ class StreamEndpoint:
                         bounds = Bounds(earliest_id, max(bounds.last_id or 0, from_window.covered_up_to) or None)
                         replay, covered_up_to, gap = from_window.frames, from_window.covered_up_to, from_window.gap
                     else:
-                        if subscriber.details:
-                            history = await hub.in_thread(read_history, hub.store, agents, last_event_id, True)
-                            shared = False
-                        else:
-                            published = hub.fanout.last_published_id
-                            history, shared = await self.reads.history(agents, last_event_id, published)
+                        reads = self.detail_reads if subscriber.details else self.reads
+                        history, shared = await reads.history(agents, last_event_id, hub.fanout.last_published_id)
                         if shared:
                             hub.resume_counts.store_shared += 1
                         else:
@@ -269,6 +266,9 @@ class StreamEndpoint:
 
     async def _read_history(self, agents: frozenset[str] | None, last_event_id: int) -> History:
         return await self.hub.in_thread(read_history, self.hub.store, agents, last_event_id)
+
+    async def _read_history_with_details(self, agents: frozenset[str] | None, last_event_id: int) -> History:
+        return await self.hub.in_thread(read_history, self.hub.store, agents, last_event_id, True)
 
     async def _unavailable(self, send: Send, headers: list[tuple[bytes, bytes]], code: str, detail: str) -> None:
         """200, `retry:` and `event: unavailable`, then the end: a browser's EventSource comes back after it."""
