@@ -74,11 +74,16 @@ class Hub:
         self.store = Store(
             create_store_engine(settings.database_url, settings.db_timeout_seconds, settings.db_pool_size),
             settings.retention_seconds,
+            max_per_agent=settings.max_per_agent,
+            history_days=settings.history_days,
         )
         self.bus = create_bus(self.store, settings.db_timeout_seconds)
         self.fanout = Fanout(settings.client_buffer_bytes)
         self.window = FrameWindow(
-            settings.resume_window_messages, settings.resume_window_bytes, settings.retention_seconds
+            settings.resume_window_messages,
+            settings.resume_window_bytes,
+            settings.retention_seconds,
+            settings.max_per_agent,
         )
         self.resume_counts = ResumeCounts()
         self.connect_gate = ConnectGate(settings.connects_per_tick)
@@ -119,10 +124,10 @@ class Hub:
             try:
                 removed = await self.in_thread(self.store.purge)
             except StoreUnavailable as error:
-                logger.warning("retention purge skipped: %s", error.detail)
+                logger.warning("history purge skipped: %s", error.detail)
                 continue
             if removed:
-                logger.info("retention purge removed %d messages", removed)
+                logger.info("history purge removed %d messages older than %g days", removed, self.settings.history_days)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
