@@ -468,6 +468,11 @@ class Store:
         with self._connect() as connection:
             return [_row_to_message(row) for row in reversed(list(connection.execute(query)))]
 
+    def read_messages(self, query: sa.Select[Any]) -> list[Message]:
+        """The messages a query over the messages table selects, in its order (history reads, `history.py`)."""
+        with self._connect() as connection:
+            return [_row_to_message(row) for row in connection.execute(query)]
+
     def bounds(self) -> Bounds:
         """The window's oldest and newest ids, and the newest id outside it (see `Bounds`)."""
         table = messages_table

@@ -28,7 +28,8 @@ from agentchat import migrate
 from agentchat.bus import create_bus
 from agentchat.errors import StoreUnavailable
 from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
-from agentchat.hub import book_routes, openapi, routes, viewer
+from agentchat.history import HISTORY_PATH, MESSAGE_PATH
+from agentchat.hub import book_routes, history_routes, openapi, routes, viewer
 from agentchat.hub.book_frames import BookFrames
 from agentchat.hub.fanout import Fanout
 from agentchat.hub.guard import RequestGuard
@@ -188,6 +189,8 @@ class HubApp:
                 Route(STREAM_PATH, self.stream, methods=["GET"]),
                 Route(GENERATE_PATH, routes.generate, methods=["POST"]),
                 Route(MESSAGES_PATH, routes.messages, methods=["GET"]),
+                Route(MESSAGE_PATH, history_routes.message, methods=["GET"]),
+                Route(HISTORY_PATH, history_routes.history, methods=["GET"]),
                 Route(AGENTS_PATH, routes.agents, methods=["GET"]),
                 Route(PERFORMANCE_PATH, book_routes.performance, methods=["GET"]),
                 Route(EQUITY_PATH, book_routes.equity, methods=["GET"]),
