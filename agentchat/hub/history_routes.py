@@ -75,7 +75,7 @@ def parse_filter(query: QueryParams, known_agents: frozenset[str]) -> HistoryFil
 
 
 def _time(name: str, raw: str | None) -> datetime | None:
-    if not raw:
+    if raw is None:
         return None
     try:
         return parse_since(raw)

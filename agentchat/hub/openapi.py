@@ -61,6 +61,7 @@ class Reply:
     schema: Schema | None = None
     media_type: str = JSON
     headers: tuple[str, ...] = ()  # names in HEADERS
+    also: tuple[tuple[str, Schema], ...] = ()  # other media types this status may carry, with their schemas
 
 
 def error(status: int, description: str) -> Reply:
@@ -212,7 +213,15 @@ OPERATIONS: tuple[Operation, ...] = (
             "format",
         ),
         replies=(
-            Reply(200, "A page of history, or the export (`text/csv`, `application/x-ndjson`).", ref("HistoryPage")),
+            Reply(
+                200,
+                "A page of history (`format=json`), or the export: CSV or JSON Lines.",
+                ref("HistoryPage"),
+                also=(
+                    ("text/csv", {"type": "string", "description": "a header line, then one line per message"}),
+                    ("application/x-ndjson", {"type": "string", "description": "one message JSON a line"}),
+                ),
+            ),
             BAD_PARAMETER,
             STORE_DOWN,
         ),
@@ -670,6 +679,7 @@ def _response(reply: Reply) -> Schema:
     response: Schema = {"description": reply.description}
     if reply.schema is not None:
         response["content"] = {reply.media_type: {"schema": reply.schema}}
+        response["content"].update({media_type: {"schema": schema} for media_type, schema in reply.also})
     if reply.headers:
         response["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in reply.headers}
     return response
