@@ -271,8 +271,10 @@ class Store:
     def _floors(self, connection: Connection) -> WindowFloors:
         """The window's floors now: one index lookup for the retention, one per agent."""
         cutoff = utc_now() - self.retention
+        # `id + 0`: read through the created_at index (the recent rows only), not by walking the
+        # primary key from the oldest message until one is recent, through the whole history.
         recent_from = connection.execute(
-            sa.select(sa.func.min(messages_table.c.id)).where(messages_table.c.created_at >= cutoff)
+            sa.select(sa.func.min(messages_table.c.id + 0)).where(messages_table.c.created_at >= cutoff)
         ).scalar()
         agents: dict[str, int] = {}
         for agent_id, floor_id in connection.execute(_AGENT_FLOORS, {"skip": self.max_per_agent - 1}):
@@ -292,15 +294,17 @@ class Store:
         table = messages_table
         parts: list[sa.Select[Any]] = []
         recent_from = floors.recent_from
+        # One lower bound per part (`id > max(...)`): given two, SQLite may range over the looser one,
+        # `id > 0`, through the whole history.
         if recent_from is not None:
-            recent = sa.select(table).where(table.c.id > since_id, table.c.id >= recent_from)
+            recent = sa.select(table).where(table.c.id > max(since_id, recent_from - 1))
             if agent_ids:
                 recent = recent.where(table.c.agent_id.in_(list(agent_ids)))
             parts.append(recent)
         for agent_id, floor_id in sorted(floors.agents.items()):
             if (agent_ids and agent_id not in agent_ids) or (recent_from is not None and floor_id >= recent_from):
                 continue
-            older = sa.select(table).where(table.c.agent_id == agent_id, table.c.id >= floor_id, table.c.id > since_id)
+            older = sa.select(table).where(table.c.agent_id == agent_id, table.c.id > max(since_id, floor_id - 1))
             if recent_from is not None:
                 older = older.where(table.c.id < recent_from)
             parts.append(older)
