@@ -20,6 +20,7 @@ from agentchat.dashboard import history_page
 from agentchat.dashboard.agent_figures import equity_series, message_rows, risk_figures
 from agentchat.dashboard.history_page import selection_of
 from agentchat.store import messages_table
+from tests.apptest import run_until
 from tests.support import ROOT, InProcessHub, wait_until
 
 APP = ROOT / "app.py"
@@ -104,10 +105,11 @@ def dashboard_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
 def open_page(monkeypatch: pytest.MonkeyPatch, hub_url: str, page: str, **query: str) -> AppTest:
     monkeypatch.setenv("AGENTCHAT_HUB_URL", hub_url)
     at = AppTest.from_file(str(APP), default_timeout=20).run()
-    at.switch_page(page)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
+    if page != "app.py":
+        at.switch_page(page)
+        for key, value in query.items():
+            at.query_params[key] = value
+        at.run()
     assert not at.exception, [exception.value for exception in at.exception]
     return at
 
@@ -177,3 +179,20 @@ def test_agent_page_shows_a_trade_whose_message_is_older_than_the_window(
     assert trade["content"] in list(trades["message"])
     assert {"Sharpe (per round)", "Win rate", "Largest loss", "Max drawdown"} <= {m.label for m in at.metric}
     assert len(at.get("vega_lite_chart")) == 1  # equity over time, with the drawdown under it
+
+
+def test_a_fresh_dashboard_shows_each_agents_latest_message_long_after_the_round(
+    monkeypatch: pytest.MonkeyPatch, start_hub: Any, sqlite_url: str
+) -> None:
+    first: InProcessHub = start_hub()
+    made = [first.generate().json()["messages"] for _ in range(2)]
+    first.stop()
+    move_back(sqlite_url, 1)  # an hour ago: far past a 3 s retention
+    hub: InProcessHub = start_hub(retention_seconds=3)
+    at = open_page(monkeypatch, hub.url, "app.py")
+    latest = [message["content"] for message in made[-1]]
+
+    def shown(at: AppTest) -> bool:
+        return set(latest) <= {element.value for element in at.text}
+
+    run_until(at, shown)
