@@ -62,7 +62,8 @@ def draw_page(dashboard: Dashboard) -> None:
     if agent is None:
         return
     st.title(agent.name)
-    st.markdown(f"{colored('●', agent.color)} {escape_markdown(agent.strategy)} · `{escape_markdown(agent.id)}`")
+    strategy = escape_markdown(agent.strategy.replace("_", " "))
+    st.markdown(f"{colored('●', agent.color)} {strategy} · :small[{escape_markdown(agent.id)}]")
     hub_url = dashboard.settings.hub_url
     api = HubApi(hub_url, timeout_seconds=5)
     try:
