@@ -511,7 +511,8 @@ class Store:
                 ]
                 if kept:
                     expired = expired.where(~sa.or_(*kept))
-                ids = list(connection.execute(expired.order_by(messages_table.c.id).limit(batch)).scalars())
+                # Oldest first by the created_at index: a purge that finds nothing reads nothing.
+                ids = list(connection.execute(expired.order_by(messages_table.c.created_at).limit(batch)).scalars())
                 if ids:
                     connection.execute(sa.delete(messages_table).where(messages_table.c.id.in_(ids)))
                 removed += len(ids)

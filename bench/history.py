@@ -12,6 +12,9 @@ same machine:
 - a fresh stream's `ready`;
 - history: one page of `GET /api/chat/history?symbol=BTC` (only meaningful with history).
 
+Then the hubs stop and the history store is purged to 10 days (two thirds of it): how long each of
+the purge's write transactions held the store's write lock.
+
 Medians over `--repeat` requests, and the ratio history / empty; the replays must be the same
 messages in both cases.
 
@@ -39,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agentchat import migrate
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.message import utc_now
-from agentchat.store import create_store_engine, messages_table
+from agentchat.store import Store, create_store_engine, messages_table
 from tests.support import UNBOUNDED, HubProcess
 
 WINDOW_PER_AGENT = 20
@@ -127,6 +130,21 @@ def ready_ms(url: str) -> float:
     raise RuntimeError("no ready")
 
 
+def purge_figures(database_url: str, history_days: float) -> tuple[int, int, float, float, float]:
+    """Purge what `history_days` no longer keeps: rows, transactions, total s, median and longest ms each."""
+    engine = create_store_engine(database_url)
+    started: list[float] = []
+    held: list[float] = []
+    sa.event.listen(engine, "begin", lambda _connection: started.append(time.perf_counter()))
+    sa.event.listen(engine, "commit", lambda _connection: held.append((time.perf_counter() - started[-1]) * 1000))
+    store = Store(engine, 600, history_days=history_days)
+    began = time.perf_counter()
+    removed = store.purge()
+    total = time.perf_counter() - began
+    engine.dispose()
+    return removed, len(held), total, statistics.median(held), max(held)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--history", type=int, default=100_000)
@@ -180,6 +198,11 @@ def main() -> None:
         finally:
             for hub in hubs.values():
                 hub.stop()
+        removed, transactions, total, median, longest = purge_figures(urls["history"], history_days=10)
+    print(
+        f"\npurge of the history store to 10 days: {removed} messages in {transactions} transactions,"
+        f" {total:.2f} s; write transaction median {median:.1f} ms, longest {longest:.1f} ms"
+    )
     print(f"\nmessages replayed: empty {replayed['empty']}, history {replayed['history']} (the same window)")
     print(f"{'median ms':28} {'empty':>9} {'history':>9} {'ratio':>7}")
     for name in figures["empty"]:
