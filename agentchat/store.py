@@ -268,18 +268,24 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreUnavailable(f"database unavailable: {database_error_reason(exc)}") from exc
 
-    def _floors(self, connection: Connection) -> WindowFloors:
-        """The window's floors now: one index lookup for the retention, one per agent."""
+    def _recent_from(self, connection: Connection) -> int | None:
+        """The oldest id created within the retention (None: none), from the created_at index."""
         cutoff = utc_now() - self.retention
         # `id + 0`: read through the created_at index (the recent rows only), not by walking the
         # primary key from the oldest message until one is recent, through the whole history.
-        recent_from = connection.execute(
+        found = connection.execute(
             sa.select(sa.func.min(messages_table.c.id + 0)).where(messages_table.c.created_at >= cutoff)
         ).scalar()
+        return None if found is None else int(found)
+
+    def _floors(self, connection: Connection, recent_from: int | None = None) -> WindowFloors:
+        """The window's floors now: one index lookup for the retention, one per agent."""
+        if recent_from is None:
+            recent_from = self._recent_from(connection)
         agents: dict[str, int] = {}
         for agent_id, floor_id in connection.execute(_AGENT_FLOORS, {"skip": self.max_per_agent - 1}):
-            agents[agent_id] = int(floor_id) if recent_from is None else min(int(floor_id), int(recent_from))
-        return WindowFloors(None if recent_from is None else int(recent_from), agents)
+            agents[agent_id] = int(floor_id) if recent_from is None else min(int(floor_id), recent_from)
+        return WindowFloors(recent_from, agents)
 
     def window_floors(self) -> WindowFloors:
         with self._connect() as connection:
@@ -444,9 +450,20 @@ class Store:
         return [Message.from_dict(item) for item in json.loads(row.response)]
 
     def since(self, since_id: int, agent_ids: Sequence[str] | None = None, limit: int = 1000) -> list[Message]:
-        """The live window's messages with id > since_id, in id order."""
+        """The live window's messages with id > since_id, in id order.
+
+        A client already inside the recent part (a poll, a resume a few messages behind) reads the
+        ids after its own: each of them is recent, so in the window, and no agent's floor is needed.
+        """
         with self._connect() as connection:
-            window = self._window_query(self._floors(connection), since_id, agent_ids)
+            recent_from = self._recent_from(connection)
+            if recent_from is not None and since_id >= recent_from - 1:
+                query = sa.select(messages_table).where(messages_table.c.id > since_id)
+                if agent_ids:
+                    query = query.where(messages_table.c.agent_id.in_(list(agent_ids)))
+                query = query.order_by(messages_table.c.id).limit(limit)
+                return [_row_to_message(row) for row in connection.execute(query)]
+            window = self._window_query(self._floors(connection, recent_from), since_id, agent_ids)
             if window is None:
                 return []
             query = sa.select(window).order_by(window.c.id).limit(limit)
@@ -482,13 +499,17 @@ class Store:
         table = messages_table
         with self._connect() as connection:
             floors = self._floors(connection)
-            last_id = connection.execute(sa.select(sa.func.max(table.c.id))).scalar()
-            missed_below = 0
-            for agent_id, floor_id in floors.agents.items():  # the agent's newest message below its floor
-                below = connection.execute(
-                    sa.select(sa.func.max(table.c.id)).where(table.c.agent_id == agent_id, table.c.id < floor_id)
-                ).scalar()
-                missed_below = max(missed_below, int(below or 0))
+            # The newest id overall, and each agent's newest below its floor, in one round trip.
+            parts = [sa.select(sa.literal(0).label("part"), sa.func.max(table.c.id).label("found"))]
+            parts.extend(
+                sa.select(sa.literal(1).label("part"), sa.func.max(table.c.id).label("found")).where(
+                    table.c.agent_id == agent_id, table.c.id < floor_id
+                )
+                for agent_id, floor_id in floors.agents.items()
+            )
+            found = connection.execute(sa.union_all(*parts)).all()
+        last_id = next(row.found for row in found if row.part == 0)
+        missed_below = max((int(row.found or 0) for row in found if row.part == 1), default=0)
         return Bounds(floors.earliest_id, None if last_id is None else int(last_id), missed_below)
 
     def purge(self, batch: int = PURGE_BATCH) -> int:

@@ -109,8 +109,8 @@ def test_history_keeps_messages_past_the_retention_and_the_purge_deletes_them_af
 ) -> None:
     rounds_written_long_ago(start_hub, database_url, rounds=3, seconds=31 * 86400)  # 31 days ago
     hub = start_hub(database_url=database_url, retention_seconds=3, max_per_agent=1)  # purges every second
-    wait_until(lambda: count_rows(database_url) == len(AGENTS), timeout=15)  # each agent's latest stays
-    assert "history purge removed 12 messages" in hub.log()
+    wait_until(lambda: "history purge removed 12 messages" in hub.log(), timeout=15)
+    assert count_rows(database_url) == len(AGENTS)  # each agent's latest stays
     assert len(hub.messages()["messages"]) == len(AGENTS)
 
 
