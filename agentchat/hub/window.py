@@ -19,11 +19,11 @@ Deliberate choices:
   or while the store, as last read by the stream endpoint, has an id the window lacks (a message
   written by other means): the window is a cache of the store, never an authority over it
   (`stream.StreamEndpoint._from_window`).
-- **Filled once at start**, from the store's newest retained messages (`fill`), before the bus
+- **Filled once at start**, from the store's newest messages (`fill`), before the bus
   starts; the bus is then told to deliver everything after the window's last id
   (`Bus.start_after`), so no message falls between the read and the live feed. After a restart
   every viewer resumes from this one read, not from a read each. A fill that found fewer messages
-  than the window holds found everything retained: its floor is 0.
+  than the window holds found everything the store holds: its floor is 0.
 - **The live window as the store applies it.** The store serves a message while it is in the
   window: created within `retention`, or among its agent's latest `max_per_agent` (`store.py`).
   Every message above the floor is here, so is every one of an agent's latest that is above it:
@@ -87,10 +87,10 @@ class FrameWindow:
         return self.max_messages > 0 and self.max_bytes > 0
 
     def fill(self, newest: Sequence[Message]) -> None:
-        """Start from the store's newest retained messages, oldest first (at most `max_messages`)."""
+        """Start from the store's newest messages (in the live window or not), oldest first (at most `max_messages`)."""
         self._head, self._ids, self._messages, self._frames, self.bytes = 0, [], [], [], 0
         self._latest = {}
-        complete = len(newest) < self.max_messages  # the read found everything retained
+        complete = len(newest) < self.max_messages  # the read found everything the store holds
         self.floor = 0 if complete or not newest else newest[0].id - 1
         self.last_id = newest[-1].id if newest else 0
         self.filled = self.enabled
