@@ -199,6 +199,14 @@ def main() -> None:
             for hub in hubs.values():
                 hub.stop()
         removed, transactions, total, median, longest = purge_figures(urls["history"], history_days=10)
+        if args.database_url:  # the two databases this run made
+            admin = sa.create_engine(
+                sa.make_url(args.database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+            )
+            with admin.connect() as connection:
+                for case in urls:
+                    connection.execute(sa.text(f"DROP DATABASE IF EXISTS bench_history_{case}"))
+            admin.dispose()
     print(
         f"\npurge of the history store to 10 days: {removed} messages in {transactions} transactions,"
         f" {total:.2f} s; write transaction median {median:.1f} ms, longest {longest:.1f} ms"
