@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/fuzz.py
 	$(BIN)/python bench/viewer.py
 	$(BIN)/python bench/market.py
+	$(BIN)/python bench/history.py
 
 fuzz: $(STAMP)
 	$(BIN)/python bench/fuzz.py --examples 500

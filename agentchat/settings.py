@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     hub_port: int = Field(8000, ge=0, le=65535)
     generate_token: SecretStr | None = None
     retention_seconds: float = Field(600, gt=0)
+    history_days: float = Field(30, gt=0, le=36500)  # how long every message is kept for history (store.py)
     heartbeat_seconds: float = Field(30, gt=0)
     schedule_minutes: float = Field(15, gt=0)
     poll_seconds: float = Field(45, gt=0)

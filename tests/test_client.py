@@ -208,7 +208,7 @@ def test_feed_for_a_hub_that_is_down_says_why_and_recovers_when_it_starts(
 def test_resume_from_before_retention_shows_a_gap_in_diagnostics(
     start_hub: Callable[..., InProcessHub], open_feed: FeedFactory
 ) -> None:
-    hub = start_hub(heartbeat_seconds=0.5, retention_seconds=1)
+    hub = start_hub(heartbeat_seconds=0.5, retention_seconds=1, max_per_agent=1)  # the window: 1 s or the latest
     expired = hub.generate().json()["messages"]
     time.sleep(1.2)
     retained = hub.generate().json()["messages"]

@@ -50,10 +50,12 @@ at.switch_page("diagnostics.py").run()
 diagnostics = {"errors": [e.value for e in at.exception], "titles": [t.value for t in at.title]}
 at.switch_page("leaderboard.py").run()
 leaderboard = {"errors": [e.value for e in at.exception], "titles": [t.value for t in at.title]}
+at.switch_page("history.py").run()
+history = {"errors": [e.value for e in at.exception], "titles": [t.value for t in at.title]}
 st.cache_resource.clear()  # closes the session's feed, as the end of a session does
 config = (DASHBOARD_SCRIPT.parent / ".streamlit" / "config.toml").is_file()  # Streamlit's script-level config
 print(json.dumps({"script": str(DASHBOARD_SCRIPT), "config": config, "address": shipped, "live": live,
-                  "diagnostics": diagnostics, "leaderboard": leaderboard}))
+                  "diagnostics": diagnostics, "leaderboard": leaderboard, "history": history}))
 """
 BUILD_INPUTS = ("pyproject.toml", "README.md", "agentchat")  # what pyproject.toml names: the readme, the package
 
@@ -197,6 +199,7 @@ def test_the_installed_dashboard_script_serves_the_live_page_diagnostics_and_the
     assert any("🟢 Real-time (SSE)" in text for text in seen["live"]["markdown"])  # its feed reached the hub
     assert seen["diagnostics"] == {"errors": [], "titles": ["Diagnostics"]}
     assert seen["leaderboard"] == {"errors": [], "titles": ["Leaderboard"]}
+    assert seen["history"] == {"errors": [], "titles": ["History"]}
 
 
 def test_installed_agentchat_check_passes_against_the_installed_hub(installed: Installed, installed_hub: str) -> None:

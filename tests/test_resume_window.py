@@ -109,11 +109,12 @@ def test_resume_from_the_window_replays_only_the_followed_agents(hub: InProcessH
     assert resumes(hub, "window") == 1
 
 
-def test_window_never_replays_what_retention_removed(start_hub: StartHub) -> None:
-    hub = start_hub(retention_seconds=2)
+def test_window_never_replays_what_left_the_live_window(start_hub: StartHub) -> None:
+    hub = start_hub(retention_seconds=2, max_per_agent=1)  # the window: 2 s, or each agent's latest
     expired = [m["id"] for m in hub.generate().json()["messages"]]
-    wait_until(lambda: hub.messages()["messages"] == [], timeout=10)  # past the retention
-    kept = [m["id"] for m in hub.generate().json()["messages"]]
+    hub.generate()  # each agent's latest now: the first round leaves the window with its retention
+    wait_until(lambda: expired[0] not in [m["id"] for m in hub.messages()["messages"]], timeout=10)
+    kept = [m["id"] for m in hub.generate().json()["messages"]]  # and the second round leaves with it
     ready, replayed = replay_of(hub, expired[0])
     assert replayed == kept
     assert ready["gap"] is True and ready["earliest_id"] == kept[0]

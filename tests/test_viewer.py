@@ -179,10 +179,10 @@ def test_a_resume_past_messages_the_hub_no_longer_keeps_shows_the_gap_notice(
     context.route(re.compile(MESSAGES), refuse)
     first.kill()
     expect(page.locator("agent-chat .pill")).to_have_text(ERROR, timeout=TIMEOUT_MS)
-    second = start_hub(port=port, retention_seconds=3)
+    second = start_hub(port=port, retention_seconds=3, max_per_agent=1)  # the window: 3 s, or the latest
     missed = generate(second, ["grok_sentiment"])
+    fresh = generate(second, ["grok_sentiment"])  # the agent's latest: `missed` leaves with its retention
     wait_until(lambda: missed[0]["id"] not in [m["id"] for m in second.messages(since_id=0)["messages"]])
-    fresh = generate(second, ["grok_sentiment"])
     context.unroute(STREAM, refuse)  # the stream resumes from the last id seen, before what retention removed
     expect(page.locator("agent-chat .gap")).to_be_visible(timeout=TIMEOUT_MS)
     expect(card(page, fresh[0])).to_be_visible()

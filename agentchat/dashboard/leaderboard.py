@@ -21,6 +21,7 @@ import streamlit as st
 
 from agentchat.agents import Agent
 from agentchat.dashboard import redraw
+from agentchat.dashboard.agent_figures import agent_link
 from agentchat.dashboard.formatting import colored, escape_markdown
 from agentchat.dashboard.hub_api import HubApi
 from agentchat.dashboard.standings import (
@@ -132,7 +133,8 @@ def _table(rows: Sequence[Standing]) -> None:
         with st.container(key=f"standing-{row.agent.id}"):
             values = (
                 escape_markdown(str(row.rank)),
-                f"**{colored('●', row.agent.color)} {colored(row.agent.name, row.agent.color)}**",
+                f"**{colored('●', row.agent.color)} [{colored(row.agent.name, row.agent.color)}]"
+                f"({agent_link(row.agent.id)})**",  # the agent's page
                 escape_markdown(whole_money(row.equity)),
                 escape_markdown(pct(row.return_pct)),
                 escape_markdown(signed_money(row.realized_pnl)),

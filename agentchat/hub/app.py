@@ -28,7 +28,8 @@ from agentchat import migrate
 from agentchat.bus import create_bus
 from agentchat.errors import StoreUnavailable
 from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
-from agentchat.hub import book_routes, openapi, routes, viewer
+from agentchat.history import HISTORY_PATH, MESSAGE_PATH
+from agentchat.hub import book_routes, history_routes, openapi, routes, viewer
 from agentchat.hub.book_frames import BookFrames
 from agentchat.hub.fanout import Fanout
 from agentchat.hub.guard import RequestGuard
@@ -74,11 +75,16 @@ class Hub:
         self.store = Store(
             create_store_engine(settings.database_url, settings.db_timeout_seconds, settings.db_pool_size),
             settings.retention_seconds,
+            max_per_agent=settings.max_per_agent,
+            history_days=settings.history_days,
         )
         self.bus = create_bus(self.store, settings.db_timeout_seconds)
         self.fanout = Fanout(settings.client_buffer_bytes)
         self.window = FrameWindow(
-            settings.resume_window_messages, settings.resume_window_bytes, settings.retention_seconds
+            settings.resume_window_messages,
+            settings.resume_window_bytes,
+            settings.retention_seconds,
+            settings.max_per_agent,
         )
         self.resume_counts = ResumeCounts()
         self.connect_gate = ConnectGate(settings.connects_per_tick)
@@ -119,10 +125,10 @@ class Hub:
             try:
                 removed = await self.in_thread(self.store.purge)
             except StoreUnavailable as error:
-                logger.warning("retention purge skipped: %s", error.detail)
+                logger.warning("history purge skipped: %s", error.detail)
                 continue
             if removed:
-                logger.info("retention purge removed %d messages", removed)
+                logger.info("history purge removed %d messages older than %g days", removed, self.settings.history_days)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
@@ -183,6 +189,8 @@ class HubApp:
                 Route(STREAM_PATH, self.stream, methods=["GET"]),
                 Route(GENERATE_PATH, routes.generate, methods=["POST"]),
                 Route(MESSAGES_PATH, routes.messages, methods=["GET"]),
+                Route(MESSAGE_PATH, history_routes.message, methods=["GET"]),
+                Route(HISTORY_PATH, history_routes.history, methods=["GET"]),
                 Route(AGENTS_PATH, routes.agents, methods=["GET"]),
                 Route(PERFORMANCE_PATH, book_routes.performance, methods=["GET"]),
                 Route(EQUITY_PATH, book_routes.equity, methods=["GET"]),

@@ -30,6 +30,8 @@ from starlette.responses import Response
 
 from agentchat import __version__
 from agentchat.agents import STRATEGIES, Agent
+from agentchat.history import EXPORT_FORMATS, MAX_QUERY_CHARS
+from agentchat.history import MAX_PAGE as MAX_HISTORY_PAGE
 from agentchat.hub.params import MAX_STORE_ID
 from agentchat.hub.routes import MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY, MAX_LIMIT
 from agentchat.ledger import KEPT_ROUNDS
@@ -59,6 +61,7 @@ class Reply:
     schema: Schema | None = None
     media_type: str = JSON
     headers: tuple[str, ...] = ()  # names in HEADERS
+    also: tuple[tuple[str, Schema], ...] = ()  # other media types this status may carry, with their schemas
 
 
 def error(status: int, description: str) -> Reply:
@@ -100,8 +103,10 @@ OPERATIONS: tuple[Operation, ...] = (
             "then `event: ready` with the store's bounds; then each message as "
             "`id: <id>` and `data: <message JSON>` (the default event type), and `event: heartbeat` every "
             "heartbeat period with no `id:` line. With `Last-Event-ID` (or `last_event_id`) it first replays "
-            "every retained message after that id, in id order, then goes live with no gap and no duplicate; "
-            "`ready.gap` is true when retention removed messages the client never saw. "
+            "every message of the live window after that id, in id order, then goes live with no gap and no "
+            "duplicate. The live window is the last `AGENTCHAT_RETENTION_SECONDS`, or each agent's latest "
+            "`AGENTCHAT_MAX_PER_AGENT`, whichever holds more; `ready.gap` is true when a message after that id "
+            "is no longer in it (the client never saw it). "
             "After each round, from every hub, `event: book` (no `id:`) with the books of the followed agents. "
             "The stream does not end; a client that does not read is cut off."
         ),
@@ -154,11 +159,69 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET",
         "/api/chat/messages",
         "listMessages",
-        "Retained messages after an id, in id order",
+        "Messages of the live window after an id, in id order",
+        description=(
+            "The live window: the last `AGENTCHAT_RETENTION_SECONDS`, or each agent's latest "
+            "`AGENTCHAT_MAX_PER_AGENT`, whichever holds more, so a client opened between rounds still gets "
+            "each agent's latest messages."
+        ),
         parameters=("since_id", "agents", "limit", "If-None-Match"),
         replies=(
             Reply(200, "A page of messages.", ref("MessagesPage"), headers=("ETag", "Cache-Control")),
             Reply(304, "`If-None-Match` named this answer's ETag: nothing changed.", None, headers=("ETag",)),
+            BAD_PARAMETER,
+            STORE_DOWN,
+        ),
+    ),
+    Operation(
+        "GET",
+        "/api/chat/messages/{message_id}",
+        "getMessage",
+        "One message while history holds it",
+        parameters=("message_id",),
+        replies=(
+            Reply(200, "The message.", ref("Message")),
+            error(400, "The id is not an integer of digits within the store's range."),
+            error(404, "History does not hold this id (never written, or older than `AGENTCHAT_HISTORY_DAYS`)."),
+            STORE_DOWN,
+        ),
+    ),
+    Operation(
+        "GET",
+        "/api/chat/history",
+        "searchHistory",
+        "Every message history holds, filtered, newest first, paged by id; or exported as CSV or JSON Lines",
+        description=(
+            "Messages are kept `AGENTCHAT_HISTORY_DAYS` (default 30). Filters combine: `agents`, `kind`, "
+            "`symbol`, `side` (messages that traded), `q` (a case-insensitive substring of the text), "
+            "`since` (created at or after) and `until` (created before). A page holds at most "
+            f"{MAX_HISTORY_PAGE} messages (`limit`, default 100); `next_before_id` asks for the next, older page, "
+            "null on the last. With `format=csv` (a header line, then one line per message) or "
+            "`format=jsonl` (one message JSON a line) the same selection is streamed as a download, "
+            "`limit` capping its rows when given."
+        ),
+        parameters=(
+            "agents",
+            "kind",
+            "symbol",
+            "side",
+            "q",
+            "since_time",
+            "until",
+            "before_id",
+            "history_limit",
+            "format",
+        ),
+        replies=(
+            Reply(
+                200,
+                "A page of history (`format=json`), or the export: CSV or JSON Lines.",
+                ref("HistoryPage"),
+                also=(
+                    ("text/csv", {"type": "string", "description": "a header line, then one line per message"}),
+                    ("application/x-ndjson", {"type": "string", "description": "one message JSON a line"}),
+                ),
+            ),
             BAD_PARAMETER,
             STORE_DOWN,
         ),
@@ -310,6 +373,70 @@ PARAMETERS: dict[str, Schema] = {
         "description": "Only rounds played after this RFC 3339 time (with its offset, e.g. `2026-11-23T10:15:00Z`).",
         "schema": {"type": "string", "format": "date-time"},
     },
+    "message_id": {
+        "name": "message_id",
+        "in": "path",
+        "required": True,
+        "description": f"A message id. {_ID_DESCRIPTION}",
+        "schema": _integer(1),
+    },
+    "kind": {
+        "name": "kind",
+        "in": "query",
+        "description": "Comma-separated kinds; absent or empty means every kind.",
+        "style": "form",
+        "explode": False,
+        "allowEmptyValue": True,
+        "schema": {"type": "array", "items": {"enum": [*MESSAGE_KINDS, ""]}},
+    },
+    "symbol": {
+        "name": "symbol",
+        "in": "query",
+        "description": "Only messages about this symbol (any case), e.g. `BTC`.",
+        "schema": {"type": "string", "pattern": r"^[A-Za-z0-9._/-]{0,32}$"},
+    },
+    "side": {
+        "name": "side",
+        "in": "query",
+        "description": "Only messages that traded on this side.",
+        "schema": {"enum": ["buy", "sell", ""]},
+    },
+    "q": {
+        "name": "q",
+        "in": "query",
+        "description": f"Only messages whose text holds this, any case (at most {MAX_QUERY_CHARS} characters).",
+        "schema": {"type": "string", "maxLength": MAX_QUERY_CHARS, "pattern": "^[^\\u0000]*$"},
+    },
+    "since_time": {
+        "name": "since",
+        "in": "query",
+        "description": "Only messages created at or after this RFC 3339 time (e.g. `2026-11-23T10:15:00Z`).",
+        "schema": {"type": "string", "format": "date-time"},
+    },
+    "until": {
+        "name": "until",
+        "in": "query",
+        "description": "Only messages created before this RFC 3339 time.",
+        "schema": {"type": "string", "format": "date-time"},
+    },
+    "before_id": {
+        "name": "before_id",
+        "in": "query",
+        "description": f"Only messages with a smaller id: the previous page's `next_before_id`. {_ID_DESCRIPTION}",
+        "schema": _integer(1),
+    },
+    "history_limit": {
+        "name": "limit",
+        "in": "query",
+        "description": f"At most this many messages (a JSON page holds at most {MAX_HISTORY_PAGE}).",
+        "schema": _integer(1, default=100),
+    },
+    "format": {
+        "name": "format",
+        "in": "query",
+        "description": "`json` (a page, the default), or `csv` / `jsonl`: the whole selection as a download.",
+        "schema": {"enum": list(EXPORT_FORMATS), "default": "json"},
+    },
     "If-None-Match": {
         "name": "If-None-Match",
         "in": "header",
@@ -440,6 +567,16 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                 "store_id": STORE_ID,
             }
         ),
+        "HistoryPage": _object(
+            {
+                "messages": {"type": "array", "items": ref("Message")},
+                "next_before_id": {
+                    "type": ["integer", "null"],
+                    "minimum": 1,
+                    "description": "`before_id` of the next, older page; null on the last page",
+                },
+            }
+        ),
         "Health": _object(
             {
                 "status": {"enum": ["ok", "degraded"]},
@@ -542,6 +679,7 @@ def _response(reply: Reply) -> Schema:
     response: Schema = {"description": reply.description}
     if reply.schema is not None:
         response["content"] = {reply.media_type: {"schema": reply.schema}}
+        response["content"].update({media_type: {"schema": schema} for media_type, schema in reply.also})
     if reply.headers:
         response["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in reply.headers}
     return response
