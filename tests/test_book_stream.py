@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from agentchat.books import rank
-from agentchat.hub.book_frames import merge_book_frame
+from agentchat.hub.book_frames import book_change, merge_book_frame
 from tests.support import Event, InProcessHub, SseReader
 
 StartHub = Callable[..., InProcessHub]
@@ -120,3 +120,41 @@ def test_a_bad_books_parameter_is_a_json_400(start_hub: StartHub) -> None:
     response = httpx.get(f"{start_hub().url}/api/chat/stream?books=yes", timeout=10)
     assert response.status_code == 400
     assert response.json()["error"] == "bad_request" and "books" in response.json()["detail"]
+
+
+def test_a_change_closes_opens_and_remarks_positions_and_merges_back_to_the_same_entry() -> None:
+    before = {
+        "agent_id": "a",
+        "equity": 10.0,
+        "cash": 5.0,
+        "win_rate": None,
+        "positions": [
+            {"symbol": "BTC", "quantity": 1.0, "avg_price": 2.0, "mark_price": 3.0, "unrealized_pnl": 1.0},
+            {"symbol": "SOL", "quantity": 2.0, "avg_price": 1.0, "mark_price": 1.0, "unrealized_pnl": 0.0},
+        ],
+    }
+    after = {
+        "agent_id": "a",
+        "equity": 11.0,
+        "cash": 5.0,
+        "win_rate": 0.5,
+        "positions": [
+            {"symbol": "BTC", "quantity": 1.0, "avg_price": 2.0, "mark_price": 4.0, "unrealized_pnl": 2.0},
+            {"symbol": "ETH", "quantity": 3.0, "avg_price": 5.0, "mark_price": 5.0, "unrealized_pnl": 0.0},
+        ],
+    }
+    change = book_change(before, after)
+    assert change == {
+        "equity": 11.0,
+        "win_rate": 0.5,
+        "positions": {
+            "BTC": {"mark_price": 4.0, "unrealized_pnl": 2.0},
+            "ETH": {"quantity": 3.0, "avg_price": 5.0, "mark_price": 5.0, "unrealized_pnl": 0.0},
+            "SOL": None,
+        },
+    }
+    frame = {"round": 2, "full": False, "marks": {"BTC": 4.0}, "changes": {"a": change}}
+    del change["positions"]["BTC"]["mark_price"]  # carried by `marks`, as the hub sends it
+    books, held = merge_book_frame({"a": before}, 1, frame)
+    assert (books, held) == ({"a": after}, 2)
+    assert merge_book_frame(books, held, {**frame, "round": 2, "changes": {}}) == (books, 2)  # not newer: ignored

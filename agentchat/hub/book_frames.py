@@ -15,12 +15,14 @@ larger part of what every one of them was sent. A book stream gets the books in 
   `GET /api/agents/performance` shows it, ranked. Sent once when the stream goes live, from the
   latest round this hub sent (held in memory, so a connect reads no store), and whenever this hub
   has no earlier round to compare with.
-- `{"round", "as_of", "full": false, "changes": {agent_id: change}}` for each round after it: only
-  the agents whose book or marks moved, and of those only the fields that changed. `positions` in a
-  change is an object by symbol: the changed fields of a position, a new position whole, `null` for
-  a position closed. A round moves the marks of every agent holding a position, but a fill touches
-  one or two agents, so most of a change is a few numbers (about 0.4x the bytes of the full books,
-  `bench/fanout.py`).
+- `{"round", "as_of", "full": false, "marks": {symbol: price}, "changes": {agent_id: change}}` for
+  each round after it: `marks` once for every symbol whose mark moved (it is every position's
+  `mark_price` in that symbol, so no position repeats it), and only the agents whose book or marks
+  moved, with only the fields that changed. `positions` in a change is an object by symbol: the
+  changed fields of a position, a new position whole, `null` for a position closed. A round moves
+  the marks of every agent holding a position, but most of a book (cash, trades, quantities, average
+  prices) stays, so a change is a few numbers per agent (`bench/fanout.py` prints the bytes per
+  round beside the former full frames).
 
 Why full-then-changes on the stream rather than changes only (with the full books from the API):
 a client that connects, or reconnects, is complete from its first book frame without a second
@@ -93,6 +95,12 @@ def _whole(entry: Entry) -> Entry:
     return {**fields, "positions": _positions_by_symbol(entry)}
 
 
+def _marked(position: Entry, marks: dict[str, float]) -> Entry:
+    """A position with its mark from the frame's `marks` (unless the change gave one of its own)."""
+    mark = marks.get(position["symbol"])
+    return position if mark is None else {**position, "mark_price": mark}
+
+
 def merge_book_frame(books: dict[str, Entry], held_round: int | None, frame: Entry) -> tuple[dict[str, Entry], int]:
     """A client's books (by agent id) after one book frame, and the round they are now of.
 
@@ -104,7 +112,11 @@ def merge_book_frame(books: dict[str, Entry], held_round: int | None, frame: Ent
         return {entry["agent_id"]: entry for entry in frame["agents"]}, frame["round"]
     if held_round is not None and frame["round"] <= held_round:
         return books, held_round
-    merged = dict(books)
+    marks: dict[str, float] = frame.get("marks", {})
+    merged = {
+        agent_id: {**entry, "positions": [_marked(p, marks) for p in entry.get("positions", [])]}
+        for agent_id, entry in books.items()
+    }
     for agent_id, change in frame["changes"].items():
         fields = {k: v for k, v in change.items() if k != "positions"}
         entry = {**merged.get(agent_id, {"agent_id": agent_id}), **fields}
@@ -114,8 +126,9 @@ def merge_book_frame(books: dict[str, Entry], held_round: int | None, frame: Ent
                 if moved is None:
                     positions.pop(symbol, None)
                 else:
-                    positions[symbol] = {**positions.get(symbol, {}), **moved}
-            entry["positions"] = [{"symbol": symbol, **positions[symbol]} for symbol in sorted(positions)]
+                    own = {} if "mark_price" in moved or symbol not in marks else {"mark_price": marks[symbol]}
+                    positions[symbol] = {**positions.get(symbol, {}), **own, **moved}
+            entry["positions"] = [{"symbol": s, **positions[s]} for s in sorted(positions)]
         merged[agent_id] = entry
     return merged, frame["round"]
 
@@ -194,24 +207,33 @@ class BookFrames:
         elif previous is None:
             self.fanout.broadcast_books(self.full_frame)
         else:
-            changes = _changes(previous, book_round)
+            changes, marks = _changes(previous, book_round)
             as_of = format_timestamp(book_round.at)
 
             def change_frame(agents: frozenset[str] | None) -> bytes:
                 picked = changes if agents is None else {a: c for a, c in changes.items() if a in agents}
-                payload = {"round": book_round.round, "as_of": as_of, "full": False, "changes": picked}
+                payload = {"round": book_round.round, "as_of": as_of, "full": False, "marks": marks, "changes": picked}
                 return event_frame("book", payload)
 
             self.fanout.broadcast_books(change_frame)
 
 
-def _changes(previous: BookRound, book_round: BookRound) -> dict[str, Entry]:
-    """Each agent whose entry changed since `previous`, with what changed (in the round's rank order)."""
+def _changes(previous: BookRound, book_round: BookRound) -> tuple[dict[str, Entry], dict[str, float]]:
+    """Each agent whose entry changed since `previous`, with what changed (in the round's rank order),
+    and the marks that moved, taken out of the positions that carried them."""
     before = {entry["agent_id"]: entry for entry in previous.entries}
     changes: dict[str, Entry] = {}
+    marks: dict[str, float] = {}
     for entry in book_round.entries:
         held = before.get(entry["agent_id"])
         change = _whole(entry) if held is None else book_change(held, entry)
+        for symbol, moved in change.get("positions", {}).items():
+            if (
+                moved is not None
+                and "mark_price" in moved
+                and marks.setdefault(symbol, moved["mark_price"]) == moved["mark_price"]
+            ):
+                del moved["mark_price"]
         if change:
             changes[entry["agent_id"]] = change
-    return changes
+    return changes, marks
