@@ -27,7 +27,9 @@ What makes a reconnect storm cheap (`bench/storm.py`):
   where it was served from.
 - A fresh connect reads no store (`RecentBounds`), and what is the same for every connection
   is built once: the response headers, the constant parts of `ready` (`ReadyFrame`), the
-  `retry:` lines (`retry.py`, a jittered value per connection). The headers are scanned once.
+  `retry:` lines (`retry.py`, a jittered value per connection). The headers are scanned once, and
+  under uvicorn's httptools the response head and the first body go out in one write
+  (`UvicornSocket.start_at_once`), not two `send` calls that check the same headers every time.
 - Connects pass a `ConnectGate` (`pacing.py`): a bounded number per event-loop iteration, so
   a storm of them never holds back live delivery to the streams already open.
 """
@@ -168,14 +170,14 @@ class StreamEndpoint:
             await send(message)
 
         try:
-            await self._serve(scope, receive, send, first_send)
+            await self._serve(scope, receive, send, first_send, started)
         except Exception:
             logger.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if not started[0]:
                 detail = "the hub hit an unexpected error; see its log"
                 await error_response("internal_error", detail, 500)(scope, receive, send)
 
-    async def _serve(self, scope: Scope, receive: Receive, send: Send, first_send: Send) -> None:
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, first_send: Send, started: list[bool]) -> None:
         hub = self.hub
         last_event_header, origin = _stream_headers(scope)
         try:
@@ -234,10 +236,13 @@ class StreamEndpoint:
                 hub.fanout.remove(subscriber)
                 await agentchat_error_response(error)(scope, receive, first_send)
                 return
-            await first_send({"type": "http.response.start", "status": 200, "headers": headers})
             # retry: in the ready block itself: a block of its own is an empty message to some parsers
             ready = self.ready.build(hub.store_id, bounds.last_id, bounds.earliest_id, gap)
-            await send({"type": "http.response.body", "body": self.retry.line() + ready + replay, "more_body": True})
+            body = self.retry.line() + ready + replay
+            started[0] = True
+            if not subscriber.socket.start_at_once(headers, body):  # one write where the server allows it
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": body, "more_body": True})
             full_books = functools.partial(hub.book_frames.full_frame, agents) if books and not every_stream else None
             hub.fanout.go_live(subscriber, covered_up_to, full_books)
             while (await receive())["type"] != "http.disconnect":
