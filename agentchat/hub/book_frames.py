@@ -36,6 +36,10 @@ Last-Event-ID, and it is not replayed on resume (the full frame on connect has t
 While the store cannot be read the frame waits for the next batch; the books in it are the round's
 own, not whatever the books are by the time it is sent.
 
+While no stream on this hub asked for books, a round costs it nothing here: the rounds are not
+read. The next stream that asks gets the last books this hub sent, and the read starts at once
+(`catch_up`), so the rounds it missed follow as changes right after them, each once.
+
 `AGENTCHAT_BOOK_FRAMES=every_stream` keeps the former behaviour reachable for `bench/fanout.py`:
 every stream gets every round's full books, asked or not.
 """
@@ -146,6 +150,7 @@ class BookFrames:
         self._full_frames: dict[frozenset[str] | None, bytes] = {}  # of `latest`, per filter
         self._task: asyncio.Task[None] | None = None
         self._again = False
+        self._behind = False  # rounds went unread while no stream asked for books
 
     async def start(self) -> None:
         """Remember the latest round already played: earlier rounds are not news to anyone."""
@@ -175,6 +180,18 @@ class BookFrames:
 
     def on_messages(self, messages: Sequence[Message]) -> None:
         """Bus listener: look for new rounds (one reader at a time; a batch meanwhile asks it to look again)."""
+        if not self.every_stream and not self.fanout.book_subscribers:
+            self._behind = True  # nobody to send them to: `catch_up` reads them when someone asks
+            return
+        self._read()
+
+    def catch_up(self) -> None:
+        """A stream that asked for books went live: read the rounds skipped while none had asked."""
+        if self._behind:
+            self._behind = False
+            self._read()
+
+    def _read(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._send_new_rounds())
         else:

@@ -245,6 +245,8 @@ class StreamEndpoint:
                 await send({"type": "http.response.body", "body": body, "more_body": True})
             full_books = functools.partial(hub.book_frames.full_frame, agents) if books and not every_stream else None
             hub.fanout.go_live(subscriber, covered_up_to, full_books)
+            if full_books is not None:
+                hub.book_frames.catch_up()  # rounds this hub skipped while no stream asked for books
             while (await receive())["type"] != "http.disconnect":
                 pass
         finally:
