@@ -105,16 +105,18 @@ def _marked(position: Entry, marks: dict[str, float]) -> Entry:
     return position if mark is None else {**position, "mark_price": mark}
 
 
-def merge_book_frame(books: dict[str, Entry], held_round: int | None, frame: Entry) -> tuple[dict[str, Entry], int]:
+def merge_book_frame(
+    books: dict[str, Entry], held_round: int | None, frame: Entry
+) -> tuple[dict[str, Entry], int | None]:
     """A client's books (by agent id) after one book frame, and the round they are now of.
 
     A full frame replaces them; a change of a later round updates its agents field by field and
-    position by position (`null` closes one); a frame of a round not newer than `held_round` is
-    one the full frame already covered and changes nothing.
+    position by position (`null` closes one); a change before any full frame, or of a round not
+    newer than `held_round` (one the full frame already covered), changes nothing.
     """
     if frame.get("full"):
         return {entry["agent_id"]: entry for entry in frame["agents"]}, frame["round"]
-    if held_round is not None and frame["round"] <= held_round:
+    if held_round is None or frame["round"] <= held_round:  # nothing to change yet, or covered already
         return books, held_round
     marks: dict[str, float] = frame.get("marks", {})
     merged = {

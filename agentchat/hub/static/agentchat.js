@@ -204,7 +204,7 @@ export class Books {
       if (!Array.isArray(frame.agents)) return false;
       this.byAgent = new Map(frame.agents.map((entry) => [entry.agent_id, entry]));
     } else {
-      if (this.round !== null && frame.round <= this.round) return false;
+      if (this.round === null || frame.round <= this.round) return false; // nothing to change yet, or covered
       const marks = frame.marks && typeof frame.marks === "object" ? frame.marks : {};
       for (const [agentId, entry] of this.byAgent) {
         const positions = (entry.positions ?? []).map((p) => (p.symbol in marks ? { ...p, mark_price: marks[p.symbol] } : p));
