@@ -99,6 +99,8 @@ class Settings(BaseSettings):
 
     stream_origins: Annotated[tuple[str, ...], NoDecode] = ()  # besides the dashboard's own (`dashboard_origins`)
     dashboard_redraw: Literal["change", "clock"] = "change"  # clock: today's 1 s timer (the bench's old mode)
+    # Who gets `event: book`: the streams that ask (`?books=1`), or every stream the former way (the bench's old mode).
+    book_frames: Literal["asked", "every_stream"] = "asked"
     dashboard_clock_seconds: float = Field(1, gt=0, le=3600)  # the live area's timer in clock mode and fallback
     dashboard_age_seconds: float = Field(15, gt=0, le=3600)  # in change mode, how often ages move
 

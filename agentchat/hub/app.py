@@ -96,7 +96,7 @@ class Hub:
         self.generate_limit = SlidingWindowLimit(settings.generate_per_minute, window_seconds=60.0)
         self.ledger = Ledger(self.store.engine)  # the simulation's state and the agents' books
         self.market = SharedMarket(self.generator, self.ledger, self.roster)
-        self.book_frames = BookFrames(self.ledger, self.fanout)
+        self.book_frames = BookFrames(self.ledger, self.fanout, settings.book_frames == "every_stream")
         self.recent = RecentMessages(settings.retention_seconds)  # what agents may answer
         self.rounds = Rounds(self.store, self.bus, self.market, self.recent, self.generate_limit)
         self.started_monotonic = time.monotonic()

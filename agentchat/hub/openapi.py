@@ -107,10 +107,15 @@ OPERATIONS: tuple[Operation, ...] = (
             "duplicate. The live window is the last `AGENTCHAT_RETENTION_SECONDS`, or each agent's latest "
             "`AGENTCHAT_MAX_PER_AGENT`, whichever holds more; `ready.gap` is true when a message after that id "
             "is no longer in it (the client never saw it). "
-            "After each round, from every hub, `event: book` (no `id:`) with the books of the followed agents. "
+            "With `books=1`, `event: book` frames (no `id:`) with the followed agents' books: the full books "
+            "as the stream goes live (`full: true`, as `/api/agents/performance` ranks them), then after each "
+            "round, from every hub, what changed (`full: false`: `marks` once per moved symbol, and only the "
+            "changed fields of the agents whose book moved; in `positions`, by symbol, `null` is a position "
+            "closed). A frame of a round not newer than the books held changes nothing. Without `books=1` "
+            "the stream has no book frame. "
             "The stream does not end; a client that does not read is cut off."
         ),
-        parameters=("agents", "last_event_id", "Last-Event-ID"),
+        parameters=("agents", "books", "last_event_id", "Last-Event-ID"),
         replies=(
             Reply(
                 200,
@@ -335,6 +340,12 @@ PARAMETERS: dict[str, Schema] = {
         "explode": False,
         "allowEmptyValue": True,  # `agents=` is every agent, as absent is
         "schema": {"type": "array", "items": {"anyOf": [ref("AgentId"), {"const": ""}]}},
+    },
+    "books": {
+        "name": "books",
+        "in": "query",
+        "description": "`1`: send `event: book` frames with the followed agents' books; `0` or absent: none.",
+        "schema": {"type": "string", "enum": ["0", "1"], "default": "0"},
     },
     "last_event_id": {
         "name": "last_event_id",
@@ -635,7 +646,32 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                 "agents": {"type": "array", "items": ref("BookEntry")},
             }
         ),
-        "Book": _object({"round": count, "as_of": timestamp, "agents": {"type": "array", "items": ref("BookEntry")}}),
+        "Book": {
+            "description": "The full books (`full: true`) or one round's changes (`full: false`).",
+            "oneOf": [
+                _object(
+                    {
+                        "round": count,
+                        "as_of": timestamp,
+                        "full": {"const": True},
+                        "agents": {"type": "array", "items": ref("BookEntry")},
+                    }
+                ),
+                _object(
+                    {
+                        "round": count,
+                        "as_of": timestamp,
+                        "full": {"const": False},
+                        "marks": {"type": "object", "additionalProperties": {"type": "number"}},
+                        "changes": {
+                            "type": "object",
+                            "description": "By agent id: the changed fields of its book entry; `positions` by symbol.",
+                            "additionalProperties": {"type": "object"},
+                        },
+                    }
+                ),
+            ],
+        },
         "Equity": _object(
             {
                 "agent_id": ref("AgentId"),

@@ -26,6 +26,10 @@
  *   by id drops any overlap. Where those APIs are missing, each tab holds its own stream.
  * - Dedupe with bounded memory: at most `maxPerAgent` messages per agent; an arrival whose id is
  *   kept, or that is older than everything kept for a full agent, changes nothing.
+ * - Books only when shown: a client made with `books: true` (the element with a `standings` attribute)
+ *   opens its stream with `books=1`; the hub then sends the full books as the stream goes live and
+ *   each round's changes after it (`Books.take` merges them; a frame of a round not newer than the
+ *   one held is ignored). Without it the hub sends no book frame at all.
  * - Safe by construction: agent text is only ever set with textContent, agent colours only through
  *   the CSSOM and only as #RRGGBB, so the page's CSP (script-src 'self', style-src 'self') holds.
  */
@@ -182,15 +186,74 @@ export class Feed {
 }
 
 /**
+ * The agents' books from `event: book` frames, as the hub's `GET /api/agents/performance` shows them:
+ * a full frame replaces them, a change of a later round merges field by field and position by
+ * position (`null` closes one; `marks` is the new `mark_price` of every position in its symbol).
+ */
+export class Books {
+  constructor() {
+    this.byAgent = new Map();
+    this.round = null;
+    this.asOf = null;
+  }
+
+  /** Merge one frame's data; true when the books changed. */
+  take(frame) {
+    if (frame === null || typeof frame !== "object" || !Number.isSafeInteger(frame.round)) return false;
+    if (frame.full === true || frame.full === undefined) {
+      if (!Array.isArray(frame.agents)) return false;
+      this.byAgent = new Map(frame.agents.map((entry) => [entry.agent_id, entry]));
+    } else {
+      if (this.round === null || frame.round <= this.round) return false; // nothing to change yet, or covered
+      const marks = frame.marks && typeof frame.marks === "object" ? frame.marks : {};
+      for (const [agentId, entry] of this.byAgent) {
+        const positions = (entry.positions ?? []).map((p) => (p.symbol in marks ? { ...p, mark_price: marks[p.symbol] } : p));
+        this.byAgent.set(agentId, { ...entry, positions });
+      }
+      for (const [agentId, change] of Object.entries(frame.changes ?? {})) {
+        const { positions: moved, ...fields } = change;
+        const entry = { agent_id: agentId, positions: [], ...this.byAgent.get(agentId), ...fields };
+        if (moved && typeof moved === "object") {
+          const bySymbol = new Map(entry.positions.map((p) => [p.symbol, p]));
+          for (const [symbol, position] of Object.entries(moved)) {
+            if (position === null) bySymbol.delete(symbol);
+            else {
+              const own = "mark_price" in position || !(symbol in marks) ? {} : { mark_price: marks[symbol] };
+              bySymbol.set(symbol, { symbol, ...bySymbol.get(symbol), ...own, ...position });
+            }
+          }
+          entry.positions = [...bySymbol.keys()].sort().map((symbol) => bySymbol.get(symbol));
+        }
+        this.byAgent.set(agentId, entry);
+      }
+    }
+    this.round = frame.round;
+    this.asOf = frame.as_of ?? null;
+    return true;
+  }
+
+  /** Ranked as the hub ranks: highest equity first, equal equity in agent id order. */
+  ranked() {
+    return [...this.byAgent.values()].sort((a, b) => b.equity - a.equity || (a.agent_id < b.agent_id ? -1 : 1));
+  }
+
+  /** The books as one full frame (what a new tab is handed). */
+  full() {
+    return this.round === null ? null : { round: this.round, as_of: this.asOf, full: true, agents: this.ranked() };
+  }
+}
+
+/**
  * One stream to the hub, with polling while it is down. `position()` is the last id seen;
  * `onMessages(list)` and `onStatus({state, reason, gap})` report what happens, and
  * `onStore(storeId)` is told the hub's store, returning true when it is another one than before
  * (the feed has emptied and position() is 0 again).
  */
 export class HubConnection {
-  constructor({ hub, agents, pollSeconds, position, onMessages, onStatus, onStore = () => false }) {
+  constructor({ hub, agents, pollSeconds, position, onMessages, onStatus, onStore = () => false, onBook = null }) {
     this.hub = hub;
     this.agents = agents.join(",");
+    this.onBook = onBook; // set: the stream asks for `event: book` frames (`books=1`)
     this.pollMs = pollSeconds * 1000;
     this.position = position;
     this.onMessages = onMessages;
@@ -232,12 +295,14 @@ export class HubConnection {
     if (this.stopped) return;
     this.closeStream();
     const from = this.position();
-    const source = new EventSource(hubUrl(this.hub, STREAM_PATH, { agents: this.agents, last_event_id: from }));
+    const books = this.onBook ? 1 : "";
+    const source = new EventSource(hubUrl(this.hub, STREAM_PATH, { agents: this.agents, books, last_event_id: from }));
     this.source = source;
     this.openedFrom = from;
     source.addEventListener("ready", (event) => this.ready(source, event));
     source.addEventListener("message", (event) => this.frame(source, event));
     source.addEventListener("heartbeat", () => this.alive(source));
+    if (this.onBook) source.addEventListener("book", (event) => this.book(source, event));
     source.addEventListener("error", () => this.failed(source));
   }
 
@@ -277,6 +342,13 @@ export class HubConnection {
     this.alive(source);
     const message = parseJson(event.data);
     if (message) this.onMessages([message]);
+  }
+
+  book(source, event) {
+    if (source !== this.source) return;
+    this.alive(source);
+    const frame = parseJson(event.data);
+    if (frame) this.onBook(frame);
   }
 
   alive(source) {
@@ -392,8 +464,9 @@ export class HubConnection {
  * (another tab does) or "own" (no sharing: Web Locks or BroadcastChannel missing, or `share: false`).
  */
 export class AgentChatClient extends EventTarget {
-  constructor({ hub, agents = [], maxPerAgent = 20, pollSeconds = 45, share = true } = {}) {
+  constructor({ hub, agents = [], maxPerAgent = 20, pollSeconds = 45, share = true, books = false } = {}) {
     super();
+    this.books = books ? new Books() : null; // the standings, when shown: the stream asks for books
     this.hub = hubBase(hub);
     this.agents = [...agents].sort();
     this.pollSeconds = pollSeconds;
@@ -413,7 +486,7 @@ export class AgentChatClient extends EventTarget {
       this.hold();
       return this;
     }
-    const key = `agentchat ${this.hub} ${this.agents.join(",")}`;
+    const key = `agentchat ${this.hub} ${this.agents.join(",")}${this.books ? " books" : ""}`;
     this.channel = new BroadcastChannel(key);
     this.channel.onmessage = (event) => this.hear(event.data);
     this.abort = new AbortController();
@@ -456,6 +529,12 @@ export class AgentChatClient extends EventTarget {
         this.setStatus(status);
         this.tell({ type: "status", status });
       },
+      onBook: this.books
+        ? (frame) => {
+            if (this.books.take(frame)) this.changed();
+            this.tell({ type: "book", frame });
+          }
+        : null,
       onStore: (storeId) => {
         const another = this.feed.followStore(storeId);
         this.tell({ type: "store", storeId });
@@ -474,12 +553,15 @@ export class AgentChatClient extends EventTarget {
     if (news === null || typeof news !== "object") return;
     if (this.role === "held") {
       if (news.type === "hello") {
-        this.tell({ type: "snapshot", storeId: this.feed.storeId, messages: this.feed.all(), status: this.status });
+        const book = this.books?.full() ?? null;
+        this.tell({ type: "snapshot", storeId: this.feed.storeId, messages: this.feed.all(), status: this.status, book });
       }
       return;
     }
     if (this.feed.followStore(news.storeId)) this.changed();
     if (Array.isArray(news.messages)) this.take(news.messages);
+    if (this.books && news.book && this.books.take(news.book)) this.changed();
+    if (this.books && news.frame && news.type === "book" && this.books.take(news.frame)) this.changed();
     if (news.status && typeof news.status === "object") {
       this.setStatus({ ...news.status, reason: `${news.status.reason} (through another tab)` });
     }
@@ -597,6 +679,7 @@ export class AgentChatElement extends HTMLElement {
       agents: wanted,
       maxPerAgent: Number(this.getAttribute("max-per-agent")) || config.maxPerAgent,
       pollSeconds: Number(this.option("poll-seconds", "poll_seconds")) || config.pollSeconds,
+      books: this.hasAttribute("standings"),
     });
     this.client.addEventListener("change", () => this.render());
     this.client.start();
