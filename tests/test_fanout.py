@@ -76,8 +76,9 @@ def test_every_client_gets_every_frame_once_and_in_order(hub: InProcessHub) -> N
     for reader in readers:
         reader.next("ready")
     made = [m["id"] for _ in range(5) for m in hub.generate().json()["messages"]]
+    marker = hub.generate(["claude_arbitrage"]).json()["messages"][0]["id"]  # after every frame that counts
     for reader in readers:
-        ids = [int(event.id) for event in reader.drain() if event.event == "message"]
+        ids = [int(event.id) for event in reader.until_message(marker) if event.event == "message"]
         reader.close()
         assert ids == made
 
