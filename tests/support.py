@@ -28,16 +28,19 @@ import time
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 import sseclient
 import uvicorn
 
 from agentchat.cli import HubServer
 from agentchat.hub.app import HubApp, create_app
 from agentchat.settings import Settings
+from agentchat.store import messages_table
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGGERS = ("agentchat", "uvicorn.error")  # what an in-process hub's log() collects
@@ -444,3 +447,21 @@ class SseReader:
         with contextlib.suppress(httpx.HTTPError, RuntimeError):
             self.response.close()
         self._client.close()
+
+
+def age_messages(database_url: str, seconds: float) -> None:
+    """Move every stored message `seconds` into the past: retention tested by the store's clock, not by waiting.
+
+    A hub reads its window from the store when it starts, so start the hub that must see the old
+    messages after this.
+    """
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        rows = connection.execute(sa.select(messages_table.c.id, messages_table.c.created_at)).all()
+        for row in rows:
+            connection.execute(
+                messages_table.update()
+                .where(messages_table.c.id == row.id)
+                .values(created_at=row.created_at - timedelta(seconds=seconds))
+            )
+    engine.dispose()
