@@ -17,7 +17,7 @@ import pytest
 
 from agentchat import RealtimeAgentMessages
 from agentchat.hub_client import RetryWatcher
-from tests.support import HubProcess, InProcessHub, SseReader, free_port, wait_until
+from tests.support import HubProcess, InProcessHub, SseReader, age_messages, free_port, wait_until
 
 FeedFactory = Callable[..., RealtimeAgentMessages]
 
@@ -54,16 +54,16 @@ def test_new_feed_shows_the_retained_history_and_goes_realtime(hub: InProcessHub
     assert feed.messages[0] == made[-1]
 
 
-def test_generated_messages_reach_the_feed_within_two_seconds(hub: InProcessHub, open_feed: FeedFactory) -> None:
-    feed = open_feed(hub.url)
-    wait_until(lambda: is_realtime(feed), timeout=5)
-    posted = time.monotonic()
+def test_generated_messages_reach_the_feed_by_its_stream(hub: InProcessHub, open_feed: FeedFactory) -> None:
+    """Delivered as they are made, by the stream: the feed's only poll is ten minutes away (bench/latency.py
+    measures how fast)."""
+    feed = open_feed(hub.url, fallback_poll_interval=600)
+    wait_until(lambda: is_realtime(feed), timeout=10)
     made = hub.generate().json()["messages"]
-    wait_until(lambda: len(feed.messages) == len(made), timeout=2, interval=0.01)
-    assert time.monotonic() - posted < 2
+    wait_until(lambda: len(feed.messages) == len(made), timeout=30)
     diagnostics = feed.snapshot().diagnostics
-    assert len(diagnostics.latencies_seconds) == len(made)
-    assert all(latency < 2 for latency in diagnostics.latencies_seconds)
+    assert diagnostics.polls == 0 and diagnostics.messages_received == len(made)
+    assert len(diagnostics.latencies_seconds) == len(made)  # each one timed as a live delivery
     assert diagnostics.last_event_id == made[-1]["id"]
 
 
@@ -119,11 +119,14 @@ def test_feed_returns_to_realtime_after_hub_kill_and_restart_with_every_message_
     healthy_at = time.monotonic()
     wait_until(lambda: is_realtime(feed), timeout=5, interval=0.01)
     print(f"\nreconnect to realtime {time.monotonic() - healthy_at:.3f} s after the restarted hub was healthy")
-    wait_until(lambda: len(feed.messages) == len(made), timeout=5)
-    time.sleep(0.5)  # anything that would arrive twice has had time to
-    assert ids(feed.messages) == sorted(ids(made), reverse=True)
-    assert feed.messages == sorted(made, key=lambda message: message["id"], reverse=True)
-    assert restarted.messages()["messages"] == made
+    wait_until(lambda: len(feed.messages) == len(made), timeout=10)
+    marker = restarted.generate(["claude_arbitrage"]).json()["messages"]  # anything arriving twice comes before it
+    wait_until(lambda: feed.messages and feed.messages[0]["id"] == marker[0]["id"], timeout=10)
+    shown = feed.messages
+    assert shown.pop(0) == marker[0]
+    assert ids(shown) == sorted(ids(made), reverse=True)
+    assert shown == sorted(made, key=lambda message: message["id"], reverse=True)
+    assert restarted.messages()["messages"] == made + marker
     assert feed.snapshot().diagnostics.reconnects >= 1
 
 
@@ -131,11 +134,18 @@ def test_polling_only_feed_receives_every_message_within_one_interval(
     hub: InProcessHub, open_feed: FeedFactory
 ) -> None:
     feed = open_feed(hub.url, enable_sse=False, fallback_poll_interval=2)
-    wait_until(lambda: feed.state == "polling", timeout=5)
+    wait_until(lambda: feed.state == "polling", timeout=10)
     made = hub.generate().json()["messages"]
-    generated_at = time.monotonic()
-    wait_until(lambda: len(feed.messages) == len(made), timeout=5, interval=0.02)
-    assert time.monotonic() - generated_at < 3.0  # one interval (2 s), well short of two
+    snapshot = feed.snapshot()
+    polls_when_made = snapshot.diagnostics.polls
+    for _ in range(1000):  # every change seen, so `polls` is that of the poll that brought them
+        if len(snapshot.messages) == len(made):
+            break
+        feed.wait_for_change(snapshot.version, timeout=30)
+        snapshot = feed.snapshot()
+    assert len(snapshot.messages) == len(made)
+    # Counted in polls, not seconds: one under way when they were made (it may have missed them), and the next.
+    assert snapshot.diagnostics.polls <= polls_when_made + 2
     assert ids(feed.messages) == sorted(ids(made), reverse=True)
     assert hub.metric("agentchat_clients_connections_total") == 0  # it never opened a stream
     assert feed.state == "polling"
@@ -160,16 +170,18 @@ def test_silent_stream_is_declared_dead_after_two_heartbeat_periods_and_recovers
     hub_process: HubProcess, open_feed: FeedFactory
 ) -> None:
     hub = hub_process
-    feed = open_feed(hub.url, request_timeout=1)
-    wait_until(lambda: is_realtime(feed) and feed.snapshot().diagnostics.heartbeats > 0, timeout=5)
+    feed = open_feed(hub.url, request_timeout=30)
+    wait_until(lambda: is_realtime(feed) and feed.snapshot().diagnostics.heartbeats > 0, timeout=10)
     assert hub.process is not None
     hub.process.send_signal(signal.SIGSTOP)  # the connection stays open, but nothing comes through it
     try:
-        wait_until(lambda: not is_realtime(feed), timeout=5, interval=0.02)
+        wait_until(lambda: not is_realtime(feed), timeout=20, interval=0.02)
         declared_dead_at = datetime.now(UTC)
         diagnostics = feed.snapshot().diagnostics
         assert diagnostics.last_heartbeat_at is not None
-        assert 0.9 <= (declared_dead_at - diagnostics.last_heartbeat_at).total_seconds() < 3
+        silent = (declared_dead_at - diagnostics.last_heartbeat_at).total_seconds()
+        # Not before two 0.5 s periods; and by the liveness timeout, not the 30 s request timeout.
+        assert silent >= 0.9
         assert "two heartbeat periods" in (diagnostics.last_error or "")
     finally:
         hub.process.send_signal(signal.SIGCONT)
@@ -208,9 +220,11 @@ def test_feed_for_a_hub_that_is_down_says_why_and_recovers_when_it_starts(
 def test_resume_from_before_retention_shows_a_gap_in_diagnostics(
     start_hub: Callable[..., InProcessHub], open_feed: FeedFactory
 ) -> None:
-    hub = start_hub(heartbeat_seconds=0.5, retention_seconds=1)
-    expired = hub.generate().json()["messages"]
-    time.sleep(1.2)
+    first = start_hub(heartbeat_seconds=0.5)
+    expired = first.generate().json()["messages"]
+    first.stop()
+    age_messages(first.settings.database_url, 3600)  # an hour old: past the retention of the hub started next
+    hub = start_hub(heartbeat_seconds=0.5, retention_seconds=600)
     retained = hub.generate().json()["messages"]
     resumed = open_feed(hub.url, last_event_id=expired[0]["id"])
     fresh = open_feed(hub.url)  # from 0: nothing was ever seen, so nothing was lost
@@ -226,13 +240,13 @@ def test_wait_for_change_wakes_when_a_message_arrives(
     feed = open_feed(hub.url)
     wait_until(lambda: is_realtime(feed), timeout=5)
     version = feed.snapshot().version
-    timer = threading.Timer(0.2, hub.generate, kwargs={"agents": ["claude_arbitrage"]})
-    timer.start()
-    started = time.monotonic()
-    changed = feed.wait_for_change(version, timeout=5)
-    timer.join()
-    assert changed != version
-    assert 0.15 < time.monotonic() - started < 3
+    changed: list[int] = []
+    waiter = threading.Thread(target=lambda: changed.append(feed.wait_for_change(version, timeout=60)))
+    waiter.start()
+    made = hub.generate(["claude_arbitrage"]).json()["messages"]
+    waiter.join(30)  # woken by the message, long before its 60 s timeout
+    assert not waiter.is_alive() and changed and changed[0] != version
+    assert feed.messages[0]["id"] == made[0]["id"]
 
 
 def test_wait_for_change_returns_the_same_version_after_the_timeout(open_feed: FeedFactory) -> None:
@@ -257,16 +271,17 @@ def test_snapshot_is_immutable_and_messages_are_read_only(hub: InProcessHub, ope
     assert feed.messages[0]["content"] != "a copy"
 
 
-def test_close_returns_within_one_second_while_the_stream_is_idle(
+def test_close_ends_the_feed_thread_at_once_while_the_stream_is_idle(
     start_hub: Callable[..., InProcessHub], open_feed: FeedFactory
 ) -> None:
-    hub = start_hub()  # 30 s heartbeats: the feed's thread is blocked in a read
-    feed = open_feed(hub.url)
-    wait_until(lambda: is_realtime(feed), timeout=5)
-    started = time.monotonic()
-    feed.close()
-    assert time.monotonic() - started < 1
-    assert not any(thread.name.startswith("agentchat-feed") for thread in threading.enumerate())
+    hub = start_hub(heartbeat_seconds=3600)  # the feed's thread is blocked in a read that would last two hours
+    feed = open_feed(hub.url, request_timeout=600)
+    wait_until(lambda: is_realtime(feed), timeout=10)
+    closing = threading.Thread(target=feed.close)
+    closing.start()
+    closing.join(30)  # close() joins the thread for a second at most; the read it wakes would not end for hours
+    assert not closing.is_alive()
+    wait_until(lambda: not any(thread.name.startswith("agentchat-feed") for thread in threading.enumerate()), 30)
     wait_until(lambda: hub.metric("agentchat_clients_connected") == 0, timeout=5)
 
 
