@@ -106,10 +106,10 @@ def test_sigterm_ends_open_streams_and_exits_cleanly(start_hub_process) -> None:
     hub: HubProcess = start_hub_process()
     reader = SseReader(f"{hub.url}/api/chat/stream").start()
     reader.next("ready")
-    started = time.monotonic()
-    hub.terminate()  # uvicorn re-raises the signal after its graceful shutdown
-    assert time.monotonic() - started < 5
-    assert reader.ended.wait(5)
+    hub.terminate(timeout=60)  # uvicorn re-raises the signal after its graceful shutdown
+    # The streams did not hold it up: uvicorn says so when it has to cancel them after its 10 s of grace.
+    assert "timeout graceful shutdown exceeded" not in hub.log()
+    assert reader.ended.wait(20)
     assert "Application shutdown complete" in hub.log()
     assert "Traceback" not in hub.log()
 

@@ -168,10 +168,9 @@ def test_wrong_token_fails_at_once_without_retrying(
     start_hub: Callable[..., InProcessHub], start_scheduler: StartScheduler
 ) -> None:
     hub = start_hub(generate_token=TOKEN)
-    started = time.monotonic()
-    code, log = finish(start_scheduler(hub.url, "--once", generate_token="not-the-token"))
+    # Retrying would go on for ten minutes; finish() fails the test long before that.
+    code, log = finish(start_scheduler(hub.url, "--once", "--retry-seconds", "600", generate_token="not-the-token"))
     assert code == 1
-    assert time.monotonic() - started < 20
     assert "refused: hub answered 401 unauthorized" in log.strip().splitlines()[-1]
     assert "hub not ready" not in log
     assert hub.messages()["messages"] == []

@@ -85,10 +85,13 @@ def holder(pages: list[Page]) -> Page:
     return held[0]
 
 
-def test_a_posted_message_is_on_the_page_within_a_second(hub: HubProcess, context: BrowserContext) -> None:
+def test_a_posted_message_is_on_the_page_by_its_stream(hub: HubProcess, context: BrowserContext) -> None:
+    """Pushed by the stream: the page's poll (only while the stream is down) is 45 s away (bench/viewer.py
+    measures how fast)."""
     page = open_tab(context, hub.url)
     made = generate(hub, ["grok_sentiment"])
-    expect(card(page, made[0])).to_contain_text(made[0]["content"], timeout=1000)
+    expect(card(page, made[0])).to_contain_text(made[0]["content"], timeout=TIMEOUT_MS)
+    expect(page.locator("agent-chat .pill")).to_have_text(REALTIME)
 
 
 def test_each_column_keeps_the_newest_messages_up_to_the_hubs_max_per_agent(
