@@ -131,9 +131,9 @@ def hub_process(start_hub_process: Callable[..., HubProcess]) -> HubProcess:
     return start_hub_process(heartbeat_seconds=0.5)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, one per test module (each test opens its own pages or contexts)."""
+    """Debian's Chromium, headless, one per test process (each test opens its own pages or contexts)."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
