@@ -3,10 +3,10 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# pytest-xdist workers, one test file each at a time (a file may share a module-scoped stack): the tests mostly
-# wait on sockets and child processes, so more workers than cores pays
+# pytest-xdist workers, one test file each at a time (a file may share a module-scoped stack), heaviest first
+# (tests/conftest.py): the tests mostly wait on sockets and child processes, so more workers than cores pays
 TEST_WORKERS ?= 4
-TEST_DIST ?= loadfile
+TEST_DIST ?= loadgroup --no-loadscope-reorder
 # make flake-hunt: the whole suite FLAKE_RUNS times beside FLAKE_HOGS CPU-bound processes (tests/flake_hunt.py)
 FLAKE_RUNS ?= 3
 FLAKE_HOGS ?= 2
@@ -26,7 +26,7 @@ test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist $(TEST_DIST)
 
 flake-hunt: $(STAMP)
-	TEST_WORKERS=$(TEST_WORKERS) TEST_DIST=$(TEST_DIST) $(BIN)/python tests/flake_hunt.py --runs $(FLAKE_RUNS) --hogs $(FLAKE_HOGS)
+	TEST_WORKERS=$(TEST_WORKERS) TEST_DIST="$(TEST_DIST)" $(BIN)/python tests/flake_hunt.py --runs $(FLAKE_RUNS) --hogs $(FLAKE_HOGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

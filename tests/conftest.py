@@ -138,3 +138,43 @@ def browser() -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+# How `make test` spreads the files over pytest-xdist workers (`--dist loadgroup --no-loadscope-reorder`):
+# a file is one unit of work (its tests may share a module-scoped hub, dashboard or wheel), unless a test
+# names another group (`pytest.mark.xdist_group`) to run beside its file; the units start heaviest first,
+# so that the longest files do not start last and finish alone. Seconds of one file run alone, roughly:
+# what is not listed counts as half a second a test.
+FILE_SECONDS = {
+    "tests/test_browser.py": 120,
+    "tests/test_supervisor.py": 90,
+    "tests/test_nginx.py": 80,
+    "tests/test_viewer.py": 60,
+    "tests/test_install.py": 40,
+    "tests/test_client.py": 40,
+    "tests/test_migrations.py": 40,
+    "tests/test_login.py": 40,
+    "tests/test_postgres_bus.py": 35,
+    "tests/test_resume_window.py": 30,
+    "tests/test_dashboard.py": 30,
+    "tests/test_fuzz.py": 25,
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group each test by its file unless it names a group, and put the heaviest files first."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    counts: dict[str, int] = {}
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        counts[path] = counts.get(path, 0) + 1
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(path))
+
+    def weight(item: pytest.Item) -> float:
+        path = item.nodeid.split("::", 1)[0]
+        return FILE_SECONDS.get(path, counts[path] / 2)
+
+    items.sort(key=lambda item: -weight(item))  # stable: a file's tests keep their order

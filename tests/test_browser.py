@@ -37,6 +37,8 @@ DOCS = ROOT / "docs"
 # The live area's timers an hour away: whatever a test sees arrive was drawn because it changed, not by a clock.
 LONG_TIMERS = {"AGENTCHAT_DASHBOARD_CLOCK_SECONDS": "3600", "AGENTCHAT_DASHBOARD_AGE_SECONDS": "3600"}
 POLL_SECONDS = 2
+# The tests that need no part of the module's stack run beside it, in a worker of their own (tests/conftest.py).
+BESIDE_THE_STACK = pytest.mark.xdist_group("tests/test_browser.py:own-hub")
 # How long a test waits for what a change draws. Far below the timers, so a pass still shows change-driven
 # redraw; not a latency bound (bench/dashboard.py measures that): the browser tests share 2 cores with the suite.
 SHOWN_MS = 15_000
@@ -258,6 +260,7 @@ def test_a_redraw_keeps_cards_mounted_and_widgets_as_set(
     expect(page.get_by_role("radio", name="Timeline")).to_be_checked()
 
 
+@BESIDE_THE_STACK
 def test_a_hub_restart_is_recovered_from(browser: Browser, tmp_path: Path) -> None:
     """On a hub and dashboard of its own: the module's are never restarted under another test."""
     pages: list[Page] = []
@@ -361,6 +364,7 @@ def page_origin() -> Iterator[str]:
     server.server_close()
 
 
+@BESIDE_THE_STACK
 def test_an_eventsource_on_another_origin_comes_back_after_a_store_outage(
     start_hub: Callable[..., InProcessHub], page_origin: str, browser: Browser
 ) -> None:
