@@ -116,8 +116,12 @@ def listening_addresses(port: int) -> set[str]:
     return found
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
-    """Poll `condition` until it returns something truthy; fail the test after `timeout`."""
+def wait_until(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
+    """Poll `condition` until it returns something truthy; fail the test after `timeout`.
+
+    The default ceilings here (30-60 s) only catch a hang: what they wait for takes a second or two on
+    a quiet machine, and several times that beside a loaded one (`make flake-hunt`).
+    """
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
@@ -136,7 +140,7 @@ def answers(url: str) -> bool:
         return False
 
 
-def wait_answering(process: subprocess.Popen[bytes], url: str, log: Callable[[], str], timeout: float = 20.0) -> None:
+def wait_answering(process: subprocess.Popen[bytes], url: str, log: Callable[[], str], timeout: float = 60.0) -> None:
     """Wait until `url` answers 200; fail with the process's log if it exits first."""
 
     def answering() -> bool:
@@ -238,7 +242,7 @@ class InProcessHub(HubClientMixin):
             self._loop.close()
             self._socket.close()
 
-    def wait_healthy(self, timeout: float = 20.0) -> None:
+    def wait_healthy(self, timeout: float = 60.0) -> None:
         def started() -> bool:
             assert self._server is not None and self._thread is not None
             if not self._thread.is_alive():
@@ -312,7 +316,7 @@ class HubProcess(HubClientMixin):
 
         return int(wait_until(named, timeout, interval=0.02))
 
-    def wait_healthy(self, timeout: float = 20.0) -> None:
+    def wait_healthy(self, timeout: float = 60.0) -> None:
         assert self.process is not None
         wait_answering(self.process, f"{self.url}/healthz", self.log, timeout)
 
@@ -373,7 +377,7 @@ class SseReader:
             self._client.close()  # the stream ended: its connection goes, not back to a pool
             self.ended.set()
 
-    def next(self, kind: str | None = None, timeout: float = 10.0) -> Event:
+    def next(self, kind: str | None = None, timeout: float = 30.0) -> Event:
         """The next event (of type `kind`, skipping others)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -387,7 +391,7 @@ class SseReader:
             if kind is None or event.event == kind:
                 return event
 
-    def messages(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    def messages(self, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
         return [self.next("message", timeout).data for _ in range(count)]
 
     def until_message(self, marker_id: int, timeout: float = 20.0) -> list[Event]:

@@ -34,7 +34,7 @@ def test_expired_messages_are_not_served_and_then_purged(start_hub, sqlite_url: 
     reader.close()
     assert replayed == []
     assert ready.data["earliest_id"] is None
-    wait_until(lambda: count_rows(sqlite_url) == 0, timeout=5)
+    wait_until(lambda: count_rows(sqlite_url) == 0, timeout=30)
 
 
 def test_idempotency_key_outlives_the_retention_of_its_messages(start_hub) -> None:  # type: ignore[no-untyped-def]

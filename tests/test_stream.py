@@ -50,7 +50,7 @@ def test_stream_starts_with_retry_then_ready(hub: InProcessHub) -> None:
 
 def test_heartbeat_arrives_every_period_without_an_id(hub: InProcessHub) -> None:
     reader = SseReader(stream_url(hub)).start()
-    first, second = reader.next("heartbeat", timeout=3), reader.next("heartbeat", timeout=3)
+    first, second = reader.next("heartbeat", timeout=20), reader.next("heartbeat", timeout=20)
     reader.close()
     for heartbeat in (first, second):
         assert heartbeat.id is None or heartbeat.id == ""
