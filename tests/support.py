@@ -425,7 +425,11 @@ class SseReader:
         return found
 
     def drain(self, settle: float = 0.3, limit: float = 30.0) -> list[Event]:
-        """Everything that arrives until no event but heartbeats came for `settle` seconds."""
+        """Everything that arrives until no event but heartbeats came for `settle` seconds.
+
+        Not a way to show that nothing more came (a loaded machine delays what would come past any
+        quiet period): for that, `until_message` with a marker, `until_heartbeat` or `until_end`.
+        """
         found: list[Event] = []
         deadline = time.monotonic() + limit
         quiet_since = time.monotonic()

@@ -24,11 +24,14 @@ FeedFactory = Callable[..., RealtimeAgentMessages]
 
 @pytest.fixture
 def open_feed() -> Iterator[FeedFactory]:
-    """Open feeds with test-friendly timings (fast backoff, 1 s polls); every one is closed afterwards."""
+    """Open feeds with test-friendly timings (fast backoff, 1 s polls); every one is closed afterwards.
+
+    Requests may take 10 s: a loaded machine must not make a live stream look down (and start polls).
+    """
     feeds: list[RealtimeAgentMessages] = []
 
     def open_(hub_url: str, **options: Any) -> RealtimeAgentMessages:
-        options = {"fallback_poll_interval": 1, "max_backoff_seconds": 0.3, "request_timeout": 2, **options}
+        options = {"fallback_poll_interval": 1, "max_backoff_seconds": 0.3, "request_timeout": 10, **options}
         feed = RealtimeAgentMessages(hub_url, **options)
         feeds.append(feed)
         return feed
