@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from agentchat.agents import BUILTIN_ROSTER
 from tests.browser import BROWSER_MARKS
-from tests.support import ROOT, HubProcess, InProcessHub, free_port, wait_until
+from tests.support import ROOT, HubProcess, InProcessHub, age_messages, free_port, wait_until
 from tests.test_llm import MODEL, FakeLlm
 
 pytestmark = BROWSER_MARKS
@@ -169,7 +169,7 @@ def test_a_resume_past_messages_the_hub_no_longer_keeps_shows_the_gap_notice(
 ) -> None:
     start_hub = start_hub_process  # kill -9 needs a process of its own
     port = free_port()
-    first = start_hub(port=port, retention_seconds=3)
+    first = start_hub(port=port)
     page = open_tab(context, f"{first.url}/?poll_seconds=0.5")
     seen = generate(first, ["grok_sentiment"])
     expect(card(page, seen[0])).to_be_visible()
@@ -182,9 +182,12 @@ def test_a_resume_past_messages_the_hub_no_longer_keeps_shows_the_gap_notice(
     context.route(re.compile(MESSAGES), refuse)
     first.kill()
     expect(page.locator("agent-chat .pill")).to_have_text(ERROR, timeout=TIMEOUT_MS)
-    second = start_hub(port=port, retention_seconds=3)
+    second = start_hub(port=port)
     missed = generate(second, ["grok_sentiment"])
-    wait_until(lambda: missed[0]["id"] not in [m["id"] for m in second.messages(since_id=0)["messages"]])
+    second.terminate()
+    age_messages(second.env["AGENTCHAT_DATABASE_URL"], 3600)  # an hour old: past the retention, by the store's clock
+    second.start()  # on the same port, its window read anew
+    assert missed[0]["id"] not in [m["id"] for m in second.messages(since_id=0)["messages"]]
     fresh = generate(second, ["grok_sentiment"])
     context.unroute(STREAM, refuse)  # the stream resumes from the last id seen, before what retention removed
     expect(page.locator("agent-chat .gap")).to_be_visible(timeout=TIMEOUT_MS)
