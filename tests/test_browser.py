@@ -296,15 +296,15 @@ def test_closing_the_tab_closes_its_feed_connection(
     def clients() -> int:
         return int(httpx.get(f"{hub.url}/healthz", timeout=5).json()["clients"])
 
-    wait_until(lambda: clients() == 0, timeout=20)  # tabs of earlier tests are released by now
+    wait_until(lambda: clients() == 0, timeout=60)  # tabs of earlier tests are released by now
     page = open_page()
-    wait_until(lambda: clients() == 2, timeout=20)  # the session's feed, and the tab's own wake-up stream
+    wait_until(lambda: clients() == 2, timeout=60)  # the session's feed, and the tab's own wake-up stream
     made = generate(hub, ["llama_maker"])  # a redraw: whatever connection a rerun would open is open after it
     expect(card(page, made[0])).to_be_visible(timeout=SHOWN_MS)
     expect(page.locator("[data-testid='stApp'][data-test-script-state='notRunning']")).to_have_count(1)
     assert clients() == 2  # no more than one extra connection per tab
     page.close()
-    wait_until(lambda: clients() == 0, timeout=20)
+    wait_until(lambda: clients() == 0, timeout=60)
 
 
 def test_diagnostics_page_runs_the_connection_test_and_both_pages_are_pictured(
@@ -381,10 +381,10 @@ def test_an_eventsource_on_another_origin_comes_back_after_a_store_outage(
         wait_until(lambda: page.evaluate("window.seen.length") == len(first))
         os.rename(path, away)
         hub._loop.call_soon_threadsafe(hub.app.hub.fanout.close_all)  # every stream reconnects now
-        wait_until(lambda: page.evaluate("window.unavailable") >= 1, timeout=20)
+        wait_until(lambda: page.evaluate("window.unavailable") >= 1, timeout=60)
         os.rename(away, path)
         second = [m["id"] for m in hub.generate().json()["messages"]]
-        wait_until(lambda: page.evaluate("window.seen.length") == len(first) + len(second), timeout=20)
+        wait_until(lambda: page.evaluate("window.seen.length") == len(first) + len(second), timeout=60)
         assert page.evaluate("window.seen") == first + second
         assert page.evaluate("window.readies") >= 2
     finally:
