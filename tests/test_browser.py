@@ -28,7 +28,7 @@ from agentchat.dashboard.standings import whole_money
 from agentchat.message import Draft
 from agentchat.store import Store, create_store_engine
 from tests.browser import BROWSER_MARKS, Dashboard, card, wait_until_woken_by_its_stream
-from tests.support import ROOT, HubProcess, InProcessHub, free_port, wait_until
+from tests.support import ROOT, UNBOUNDED, HubProcess, InProcessHub, free_port, wait_until
 
 pytestmark = BROWSER_MARKS
 TOKEN = "browser-test-token"
@@ -53,7 +53,12 @@ def running_stack(workdir: Path) -> Iterator[tuple[HubProcess, Dashboard]]:
     """
     port = free_port()  # the hub accepts the dashboard's origin on its stream, as with `agentchat run`
     hub = HubProcess(
-        f"sqlite:///{workdir / 'agentchat.db'}", workdir, heartbeat_seconds=2, generate_token=TOKEN, dashboard_port=port
+        f"sqlite:///{workdir / 'agentchat.db'}",
+        workdir,
+        heartbeat_seconds=2,
+        generate_token=TOKEN,
+        dashboard_port=port,
+        generate_per_minute=UNBOUNDED,  # the module's tests make ~60 rounds: no test spends another's budget
     )
     hub.start(wait=False)
     env = {"AGENTCHAT_GENERATE_TOKEN": TOKEN, "AGENTCHAT_POLL_SECONDS": str(POLL_SECONDS), **LONG_TIMERS}
