@@ -25,7 +25,7 @@ import pytest
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.generator.llm import plain_text
 from agentchat.message import MAX_CONTENT_CHARS, MAX_CONTENT_JSON_BYTES
-from tests.support import ROOT, InProcessHub, free_port, hub_env, wait_until
+from tests.support import ROOT, InProcessHub, hub_env, wait_until
 
 MODEL = "test-model"
 API_KEY = "sk-test-key"
@@ -246,7 +246,7 @@ def test_plain_text_fits_the_wire_budget_whatever_the_characters(answer: str) ->
 
 
 def test_llm_endpoint_without_a_model_stops_the_hub_with_one_line(tmp_path: Path, fake_llm: FakeLlm) -> None:
-    env = hub_env(f"sqlite:///{tmp_path / 'a.db'}", hub_port=free_port(), llm_base_url=fake_llm.base_url)
+    env = hub_env(f"sqlite:///{tmp_path / 'a.db'}", hub_port=0, llm_base_url=fake_llm.base_url)
     result = subprocess.run(
         [sys.executable, "-m", "agentchat", "hub"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
     )
