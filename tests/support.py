@@ -272,38 +272,43 @@ class InProcessHub(HubClientMixin):
 class HubProcess(HubClientMixin):
     """`python -m agentchat hub` with its output in a log file: on port 0 unless given, read back from its log.
 
-    A process started again (`start()` after `terminate()`/`kill()`) comes back on the port it had.
+    `port` (and `url`) wait for the start-up line that names the port, so several hubs started with
+    `wait=False` start side by side. A process started again (`start()` after `terminate()`/`kill()`)
+    comes back on the port it had.
     """
 
     def __init__(self, database_url: str, log_dir: Path, port: int | None = None, **settings: Any) -> None:
-        self.port = port or 0
-        self.env = hub_env(database_url, hub_port=self.port, **settings)
+        self._port = port or 0
+        self.env = hub_env(database_url, hub_port=self._port, **settings)
         self.log_path = log_dir / f"hub-{port or 'any'}-{time.monotonic_ns()}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
+    def port(self) -> int:
+        if not self._port:
+            self._port = self._bound_port()
+            self.env["AGENTCHAT_HUB_PORT"] = str(self._port)  # a restart comes back where clients look for it
+        return self._port
+
+    @property
     def url(self) -> str:  # type: ignore[override]
-        if not self.port:
-            raise AssertionError("the hub process has not bound its port yet: start() it first")
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, wait: bool = True) -> HubProcess:
-        """Start the process; with `wait=False`, return once it has bound its port (it may not answer yet)."""
+        """Start the process; with `wait=False`, return at once (`port` and `url` wait for the port)."""
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "agentchat", "hub"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
-        if not self.port:
-            self.port = self._bound_port()
-            self.env["AGENTCHAT_HUB_PORT"] = str(self.port)  # a restart comes back where clients look for it
         if wait:
             self.wait_healthy()
         return self
 
-    def _bound_port(self, timeout: float = 30.0) -> int:
+    def _bound_port(self, timeout: float = 60.0) -> int:
         """The port uvicorn's start-up line names (it logs the kernel's choice for port 0)."""
-        assert self.process is not None
+        if self.process is None:
+            raise AssertionError("the hub process has no port before it is started")
         process = self.process
 
         def named() -> int | None:

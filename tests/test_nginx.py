@@ -79,7 +79,10 @@ class Nginx:
 @pytest.fixture
 def hubs(start_hub_process: Callable[..., HubProcess], postgres_url: str) -> list[HubProcess]:
     """Two hub processes on one PostgreSQL database: what the README's nginx block balances."""
-    return [start_hub_process(database_url=postgres_url, heartbeat_seconds=0.5) for _ in range(2)]
+    hubs = [start_hub_process(database_url=postgres_url, heartbeat_seconds=0.5, wait=False) for _ in range(2)]
+    for hub in hubs:  # started side by side
+        hub.wait_healthy()
+    return hubs
 
 
 @pytest.fixture
