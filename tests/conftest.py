@@ -140,11 +140,12 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-# How `make test` spreads the files over pytest-xdist workers (`--dist loadgroup --no-loadscope-reorder`):
+# How `make test` spreads the tests over pytest-xdist workers (`--dist loadgroup --no-loadscope-reorder`):
 # a file is one unit of work (its tests may share a module-scoped hub, dashboard or wheel), unless a test
-# names another group (`pytest.mark.xdist_group`) to run beside its file; the units start heaviest first,
-# so that the longest files do not start last and finish alone. Seconds of one file run alone, roughly:
-# what is not listed counts as half a second a test.
+# names another group (`pytest.mark.xdist_group`) to run beside its file. The files in SPLIT_FILES share
+# nothing between their tests (no module-scoped fixture, no module state): each of their tests is a unit
+# of its own. Units start heaviest first, so that the longest do not start last and finish alone.
+# Seconds of one file run alone, roughly; what is not listed counts as a third of a second a test.
 FILE_SECONDS = {
     "tests/test_browser.py": 120,
     "tests/test_supervisor.py": 90,
@@ -158,12 +159,23 @@ FILE_SECONDS = {
     "tests/test_resume_window.py": 30,
     "tests/test_dashboard.py": 30,
     "tests/test_fuzz.py": 25,
+    "tests/test_exported_members.py": 5,  # many small checks
+    "tests/test_dashboard_formatting.py": 5,
+    "tests/test_generator.py": 10,
+}
+SPLIT_FILES = {
+    "tests/test_supervisor.py",
+    "tests/test_nginx.py",
+    "tests/test_viewer.py",
+    "tests/test_client.py",
+    "tests/test_migrations.py",
+    "tests/test_postgres_bus.py",
 }
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group each test by its file unless it names a group, and put the heaviest files first."""
+    """Group each test by its file (or by itself, in SPLIT_FILES) unless it names a group; heaviest first."""
     if not config.pluginmanager.hasplugin("xdist"):
         return
     counts: dict[str, int] = {}
@@ -171,10 +183,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         path = item.nodeid.split("::", 1)[0]
         counts[path] = counts.get(path, 0) + 1
         if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(path))
+            item.add_marker(pytest.mark.xdist_group(item.nodeid if path in SPLIT_FILES else path))
 
     def weight(item: pytest.Item) -> float:
         path = item.nodeid.split("::", 1)[0]
-        return FILE_SECONDS.get(path, counts[path] / 2)
+        seconds = FILE_SECONDS.get(path, counts[path] / 3)
+        return seconds / counts[path] if path in SPLIT_FILES else seconds
 
     items.sort(key=lambda item: -weight(item))  # stable: a file's tests keep their order
