@@ -72,6 +72,10 @@ def run_suite(run: int, workers: int, timeout: float, extra: Sequence[str], repo
         os.killpg(process.pid, signal.SIGKILL)  # its own session: pytest, its workers and their children
         process.wait(30)
         return [*failed_tests(report), f"(run {run} did not finish within {timeout:.0f} s)"], "timed out"
+    except BaseException:  # Ctrl-C or SIGTERM: the run's session does not get the terminal's signal; end it
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+        raise
     failed = failed_tests(report)
     if code not in (0, 1) and not failed:  # 1: tests failed; anything else: pytest itself could not run
         failed = [f"(run {run}: pytest exited with {code})"]
@@ -114,4 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\nflake hunt: stopped (the hogs and the run under way too)", file=sys.stderr)
+        sys.exit(130)
