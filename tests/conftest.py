@@ -191,3 +191,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return seconds / counts[path] if path in SPLIT_FILES else seconds
 
     items.sort(key=lambda item: -weight(item))  # stable: a file's tests keep their order
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """pytest-xdist registers `xdist_group`; a run without it (`-p no:xdist`) must still accept the mark."""
+    config.addinivalue_line("markers", "xdist_group(name): run with the other tests of this group (pytest-xdist)")
