@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Locator, Page, expect
 
 from tests.support import ROOT, free_port, wait_answering
 
@@ -29,6 +29,9 @@ BROWSER_MARKS = [
         not CHROMIUM.exists(), reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)"
     ),
 ]
+# An `expect` with no timeout of its own waits this long, not Playwright's 5 s: a ceiling that only catches a
+# hang, on a machine the browser shares with the rest of the suite.
+expect.set_options(timeout=20_000)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -29,7 +29,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from agentchat.probe import CHECK_NAMES
-from tests.support import ROOT, free_port, wait_answering
+from tests.support import ROOT, STARTED_LINE, wait_answering, wait_until
 
 COMMANDS = ("hub", "run", "check", "db", "scheduler", "dashboard")
 # Run by the installed venv's Python: the pages of the Streamlit script `agentchat dashboard` serves.
@@ -139,11 +139,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
 
 @pytest.fixture(scope="module")
 def installed_hub(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`agentchat hub` from the installed venv on a free port, its SQLite file in a temporary directory."""
-    port = free_port()
+    """`agentchat hub` from the installed venv on port 0 (the port read from its log), its SQLite file in a
+    temporary directory."""
     files = tmp_path_factory.mktemp("hub")
     database, log_path = files / "agentchat.db", files / "hub.log"
-    env = installed.env(database_url=f"sqlite:///{database}", hub_port=str(port), heartbeat_seconds="0.5")
+    env = installed.env(database_url=f"sqlite:///{database}", hub_port="0", heartbeat_seconds="0.5")
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [str(installed.bin / "agentchat"), "hub"],
@@ -152,8 +152,9 @@ def installed_hub(installed: Installed, tmp_path_factory: pytest.TempPathFactory
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
     try:
+        port = int(wait_until(lambda: bound_port(process, log_path), timeout=60, interval=0.05))
+        url = f"http://127.0.0.1:{port}"
         wait_answering(process, f"{url}/healthz", lambda: log_path.read_text(errors="replace"), timeout=60)
         yield url
     finally:
@@ -163,6 +164,16 @@ def installed_hub(installed: Installed, tmp_path_factory: pytest.TempPathFactory
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+
+
+def bound_port(process: subprocess.Popen[bytes], log_path: Path) -> int | None:
+    """The port the hub's start-up line names, once it is in the log; fails if the hub exited first."""
+    log = log_path.read_text(errors="replace")
+    found = STARTED_LINE.search(log)
+    if found:
+        return int(found.group(1))
+    assert process.poll() is None, f"the installed hub exited with {process.returncode}:\n{log}"
+    return None
 
 
 def test_requirements_pin_exactly_the_declared_dependencies_each_inside_its_range() -> None:

@@ -9,18 +9,16 @@ the store at start) serves them: no test waits for the clock to pass the retenti
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from agentchat import RealtimeAgentMessages
 from agentchat.agents import BUILTIN_ROSTER
-from agentchat.message import utc_now
-from agentchat.store import messages_table
-from tests.support import InProcessHub, SseReader, wait_until
+from tests.support import InProcessHub, SseReader, age_messages, wait_until
 
 StartHub = Callable[..., InProcessHub]
+BEAT = 0.2  # a hub beats only live streams: the first heartbeat ends a replay
 AGENTS = [agent.id for agent in BUILTIN_ROSTER]
 
 
@@ -32,20 +30,12 @@ def count_rows(url: str) -> int:
     return count
 
 
-def backdate(url: str, seconds: float) -> None:
-    """Every stored message written `seconds` earlier than it was."""
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(sa.update(messages_table).values(created_at=utc_now() - timedelta(seconds=seconds)))
-    engine.dispose()
-
-
 def rounds_written_long_ago(start_hub: StartHub, url: str, rounds: int, seconds: float) -> list[list[dict[str, Any]]]:
     """`rounds` rounds of a first hub, moved `seconds` back in time once it has stopped."""
     first = start_hub(database_url=url)
     made = [list(first.generate().json()["messages"]) for _ in range(rounds)]
     first.stop()
-    backdate(url, seconds)
+    age_messages(url, seconds)
     return made
 
 
@@ -53,7 +43,7 @@ def replay(hub: InProcessHub, last_event_id: int) -> tuple[dict[str, Any], list[
     reader = SseReader(f"{hub.url}/api/chat/stream", {"Last-Event-ID": str(last_event_id)}).start()
     try:
         ready = reader.next("ready").data
-        return ready, [event.data["id"] for event in reader.drain() if event.event == "message"]
+        return ready, [event.data["id"] for event in reader.until_heartbeat() if event.event == "message"]  # the replay
     finally:
         reader.close()
 
@@ -62,7 +52,7 @@ def test_a_fresh_stream_poll_and_client_show_each_agents_latest_long_after_the_r
     start_hub: StartHub, database_url: str
 ) -> None:
     made = rounds_written_long_ago(start_hub, database_url, rounds=3, seconds=3600)  # an hour ago
-    hub = start_hub(database_url=database_url, retention_seconds=3, max_per_agent=2)
+    hub = start_hub(database_url=database_url, retention_seconds=3, heartbeat_seconds=BEAT, max_per_agent=2)
     kept = [message["id"] for message in [*made[1], *made[2]]]  # each agent's latest two
     assert [message["id"] for message in hub.messages(since_id=0)["messages"]] == kept
     ready, replayed = replay(hub, 0)
@@ -80,7 +70,8 @@ def test_a_fresh_stream_poll_and_client_show_each_agents_latest_long_after_the_r
 
 def test_a_resume_gets_no_gap_for_what_the_window_still_holds(start_hub: StartHub, database_url: str) -> None:
     made = rounds_written_long_ago(start_hub, database_url, rounds=2, seconds=3600)
-    hub = start_hub(database_url=database_url, retention_seconds=3)  # each agent's latest 20: both rounds
+    # each agent's latest 20: both rounds
+    hub = start_hub(database_url=database_url, retention_seconds=3, heartbeat_seconds=BEAT)
     every = [message["id"] for round_ in made for message in round_]
     for last_event_id in (0, every[0], every[len(every) // 2]):
         ready, replayed = replay(hub, last_event_id)
@@ -95,7 +86,7 @@ def test_a_resume_gets_no_gap_for_what_the_window_still_holds(start_hub: StartHu
 def test_a_resume_from_the_frame_window_follows_the_live_window(start_hub: StartHub, sqlite_url: str) -> None:
     """The hub's in-memory window applies the same rule as the store to messages it filled from it."""
     made = rounds_written_long_ago(start_hub, sqlite_url, rounds=3, seconds=3600)
-    hub = start_hub(retention_seconds=3, max_per_agent=1)
+    hub = start_hub(retention_seconds=3, heartbeat_seconds=BEAT, max_per_agent=1)
     ready, replayed = replay(hub, made[0][-1]["id"])
     assert replayed == [message["id"] for message in made[2]]
     assert ready["gap"] is True  # round 2 left the window
@@ -118,7 +109,7 @@ def test_idempotency_key_outlives_the_retention_of_its_messages(start_hub: Start
     """A scheduler restarted late in a slot longer than retention must not make the slot's round twice."""
     hub: InProcessHub = start_hub(retention_seconds=1)
     first = hub.generate(**{"Idempotency-Key": "round-slot-1"})
-    backdate(hub.settings.database_url, 3600)
+    age_messages(hub.settings.database_url, 3600)
     again = hub.generate(**{"Idempotency-Key": "round-slot-1"})
     assert again.status_code == 201
     assert again.headers["idempotent-replayed"] == "true"
