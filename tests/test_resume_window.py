@@ -122,7 +122,7 @@ def test_resume_from_the_window_replays_only_the_followed_agents(hub: InProcessH
 
 
 def test_window_never_replays_what_left_the_live_window(start_hub: StartHub) -> None:
-    hub = start_hub(retention_seconds=2, max_per_agent=1)  # the window: 2 s, or each agent's latest
+    hub = start_hub(retention_seconds=2, max_per_agent=1, heartbeat_seconds=HEARTBEAT_SECONDS)  # 2 s, or the latest
     expired = [m["id"] for m in hub.generate().json()["messages"]]
     second = [m["id"] for m in hub.generate().json()["messages"]]  # each agent's latest: the first round may leave
     wait_until(lambda: expired[0] not in [m["id"] for m in hub.messages()["messages"]], timeout=60)
