@@ -97,6 +97,7 @@ class Settings(BaseSettings):
         return self
 
     stream_origins: Annotated[tuple[str, ...], NoDecode] = ()  # besides the dashboard's own (`dashboard_origins`)
+    dashboard_cards: Literal["element", "elements"] = "element"  # elements: a Streamlit element per card (one release)
     dashboard_redraw: Literal["change", "clock"] = "change"  # clock: today's 1 s timer (the bench's old mode)
     dashboard_clock_seconds: float = Field(1, gt=0, le=3600)  # the live area's timer in clock mode and fallback
     dashboard_age_seconds: float = Field(15, gt=0, le=3600)  # in change mode, how often ages move

@@ -87,8 +87,9 @@ class Dashboard:
 
 
 def card(page: Page, message: Mapping[str, Any]) -> Locator:
-    """A message's card on the dashboard (its container's key names the message id)."""
-    return page.locator(f".st-key-message-{message['id']}")
+    """A message's card on the dashboard: the live chat element's (`article.card`, by message id), or the
+    element-per-card drawing's container (its key names the message id; `AGENTCHAT_DASHBOARD_CARDS=elements`)."""
+    return page.locator(f"article.card[data-id='{message['id']}'], .st-key-message-{message['id']}")
 
 
 def wait_until_woken_by_its_stream(page: Page, timeout_ms: float = 20_000) -> None:

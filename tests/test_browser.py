@@ -210,8 +210,8 @@ def test_html_and_markdown_link_in_a_message_show_as_text(
     store.dispose()
     page = open_page()  # a new session replays what the hub retains, this message included
     message = card(page, stored[0].to_dict())
-    expect(message.get_by_test_id("stText")).to_have_text(PAYLOAD)
-    expect(message.get_by_test_id("stCaptionContainer")).to_contain_text(PAYLOAD)
+    expect(message.locator(".content")).to_have_text(PAYLOAD)
+    expect(message.locator(".meta")).to_contain_text(PAYLOAD)
     assert page.locator("img[src='x']").count() == 0
     assert page.locator("a[href^='javascript']").count() == 0
     assert message.locator("a").count() == 0

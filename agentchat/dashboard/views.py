@@ -13,9 +13,12 @@ and a fragment rerun leaves the sidebar, scroll position and tab alone. While SS
 `st_autorefresh` reruns the page every poll interval, and each rerun has the feed poll at once
 (`poll_now`), so what is drawn is never more than one interval old.
 
-Agent text is always text: message content goes through `st.text`; the Markdown around it (card
-and agent headings, the meta line, the status pill) is built by `formatting`, whose `escape_markdown`
-every field from an agent or the network goes through.
+The cards are one element (`board`), drawn in the browser by the viewer page's renderer from the
+messages the session's feed holds; `AGENTCHAT_DASHBOARD_CARDS=elements` keeps the element-per-card
+drawing below for one release. Agent text is always text: the element sets it with `textContent`;
+in the element-per-card drawing message content goes through `st.text`, and the Markdown around
+it (card and agent headings, the meta line, the status pill) is built by `formatting`, whose
+`escape_markdown` every field from an agent or the network goes through.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import streamlit as st
 
 from agentchat.agents import Agent
 from agentchat.client import FeedSnapshot, RealtimeAgentMessages
-from agentchat.dashboard import access, leaderboard, redraw
+from agentchat.dashboard import access, board, leaderboard, redraw
 from agentchat.dashboard.feed import FeedConfig, session_feed, wait_until_seen
 from agentchat.dashboard.formatting import (
     agent_heading,
@@ -66,6 +69,7 @@ __all__ = [
 ]
 
 LAYOUTS: Final = ("Columns", "Timeline", "Tabs")
+_BOARD_LAYOUTS: Final[dict[str, board.Layout]] = {"Columns": "columns", "Timeline": "timeline", "Tabs": "tabs"}
 LIVE_STATES: Final = redraw.LIVE_STATES
 DIAGNOSTICS_REFRESH_SECONDS: Final = 1.0
 POLL_WAIT_SECONDS: Final = 5.0  # how long a polling rerun waits for its poll
@@ -303,7 +307,9 @@ def _chat(
         st.info(f"{EMPTY_TEXT} {empty_hint(dashboard.viewer.operator)}")
     layout = dashboard.controls.layout
     names_by_message_id = {int(message["id"]): str(message.get("agent_name", "")) for message in snapshot.messages}
-    if layout == "Timeline":
+    if dashboard.settings.dashboard_cards == "element":
+        board.draw(_BOARD_LAYOUTS[layout], agents, messages, names_by_message_id)
+    elif layout == "Timeline":
         _timeline(agents, messages, names_by_message_id, now)
     elif layout == "Tabs":
         _tabs(agents, messages, names_by_message_id, now)
