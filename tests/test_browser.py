@@ -386,3 +386,39 @@ def test_leaderboard_shows_each_agents_equity_and_moves_after_a_round(
     for entry in after["agents"]:
         row = page.locator(f".st-key-standing-{entry['agent_id']}")
         expect(row).to_contain_text(whole_money(entry["equity"]), timeout=SHOWN_MS)
+
+
+WATCH_BOARD = """() => {
+  const host = [...document.querySelectorAll('*')].find((node) => node.shadowRoot?.querySelector('.board'));
+  const board = host.shadowRoot.querySelector('.board');
+  window.boardChanges = [];
+  new MutationObserver((records) => {
+    for (const record of records) {
+      const node = record.target.nodeType === 1 ? record.target : record.target.parentElement;
+      const inAge = node?.closest('.age');
+      window.boardChanges.push({
+        type: record.type + (record.attributeName ? ` ${record.attributeName}` : ''),
+        age: Boolean(inAge),
+        added: [...record.addedNodes].map((node) => node.dataset?.id ?? node.nodeName),
+        removed: [...record.removedNodes].map((node) => node.dataset?.id ?? node.nodeName),
+      });
+    }
+  }).observe(board, { subtree: true, childList: true, attributes: true, characterData: true });
+}"""
+
+
+def test_a_rerun_that_brings_one_message_adds_its_card_and_changes_nothing_else(
+    open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
+) -> None:
+    hub, _ = stack
+    generate(hub)
+    page = open_page()
+    newest = generate(hub, ["grok_sentiment"])[0]
+    expect(card(page, newest)).to_be_visible(timeout=SHOWN_MS)
+    page.evaluate(WATCH_BOARD)
+    made = generate(hub, ["grok_sentiment"])[0]
+    expect(card(page, made)).to_be_visible(timeout=SHOWN_MS)
+    changes = page.evaluate("window.boardChanges")
+    outside_ages = [change for change in changes if not change["age"]]
+    one_card = {"type": "childList", "age": False, "added": [str(made["id"])], "removed": []}
+    assert outside_ages == [one_card], outside_ages

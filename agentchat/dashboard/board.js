@@ -8,6 +8,11 @@
 
 const boards = new WeakMap();
 
+/** Show or hide `node`, touching the DOM only when that changes. */
+function show(node, shown) {
+  if (node.hidden === shown) node.hidden = !shown;
+}
+
 /** sRGB relative luminance of '#RRGGBB' or 'rgb(r, g, b)' (WCAG 2), null when it cannot be read. */
 function luminance(color) {
   const text = String(color).trim();
@@ -70,13 +75,13 @@ class Board {
         return agent ? { ...agent, nameColor: theme === "dark" ? agent.dark : agent.light } : null;
       };
       this.cards.sync(list, messages, nameOf, agentOf);
-      empty.hidden = messages.length > 0;
+      show(empty, messages.length === 0);
       return;
     }
     for (const [agentId, { list, empty }] of this.panels) {
       const own = messages.filter((message) => message.agent_id === agentId);
       this.cards.sync(list, own, nameOf);
-      empty.hidden = own.length > 0;
+      show(empty, own.length === 0);
     }
   }
 
