@@ -20,7 +20,15 @@ from playwright.sync_api import Locator, Page
 
 from tests.support import ROOT, free_port, wait_answering
 
-__all__ = ["BROWSER_MARKS", "CHROMIUM", "CHROMIUM_ARGS", "Dashboard", "card", "wait_until_woken_by_its_stream"]
+__all__ = [
+    "BROWSER_MARKS",
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "Dashboard",
+    "card",
+    "open_module",
+    "wait_until_woken_by_its_stream",
+]
 
 CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_MARKS = [
@@ -102,3 +110,10 @@ def wait_until_woken_by_its_stream(page: Page, timeout_ms: float = 20_000) -> No
         "() => [...(window.__agentchatStreams || new Map()).values()].some((entry) => entry.state === 'open')",
         timeout=timeout_ms,
     )
+
+
+def open_module(page: Page, hub_url: str) -> Page:
+    """`page` on the hub's origin with the hub's own `agentchat.js` imported as `window.agentchat`."""
+    page.goto(f"{hub_url}/api/viewer/config")
+    page.evaluate("async () => { window.agentchat = await import('/agentchat.js'); }")
+    return page

@@ -39,6 +39,8 @@ from agentchat.client import FeedSnapshot, RealtimeAgentMessages
 from agentchat.dashboard import access, board, leaderboard, redraw
 from agentchat.dashboard.feed import FeedConfig, session_feed, wait_until_seen
 from agentchat.dashboard.formatting import (
+    EMPTY_TEXT,
+    GAP_TEXT,
     agent_heading,
     card_heading,
     check_rows,
@@ -76,7 +78,6 @@ POLL_WAIT_SECONDS: Final = 5.0  # how long a polling rerun waits for its poll
 GENERATE_WAIT_SECONDS: Final = 1.5  # after Generate, how long the page waits for the round to arrive
 ROSTER_CACHE_SECONDS: Final = 30
 CHECK_TIMEOUT_SECONDS: Final = 10.0
-EMPTY_TEXT: Final = "Waiting for agent messages…"
 
 # Session-state keys of the sidebar's widgets, and of what the pages share within one run.
 AGENTS_KEY, LAYOUT_KEY, SSE_KEY, POLLING_KEY, POLL_SECONDS_KEY = "agents", "layout", "sse", "polling", "poll_seconds"
@@ -329,7 +330,7 @@ def _status(dashboard: Dashboard, snapshot: FeedSnapshot) -> None:
                 f"{START_HINT[:1].upper()}{START_HINT[1:]}; this page reconnects by itself once the hub answers."
             )
     if snapshot.diagnostics.gap:
-        st.warning("Some messages were removed by the hub's retention before this page could read them.")
+        st.warning(GAP_TEXT)
 
 
 def _analytics(

@@ -516,6 +516,14 @@ function number(value) {
   return value.toLocaleString("en-US", { maximumSignificantDigits: 8 });
 }
 
+/** The message id `value` names, read as Python's int() reads it (the dashboard's rule); null if none. */
+function replyTarget(value) {
+  if (typeof value === "boolean") return Number(value);
+  if (typeof value === "number") return Number.isFinite(value) ? Math.trunc(value) : null;
+  if (typeof value === "string" && /^\s*[+-]?\d+(_\d+)*\s*$/.test(value)) return Number(value.replaceAll("_", ""));
+  return null;
+}
+
 /** 'BTC · buy 0.25 · 71,234.5 · confidence 72% · ↩ #41 Claude Arbitrage', from whatever meta there is. */
 export function metaLine(message, nameOf) {
   const meta = message.meta;
@@ -526,8 +534,8 @@ export function metaLine(message, nameOf) {
   }
   if (typeof meta.price === "number") parts.push(number(meta.price));
   if (typeof meta.confidence === "number") parts.push(`confidence ${Math.round(meta.confidence * 100)}%`);
-  const target = Number.parseInt(meta.reply_to, 10);
-  if (meta.reply_to !== null && meta.reply_to !== undefined && Number.isSafeInteger(target)) {
+  const target = replyTarget(meta.reply_to);
+  if (target !== null) {
     const who = nameOf(target);
     parts.push(who ? `↩ #${target} ${who}` : `↩ #${target}`);
   }
