@@ -1,7 +1,8 @@
 // -- the operators' dashboard: the live chat as one Streamlit element ------------------------------
 //
-// Appended to agentchat.js by `agentchat/dashboard/board.py`, so the element draws its cards with the
-// viewer page's own `CardRenderer`: one module, no build step, served by Streamlit from the package.
+// Appended to agentchat.js by `agentchat/dashboard/board.py` (with wake.js), so the element draws its
+// cards with the viewer page's own `CardRenderer`: one module, no build step, served by Streamlit from
+// the package.
 // Streamlit calls the default export at every rerun of the live area with the messages the session's
 // feed holds (`data`); the board keeps its nodes between calls (per mount point), so a rerun that
 // brings one new message adds one card, and the ages move by the browser's own clock.
@@ -142,7 +143,8 @@ class Board {
   }
 }
 
-export default function ({ parentElement, data }) {
+/** The board element: draw `data` into the board kept for this mount point. */
+function mountBoard({ parentElement, data }) {
   let board = boards.get(parentElement);
   if (!board) {
     board = new Board(parentElement);

@@ -47,11 +47,15 @@ Layout = Literal["columns", "timeline", "tabs"]
 _MESSAGE_FIELDS: Final = ("id", "agent_id", "agent_name", "kind", "content", "meta", "created_at", "details")
 
 
+@functools.cache
 def module_js() -> str:
-    """The element's module: the hub's `agentchat.js` (its renderer) with the dashboard's board after it."""
+    """The dashboard elements' one module: the hub's `agentchat.js` (its renderer and its client), then the
+    board (`board.js`) and the wake-up (`wake.js`). Both elements get the same text, so the browser loads
+    it once per page (Streamlit keys the module by a hash of it) and they share its state."""
     viewer = resources.files("agentchat.hub").joinpath("static", "agentchat.js").read_text(encoding="utf-8")
-    board = resources.files("agentchat.dashboard").joinpath("board.js").read_text(encoding="utf-8")
-    return f"{viewer}\n{board}"
+    own = resources.files("agentchat.dashboard")
+    parts = [viewer, *(own.joinpath(name).read_text(encoding="utf-8") for name in ("board.js", "wake.js"))]
+    return "\n".join(parts)
 
 
 def module_css() -> str:
