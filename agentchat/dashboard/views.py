@@ -23,15 +23,12 @@ it (card and agent headings, the meta line, the status pill) is built by `format
 
 from __future__ import annotations
 
-import copy
-import functools
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import altair as alt
 import streamlit as st
 
 from agentchat.agents import Agent
@@ -336,55 +333,40 @@ def _status(dashboard: Dashboard, snapshot: FeedSnapshot) -> None:
 def _analytics(
     dashboard: Dashboard, agents: Sequence[Agent], messages: Sequence[Mapping[str, Any]], now: datetime
 ) -> None:
+    """Four figures an operator reads at a glance, with short labels that fit a narrow column.
+
+    (A bar chart of messages per agent used to stand here: every agent posts once a round, so it
+    was flat at the per-agent cap and said nothing.)
+    """
     retention = dashboard.settings.retention_seconds
     ages = {int(message["id"]): message_age_seconds(message, now) for message in messages}
     recent = [message for message in messages if (ages[int(message["id"])] or 0.0) <= retention]
     counts = Counter(str(message.get("agent_id")) for message in recent)
+    silent = [agent.name for agent in agents if not counts[agent.id]]
     newest_age = ages[int(messages[0]["id"])] if messages else None
-    window, active, last, chart = st.columns([1, 1, 1, 3], vertical_alignment="center")
+    window, active, trades, last = st.columns(4)
     window.metric(
-        f"Messages ({duration(retention)})",
+        "Messages",
         len(recent),
         help=f"Messages of the picked agents in the hub's retention window ({duration(retention)}), counted over"
         f" the {dashboard.settings.max_per_agent} kept per agent",
         border=True,
     )
-    active.metric("Active agents", f"{sum(1 for agent in agents if counts[agent.id])} / {len(agents)}", border=True)
-    last.metric("Last message", relative_age(newest_age) if newest_age is not None else "—", border=True)
-    with chart:
-        if recent:
-            rows = tuple((agent.name, counts.get(agent.id, 0), agent.color) for agent in agents)
-            st.vega_lite_chart(_per_agent_spec(rows), width="stretch", height=_chart_height(len(agents)))
-        else:
-            st.caption("Messages per agent appear here.")
-
-
-def _chart_height(bars: int) -> int:
-    return max(90, 24 * bars + 30)
-
-
-def _per_agent_spec(rows: tuple[tuple[str, int, str], ...]) -> dict[str, Any]:
-    """The bars' Vega-Lite spec, a fresh copy of the one built for these (name, count, colour) rows.
-
-    Built with Altair (and its schema validation) once per distinct counts, not at every redraw:
-    that was a fifth of a full window's rerun.
-    """
-    return copy.deepcopy(_built_spec(rows))
-
-
-@functools.lru_cache(maxsize=64)
-def _built_spec(rows: tuple[tuple[str, int, str], ...]) -> dict[str, Any]:
-    """Horizontal bars, one per agent in its own colour, in roster order."""
-    values = [{"agent": name, "messages": count, "color": color} for name, count, color in rows]
-    bars = alt.Chart(alt.InlineData(values=values), height=_chart_height(len(rows))).mark_bar(cornerRadiusEnd=3)
-    chart = bars.encode(
-        x=alt.X("messages:Q", title=None, axis=alt.Axis(tickMinStep=1, format="d")),
-        y=alt.Y("agent:N", title=None, sort=None, axis=alt.Axis(labelLimit=200)),
-        color=alt.Color("color:N", scale=None, legend=None),
-        tooltip=["agent:N", "messages:Q"],
+    active.metric(
+        "Active agents",
+        f"{len(agents) - len(silent)} / {len(agents)}",
+        help=f"Silent in the last {duration(retention)}: {', '.join(silent)}"
+        if silent
+        else "Every picked agent posted",
+        border=True,
     )
-    spec: dict[str, Any] = chart.to_dict()
-    return spec
+    trades.metric(
+        "Trades",
+        sum(1 for message in recent if message.get("kind") == "trade"),
+        help=f"Messages of kind trade in the last {duration(retention)}",
+        border=True,
+    )
+    last.metric("Last message", relative_age(newest_age) if newest_age is not None else "—", border=True)
 
 
 def _columns(
