@@ -36,7 +36,9 @@ __all__ = [
     "draw",
     "module_css",
     "module_js",
+    "name_color",
     "readable",
+    "theme",
 ]
 
 KEY: Final = "agentchat_board"
@@ -106,6 +108,16 @@ def readable(color: str, theme: Literal["light", "dark"]) -> str:
     return toward
 
 
+def theme() -> Literal["light", "dark"]:
+    """The operator's Streamlit theme as this run sees it (light until the browser has said)."""
+    return "dark" if st.context.theme.type == "dark" else "light"
+
+
+def name_color(color: str) -> str:
+    """An agent's colour for its name in Streamlit's own elements: `readable` in the operator's theme."""
+    return readable(color, theme())
+
+
 def _agent(agent: Agent) -> dict[str, str]:
     return {
         "id": agent.id,
@@ -132,12 +144,11 @@ def draw(
             targets.add(int(reply_to))
         except (TypeError, ValueError):
             continue
-    theme = st.context.theme.type
     _element(
         key=KEY,
         data={
             "layout": layout,
-            "theme": theme if theme in ("light", "dark") else "light",
+            "theme": theme(),
             "agents": [_agent(agent) for agent in agents],
             "messages": [{key: message[key] for key in _MESSAGE_FIELDS if key in message} for message in messages],
             "names": {str(target): names_by_message_id[target] for target in targets if target in names_by_message_id},
