@@ -457,3 +457,21 @@ def test_three_dashboard_tabs_of_one_browser_hold_one_browser_stream(
         assert clients() == 3 + 1
     finally:
         context.close()
+
+
+def test_the_tabs_layout_shows_one_agents_cards_at_a_time(
+    open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
+) -> None:
+    hub, _ = stack
+    made = {message["agent_id"]: message for message in generate(hub, ["claude_arbitrage", "grok_sentiment"])}
+    page = open_page()
+    page.get_by_text("Tabs", exact=True).click()
+    expect(page.get_by_role("tab", name="Claude Arbitrage")).to_have_attribute("aria-selected", "true", timeout=10_000)
+    expect(card(page, made["claude_arbitrage"])).to_be_visible()
+    expect(card(page, made["grok_sentiment"])).to_be_hidden()
+    page.get_by_role("tab", name="Grok Sentiment").click()
+    expect(card(page, made["grok_sentiment"])).to_be_visible()
+    expect(card(page, made["claude_arbitrage"])).to_be_hidden()
+    newer = generate(hub, ["grok_sentiment"])[0]  # a redraw keeps the tab the operator chose
+    expect(card(page, newer)).to_be_visible(timeout=SHOWN_MS)
+    expect(page.get_by_role("tab", name="Grok Sentiment")).to_have_attribute("aria-selected", "true")

@@ -273,3 +273,13 @@ def test_changing_feed_settings_replaces_the_feed_and_leaks_no_connection(
 
 def clients(hub: InProcessHub) -> int:
     return int(httpx.get(f"{hub.url}/healthz", timeout=5).json()["clients"])
+
+
+def test_the_element_per_card_drawing_stays_behind_its_setting(
+    monkeypatch: pytest.MonkeyPatch, hub: InProcessHub
+) -> None:
+    made = hub.generate().json()["messages"]
+    at = open_dashboard(monkeypatch, hub.url, dashboard_cards="elements")
+    assert not at.exception
+    assert board(at) == {}  # no live chat element
+    assert sorted(element.value for element in at.text) == sorted(message["content"] for message in made)
