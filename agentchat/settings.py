@@ -98,6 +98,7 @@ class Settings(BaseSettings):
         return self
 
     stream_origins: Annotated[tuple[str, ...], NoDecode] = ()  # besides the dashboard's own (`dashboard_origins`)
+    dashboard_cards: Literal["element", "elements"] = "element"  # elements: a Streamlit element per card (one release)
     dashboard_redraw: Literal["change", "clock"] = "change"  # clock: today's 1 s timer (the bench's old mode)
     # Who gets `event: book`: the streams that ask (`?books=1`), or every stream the former way (the bench's old mode).
     book_frames: Literal["asked", "every_stream"] = "asked"

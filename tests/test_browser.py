@@ -244,8 +244,8 @@ def test_html_and_markdown_link_in_a_message_show_as_text(
     store.dispose()
     page = open_page()  # a new session replays what the hub retains, this message included
     message = card(page, stored[0].to_dict())
-    expect(message.get_by_test_id("stText")).to_have_text(PAYLOAD)
-    expect(message.get_by_test_id("stCaptionContainer")).to_contain_text(PAYLOAD)
+    expect(message.locator(".content")).to_have_text(PAYLOAD)
+    expect(message.locator(".meta")).to_contain_text(PAYLOAD)
     assert page.locator("img[src='x']").count() == 0
     assert page.locator("a[href^='javascript']").count() == 0
     assert message.locator("a").count() == 0
@@ -439,3 +439,92 @@ def test_leaderboard_shows_each_agents_equity_and_moves_after_a_round(
     for entry in after["agents"]:
         row = page.locator(f".st-key-standing-{entry['agent_id']}")
         expect(row).to_contain_text(whole_money(entry["equity"]), timeout=SHOWN_MS)
+
+
+WATCH_BOARD = """() => {
+  const host = [...document.querySelectorAll('*')].find((node) => node.shadowRoot?.querySelector('.board'));
+  const board = host.shadowRoot.querySelector('.board');
+  window.boardChanges = [];
+  new MutationObserver((records) => {
+    for (const record of records) {
+      const node = record.target.nodeType === 1 ? record.target : record.target.parentElement;
+      const inAge = node?.closest('.age');
+      window.boardChanges.push({
+        type: record.type + (record.attributeName ? ` ${record.attributeName}` : ''),
+        age: Boolean(inAge),
+        added: [...record.addedNodes].map((node) => node.dataset?.id ?? node.nodeName),
+        removed: [...record.removedNodes].map((node) => node.dataset?.id ?? node.nodeName),
+      });
+    }
+  }).observe(board, { subtree: true, childList: true, attributes: true, characterData: true });
+}"""
+
+
+def test_a_rerun_that_brings_one_message_adds_its_card_and_changes_nothing_else(
+    open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
+) -> None:
+    hub, _ = stack
+    generate(hub)
+    page = open_page()
+    newest = generate(hub, ["grok_sentiment"])[0]
+    expect(card(page, newest)).to_be_visible(timeout=SHOWN_MS)
+    page.evaluate(WATCH_BOARD)
+    made = generate(hub, ["grok_sentiment"])[0]
+    expect(card(page, made)).to_be_visible(timeout=SHOWN_MS)
+    changes = page.evaluate("window.boardChanges")
+    outside_ages = [change for change in changes if not change["age"]]
+    one_card = {"type": "childList", "age": False, "added": [str(made["id"])], "removed": []}
+    assert one_card in outside_ages, outside_ages
+    # Besides: at most the agent's oldest card, when its column was full (AGENTCHAT_MAX_PER_AGENT).
+    others = [change for change in outside_ages if change != one_card]
+    shapes = [(change["type"], change["added"], len(change["removed"])) for change in others]
+    assert shapes in ([], [("childList", [], 1)]), others
+    assert all(int(change["removed"][0]) < made["id"] for change in others), others
+
+
+def test_three_dashboard_tabs_of_one_browser_hold_one_browser_stream(
+    browser: Browser, stack: tuple[HubProcess, Dashboard]
+) -> None:
+    """Each tab is a session with its own feed (3 streams from the server); the browser holds 1 between them."""
+    hub, dashboard = stack
+
+    def clients() -> int:
+        return int(httpx.get(f"{hub.url}/healthz", timeout=5).json()["clients"])
+
+    wait_until(lambda: clients() == 0, timeout=20)  # tabs of earlier tests are released by now
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})  # one browser profile
+    try:
+        pages = []
+        for _ in range(3):
+            page = context.new_page()
+            page.goto(dashboard.url)
+            expect(page.get_by_text("🟢 Real-time (SSE)")).to_be_visible(timeout=20_000)
+            wait_until_woken_by_its_stream(page)
+            pages.append(page)
+        wait_until(lambda: clients() == 3 + 1, timeout=20)
+        roles = sorted(page.evaluate("() => [...window.__agentchatStreams.values()][0].role") for page in pages)
+        assert roles == ["held", "shared", "shared"]
+        made = generate(hub, ["claude_arbitrage"])
+        for page in pages:  # each woken through the one stream
+            expect(card(page, made[0])).to_contain_text(made[0]["content"][:60], timeout=SHOWN_MS)
+        assert clients() == 3 + 1
+    finally:
+        context.close()
+
+
+def test_the_tabs_layout_shows_one_agents_cards_at_a_time(
+    open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
+) -> None:
+    hub, _ = stack
+    made = {message["agent_id"]: message for message in generate(hub, ["claude_arbitrage", "grok_sentiment"])}
+    page = open_page()
+    page.get_by_text("Tabs", exact=True).click()
+    expect(page.get_by_role("tab", name="Claude Arbitrage")).to_have_attribute("aria-selected", "true", timeout=10_000)
+    expect(card(page, made["claude_arbitrage"])).to_be_visible()
+    expect(card(page, made["grok_sentiment"])).to_be_hidden()
+    page.get_by_role("tab", name="Grok Sentiment").click()
+    expect(card(page, made["grok_sentiment"])).to_be_visible()
+    expect(card(page, made["claude_arbitrage"])).to_be_hidden()
+    newer = generate(hub, ["grok_sentiment"])[0]  # a redraw keeps the tab the operator chose
+    expect(card(page, newer)).to_be_visible(timeout=SHOWN_MS)
+    expect(page.get_by_role("tab", name="Grok Sentiment")).to_have_attribute("aria-selected", "true")

@@ -20,7 +20,7 @@ import altair as alt
 import streamlit as st
 
 from agentchat.agents import Agent
-from agentchat.dashboard import redraw
+from agentchat.dashboard import board, redraw
 from agentchat.dashboard.agent_figures import agent_link
 from agentchat.dashboard.formatting import colored, escape_markdown
 from agentchat.dashboard.hub_api import HubApi
@@ -89,7 +89,7 @@ def compact_standings(dashboard: Dashboard) -> None:
     with st.container(border=True, key="compact-standings"):
         st.markdown(
             " · ".join(
-                f"**{row.rank}\\. {colored(row.agent.name, row.agent.color)}** "
+                f"**{row.rank}\\. {colored(row.agent.name, board.name_color(row.agent.color))}** "
                 f"{escape_markdown(whole_money(row.equity))} {escape_markdown(pct(row.return_pct))}"
                 for row in rows
             )

@@ -43,8 +43,10 @@ const BACKOFF_CAP_MS = 10000;
 const LIVENESS_SLACK_MS = 1000;
 const AGE_TICK_MS = 1000;
 const COLOR = /^#[0-9A-Fa-f]{6}$/;
-const EMPTY_TEXT = "Waiting for agent messages…";
-const GAP_TEXT = "Some messages were removed by the hub's retention before this page could read them.";
+/** The texts the dashboard shows too (tests/test_shared_rules.py holds the two copies equal). */
+export const EMPTY_TEXT = "Waiting for agent messages…";
+export const GAP_TEXT = "Some messages were removed by the hub's retention before this page could read them.";
+export const KINDS = Object.freeze(["analysis", "trade", "reply", "alert"]);
 
 /** The status pill, exactly as the dashboard words it. */
 export const PILLS = Object.freeze({
@@ -591,15 +593,31 @@ export function relativeAge(seconds) {
   return `${Math.floor(seconds / 3600)} h ago`;
 }
 
-/** 'BTC · buy · 71,234.5 · confidence 72% · ↩ #41 Claude Arbitrage', from whatever meta there is. */
+/** '71,234.5': at most 8 significant digits, thousands separated (Python's `{:,.8g}` below 1e8). */
+function number(value) {
+  return value.toLocaleString("en-US", { maximumSignificantDigits: 8 });
+}
+
+/** The message id `value` names, read as Python's int() reads it (the dashboard's rule); null if none. */
+function replyTarget(value) {
+  if (typeof value === "boolean") return Number(value);
+  if (typeof value === "number") return Number.isFinite(value) ? Math.trunc(value) : null;
+  if (typeof value === "string" && /^\s*[+-]?\d+(_\d+)*\s*$/.test(value)) return Number(value.replaceAll("_", ""));
+  return null;
+}
+
+/** 'BTC · buy 0.25 · 71,234.5 · confidence 72% · ↩ #41 Claude Arbitrage', from whatever meta there is. */
 export function metaLine(message, nameOf) {
   const meta = message.meta;
   if (meta === null || typeof meta !== "object") return "";
   const parts = ["symbol", "side"].filter((key) => meta[key]).map((key) => String(meta[key]));
-  if (typeof meta.price === "number") parts.push(meta.price.toLocaleString("en-US", { maximumSignificantDigits: 8 }));
+  if (meta.side && typeof meta.quantity === "number" && Number.isFinite(meta.quantity)) {
+    parts[parts.length - 1] += ` ${number(Math.abs(meta.quantity))}`; // 'buy 0.25': what the message traded
+  }
+  if (typeof meta.price === "number") parts.push(number(meta.price));
   if (typeof meta.confidence === "number") parts.push(`confidence ${Math.round(meta.confidence * 100)}%`);
-  const target = Number.parseInt(meta.reply_to, 10);
-  if (meta.reply_to !== null && meta.reply_to !== undefined && Number.isSafeInteger(target)) {
+  const target = replyTarget(meta.reply_to);
+  if (target !== null) {
     const who = nameOf(target);
     parts.push(who ? `↩ #${target} ${who}` : `↩ #${target}`);
   }
@@ -611,6 +629,102 @@ function element(tag, className, text) {
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
+}
+
+/** '14:03:21' in the reader's own time zone (and the whole date and zone on hover, `fullTime`). */
+export function clockTime(ms) {
+  return new Date(ms).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+export function fullTime(ms) {
+  return new Date(ms).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "long" });
+}
+
+/**
+ * The message cards, kept by message id: the one renderer of the viewer page, `<agent-chat>` and the
+ * operators' dashboard. `sync(list, messages)` makes `list` hold one card per message in that order,
+ * creating only the cards it has not drawn yet and moving none that is already in place, so a new
+ * message adds one node and nothing else in the DOM changes. Text only ever goes in by textContent.
+ */
+export class CardRenderer {
+  constructor() {
+    this.cards = new Map();
+  }
+
+  clear() {
+    this.cards.clear();
+  }
+
+  /** `nameOf(id)`: the agent name of a message id (for '↩ #41 Claude Arbitrage'); `agentOf(message)`:
+   * the agent to name on the card itself (a merged timeline), or null. */
+  sync(list, messages, nameOf, agentOf = () => null) {
+    const wanted = new Set(messages.map((message) => message.id));
+    for (const card of [...list.children]) {
+      const id = Number(card.dataset.id);
+      if (!wanted.has(id)) {
+        card.remove();
+        if (this.cards.get(id) === card) this.cards.delete(id);
+      }
+    }
+    let next = list.firstElementChild;
+    const now = Date.now();
+    for (const message of messages) {
+      let card = this.cards.get(message.id);
+      if (!card || (card.parentNode !== list && card.parentNode !== null)) {
+        card = this.card(message, nameOf, agentOf(message), now);
+        this.cards.set(message.id, card);
+      }
+      if (card === next) next = next.nextElementSibling;
+      else list.insertBefore(card, next);
+    }
+  }
+
+  card(message, nameOf, agent, now = Date.now()) {
+    const card = element("article", "card");
+    card.dataset.id = String(message.id);
+    card.dataset.kind = String(message.kind ?? "");
+    const head = element("header", "card-head");
+    if (agent) {
+      card.dataset.agent = String(agent.id ?? "");
+      const color = agent.nameColor ?? agent.color;
+      if (COLOR.test(color)) card.style.setProperty("--agent", color);
+      head.append(element("span", "card-agent", String(agent.name ?? "")));
+    }
+    const created = Date.parse(message.created_at);
+    const age = element("span", "age");
+    age.dataset.createdAt = Number.isFinite(created) ? String(created) : "";
+    head.append(element("span", "badge", String(message.kind ?? "")), age);
+    if (Number.isFinite(created)) {
+      const time = element("time", "clock", clockTime(created));
+      time.dateTime = new Date(created).toISOString();
+      time.title = fullTime(created);
+      age.title = time.title;
+      head.append(time);
+    }
+    head.append(element("span", "id", `#${message.id}`));
+    card.append(head, element("p", "content", message.content));
+    const meta = metaLine(message, nameOf);
+    if (meta) card.append(element("p", "meta", meta));
+    const details = message.details;
+    if (typeof details === "string" && details) {
+      const fold = element("details", "details");
+      fold.append(element("summary", "", "details"), element("p", "details-text", details));
+      card.append(fold);
+    }
+    CardRenderer.age(age, now);
+    return card;
+  }
+
+  static age(node, now) {
+    const created = Number(node.dataset.createdAt);
+    const text = created ? relativeAge(Math.max(0, (now - created) / 1000)) : "";
+    if (node.textContent !== text) node.textContent = text;
+  }
+
+  /** Move every age under `root` to `now`: only the age texts that changed are written. */
+  static tickAges(root, now = Date.now()) {
+    for (const node of root.querySelectorAll(".age")) CardRenderer.age(node, now);
+  }
 }
 
 /**
@@ -654,7 +768,7 @@ export class AgentChatElement extends HTMLElement {
     this.columnsBox = element("div", "columns");
     root.append(style, status, this.gapNotice, this.columnsBox);
     this.columns = new Map();
-    this.cards = new Map();
+    this.cards = new CardRenderer();
     this.resetsDrawn = 0;
     this.showStatus({ state: "connecting", reason: "", gap: false });
   }
@@ -716,54 +830,16 @@ export class AgentChatElement extends HTMLElement {
       this.cards.clear();
       for (const { list } of this.columns.values()) list.replaceChildren();
     }
+    const nameOf = (id) => feed.get(id)?.agent_name;
     for (const [agentId, { list, empty }] of this.columns) {
       const messages = feed.of(agentId);
-      const wanted = new Set(messages.map((message) => message.id));
-      for (const card of [...list.children]) {
-        const id = Number(card.dataset.id);
-        if (!wanted.has(id)) {
-          card.remove();
-          this.cards.delete(id);
-        }
-      }
-      let next = list.firstElementChild;
-      for (const message of messages) {
-        let card = this.cards.get(message.id);
-        if (!card) {
-          card = this.card(message, feed);
-          this.cards.set(message.id, card);
-        }
-        if (card === next) next = next.nextElementSibling;
-        else list.insertBefore(card, next);
-      }
+      this.cards.sync(list, messages, nameOf);
       empty.hidden = messages.length > 0;
     }
   }
 
-  card(message, feed) {
-    const card = element("article", "card");
-    card.dataset.id = String(message.id);
-    card.dataset.kind = String(message.kind ?? "");
-    const head = element("header", "card-head");
-    const age = element("span", "age");
-    age.dataset.createdAt = String(Date.parse(message.created_at) || "");
-    head.append(element("span", "badge", String(message.kind ?? "")), age, element("span", "id", `#${message.id}`));
-    card.append(head, element("p", "content", message.content));
-    const meta = metaLine(message, (id) => feed.get(id)?.agent_name);
-    if (meta) card.append(element("p", "meta", meta));
-    this.age(age, Date.now());
-    return card;
-  }
-
-  age(node, now) {
-    const created = Number(node.dataset.createdAt);
-    const text = created ? relativeAge(Math.max(0, (now - created) / 1000)) : "";
-    if (node.textContent !== text) node.textContent = text;
-  }
-
   tickAges() {
-    const now = Date.now();
-    for (const node of this.shadowRoot.querySelectorAll(".age")) this.age(node, now);
+    CardRenderer.tickAges(this.shadowRoot);
   }
 
   showStatus(status) {
