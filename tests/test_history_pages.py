@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
@@ -19,9 +18,8 @@ from agentchat.agents import BUILTIN_ROSTER
 from agentchat.dashboard import history_page
 from agentchat.dashboard.agent_figures import equity_series, message_rows, risk_figures
 from agentchat.dashboard.history_page import selection_of
-from agentchat.store import messages_table
-from tests.apptest import run_until
-from tests.support import ROOT, InProcessHub, wait_until
+from tests.apptest import board_texts, run_until
+from tests.support import ROOT, InProcessHub, age_messages, wait_until
 
 APP = ROOT / "app.py"
 HISTORY = "pages/3_History.py"
@@ -118,21 +116,6 @@ def table_ids(at: AppTest) -> list[int]:
     return [int(value) for value in at.dataframe[0].value["id"]]
 
 
-def move_back(database_url: str, hours: float) -> None:
-    """Every stored message written `hours` earlier (row by row: SQLite has no arithmetic on its times)."""
-    engine = sa.create_engine(database_url)
-    with engine.begin() as connection:
-        for message_id, created_at in connection.execute(
-            sa.select(messages_table.c.id, messages_table.c.created_at)
-        ).all():
-            connection.execute(
-                sa.update(messages_table)
-                .where(messages_table.c.id == message_id)
-                .values(created_at=created_at - timedelta(hours=hours))
-            )
-    engine.dispose()
-
-
 def test_history_page_filters_searches_pages_and_offers_the_export(
     monkeypatch: pytest.MonkeyPatch, hub: InProcessHub
 ) -> None:
@@ -168,7 +151,7 @@ def test_agent_page_shows_a_trade_whose_message_is_older_than_the_window(
         if trade is not None:
             break
     assert trade is not None
-    move_back(sqlite_url, 1)  # an hour ago: past the retention
+    age_messages(sqlite_url, 3600)  # an hour ago: past the retention
     hub.generate([trade["agent_id"]])  # the agent's latest now: the trade's message leaves the window
     assert trade["id"] not in [message["id"] for message in hub.messages(since_id=0)["messages"]]
     at = open_page(monkeypatch, hub.url, AGENT, agent=trade["agent_id"])
@@ -187,12 +170,12 @@ def test_a_fresh_dashboard_shows_each_agents_latest_message_long_after_the_round
     first: InProcessHub = start_hub()
     made = [first.generate().json()["messages"] for _ in range(2)]
     first.stop()
-    move_back(sqlite_url, 1)  # an hour ago: far past a 3 s retention
+    age_messages(sqlite_url, 3600)  # an hour ago: far past a 3 s retention
     hub: InProcessHub = start_hub(retention_seconds=3)
     at = open_page(monkeypatch, hub.url, "app.py")
     latest = [message["content"] for message in made[-1]]
 
     def shown(at: AppTest) -> bool:
-        return set(latest) <= {element.value for element in at.text}
+        return set(latest) <= set(board_texts(at))
 
     run_until(at, shown)
