@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     hub_port: int = Field(8000, ge=0, le=65535)
     generate_token: SecretStr | None = None
     retention_seconds: float = Field(600, gt=0)
+    history_days: float = Field(30, gt=0, le=36500)  # how long every message is kept for history (store.py)
     heartbeat_seconds: float = Field(30, gt=0)
     schedule_minutes: float = Field(15, gt=0)
     poll_seconds: float = Field(45, gt=0)
@@ -99,7 +100,10 @@ class Settings(BaseSettings):
         return self
 
     stream_origins: Annotated[tuple[str, ...], NoDecode] = ()  # besides the dashboard's own (`dashboard_origins`)
+    dashboard_cards: Literal["element", "elements"] = "element"  # elements: a Streamlit element per card (one release)
     dashboard_redraw: Literal["change", "clock"] = "change"  # clock: today's 1 s timer (the bench's old mode)
+    # Who gets `event: book`: the streams that ask (`?books=1`), or every stream the former way (the bench's old mode).
+    book_frames: Literal["asked", "every_stream"] = "asked"
     dashboard_clock_seconds: float = Field(1, gt=0, le=3600)  # the live area's timer in clock mode and fallback
     dashboard_age_seconds: float = Field(15, gt=0, le=3600)  # in change mode, how often ages move
 

@@ -40,6 +40,7 @@ __all__ = [
     "Bounds",
     "RoundWriter",
     "Store",
+    "WindowFloors",
     "create_store_engine",
     "database_error_reason",
     "messages_table",
@@ -60,9 +61,10 @@ messages_table = sa.Table(
     sa.Column("content", sa.Text(), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("meta", sa.JSON(), nullable=False),
-    sa.Column("details", sa.JSON(none_as_null=True), nullable=True),  # revision 0006: why the agent did it
+    sa.Column("details", sa.JSON(none_as_null=True), nullable=True),  # revision 0007: why the agent did it
     sa.Index("ix_agent_chat_messages_created_at", "created_at"),
     sa.Index("ix_agent_chat_messages_agent_id_id", "agent_id", "id"),
+    sa.Index("ix_agent_chat_messages_kind_id", "kind", "id"),  # history by kind (revision 0006)
     sqlite_autoincrement=True,
 )
 
@@ -87,6 +89,7 @@ store_table = sa.Table(  # one row: the store's identity, created with the schem
 IDEMPOTENCY_SECONDS = 24 * 3600  # how long a round's Idempotency-Key is remembered, at least
 
 PAGE_SIZE = 1000  # rows per query when reading everything after an id
+PURGE_BATCH = 500  # rows per delete transaction when history expires: the write lock is held briefly
 ROUND_LOCK_KEY = 0x61676E74  # "agnt": the PostgreSQL advisory lock that orders inserts across hubs
 
 RoundWriter = Callable[[Connection], Sequence[Draft]]  # runs inside `insert_round`'s transaction
@@ -94,10 +97,43 @@ RoundWriter = Callable[[Connection], Sequence[Draft]]  # runs inside `insert_rou
 
 @dataclass(frozen=True, slots=True)
 class Bounds:
-    """The oldest and newest retained ids (both None when nothing is retained)."""
+    """The oldest and newest ids of the live window (both None when the store holds no message).
+
+    `missed_below`: the newest id the store holds *outside* the window (0 for none). A client whose
+    position is below it missed a message no replay will bring: that, or a position below
+    `earliest_id - 1` (messages deleted), is a gap.
+    """
 
     earliest_id: int | None
     last_id: int | None
+    missed_below: int = 0
+
+    def gap(self, last_event_id: int) -> bool:
+        """Whether a client at `last_event_id` missed messages the window no longer holds."""
+        if last_event_id < self.missed_below:
+            return True
+        return self.earliest_id is not None and last_event_id < self.earliest_id - 1
+
+
+@dataclass(frozen=True, slots=True)
+class WindowFloors:
+    """The live window as id floors: an agent's message is in it when its id >= the agent's floor.
+
+    The window is the last `retention` (every id from `recent_from` on, the oldest message created
+    within it) or each agent's latest `max_per_agent`, whichever holds more: an agent's floor is the
+    lower of `recent_from` and the id of its `max_per_agent`-th newest message (its oldest when it
+    has fewer). Every floor is the id of a message the store holds.
+    """
+
+    recent_from: int | None  # None: no message was created within the retention
+    agents: dict[str, int]
+
+    def floor(self, agent_id: str) -> int | None:
+        return self.agents.get(agent_id)
+
+    @property
+    def earliest_id(self) -> int | None:
+        return min(self.agents.values()) if self.agents else None
 
 
 def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
@@ -149,6 +185,27 @@ def _identity_row(connection: Connection) -> str:
     return str(found)
 
 
+# Each agent's `:skip+1`-th newest id (or its oldest, with fewer), by a loose scan of the
+# (agent_id, id) index: one index seek per agent, however long the history (both databases).
+_AGENT_FLOORS = sa.text(
+    """
+    WITH RECURSIVE agents(agent_id) AS (
+        SELECT MIN(agent_id) FROM agent_chat_messages
+        UNION ALL
+        SELECT (SELECT MIN(m.agent_id) FROM agent_chat_messages m WHERE m.agent_id > agents.agent_id)
+        FROM agents WHERE agents.agent_id IS NOT NULL
+    )
+    SELECT agents.agent_id,
+        COALESCE(
+            (SELECT m.id FROM agent_chat_messages m WHERE m.agent_id = agents.agent_id
+             ORDER BY m.id DESC LIMIT 1 OFFSET :skip),
+            (SELECT MIN(m.id) FROM agent_chat_messages m WHERE m.agent_id = agents.agent_id)
+        ) AS floor_id
+    FROM agents WHERE agents.agent_id IS NOT NULL
+    """
+)
+
+
 def _row_to_message(row: sa.Row[Any]) -> Message:
     created_at: datetime = row.created_at
     if created_at.tzinfo is None:  # SQLite keeps no zone; we only ever write UTC
@@ -166,11 +223,22 @@ def _row_to_message(row: sa.Row[Any]) -> Message:
 
 
 class Store:
-    """Insert, read since an id, and purge; retention is applied to every read."""
+    """Insert, read the live window since an id, read history, and purge what history no longer keeps.
 
-    def __init__(self, engine: Engine, retention_seconds: float) -> None:
+    Every live read (`since`, `latest`, `bounds`) serves the window (`WindowFloors`): the last
+    `retention_seconds`, or each agent's latest `max_per_agent`, whichever holds more, so a page
+    opened long after the last round still shows each agent's latest messages. Messages stay in
+    the store `history_days` (for history and export); the purge deletes older ones, never one
+    inside the window.
+    """
+
+    def __init__(
+        self, engine: Engine, retention_seconds: float, max_per_agent: int = 20, history_days: float = 30
+    ) -> None:
         self.engine = engine
         self.retention = timedelta(seconds=retention_seconds)
+        self.max_per_agent = max_per_agent
+        self.history = timedelta(days=history_days)
         self.is_postgres = engine.dialect.name == "postgresql"
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         self._file = Path(database) if database and database != ":memory:" else None
@@ -202,8 +270,55 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreUnavailable(f"database unavailable: {database_error_reason(exc)}") from exc
 
-    def _retained(self) -> sa.ColumnElement[bool]:
-        return messages_table.c.created_at >= utc_now() - self.retention
+    def _recent_from(self, connection: Connection) -> int | None:
+        """The oldest id created within the retention (None: none), from the created_at index."""
+        cutoff = utc_now() - self.retention
+        # `id + 0`: read through the created_at index (the recent rows only), not by walking the
+        # primary key from the oldest message until one is recent, through the whole history.
+        found = connection.execute(
+            sa.select(sa.func.min(messages_table.c.id + 0)).where(messages_table.c.created_at >= cutoff)
+        ).scalar()
+        return None if found is None else int(found)
+
+    def _floors(self, connection: Connection, recent_from: int | None = None) -> WindowFloors:
+        """The window's floors now: one index lookup for the retention, one per agent."""
+        if recent_from is None:
+            recent_from = self._recent_from(connection)
+        agents: dict[str, int] = {}
+        for agent_id, floor_id in connection.execute(_AGENT_FLOORS, {"skip": self.max_per_agent - 1}):
+            agents[agent_id] = int(floor_id) if recent_from is None else min(int(floor_id), recent_from)
+        return WindowFloors(recent_from, agents)
+
+    def window_floors(self) -> WindowFloors:
+        with self._connect() as connection:
+            return self._floors(connection)
+
+    def _window_query(self, floors: WindowFloors, since_id: int, agent_ids: Sequence[str] | None) -> sa.Subquery | None:
+        """The window's rows after `since_id` as a union of index range scans (None: nothing to read).
+
+        The recent part is one range of ids; each agent's older latest messages are a range of
+        the (agent_id, id) index. Parts are disjoint, so a union of them never repeats a row.
+        """
+        table = messages_table
+        parts: list[sa.Select[Any]] = []
+        recent_from = floors.recent_from
+        # One lower bound per part (`id > max(...)`): given two, SQLite may range over the looser one,
+        # `id > 0`, through the whole history.
+        if recent_from is not None:
+            recent = sa.select(table).where(table.c.id > max(since_id, recent_from - 1))
+            if agent_ids:
+                recent = recent.where(table.c.agent_id.in_(list(agent_ids)))
+            parts.append(recent)
+        for agent_id, floor_id in sorted(floors.agents.items()):
+            if (agent_ids and agent_id not in agent_ids) or (recent_from is not None and floor_id >= recent_from):
+                continue
+            older = sa.select(table).where(table.c.agent_id == agent_id, table.c.id > max(since_id, floor_id - 1))
+            if recent_from is not None:
+                older = older.where(table.c.id < recent_from)
+            parts.append(older)
+        if not parts:
+            return None
+        return (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("live_window")
 
     def ping(self) -> None:
         with self._connect() as connection:
@@ -347,20 +462,27 @@ class Store:
         return [Message.from_dict(item) for item in json.loads(row.response)]
 
     def since(self, since_id: int, agent_ids: Sequence[str] | None = None, limit: int = 1000) -> list[Message]:
-        """Retained messages with id > since_id, in id order."""
-        query = (
-            sa.select(messages_table)
-            .where(messages_table.c.id > since_id, self._retained())
-            .order_by(messages_table.c.id)
-            .limit(limit)
-        )
-        if agent_ids:
-            query = query.where(messages_table.c.agent_id.in_(list(agent_ids)))
+        """The live window's messages with id > since_id, in id order.
+
+        A client already inside the recent part (a poll, a resume a few messages behind) reads the
+        ids after its own: each of them is recent, so in the window, and no agent's floor is needed.
+        """
         with self._connect() as connection:
+            recent_from = self._recent_from(connection)
+            if recent_from is not None and since_id >= recent_from - 1:
+                query = sa.select(messages_table).where(messages_table.c.id > since_id)
+                if agent_ids:
+                    query = query.where(messages_table.c.agent_id.in_(list(agent_ids)))
+                query = query.order_by(messages_table.c.id).limit(limit)
+                return [_row_to_message(row) for row in connection.execute(query)]
+            window = self._window_query(self._floors(connection, recent_from), since_id, agent_ids)
+            if window is None:
+                return []
+            query = sa.select(window).order_by(window.c.id).limit(limit)
             return [_row_to_message(row) for row in connection.execute(query)]
 
     def all_since(self, since_id: int, agent_ids: Sequence[str] | None = None) -> list[Message]:
-        """Every retained message with id > since_id, read page by page; retention bounds the total."""
+        """Every window message with id > since_id, read page by page; the window bounds the total."""
         found: list[Message] = []
         while True:
             page = self.since(since_id, agent_ids, PAGE_SIZE)
@@ -370,23 +492,68 @@ class Store:
             since_id = page[-1].id
 
     def latest(self, count: int) -> list[Message]:
-        """The newest `count` retained messages, oldest first."""
-        query = sa.select(messages_table).where(self._retained()).order_by(messages_table.c.id.desc()).limit(count)
+        """The newest `count` messages the store holds (in the window or not), oldest first.
+
+        The hub's frame window is filled from them: it is a cache of the store's newest messages
+        and applies the window itself on each resume (`hub/window.py`).
+        """
+        query = sa.select(messages_table).order_by(messages_table.c.id.desc()).limit(count)
         with self._connect() as connection:
             return [_row_to_message(row) for row in reversed(list(connection.execute(query)))]
 
-    def bounds(self) -> Bounds:
-        query = sa.select(sa.func.min(messages_table.c.id), sa.func.max(messages_table.c.id)).where(self._retained())
+    def read_messages(self, query: sa.Select[Any]) -> list[Message]:
+        """The messages a query over the messages table selects, in its order (history reads, `history.py`)."""
         with self._connect() as connection:
-            earliest_id, last_id = connection.execute(query).one()
-        return Bounds(earliest_id, last_id)
+            return [_row_to_message(row) for row in connection.execute(query)]
 
-    def purge(self) -> int:
-        """Delete expired messages (and forgotten idempotency keys); return how many messages."""
+    def bounds(self) -> Bounds:
+        """The window's oldest and newest ids, and the newest id outside it (see `Bounds`)."""
+        table = messages_table
+        with self._connect() as connection:
+            floors = self._floors(connection)
+            # The newest id overall, and each agent's newest below its floor, in one round trip.
+            parts = [sa.select(sa.literal(0).label("part"), sa.func.max(table.c.id).label("found"))]
+            parts.extend(
+                sa.select(sa.literal(1).label("part"), sa.func.max(table.c.id).label("found")).where(
+                    table.c.agent_id == agent_id, table.c.id < floor_id
+                )
+                for agent_id, floor_id in floors.agents.items()
+            )
+            found = connection.execute(sa.union_all(*parts)).all()
+        last_id = next(row.found for row in found if row.part == 0)
+        missed_below = max((int(row.found or 0) for row in found if row.part == 1), default=0)
+        return Bounds(floors.earliest_id, None if last_id is None else int(last_id), missed_below)
+
+    def purge(self, batch: int = PURGE_BATCH) -> int:
+        """Delete what history no longer keeps, `batch` rows a transaction; return how many messages.
+
+        A message older than `history_days` goes unless it is in the window (an agent's latest
+        messages stay however old). Each batch is its own short transaction, so a large purge
+        (a month of messages at once) never holds the store's write lock for long. Forgotten
+        idempotency keys go too.
+        """
+        cutoff = utc_now() - self.history
+        removed = 0
+        while True:
+            with self._connect(write=True) as connection:
+                floors = self._floors(connection)
+                expired = sa.select(messages_table.c.id).where(messages_table.c.created_at < cutoff)
+                kept = [
+                    sa.and_(messages_table.c.agent_id == agent_id, messages_table.c.id >= floor_id)
+                    for agent_id, floor_id in floors.agents.items()
+                ]
+                if kept:
+                    expired = expired.where(~sa.or_(*kept))
+                # Oldest first by the created_at index: a purge that finds nothing reads nothing.
+                ids = list(connection.execute(expired.order_by(messages_table.c.created_at).limit(batch)).scalars())
+                if ids:
+                    connection.execute(sa.delete(messages_table).where(messages_table.c.id.in_(ids)))
+                removed += len(ids)
+            if len(ids) < batch:
+                break
         with self._connect(write=True) as connection:
-            result = connection.execute(sa.delete(messages_table).where(~self._retained()))
             connection.execute(sa.delete(rounds_table).where(rounds_table.c.created_at < self._remembered_since()))
-            return int(result.rowcount or 0)
+        return removed
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,34 +1,40 @@
-"""The operator's dashboard under N open sessions: redrawn by the clock (old) and on change (new), side by side.
+"""The operator's dashboard under N open sessions: a Streamlit element per card (old) and one element (new).
 
 For each session count and each mode, a fresh dashboard (`streamlit run app.py`, pinned to core 0
 with `taskset`) in front of one hub (SQLite, no access log) that holds a full retention window
 (20 messages for each of the 6 agents, 120 cards on every page). This script, the hub and
 Chromium (headless) run on core 1. Each session is a page of its own browser context: an
-operator of a desk has a browser of their own, and a context has its own connection pool (a
-browser allows six connections per host, which one person's seventh tab would meet).
+operator of a desk has a browser of their own.
 
 Per row:
 
+- **opened**: pages showing their full window within `OPEN_SECONDS` (all loading at once);
 - **idle CPU**: the Streamlit process's CPU time (user + sys, /proc) over `--idle` seconds with every
   page open and nothing posted, per session per second; beside it, the same less what the server
-  costs with no session at all (measured first, `BASELINE_SECONDS`: about 3 ms per second here);
+  costs with no session at all (measured first, `BASELINE_SECONDS`);
 - **POST -> card**: a one-agent round is posted every `--interval` seconds (open loop); each page
-  notes (MutationObserver, wall clock) when the new message's card enters its DOM; a latency is
-  the POST's reply -> that moment, over all sessions: p50 and p99;
+  notes (MutationObserver, wall clock, inside the element's shadow root too) when the new message's
+  card enters its DOM; a latency is the POST's reply -> that moment, over all sessions: p50 and p99;
 - **missed**: cards not in a page within `MISS_SECONDS` of their POST;
-- **RSS** and **threads** of the Streamlit process at the end of the row.
+- **CPU per rerun**: the Streamlit process's CPU over the rounds, less its idle rate, per woken
+  session rerun (rounds x sessions); **Chromium CPU**: Chromium's processes' CPU over the rounds,
+  per round per session;
+- **streams, 3 tabs**: browser streams on the hub (`agentchat_clients_connected` less the sessions'
+  own feeds) while three dashboard tabs of one browser profile are open (one row per mode, at the
+  first session count);
+- **RSS** of the Streamlit process at the end of the row.
 
-`clock` is the dashboard with `AGENTCHAT_DASHBOARD_REDRAW=clock` (the live area a fragment rerun
-every second, as before the change-driven redraw); `change` is the default. The last lines give
-the ratio clock / change of each figure. Bounded: about a minute per row.
+`elements` is `AGENTCHAT_DASHBOARD_CARDS=elements` (a bordered container, a heading, a text and a
+caption per card, rebuilt by Streamlit's frontend at every rerun), `element` the default (one
+Custom Components v2 element, cards drawn by the browser module keyed by message id). Both redraw
+on change and share the browser's one stream. The last lines give the ratio elements / element.
 
-    python bench/dashboard.py [--sessions 1,25,50] [--rounds 5] [--interval 5] [--idle 15]
+    python bench/dashboard.py [--sessions 1,10,25] [--rounds 5] [--interval 4] [--idle 10]
 
-`--soak SECONDS` instead holds `--sessions` (one count) open in change mode for that long, a round
-every `--interval` seconds, with one session closed and a new one opened each round (operators come
-and go), and prints the Streamlit process's threads and RSS and the hub's open streams (two per
-session: its feed's and its browser's) every `SAMPLE_SECONDS`: they stay flat when each tab's feed
-is released with its session.
+`--soak SECONDS` instead holds `--sessions` (one count) open for that long, a round every
+`--interval` seconds, with one session closed and a new one opened each round (operators come and
+go), and prints the Streamlit process's threads and RSS and the hub's open streams every
+`SAMPLE_SECONDS`: they stay flat when each tab's feed is released with its session.
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ from agentchat.agents import BUILTIN_ROSTER
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, Dashboard
 from tests.support import HubProcess, free_port
 
-MODES = ("clock", "change")
+MODES = ("elements", "element")
 MISS_SECONDS = 15.0
 OPEN_SECONDS = 90.0
 SETTLE_SECONDS = 3.0
@@ -65,20 +71,27 @@ BACKGROUND_ARGS = [  # every page is someone's foreground: no throttled timers o
 ]
 WATCH = """() => {
   window.cardSeenAt = {};
+  const seen = (id) => { window.cardSeenAt[id] ??= performance.timeOrigin + performance.now(); };
   const note = (node) => {
     if (!(node instanceof Element)) return;
-    for (const element of [node, ...node.querySelectorAll("[class*='st-key-message-']")]) {
+    for (const element of [node, ...node.querySelectorAll("[class*='st-key-message-'], article.card")]) {
       const match = /st-key-message-(\\d+)/.exec(element.className);
-      if (match) window.cardSeenAt[match[1]] ??= performance.timeOrigin + performance.now();
+      if (match) seen(match[1]);
+      else if (element.localName === "article" && element.dataset.id) seen(element.dataset.id);
     }
   };
-  new MutationObserver((records) => {
+  const observer = new MutationObserver((records) => {
     for (const record of records) {
       record.addedNodes.forEach(note);
       if (record.type === "attributes") note(record.target);  // a card drawn into an element already there
     }
-  }).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["class"] });
+  });
+  observer.observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["class"] });
+  for (const host of document.querySelectorAll("*")) {  // the live chat element's cards are in its shadow root
+    if (host.shadowRoot?.querySelector(".board")) observer.observe(host.shadowRoot, { childList: true, subtree: true });
+  }
 }"""
+CARDS = "[class*='st-key-message-'], article.card"
 
 
 @dataclass(frozen=True)
@@ -92,8 +105,10 @@ class Row:
     p99_ms: float
     cards: int
     missed: int
+    rerun_ms: float  # Streamlit CPU per woken session rerun
+    chromium_ms: float  # Chromium CPU per round per session
+    streams_3_tabs: float  # browser streams on the hub for 3 tabs of one browser (nan: not measured)
     rss_mib: float
-    threads: int
 
 
 def cpu_seconds(pid: int) -> float:
@@ -105,6 +120,35 @@ def cpu_per_second(pid: int, seconds: float) -> float:
     before, started = cpu_seconds(pid), time.monotonic()
     time.sleep(seconds)
     return (cpu_seconds(pid) - before) / (time.monotonic() - started)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (Playwright's driver, Chromium and its renderers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def browser_cpu_seconds() -> float:
+    """CPU time of the live processes below this script, Chromium's among them."""
+    total = 0.0
+    for pid in descendants(os.getpid()):
+        try:
+            total += cpu_seconds(pid)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
 def status_field(pid: int, name: str) -> int:
@@ -131,7 +175,7 @@ def open_sessions(browser: Browser, url: str, count: int) -> tuple[list[BrowserC
     for context, page in zip(contexts, pages, strict=True):
         try:
             page.get_by_text("🟢 Real-time (SSE)").wait_for(timeout=max(1.0, deadline - time.monotonic()) * 1000)
-            cards = page.locator("[class*='st-key-message-']")
+            cards = page.locator(CARDS)
             cards.nth(119).wait_for(state="attached", timeout=max(1.0, deadline - time.monotonic()) * 1000)
         except PlaywrightTimeoutError:
             context.close()
@@ -141,7 +185,25 @@ def open_sessions(browser: Browser, url: str, count: int) -> tuple[list[BrowserC
     return [context for context, _ in opened], [page for _, page in opened]
 
 
-def run(browser: Browser, workdir: Path, mode: str, sessions: int, args: argparse.Namespace) -> Row:
+def streams_for_tabs(browser: Browser, url: str, hub: HubProcess, tabs: int = 3) -> float:
+    """Browser streams on the hub while `tabs` dashboard tabs of one browser profile are open."""
+    before = hub.metric("agentchat_clients_connected")
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    try:
+        for _ in range(tabs):
+            page = context.new_page()
+            page.goto(url, timeout=OPEN_SECONDS * 1000)
+            page.wait_for_function(
+                "() => [...(window.__agentchatStreams || new Map()).values()].some((e) => e.state === 'open')",
+                timeout=OPEN_SECONDS * 1000,
+            )
+        time.sleep(SETTLE_SECONDS)
+        return hub.metric("agentchat_clients_connected") - before - tabs  # less each tab's session feed
+    finally:
+        context.close()
+
+
+def run(browser: Browser, workdir: Path, mode: str, sessions: int, args: argparse.Namespace, tabs: bool) -> Row:
     port = free_port()
     hub = HubProcess(
         f"sqlite:///{workdir}/{mode}-{sessions}.db",
@@ -154,7 +216,7 @@ def run(browser: Browser, workdir: Path, mode: str, sessions: int, args: argpars
         hub.url,
         workdir,
         port=port,
-        env={"AGENTCHAT_DASHBOARD_REDRAW": mode},
+        env={"AGENTCHAT_DASHBOARD_CARDS": mode},
         command_prefix=("taskset", "-c", str(STREAMLIT_CORE)),
     )
     contexts: list[BrowserContext] = []
@@ -165,17 +227,21 @@ def run(browser: Browser, workdir: Path, mode: str, sessions: int, args: argpars
         pid = dashboard.process.pid
         empty = cpu_per_second(pid, BASELINE_SECONDS)
         contexts, pages = open_sessions(browser, dashboard.url, sessions)
+        nan = float("nan")
         if not pages:
-            nan = float("nan")
-            return Row(mode, sessions, 0, nan, nan, nan, nan, 0, 0, status_field(pid, "VmRSS") / 1024, 0)
+            return Row(mode, sessions, 0, nan, nan, nan, nan, 0, 0, nan, nan, nan, status_field(pid, "VmRSS") / 1024)
         time.sleep(SETTLE_SECONDS)
         idle = cpu_per_second(pid, args.idle)
         replied: dict[int, float] = {}
+        server_before, browser_before, started = cpu_seconds(pid), browser_cpu_seconds(), time.monotonic()
         for index in range(args.rounds):
             agent = BUILTIN_ROSTER[index % len(BUILTIN_ROSTER)].id
             message_id = int(hub.generate([agent]).json()["messages"][0]["id"])
             replied[message_id] = time.time() * 1000
             time.sleep(args.interval)
+        spent = time.monotonic() - started
+        server = max(0.0, cpu_seconds(pid) - server_before - idle * spent)
+        chromium = max(0.0, browser_cpu_seconds() - browser_before)
         time.sleep(max(0.0, MISS_SECONDS - args.interval))
         latencies: list[float] = []
         missed = 0
@@ -197,8 +263,10 @@ def run(browser: Browser, workdir: Path, mode: str, sessions: int, args: argpars
             percentile(latencies, 0.99) if latencies else float("nan"),
             len(latencies),
             missed,
+            server * 1000 / (args.rounds * len(pages)),
+            chromium * 1000 / (args.rounds * len(pages)),
+            streams_for_tabs(browser, dashboard.url, hub) if tabs else nan,
             status_field(pid, "VmRSS") / 1024,
-            status_field(pid, "Threads"),
         )
     finally:
         for context in contexts:
@@ -243,38 +311,41 @@ def soak(browser: Browser, workdir: Path, sessions: int, seconds: float, interva
 
 def print_table(rows: list[Row]) -> None:
     print(
-        f"{'mode':>6}  {'sessions':>8}  {'opened':>6}  {'idle CPU ms/session/s':>21}  {'(less empty server)':>19}"
-        f"  {'POST->card p50 ms':>17}  {'p99 ms':>7}"
-        f"  {'cards':>5}  {'missed':>6}  {'RSS MiB':>7}  {'threads':>7}"
+        f"{'mode':>8}  {'sessions':>8}  {'opened':>6}  {'idle CPU ms/session/s':>21}  {'(less empty server)':>19}"
+        f"  {'POST->card p50 ms':>17}  {'p99 ms':>7}  {'cards':>5}  {'missed':>6}"
+        f"  {'CPU/rerun ms':>12}  {'Chromium ms/round/session':>25}  {'streams, 3 tabs':>15}  {'RSS MiB':>7}"
     )
     for row in rows:
         print(
-            f"{row.mode:>6}  {row.sessions:>8}  {row.opened:>6}  {row.idle_ms_per_session_second:>21.2f}"
+            f"{row.mode:>8}  {row.sessions:>8}  {row.opened:>6}  {row.idle_ms_per_session_second:>21.2f}"
             f"  {row.above_empty_ms_per_session_second:>19.2f}  {row.p50_ms:>17.0f}"
-            f"  {row.p99_ms:>7.0f}  {row.cards:>5}  {row.missed:>6}  {row.rss_mib:>7.0f}  {row.threads:>7}"
+            f"  {row.p99_ms:>7.0f}  {row.cards:>5}  {row.missed:>6}  {row.rerun_ms:>12.1f}"
+            f"  {row.chromium_ms:>25.0f}  {row.streams_3_tabs:>15.0f}  {row.rss_mib:>7.0f}"
         )
     by_key = {(row.mode, row.sessions): row for row in rows}
     for sessions in sorted({row.sessions for row in rows}):
-        old, new = by_key.get(("clock", sessions)), by_key.get(("change", sessions))
+        old, new = by_key.get(("elements", sessions)), by_key.get(("element", sessions))
         if old is None or new is None:
             continue
-        idle = old.idle_ms_per_session_second / new.idle_ms_per_session_second
+
+        def ratio(before: float, after: float) -> str:
+            return f"{before / after:.1f}x" if after else "-"
+
         print(
-            f"clock / change at {sessions} sessions: idle CPU {idle:.1f}x,"
-            f" POST->card p50 {old.p50_ms / new.p50_ms:.1f}x, p99 {old.p99_ms / new.p99_ms:.1f}x"
+            f"elements / element at {sessions} sessions: opened {old.opened} / {new.opened},"
+            f" idle CPU {ratio(old.idle_ms_per_session_second, new.idle_ms_per_session_second)},"
+            f" POST->card p50 {ratio(old.p50_ms, new.p50_ms)}, p99 {ratio(old.p99_ms, new.p99_ms)},"
+            f" CPU per rerun {ratio(old.rerun_ms, new.rerun_ms)}, Chromium {ratio(old.chromium_ms, new.chromium_ms)}"
         )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", default="1,25,50", help="comma-separated session counts")
+    parser.add_argument("--sessions", default="1,10,25", help="comma-separated session counts")
     parser.add_argument("--rounds", type=int, default=5, help="one-agent rounds posted per row")
-    parser.add_argument("--interval", type=float, default=5.0, help="seconds between rounds")
-    parser.add_argument("--idle", type=float, default=15.0, help="seconds of idle CPU measured per row")
-    parser.add_argument("--modes", default=",".join(MODES), help="clock, change or both")
-    parser.add_argument(
-        "--clock-max", type=int, default=25, help="the clock mode only up to this many sessions (it saturates)"
-    )
+    parser.add_argument("--interval", type=float, default=4.0, help="seconds between rounds")
+    parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle CPU measured per row")
+    parser.add_argument("--modes", default=",".join(MODES), help="elements, element or both")
     parser.add_argument("--soak", type=float, default=0.0, help="seconds to hold --sessions open (threads, RSS)")
     args = parser.parse_args()
     os.sched_setaffinity(0, {OTHER_CORE})  # the hub, Playwright's driver and Chromium inherit it
@@ -288,12 +359,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + BACKGROUND_ARGS)
         try:
-            for sessions in (int(count) for count in args.sessions.split(",")):
+            for index, sessions in enumerate(int(count) for count in args.sessions.split(",")):
                 for mode in args.modes.split(","):
-                    if mode == "clock" and sessions > args.clock_max:
-                        print(f"  clock at {sessions} sessions not run (--clock-max {args.clock_max})", flush=True)
-                        continue
-                    rows.append(run(browser, Path(workdir), mode, sessions, args))
+                    rows.append(run(browser, Path(workdir), mode, sessions, args, tabs=index == 0))
                     print(f"  {rows[-1]}", flush=True)
         finally:
             browser.close()

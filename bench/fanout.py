@@ -8,6 +8,15 @@ For each N it starts the server under test pinned to core 0, opens N SSE connect
 - server CPU µs per delivery (user+sys from /proc over the publish phase),
 - server RSS per idle connection, connects per second.
 
+Two hubs run beside the reference in one run: the hub as shipped (`event: book` only for streams
+that ask, `?books=1`, and then only each round's changes) and the hub with
+`AGENTCHAT_BOOK_FRAMES=every_stream` (the former behaviour: every round's full books to every
+stream), so the ratios of old and new are measured side by side. Chat-only streams (no `books=1`,
+one-agent rounds) are what the Python feed, the dashboard's wake-up, an embed or `curl` cost. The
+books rows are what a viewer page costs: `?books=1` streams on six-agent rounds, against the
+reference sending the same frames (six messages, then a book frame of the size the hub sent); their
+figure is CPU per delivered byte.
+
 The product hub runs as shipped (`python -m agentchat hub` on a fresh SQLite file), so its
 CPU includes generating and storing each message; the reference (`bench/reference/server.js`)
 stores nothing and writes frames of the same size. A last scenario stalls 1 % of the
@@ -17,6 +26,7 @@ connections and compares the others' p99 with a run without stalls.
     python bench/fanout.py --sizes 1000    # quicker
     python bench/fanout.py --repeat 3      # medians of three alternating runs per row (about 10 minutes)
     python bench/fanout.py --http h11      # the hub under uvicorn's h11 protocol (the plain-ASGI route)
+    python bench/fanout.py --book-sizes 1000,5000   # the books rows at these N ('' for none)
 
 Everything is bounded: connect concurrency, counts, run time; only 127.0.0.1.
 """
@@ -71,6 +81,11 @@ class Row:
     result: dict[str, Any]
     cpu_us_per_delivery: float
     rss_per_connection_kb: float
+    cpu_seconds: float = 0.0
+
+    @property
+    def cpu_ns_per_byte(self) -> float:
+        return self.cpu_seconds / max(1, self.result["bytes"]) * 1e9
 
     @property
     def connects_per_second(self) -> float:
@@ -114,10 +129,10 @@ class ProductHub(Server):
 class NodeReference(Server):
     name = "node http (reference)"
 
-    def __init__(self, content_chars: int) -> None:
+    def __init__(self, content_chars: int, book_chars: int = 0) -> None:
         self.port = free_port()
         self.process = subprocess.Popen(
-            ["node", str(BENCH / "reference" / "server.js"), str(self.port), str(content_chars)],
+            ["node", str(BENCH / "reference" / "server.js"), str(self.port), str(content_chars), str(book_chars)],
             stdout=subprocess.DEVNULL,
         )
         self.pid = self.process.pid
@@ -129,7 +144,15 @@ class NodeReference(Server):
         self.process.wait(10)
 
 
-def load(server: Server, connections: int, messages: int, rate: float, stall_fraction: float = 0.0) -> Row:
+def load(
+    server: Server,
+    connections: int,
+    messages: int,
+    rate: float,
+    stall_fraction: float = 0.0,
+    query: str = "",
+    agent: str = "claude_arbitrage",
+) -> Row:
     """One measured run of `loadgen.py` against `server`."""
     baseline_rss = rss_bytes(server.pid)
     loader = subprocess.Popen(
@@ -141,6 +164,8 @@ def load(server: Server, connections: int, messages: int, rate: float, stall_fra
             f"--messages={messages}",
             f"--rate={rate}",
             f"--stall-fraction={stall_fraction}",
+            f"--query={query}",
+            f"--agent={agent}",
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -168,31 +193,39 @@ def load(server: Server, connections: int, messages: int, rate: float, stall_fra
         result=result,
         cpu_us_per_delivery=(cpu_after - cpu_before) / deliveries * 1e6,
         rss_per_connection_kb=(connected_rss - baseline_rss) / connections / 1024,
+        cpu_seconds=cpu_after - cpu_before,
     )
 
 
-def print_table(rows: list[Row]) -> None:
+def print_table(rows: list[Row], per_byte: bool = False) -> None:
     header = (
-        f"{'server':<24}{'N':>7}{'delivered/expected':>20}{'dup':>5}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'server':<27}{'N':>7}{'delivered/expected':>20}{'dup':>5}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'CPU µs/delivery':>17}{'RSS KB/conn':>13}{'connects/s':>12}"
+        + (f"{'KB/stream':>11}{'CPU ns/byte':>13}" if per_byte else "")
     )
     print(header)
     print("-" * len(header))
     for row in rows:
         r = row.result
         print(
-            f"{row.server:<24}{row.connections:>7}{r['delivered']:>11}/{r['expected']:<8}{r['duplicates']:>5}"
+            f"{row.server:<27}{row.connections:>7}{r['delivered']:>11}/{r['expected']:<8}{r['duplicates']:>5}"
             f"{r['latency_p50_ms']:>9.1f}{r['latency_p99_ms']:>9.1f}{row.cpu_us_per_delivery:>17.2f}"
             f"{row.rss_per_connection_kb:>13.1f}{row.connects_per_second:>12.0f}"
+            + (f"{r['bytes'] / row.connections / 1024:>11.1f}{row.cpu_ns_per_byte:>13.2f}" if per_byte else "")
         )
+
+
+OLD_HUB = "hub, books to all (old)"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000,10000", help="comma-separated connection counts")
+    parser.add_argument("--book-sizes", default="1000,5000", help="connection counts of the books rows ('' for none)")
     parser.add_argument("--messages", type=int, default=50)
     parser.add_argument("--rate", type=float, default=5.0, help="messages per second")
     parser.add_argument("--skip-stall", action="store_true", help="skip the stalled-client scenario")
+    parser.add_argument("--skip-old", action="store_true", help="skip the hub with the former book frames")
     parser.add_argument("--repeat", type=int, default=1, help="runs per row; the table shows medians")
     parser.add_argument(
         "--http", default="auto", choices=["auto", "httptools", "h11"], help="the hub's HTTP protocol (uvicorn)"
@@ -201,42 +234,121 @@ def main() -> None:
     if shutil.which("node") is None:
         sys.exit("bench/fanout.py needs node for the reference server")
     limit = raise_fd_limit()
-    sizes = [int(size) for size in args.sizes.split(",")]
-    if max(sizes) + 100 > limit:
-        sys.exit(f"the file descriptor limit ({limit}) is too low for {max(sizes)} connections")
+    sizes = [int(size) for size in args.sizes.split(",") if size]
+    book_sizes = [int(size) for size in args.book_sizes.split(",") if size]
+    if max(sizes + book_sizes) + 100 > limit:
+        sys.exit(f"the file descriptor limit ({limit}) is too low for {max(sizes + book_sizes)} connections")
     print(
-        f"cores: server on {SERVER_CORE}, load on {LOAD_CORE}; {args.messages} messages at {args.rate}/s per run; "
-        f"hub HTTP protocol {args.http}\n"
+        f"cores: server on {SERVER_CORE}, load on {LOAD_CORE}; {args.messages} rounds at {args.rate}/s per run; "
+        f"hub HTTP protocol {args.http}; load average {os.getloadavg()[0]:.1f}\n"
     )
 
-    rows: list[Row] = []
-    ratios: list[tuple[int, float]] = []
     with tempfile.TemporaryDirectory() as workdir:
-        for size in sizes:
-            products, references = [], []
-            for _ in range(args.repeat):  # alternate the two servers so drift hits both alike
-                products.append(run_product(Path(workdir), size, args.messages, args.rate, hub_http=args.http))
-                content_chars = max(1, products[-1].result["frame_bytes"] - 260)  # the reference's frame adds ~260
-                references.append(run_reference(content_chars, size, args.messages, args.rate))
-            product, reference = median_row(products), median_row(references)
-            rows += [product, reference]
-            ratios.append((size, product.cpu_us_per_delivery / reference.cpu_us_per_delivery))
-
-        print_table(rows)
-        print()
-        for size, ratio in ratios:
-            print(f"CPU per delivery, hub / node at N = {size}: {ratio:.2f}x")
-
+        if sizes:
+            print("chat-only streams (no books=1), one-agent rounds")
+            chat_only(Path(workdir), sizes, args)
+        if book_sizes:
+            print(f"\nbooks=1 streams, six-agent rounds ({args.messages // 2} rounds at {args.rate / 2}/s per run)")
+            with_books(Path(workdir), book_sizes, args)
         if not args.skip_stall:
             stalled_scenario(Path(workdir), args.repeat, args.http)
 
 
+def chat_only(workdir: Path, sizes: list[int], args: argparse.Namespace) -> None:
+    """The hub as shipped, the hub with the former book frames and the reference, alternating, per N."""
+    rows: list[Row] = []
+    ratios: list[tuple[int, float, float | None]] = []
+    for size in sizes:
+        products, olds, references = [], [], []
+        for _ in range(args.repeat):  # alternate the servers so drift hits them alike
+            products.append(run_product(workdir, size, args.messages, args.rate, hub_http=args.http))
+            if not args.skip_old:
+                olds.append(
+                    run_product(workdir, size, args.messages, args.rate, hub_http=args.http, book_frames="every_stream")
+                )
+                olds[-1].server = OLD_HUB
+            content_chars = max(1, products[-1].result["frame_bytes"] - 260)  # the reference's frame adds ~260
+            references.append(run_reference(content_chars, size, args.messages, args.rate))
+        product, reference = median_row(products), median_row(references)
+        old = median_row(olds) if olds else None
+        rows += [product, *([old] if old else []), reference]
+        ratios.append(
+            (
+                size,
+                product.cpu_us_per_delivery / reference.cpu_us_per_delivery,
+                old.cpu_us_per_delivery / reference.cpu_us_per_delivery if old else None,
+            )
+        )
+    print_table(rows)
+    print()
+    for size, ratio, old_ratio in ratios:
+        former = f"; with book frames to every stream (old) {old_ratio:.2f}x" if old_ratio is not None else ""
+        print(f"CPU per delivery, hub / node at N = {size}: {ratio:.2f}x{former}")
+
+
+def with_books(workdir: Path, sizes: list[int], args: argparse.Namespace) -> None:
+    """`?books=1` streams on six-agent rounds: CPU per delivered byte against the reference sending the same."""
+    rounds, rate = max(1, args.messages // 2), args.rate / 2
+    rows: list[Row] = []
+    summary: list[str] = []
+    for size in sizes:
+        products, olds, references = [], [], []
+        for _ in range(args.repeat):
+            products.append(run_product(workdir, size, rounds, rate, hub_http=args.http, query="?books=1", agent=""))
+            if not args.skip_old:
+                olds.append(
+                    run_product(
+                        workdir,
+                        size,
+                        rounds,
+                        rate,
+                        hub_http=args.http,
+                        query="?books=1",
+                        agent="",
+                        book_frames="every_stream",
+                    )
+                )
+                olds[-1].server = OLD_HUB
+            new = products[-1].result
+            content_chars = max(1, new["frame_bytes"] - 260)
+            book_bytes = new["book_bytes"] / max(1, new["book_frames"])  # the hub's mean book frame on the wire
+            references.append(
+                run_reference(content_chars, size, rounds, rate, book_chars=max(1, int(book_bytes) - 90), agent="")
+            )
+        product, reference = median_row(products), median_row(references)
+        old = median_row(olds) if olds else None
+        rows += [product, *([old] if old else []), reference]
+        per_round = [
+            (row.server, row.result["book_bytes"] / max(1, row.result["book_frames"])) for row in (product, old) if row
+        ]
+        summary.append(
+            f"N = {size}: CPU per delivered byte, hub / node {product.cpu_ns_per_byte / reference.cpu_ns_per_byte:.2f}x"
+            + (f", old hub / node {old.cpu_ns_per_byte / reference.cpu_ns_per_byte:.2f}x" if old else "")
+            + "; book frame bytes per round and stream: "
+            + ", ".join(f"{name} {size_:.0f}" for name, size_ in per_round)
+            + f", node {reference.result['book_bytes'] / max(1, reference.result['book_frames']):.0f}"
+        )
+    print_table(rows, per_byte=True)
+    print()
+    for line in summary:
+        print(line)
+
+
 def run_product(
-    workdir: Path, size: int, messages: int, rate: float, stall_fraction: float = 0.0, **settings: Any
+    workdir: Path,
+    size: int,
+    messages: int,
+    rate: float,
+    stall_fraction: float = 0.0,
+    query: str = "",
+    agent: str = "claude_arbitrage",
+    **settings: Any,
 ) -> Row:
     hub = ProductHub(workdir, **settings)
     try:
-        row = load(hub, size, messages, rate, stall_fraction)
+        if query:  # a round before the streams open: what they are sent is each round's books, not the first
+            hub.hub.generate()
+        row = load(hub, size, messages, rate, stall_fraction, query, agent)
         row.result["frame_bytes"] = hub.median_frame_bytes()
         row.result["dropped_slow"] = hub.dropped_slow()
         row.result["rss_after_mb"] = rss_bytes(hub.pid) / 2**20
@@ -245,10 +357,12 @@ def run_product(
         hub.stop()
 
 
-def run_reference(content_chars: int, size: int, messages: int, rate: float) -> Row:
-    node = NodeReference(content_chars)
+def run_reference(
+    content_chars: int, size: int, messages: int, rate: float, book_chars: int = 0, agent: str = "claude_arbitrage"
+) -> Row:
+    node = NodeReference(content_chars, book_chars)
     try:
-        return load(node, size, messages, rate)
+        return load(node, size, messages, rate, agent=agent)
     finally:
         node.stop()
 
@@ -269,6 +383,7 @@ def median_row(rows: list[Row]) -> Row:
         result=result,
         cpu_us_per_delivery=statistics.median(row.cpu_us_per_delivery for row in rows),
         rss_per_connection_kb=statistics.median(row.rss_per_connection_kb for row in rows),
+        cpu_seconds=statistics.median(row.cpu_seconds for row in rows),
     )
 
 

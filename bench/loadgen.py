@@ -26,6 +26,7 @@ from datetime import datetime
 import uvloop
 
 FRAME_ID = re.compile(rb"\nid: (\d+)\n")
+BOOK_FRAME = re.compile(rb"event: book\ndata: [^\n]*\n")  # and the blank line after it
 CREATED_AT = re.compile(rb'\nid: (\d+)\ndata: [^\n]*?"created_at":"([^"]+)"')
 
 
@@ -48,6 +49,10 @@ class Stream(asyncio.Protocol):
         self.duplicates = 0
         self.latencies: list[float] = []
         self.closed_by_server = False
+        self.bytes = 0  # everything received after the publish phase began (frames of any event)
+        self.counting = False
+        self.books = 0  # `event: book` frames received
+        self.book_bytes = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's TCPTransport
@@ -60,12 +65,18 @@ class Stream(asyncio.Protocol):
                 assert self.transport is not None
                 self.transport.pause_reading()  # from now on this client never reads
         now = time.time()
+        if self.counting:
+            self.bytes += len(data)
         buffer = self.tail + data
         cut = buffer.rfind(b"\n\n")
         if cut < 0:
             self.tail = buffer
             return
         complete, self.tail = buffer[: cut + 1], buffer[cut + 1 :]
+        if self.counting and b"event: book" in complete:
+            for match in BOOK_FRAME.finditer(complete):
+                self.books += 1
+                self.book_bytes += len(match.group(0)) + 1
         if self.sample_latency:
             for match in CREATED_AT.finditer(complete):
                 self._count(int(match.group(1)))
@@ -90,11 +101,11 @@ class Stream(asyncio.Protocol):
 class Publisher:
     """Open-loop POSTs over a few keep-alive connections (a new one when all are busy)."""
 
-    def __init__(self, port: int, body: bytes) -> None:
+    def __init__(self, port: int, body: bytes, count: int) -> None:
         self.port = port
         self.request = (
-            b"POST /api/chat/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+            b"POST /api/chat/generate?count=%d HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (count, len(body), body)
         )
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self.ids: list[int] = []
@@ -126,7 +137,7 @@ class Publisher:
 
 async def open_streams(args: argparse.Namespace) -> tuple[list[Stream], float]:
     loop = asyncio.get_running_loop()
-    request = f"GET /api/chat/stream HTTP/1.1\r\nHost: 127.0.0.1:{args.port}\r\n\r\n".encode()
+    request = f"GET /api/chat/stream{args.query} HTTP/1.1\r\nHost: 127.0.0.1:{args.port}\r\n\r\n".encode()
     gate = asyncio.Semaphore(args.connect_concurrency)
     streams: list[Stream] = []
     stall_every = round(1 / args.stall_fraction) if args.stall_fraction > 0 else 0
@@ -170,7 +181,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
 
     body = json.dumps({"agents": [args.agent]}).encode() if args.agent else b""
-    publisher = Publisher(args.port, body)
+    publisher = Publisher(args.port, body, 1 if args.agent else 6)  # the reference reads `count`, the hub the body
+    for stream in streams:
+        stream.counting = True
     started = time.perf_counter()
     posts = []
     for index in range(args.messages):
@@ -202,6 +215,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "reading_dropped": sum(s.closed_by_server for s in reading),
         "stalled": len(stalled),
         "stalled_dropped": sum(s.closed_by_server for s in stalled),
+        "bytes": sum(s.bytes for s in reading),
+        "book_frames": sum(s.books for s in reading),
+        "book_bytes": sum(s.book_bytes for s in reading),
         "latency_p50_ms": 1000 * latencies[len(latencies) // 2] if latencies else None,
         "latency_p99_ms": 1000 * latencies[int(len(latencies) * 0.99)] if latencies else None,
     }
@@ -218,6 +234,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=50)
     parser.add_argument("--rate", type=float, default=5.0, help="messages per second, open loop")
     parser.add_argument("--agent", default="claude_arbitrage", help="one agent per POST ('' for the whole roster)")
+    parser.add_argument("--query", default="", help="the stream's query string, e.g. '?books=1'")
     parser.add_argument("--stall-fraction", type=float, default=0.0)
     parser.add_argument("--latency-sample-every", type=int, default=10)
     parser.add_argument("--connect-concurrency", type=int, default=200)

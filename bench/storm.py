@@ -31,6 +31,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -202,6 +203,16 @@ def connect_phase(server: Server, loads: Loads, resume: bool) -> dict[str, Any]:
     }
 
 
+def median_rows(runs: list[list[tuple[str, str, dict[str, Any]]]]) -> list[tuple[str, str, dict[str, Any]]]:
+    """Each (server, connect) row's median rate and CPU over the runs; the limit of the median-rate run."""
+    rows = []
+    for index, (server, kind, _) in enumerate(runs[0]):
+        found = sorted((run[index][2] for run in runs), key=lambda row: row["rate"])
+        middle = found[len(found) // 2]
+        rows.append((server, kind, {**middle, "cpu_us": statistics.median(row["cpu_us"] for row in found)}))
+    return rows
+
+
 def connect_rates(workdir: Path, count: int, processes: int) -> list[tuple[str, str, dict[str, Any]]]:
     """Fresh, resume-from-window and (hub only) resume-from-store connect rates."""
     rows = []
@@ -352,6 +363,8 @@ def main() -> None:
     parser.add_argument("--live-seconds", type=float, default=3.0, help="live rounds before the kill")
     parser.add_argument("--timeout", type=float, default=60.0, help="give up on the storm after this")
     parser.add_argument("--skip-rates", action="store_true")
+    parser.add_argument("--skip-storm", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1, help="connect-rate runs (hub and node alternating); medians")
     args = parser.parse_args()
     if not 0 < args.streams <= MAX_STREAMS or not 0 < args.rate_streams <= MAX_STREAMS:
         sys.exit(f"--streams and --rate-streams are at most {MAX_STREAMS}")
@@ -359,8 +372,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         workdir = Path(name)
         if not args.skip_rates:
-            rows = connect_rates(workdir, args.rate_streams, args.processes)
-            print(f"connect rates, M = {args.rate_streams} (server on core {SERVER_CORE}, load on core {LOAD_CORE})")
+            runs = [connect_rates(workdir, args.rate_streams, args.processes) for _ in range(args.repeat)]
+            rows = median_rows(runs)
+            print(
+                f"connect rates, M = {args.rate_streams} (server on core {SERVER_CORE}, load on core {LOAD_CORE}; "
+                f"medians of {args.repeat}; load average {os.getloadavg()[0]:.1f})"
+            )
             print(f"{'server':24} {'connect':16} {'per second':>10} {'CPU µs each':>12}  limit")
             for server, kind, row in rows:
                 print(f"{server:24} {kind:16} {row['rate']:10.0f} {row['cpu_us']:12.0f}  {row['limit']}")
@@ -368,7 +385,12 @@ def main() -> None:
             for server in dict.fromkeys(server for server, _, _ in rows):
                 fresh, window = by[(server, "fresh")], by[(server, "resume (window)")]
                 print(f"{server}: resume from the window / fresh connect rate: {window['rate'] / fresh['rate']:.2f}x")
+            if ("node http (reference)", "fresh") in by:
+                node = by[("node http (reference)", "fresh")]
+                print(f"fresh connect rate, hub / node: {by[('agentchat hub', 'fresh')]['rate'] / node['rate']:.2f}x")
             print()
+        if args.skip_storm:
+            return
         result = storm(workdir, args.streams, args.processes, args.live_seconds, args.timeout)
     seconds = "not within the timeout" if result["seconds"] is None else f"{result['seconds']:.2f} s"
     print(f"storm: N = {result['streams']}, kill -9 and restart (hub away {result['down_seconds']:.2f} s)")

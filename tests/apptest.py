@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -9,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.support import wait_until
 
-__all__ = ["markdown", "run_until"]
+__all__ = ["board", "board_texts", "markdown", "run_until"]
 
 
 def markdown(at: AppTest) -> str:
@@ -27,3 +28,18 @@ def run_until(at: AppTest, condition: Callable[[AppTest], Any], timeout: float =
 
     wait_until(rerun_and_check, timeout=timeout, interval=0.1)
     return at
+
+
+def board(at: AppTest) -> dict[str, Any]:
+    """The data of the live chat element (`agentchat.dashboard.board`) in the last run; {} when none was drawn."""
+    for element in at.get("bidi_component"):
+        if element.proto.component_name == "agentchat_board":
+            data: dict[str, Any] = json.loads(element.proto.json)
+            return data
+    return {}
+
+
+def board_texts(at: AppTest, agent_id: str | None = None) -> list[str]:
+    """The message texts the live chat element was given, in its order (one agent's, with `agent_id`)."""
+    messages = board(at).get("messages", [])
+    return [str(m["content"]) for m in messages if agent_id is None or m.get("agent_id") == agent_id]

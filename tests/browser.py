@@ -16,11 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Locator, Page, expect
 
 from tests.support import ROOT, free_port, wait_answering
 
-__all__ = ["BROWSER_MARKS", "CHROMIUM", "CHROMIUM_ARGS", "Dashboard", "card", "wait_until_woken_by_its_stream"]
+__all__ = [
+    "BROWSER_MARKS",
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "Dashboard",
+    "card",
+    "open_module",
+    "wait_until_woken_by_its_stream",
+]
 
 CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_MARKS = [
@@ -29,6 +37,9 @@ BROWSER_MARKS = [
         not CHROMIUM.exists(), reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)"
     ),
 ]
+# An `expect` with no timeout of its own waits this long, not Playwright's 5 s: a ceiling that only catches a
+# hang, on a machine the browser shares with the rest of the suite.
+expect.set_options(timeout=20_000)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -87,8 +98,9 @@ class Dashboard:
 
 
 def card(page: Page, message: Mapping[str, Any]) -> Locator:
-    """A message's card on the dashboard (its container's key names the message id)."""
-    return page.locator(f".st-key-message-{message['id']}")
+    """A message's card on the dashboard: the live chat element's (`article.card`, by message id), or the
+    element-per-card drawing's container (its key names the message id; `AGENTCHAT_DASHBOARD_CARDS=elements`)."""
+    return page.locator(f"article.card[data-id='{message['id']}'], .st-key-message-{message['id']}")
 
 
 def wait_until_woken_by_its_stream(page: Page, timeout_ms: float = 20_000) -> None:
@@ -101,3 +113,10 @@ def wait_until_woken_by_its_stream(page: Page, timeout_ms: float = 20_000) -> No
         "() => [...(window.__agentchatStreams || new Map()).values()].some((entry) => entry.state === 'open')",
         timeout=timeout_ms,
     )
+
+
+def open_module(page: Page, hub_url: str) -> Page:
+    """`page` on the hub's origin with the hub's own `agentchat.js` imported as `window.agentchat`."""
+    page.goto(f"{hub_url}/api/viewer/config")
+    page.evaluate("async () => { window.agentchat = await import('/agentchat.js'); }")
+    return page

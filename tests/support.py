@@ -1,4 +1,4 @@
-"""Test support: a real hub on a free port, in this process or in its own, and a background SSE reader.
+"""Test support: a real hub on a port of its own, in this process or in its own, and a background SSE reader.
 
 Nothing here stands in for agentchat's own parts. `InProcessHub` is the hub's own ASGI app
 served by uvicorn in a thread of the test process, on a real socket (as httpx's own tests
@@ -17,6 +17,8 @@ import json
 import logging
 import os
 import queue
+import random
+import re
 import signal
 import socket
 import subprocess
@@ -26,16 +28,19 @@ import time
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 import sseclient
 import uvicorn
 
 from agentchat.cli import HubServer
 from agentchat.hub.app import HubApp, create_app
 from agentchat.settings import Settings
+from agentchat.store import messages_table
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGGERS = ("agentchat", "uvicorn.error")  # what an in-process hub's log() collects
@@ -50,26 +55,25 @@ def shipped_dashboard_address() -> str:
     return str(tomllib.loads(DASHBOARD_CONFIG.read_text())["server"]["address"])
 
 
-# Each pytest-xdist worker hands out ports from its own block below the kernel's ephemeral range
-# (32768-60999), so two workers never pick the same one: a port the kernel offers for bind(0) is free
-# only until somebody binds it, and a hub subprocess takes a second or two to. Another worker's
-# in-process hub could take it meanwhile, and the test would then talk to the wrong hub.
+# A hub binds port 0 and the test reads the port back (`InProcessHub`: a socket bound here and handed to
+# uvicorn; `HubProcess`: `--port 0` and the port its log names), so no port is checked free and bound later.
+# What cannot bind port 0 (Streamlit, nginx, a hub told a port it must come back on) takes a port from
+# `free_port`: each pytest-xdist worker hands out ports from its own block below the kernel's ephemeral
+# range (32768-60999), which port-0 binds never reach, starting at a random place in its block so that
+# two suites on one machine seldom meet.
 PORT_BLOCK_START = 20_000
 PORT_BLOCK_SIZE = 2_000
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-_worker_index = int(_worker[2:]) if _worker.startswith("gw") and _worker[2:].isdigit() else None
+_worker_index = int(_worker[2:]) if _worker.startswith("gw") and _worker[2:].isdigit() else 0
 _port_lock = threading.Lock()
-_port_offset = 0
+_port_offset = random.randrange(PORT_BLOCK_SIZE)
+STARTED_LINE = re.compile(r"Uvicorn running on https?://\S+:(\d+) ")
 
 
 def free_port() -> int:
-    """A port nothing listens on now, and that no other test process will be given."""
-    if _worker_index is None or _worker_index >= (32_768 - PORT_BLOCK_START) // PORT_BLOCK_SIZE:
-        with socket.socket() as probe:  # one test process (or a bench): the kernel's choice is ours alone
-            probe.bind(("127.0.0.1", 0))
-            return int(probe.getsockname()[1])
+    """A port nothing listens on now, from this test process's own block (no other test process is given it)."""
     global _port_offset
-    block = PORT_BLOCK_START + _worker_index * PORT_BLOCK_SIZE
+    block = PORT_BLOCK_START + (_worker_index % ((32_768 - PORT_BLOCK_START) // PORT_BLOCK_SIZE)) * PORT_BLOCK_SIZE
     with _port_lock:
         for _ in range(PORT_BLOCK_SIZE):
             port = block + _port_offset
@@ -81,6 +85,19 @@ def free_port() -> int:
                     continue  # in use (or lingering in TIME_WAIT): the next one
                 return port
     raise AssertionError(f"no free port in {block}-{block + PORT_BLOCK_SIZE - 1}")
+
+
+def bound_socket(port: int = 0) -> socket.socket:
+    """A listening-ready TCP socket on loopback, bound here (port 0: the kernel's choice), for uvicorn to serve."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a port in TIME_WAIT is reusable
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -99,8 +116,12 @@ def listening_addresses(port: int) -> set[str]:
     return found
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
-    """Poll `condition` until it returns something truthy; fail the test after `timeout`."""
+def wait_until(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
+    """Poll `condition` until it returns something truthy; fail the test after `timeout`.
+
+    The default ceilings here (30-60 s) only catch a hang: what they wait for takes a second or two on
+    a quiet machine, and several times that beside a loaded one (`make flake-hunt`).
+    """
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
@@ -119,7 +140,7 @@ def answers(url: str) -> bool:
         return False
 
 
-def wait_answering(process: subprocess.Popen[bytes], url: str, log: Callable[[], str], timeout: float = 20.0) -> None:
+def wait_answering(process: subprocess.Popen[bytes], url: str, log: Callable[[], str], timeout: float = 60.0) -> None:
     """Wait until `url` answers 200; fail with the process's log if it exits first."""
 
     def answering() -> bool:
@@ -164,14 +185,15 @@ class HubClientMixin:
 
 
 class InProcessHub(HubClientMixin):
-    """The hub's ASGI app under uvicorn in a thread of this process, on a free port.
+    """The hub's ASGI app under uvicorn in a thread of this process, on a socket bound here (port 0 unless given).
 
     The thread runs uvicorn's own loop factory (uvloop where installed, as `agentchat hub` does)
     and the same `HubServer`; `stop()` ends every stream first, as SIGTERM does in a hub process.
     """
 
     def __init__(self, database_url: str, port: int | None = None, **settings: Any) -> None:
-        self.port = port or free_port()
+        self._socket = bound_socket(port or 0)
+        self.port = int(self._socket.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         values: dict[str, Any] = {"heartbeat_seconds": 30, "access_log": False, **settings}
         self.settings = Settings(_env_file=None, database_url=database_url, hub_port=self.port, **values)
@@ -204,6 +226,8 @@ class InProcessHub(HubClientMixin):
         loop_factory = config.get_loop_factory()
         self._loop = loop_factory() if loop_factory else asyncio.new_event_loop()
         self._server = HubServer(config, on_exit=self.app.hub.fanout.close_all)
+        if self._socket.fileno() == -1:  # started again after a stop: the same port, bound anew
+            self._socket = bound_socket(self.port)
         self._thread = threading.Thread(target=self._serve, name=f"hub-{self.port}", daemon=True)
         self._thread.start()
         if wait:
@@ -213,11 +237,12 @@ class InProcessHub(HubClientMixin):
     def _serve(self) -> None:
         assert self._server is not None
         try:
-            self._loop.run_until_complete(self._server.serve())
+            self._loop.run_until_complete(self._server.serve(sockets=[self._socket]))
         finally:
             self._loop.close()
+            self._socket.close()
 
-    def wait_healthy(self, timeout: float = 20.0) -> None:
+    def wait_healthy(self, timeout: float = 60.0) -> None:
         def started() -> bool:
             assert self._server is not None and self._thread is not None
             if not self._thread.is_alive():
@@ -234,6 +259,7 @@ class InProcessHub(HubClientMixin):
         for name in LOGGERS:
             logging.getLogger(name).removeHandler(self._log_handler)
         if self._server is None or self._thread is None or not self._thread.is_alive():
+            self._socket.close()  # never served (or served and stopped): the port goes
             return
         assert self.app is not None
         self._loop.call_soon_threadsafe(self.app.hub.fanout.close_all)
@@ -244,16 +270,32 @@ class InProcessHub(HubClientMixin):
 
 
 class HubProcess(HubClientMixin):
-    """`python -m agentchat hub` on a free port, with its output in a log file."""
+    """`python -m agentchat hub` with its output in a log file: on port 0 unless given, read back from its log.
+
+    `port` (and `url`) wait for the start-up line that names the port, so several hubs started with
+    `wait=False` start side by side. A process started again (`start()` after `terminate()`/`kill()`)
+    comes back on the port it had.
+    """
 
     def __init__(self, database_url: str, log_dir: Path, port: int | None = None, **settings: Any) -> None:
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = hub_env(database_url, hub_port=self.port, **settings)
-        self.log_path = log_dir / f"hub-{self.port}-{time.monotonic_ns()}.log"
+        self._port = port or 0
+        self.env = hub_env(database_url, hub_port=self._port, **settings)
+        self.log_path = log_dir / f"hub-{port or 'any'}-{time.monotonic_ns()}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def port(self) -> int:
+        if not self._port:
+            self._port = self._bound_port()
+            self.env["AGENTCHAT_HUB_PORT"] = str(self._port)  # a restart comes back where clients look for it
+        return self._port
+
+    @property
+    def url(self) -> str:  # type: ignore[override]
+        return f"http://127.0.0.1:{self.port}"
+
     def start(self, wait: bool = True) -> HubProcess:
+        """Start the process; with `wait=False`, return at once (`port` and `url` wait for the port)."""
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "agentchat", "hub"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
@@ -263,7 +305,23 @@ class HubProcess(HubClientMixin):
             self.wait_healthy()
         return self
 
-    def wait_healthy(self, timeout: float = 20.0) -> None:
+    def _bound_port(self, timeout: float = 60.0) -> int:
+        """The port uvicorn's start-up line names (it logs the kernel's choice for port 0)."""
+        if self.process is None:
+            raise AssertionError("the hub process has no port before it is started")
+        process = self.process
+
+        def named() -> int | None:
+            found = STARTED_LINE.search(self.log())
+            if found:
+                return int(found.group(1))
+            if process.poll() is not None:
+                raise AssertionError(f"{process.args!r} exited with {process.returncode}:\n{self.log()}")
+            return None
+
+        return int(wait_until(named, timeout, interval=0.02))
+
+    def wait_healthy(self, timeout: float = 60.0) -> None:
         assert self.process is not None
         wait_answering(self.process, f"{self.url}/healthz", self.log, timeout)
 
@@ -324,7 +382,7 @@ class SseReader:
             self._client.close()  # the stream ended: its connection goes, not back to a pool
             self.ended.set()
 
-    def next(self, kind: str | None = None, timeout: float = 10.0) -> Event:
+    def next(self, kind: str | None = None, timeout: float = 30.0) -> Event:
         """The next event (of type `kind`, skipping others)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -338,11 +396,45 @@ class SseReader:
             if kind is None or event.event == kind:
                 return event
 
-    def messages(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    def messages(self, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
         return [self.next("message", timeout).data for _ in range(count)]
 
+    def until_message(self, marker_id: int, timeout: float = 20.0) -> list[Event]:
+        """Every event before the message `marker_id`, which is dropped: "nothing more came" without a quiet period.
+
+        A stream sends messages in id order, so a marker made after whatever must not arrive comes after
+        it on the stream: what arrived before the marker is everything that arrived at all.
+        """
+        found: list[Event] = []
+        while True:
+            event = self.next(timeout=timeout)
+            if event.event == "message" and int(event.id or 0) == marker_id:
+                return found
+            found.append(event)
+
+    def until_heartbeat(self, timeout: float = 20.0) -> list[Event]:
+        """Every event before the next heartbeat: after `ready`, the replay (a hub beats only live streams)."""
+        found: list[Event] = []
+        while (event := self.next(timeout=timeout)).event != "heartbeat":
+            found.append(event)
+        return found
+
+    def until_end(self, timeout: float = 20.0) -> list[Event]:
+        """Every event still to be read once the stream has ended (the hub closed it): the end is the marker."""
+        if not self.ended.wait(timeout):
+            raise AssertionError(f"the stream did not end within {timeout} s")
+        found: list[Event] = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                found.append(self.events.get_nowait())
+        return found
+
     def drain(self, settle: float = 0.3, limit: float = 30.0) -> list[Event]:
-        """Everything that arrives until no event but heartbeats came for `settle` seconds."""
+        """Everything that arrives until no event but heartbeats came for `settle` seconds.
+
+        Not a way to show that nothing more came (a loaded machine delays what would come past any
+        quiet period): for that, `until_message` with a marker, `until_heartbeat` or `until_end`.
+        """
         found: list[Event] = []
         deadline = time.monotonic() + limit
         quiet_since = time.monotonic()
@@ -368,3 +460,21 @@ class SseReader:
         with contextlib.suppress(httpx.HTTPError, RuntimeError):
             self.response.close()
         self._client.close()
+
+
+def age_messages(database_url: str, seconds: float) -> None:
+    """Move every stored message `seconds` into the past: retention tested by the store's clock, not by waiting.
+
+    A hub reads its window from the store when it starts, so start the hub that must see the old
+    messages after this.
+    """
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        rows = connection.execute(sa.select(messages_table.c.id, messages_table.c.created_at)).all()
+        for row in rows:
+            connection.execute(
+                messages_table.update()
+                .where(messages_table.c.id == row.id)
+                .values(created_at=row.created_at - timedelta(seconds=seconds))
+            )
+    engine.dispose()

@@ -1,8 +1,8 @@
 """The dashboard in a real browser: Debian's Chromium driven by Playwright, against real processes.
 
-A hub and `streamlit run app.py` run as subprocesses on free ports for the whole module; each test
-opens its own page, which is its own Streamlit session with its own live feed. The README's
-screenshots come from the Diagnostics and Leaderboard tests:
+A hub and `streamlit run app.py` run as subprocesses for the whole module (the test that restarts
+its hub has a pair of its own); each test opens its own page, which is its own Streamlit session
+with its own live feed. The README's screenshots come from the Diagnostics and Leaderboard tests:
 `UPDATE_SCREENSHOTS=1 python -m pytest tests/test_browser.py`.
 The last test drives Chromium's native EventSource, on a page of another origin, through a store
 outage during its reconnect (issue 13, point 1).
@@ -10,6 +10,7 @@ outage during its reconnect (issue 13, point 1).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -27,7 +28,7 @@ from agentchat.dashboard.standings import whole_money
 from agentchat.message import Draft
 from agentchat.store import Store, create_store_engine
 from tests.browser import BROWSER_MARKS, Dashboard, card, wait_until_woken_by_its_stream
-from tests.support import ROOT, HubProcess, InProcessHub, free_port, wait_until
+from tests.support import ROOT, UNBOUNDED, HubProcess, InProcessHub, free_port, wait_until
 
 pytestmark = BROWSER_MARKS
 TOKEN = "browser-test-token"
@@ -36,22 +37,30 @@ DOCS = ROOT / "docs"
 # The live area's timers an hour away: whatever a test sees arrive was drawn because it changed, not by a clock.
 LONG_TIMERS = {"AGENTCHAT_DASHBOARD_CLOCK_SECONDS": "3600", "AGENTCHAT_DASHBOARD_AGE_SECONDS": "3600"}
 POLL_SECONDS = 2
+# The tests that need no part of the module's stack run beside it, in a worker of their own (tests/conftest.py);
+# so do the second half of those that use it, on a stack of their own in that worker.
+BESIDE_THE_STACK = pytest.mark.xdist_group("tests/test_browser.py:own-hub")
+ON_A_SECOND_STACK = pytest.mark.xdist_group("tests/test_browser.py:second-stack")
 # How long a test waits for what a change draws. Far below the timers, so a pass still shows change-driven
 # redraw; not a latency bound (bench/dashboard.py measures that): the browser tests share 2 cores with the suite.
 SHOWN_MS = 15_000
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HubProcess, Dashboard]]:
+@contextlib.contextmanager
+def running_stack(workdir: Path) -> Iterator[tuple[HubProcess, Dashboard]]:
     """A hub (heartbeat 2 s, token required) and a dashboard in front of it, its timers an hour away.
 
     The hub is told the dashboard's port, as `agentchat run` tells it, so it accepts the dashboard's origin
     on its stream and every session redraws on change.
     """
-    workdir = tmp_path_factory.mktemp("browser")
     port = free_port()  # the hub accepts the dashboard's origin on its stream, as with `agentchat run`
     hub = HubProcess(
-        f"sqlite:///{workdir / 'agentchat.db'}", workdir, heartbeat_seconds=2, generate_token=TOKEN, dashboard_port=port
+        f"sqlite:///{workdir / 'agentchat.db'}",
+        workdir,
+        heartbeat_seconds=2,
+        generate_token=TOKEN,
+        dashboard_port=port,
+        generate_per_minute=UNBOUNDED,  # the module's tests make ~60 rounds: no test spends another's budget
     )
     hub.start(wait=False)
     env = {"AGENTCHAT_GENERATE_TOKEN": TOKEN, "AGENTCHAT_POLL_SECONDS": str(POLL_SECONDS), **LONG_TIMERS}
@@ -65,23 +74,43 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HubProcess
         hub.stop()
 
 
-@pytest.fixture
-def open_page(browser: Browser, stack: tuple[HubProcess, Dashboard]) -> Iterator[Callable[[], Page]]:
-    """Open the dashboard in a new tab (a new Streamlit session); a JavaScript dialog fails the test."""
-    pages: list[Page] = []
-    dialogs: list[str] = []
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HubProcess, Dashboard]]:
+    """The module's hub and dashboard; no test stops or restarts them (one that must has its own)."""
+    with running_stack(tmp_path_factory.mktemp("browser")) as running:
+        yield running
+
+
+def page_opener(browser: Browser, url: str, pages: list[Page], dialogs: list[str]) -> Callable[[], Page]:
+    """Open the dashboard at `url` in a new tab (a new Streamlit session) once its live area redraws on change."""
 
     def open_() -> Page:
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         pages.append(page)
-        page.goto(stack[1].url)
+        page.goto(url)
         page.wait_for_selector("[data-testid='stApp']", timeout=20_000)
         expect(page.get_by_text("🟢 Real-time (SSE)")).to_be_visible(timeout=20_000)
         wait_until_woken_by_its_stream(page)
         return page
 
-    yield open_
+    return open_
+
+
+def settled(page: Page) -> None:
+    """Wait until the page's script run has ended and its charts are drawn: what a picture should show."""
+    expect(page.locator("[data-testid='stApp'][data-test-script-state='notRunning']")).to_have_count(1)
+    charts = page.locator("[data-testid='stVegaLiteChart']")
+    for index in range(charts.count()):
+        expect(charts.nth(index).locator("svg.marks")).to_be_visible(timeout=SHOWN_MS)
+
+
+@pytest.fixture
+def open_page(browser: Browser, stack: tuple[HubProcess, Dashboard]) -> Iterator[Callable[[], Page]]:
+    """Open the dashboard in a new tab (a new Streamlit session); a JavaScript dialog fails the test."""
+    pages: list[Page] = []
+    dialogs: list[str] = []
+    yield page_opener(browser, stack[1].url, pages, dialogs)
     for page in pages:
         page.close()
     assert dialogs == [], f"a script ran in the page: {dialogs}"
@@ -121,8 +150,7 @@ def test_a_round_posted_elsewhere_is_on_screen_with_the_timer_an_hour_away(
     hub, _ = stack
     page = open_page()
     timings = []
-    for offset_ms in (0, 250, 500, 750):
-        page.wait_for_timeout(offset_ms)
+    for _ in range(4):
         posted = time.monotonic()
         made = generate(hub, ["grok_sentiment"])
         expect(card(page, made[0])).to_contain_text(made[0]["content"][:60], timeout=SHOWN_MS)
@@ -170,6 +198,7 @@ def woken(page: Page) -> int:
     return int(page.evaluate("() => [...window.__agentchatStreams.values()].reduce((sum, e) => sum + e.sent, 0)"))
 
 
+@ON_A_SECOND_STACK
 def test_a_browser_that_cannot_hold_the_stream_keeps_the_one_second_timer_and_says_so(
     stack: tuple[HubProcess, Dashboard], browser: Browser, tmp_path: Path
 ) -> None:
@@ -191,8 +220,12 @@ def test_a_browser_that_cannot_hold_the_stream_keeps_the_one_second_timer_and_sa
         page.get_by_role("link", name="Live chat").click()
         expect(page.get_by_text("🟢 Real-time (SSE)")).to_be_visible(timeout=SHOWN_MS)
         before = woken(page)
-        page.wait_for_timeout(5000)
-        assert woken(page) - before >= 4  # by its one-second clock (without it: no wake-up at all here)
+        # Woken again and again by its one-second clock (without it: no wake-up at all here, the age tick
+        # being an hour away); counted, not timed.
+        page.wait_for_function(
+            f"() => [...window.__agentchatStreams.values()].reduce((sum, e) => sum + e.sent, 0) >= {before + 4}",
+            timeout=60_000,
+        )
         made = generate(hub, ["gemini_reversion"])
         expect(card(page, made[0])).to_contain_text(made[0]["content"][:60], timeout=SHOWN_MS)
     finally:
@@ -200,6 +233,7 @@ def test_a_browser_that_cannot_hold_the_stream_keeps_the_one_second_timer_and_sa
         other.stop()
 
 
+@ON_A_SECOND_STACK
 def test_html_and_markdown_link_in_a_message_show_as_text(
     open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
 ) -> None:
@@ -210,13 +244,14 @@ def test_html_and_markdown_link_in_a_message_show_as_text(
     store.dispose()
     page = open_page()  # a new session replays what the hub retains, this message included
     message = card(page, stored[0].to_dict())
-    expect(message.get_by_test_id("stText")).to_have_text(PAYLOAD)
-    expect(message.get_by_test_id("stCaptionContainer")).to_contain_text(PAYLOAD)
+    expect(message.locator(".content")).to_have_text(PAYLOAD)
+    expect(message.locator(".meta")).to_contain_text(PAYLOAD)
     assert page.locator("img[src='x']").count() == 0
     assert page.locator("a[href^='javascript']").count() == 0
     assert message.locator("a").count() == 0
 
 
+@ON_A_SECOND_STACK
 def test_a_redraw_keeps_cards_mounted_and_widgets_as_set(
     open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
 ) -> None:
@@ -235,9 +270,21 @@ def test_a_redraw_keeps_cards_mounted_and_widgets_as_set(
     expect(page.get_by_role("radio", name="Timeline")).to_be_checked()
 
 
-def test_a_hub_restart_is_recovered_from(open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]) -> None:
-    hub, _ = stack
-    page = open_page()
+@BESIDE_THE_STACK
+def test_a_hub_restart_is_recovered_from(browser: Browser, tmp_path: Path) -> None:
+    """On a hub and dashboard of its own: the module's are never restarted under another test."""
+    pages: list[Page] = []
+    dialogs: list[str] = []
+    with running_stack(tmp_path) as (hub, dashboard):
+        try:
+            restart_and_recover(hub, page_opener(browser, dashboard.url, pages, dialogs)())
+        finally:
+            for page in pages:
+                page.close()
+    assert dialogs == [], f"a script ran in the page: {dialogs}"
+
+
+def restart_and_recover(hub: HubProcess, page: Page) -> None:
     before = generate(hub, ["llama_maker"])
     expect(card(page, before[0])).to_be_visible(timeout=SHOWN_MS)
     hub.terminate()
@@ -251,6 +298,7 @@ def test_a_hub_restart_is_recovered_from(open_page: Callable[[], Page], stack: t
     expect(page.get_by_text("Redraw on change")).to_be_visible(timeout=20_000)
 
 
+@ON_A_SECOND_STACK
 def test_closing_the_tab_closes_its_feed_connection(
     open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
 ) -> None:
@@ -259,15 +307,18 @@ def test_closing_the_tab_closes_its_feed_connection(
     def clients() -> int:
         return int(httpx.get(f"{hub.url}/healthz", timeout=5).json()["clients"])
 
-    wait_until(lambda: clients() == 0, timeout=20)  # tabs of earlier tests are released by now
+    wait_until(lambda: clients() == 0, timeout=60)  # tabs of earlier tests are released by now
     page = open_page()
-    wait_until(lambda: clients() == 2, timeout=20)  # the session's feed, and the tab's own wake-up stream
-    time.sleep(1)
+    wait_until(lambda: clients() == 2, timeout=60)  # the session's feed, and the tab's own wake-up stream
+    made = generate(hub, ["llama_maker"])  # a redraw: whatever connection a rerun would open is open after it
+    expect(card(page, made[0])).to_be_visible(timeout=SHOWN_MS)
+    expect(page.locator("[data-testid='stApp'][data-test-script-state='notRunning']")).to_have_count(1)
     assert clients() == 2  # no more than one extra connection per tab
     page.close()
-    wait_until(lambda: clients() == 0, timeout=20)
+    wait_until(lambda: clients() == 0, timeout=60)
 
 
+@ON_A_SECOND_STACK
 def test_diagnostics_page_runs_the_connection_test_and_both_pages_are_pictured(
     open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard], tmp_path: Path
 ) -> None:
@@ -278,7 +329,7 @@ def test_diagnostics_page_runs_the_connection_test_and_both_pages_are_pictured(
     for _ in range(2):
         made = generate(hub)
         expect(card(page, made[-1])).to_be_visible(timeout=SHOWN_MS)
-    page.wait_for_timeout(1200)  # let the chart settle
+    settled(page)
     page.screenshot(path=str(pictures / "dashboard.png"))
     page.set_viewport_size({"width": 1600, "height": 1450})  # the whole Diagnostics page in one picture
     page.get_by_role("link", name="Diagnostics").click()
@@ -286,7 +337,7 @@ def test_diagnostics_page_runs_the_connection_test_and_both_pages_are_pictured(
     page.get_by_role("button", name="Run connection test").click()
     expect(page.get_by_text("all 7 checks passed")).to_be_visible(timeout=30_000)
     expect(page.get_by_role("cell", name="✅ PASS")).to_have_count(7)
-    page.wait_for_timeout(1200)
+    settled(page)
     page.screenshot(path=str(pictures / "diagnostics.png"))
     page.get_by_role("link", name="Live chat").click()  # same session: the feed and its messages are still there
     expect(card(page, made[-1])).to_be_visible(timeout=SHOWN_MS)
@@ -325,6 +376,7 @@ def page_origin() -> Iterator[str]:
     server.server_close()
 
 
+@BESIDE_THE_STACK
 def test_an_eventsource_on_another_origin_comes_back_after_a_store_outage(
     start_hub: Callable[..., InProcessHub], page_origin: str, browser: Browser
 ) -> None:
@@ -341,10 +393,10 @@ def test_an_eventsource_on_another_origin_comes_back_after_a_store_outage(
         wait_until(lambda: page.evaluate("window.seen.length") == len(first))
         os.rename(path, away)
         hub._loop.call_soon_threadsafe(hub.app.hub.fanout.close_all)  # every stream reconnects now
-        wait_until(lambda: page.evaluate("window.unavailable") >= 1, timeout=20)
+        wait_until(lambda: page.evaluate("window.unavailable") >= 1, timeout=60)
         os.rename(away, path)
         second = [m["id"] for m in hub.generate().json()["messages"]]
-        wait_until(lambda: page.evaluate("window.seen.length") == len(first) + len(second), timeout=20)
+        wait_until(lambda: page.evaluate("window.seen.length") == len(first) + len(second), timeout=60)
         assert page.evaluate("window.seen") == first + second
         assert page.evaluate("window.readies") >= 2
     finally:
@@ -355,6 +407,7 @@ def books(hub: HubProcess) -> dict[str, Any]:
     return dict(httpx.get(f"{hub.url}/api/agents/performance", timeout=10).json())
 
 
+@ON_A_SECOND_STACK
 def test_leaderboard_shows_each_agents_equity_and_moves_after_a_round(
     open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard], tmp_path: Path
 ) -> None:
@@ -378,7 +431,7 @@ def test_leaderboard_shows_each_agents_equity_and_moves_after_a_round(
     expect(page.locator("[data-testid='stVegaLiteChart'] .marks").first).to_be_visible(timeout=10_000)
     trades = page.get_by_test_id("stDataFrame").first.or_(page.get_by_text("No trade among"))
     expect(trades).to_be_visible(timeout=10_000)
-    page.wait_for_timeout(1500)  # let the chart's lines settle
+    settled(page)
     page.screenshot(path=str(pictures / "leaderboard.png"), full_page=True)
     generate(hub)
     after = books(hub)
@@ -386,3 +439,92 @@ def test_leaderboard_shows_each_agents_equity_and_moves_after_a_round(
     for entry in after["agents"]:
         row = page.locator(f".st-key-standing-{entry['agent_id']}")
         expect(row).to_contain_text(whole_money(entry["equity"]), timeout=SHOWN_MS)
+
+
+WATCH_BOARD = """() => {
+  const host = [...document.querySelectorAll('*')].find((node) => node.shadowRoot?.querySelector('.board'));
+  const board = host.shadowRoot.querySelector('.board');
+  window.boardChanges = [];
+  new MutationObserver((records) => {
+    for (const record of records) {
+      const node = record.target.nodeType === 1 ? record.target : record.target.parentElement;
+      const inAge = node?.closest('.age');
+      window.boardChanges.push({
+        type: record.type + (record.attributeName ? ` ${record.attributeName}` : ''),
+        age: Boolean(inAge),
+        added: [...record.addedNodes].map((node) => node.dataset?.id ?? node.nodeName),
+        removed: [...record.removedNodes].map((node) => node.dataset?.id ?? node.nodeName),
+      });
+    }
+  }).observe(board, { subtree: true, childList: true, attributes: true, characterData: true });
+}"""
+
+
+def test_a_rerun_that_brings_one_message_adds_its_card_and_changes_nothing_else(
+    open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
+) -> None:
+    hub, _ = stack
+    generate(hub)
+    page = open_page()
+    newest = generate(hub, ["grok_sentiment"])[0]
+    expect(card(page, newest)).to_be_visible(timeout=SHOWN_MS)
+    page.evaluate(WATCH_BOARD)
+    made = generate(hub, ["grok_sentiment"])[0]
+    expect(card(page, made)).to_be_visible(timeout=SHOWN_MS)
+    changes = page.evaluate("window.boardChanges")
+    outside_ages = [change for change in changes if not change["age"]]
+    one_card = {"type": "childList", "age": False, "added": [str(made["id"])], "removed": []}
+    assert one_card in outside_ages, outside_ages
+    # Besides: at most the agent's oldest card, when its column was full (AGENTCHAT_MAX_PER_AGENT).
+    others = [change for change in outside_ages if change != one_card]
+    shapes = [(change["type"], change["added"], len(change["removed"])) for change in others]
+    assert shapes in ([], [("childList", [], 1)]), others
+    assert all(int(change["removed"][0]) < made["id"] for change in others), others
+
+
+def test_three_dashboard_tabs_of_one_browser_hold_one_browser_stream(
+    browser: Browser, stack: tuple[HubProcess, Dashboard]
+) -> None:
+    """Each tab is a session with its own feed (3 streams from the server); the browser holds 1 between them."""
+    hub, dashboard = stack
+
+    def clients() -> int:
+        return int(httpx.get(f"{hub.url}/healthz", timeout=5).json()["clients"])
+
+    wait_until(lambda: clients() == 0, timeout=20)  # tabs of earlier tests are released by now
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})  # one browser profile
+    try:
+        pages = []
+        for _ in range(3):
+            page = context.new_page()
+            page.goto(dashboard.url)
+            expect(page.get_by_text("🟢 Real-time (SSE)")).to_be_visible(timeout=20_000)
+            wait_until_woken_by_its_stream(page)
+            pages.append(page)
+        wait_until(lambda: clients() == 3 + 1, timeout=20)
+        roles = sorted(page.evaluate("() => [...window.__agentchatStreams.values()][0].role") for page in pages)
+        assert roles == ["held", "shared", "shared"]
+        made = generate(hub, ["claude_arbitrage"])
+        for page in pages:  # each woken through the one stream
+            expect(card(page, made[0])).to_contain_text(made[0]["content"][:60], timeout=SHOWN_MS)
+        assert clients() == 3 + 1
+    finally:
+        context.close()
+
+
+def test_the_tabs_layout_shows_one_agents_cards_at_a_time(
+    open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
+) -> None:
+    hub, _ = stack
+    made = {message["agent_id"]: message for message in generate(hub, ["claude_arbitrage", "grok_sentiment"])}
+    page = open_page()
+    page.get_by_text("Tabs", exact=True).click()
+    expect(page.get_by_role("tab", name="Claude Arbitrage")).to_have_attribute("aria-selected", "true", timeout=10_000)
+    expect(card(page, made["claude_arbitrage"])).to_be_visible()
+    expect(card(page, made["grok_sentiment"])).to_be_hidden()
+    page.get_by_role("tab", name="Grok Sentiment").click()
+    expect(card(page, made["grok_sentiment"])).to_be_visible()
+    expect(card(page, made["claude_arbitrage"])).to_be_hidden()
+    newer = generate(hub, ["grok_sentiment"])[0]  # a redraw keeps the tab the operator chose
+    expect(card(page, newer)).to_be_visible(timeout=SHOWN_MS)
+    expect(page.get_by_role("tab", name="Grok Sentiment")).to_have_attribute("aria-selected", "true")

@@ -27,7 +27,7 @@ from agentchat.dashboard.views import EMPTY_TEXT
 from agentchat.message import Draft
 from agentchat.probe import CHECK_NAMES
 from agentchat.store import Store, create_store_engine
-from tests.apptest import markdown, run_until
+from tests.apptest import board, board_texts, markdown, run_until
 from tests.support import ROOT, InProcessHub, free_port, shipped_dashboard_address, wait_until
 
 APP = ROOT / "app.py"
@@ -62,7 +62,8 @@ def open_dashboard(monkeypatch: pytest.MonkeyPatch, hub_url: str, **settings: st
 
 
 def texts(at: AppTest) -> list[str]:
-    return [element.value for element in at.text]
+    """The message texts on the page: the live chat element's (the element-per-card drawing's `st.text`s too)."""
+    return board_texts(at) + [element.value for element in at.text]
 
 
 def button(at: AppTest, label: str) -> Any:
@@ -74,12 +75,11 @@ def test_dashboard_has_one_column_per_agent_headed_with_its_name_strategy_and_co
 ) -> None:
     at = open_dashboard(monkeypatch, hub.url)
     assert not at.exception
-    assert len(at.main.columns) == 4 + len(BUILTIN_ROSTER)  # the analytics row, then one column per agent
-    for agent, column in zip(BUILTIN_ROSTER, at.main.columns[4:], strict=True):
-        header = column.markdown[0].value
-        assert escape_markdown(agent.name) in header
-        assert f'foreground="{agent.color}"' in header
-        assert escape_markdown(agent.strategy.replace("_", " ")) in header
+    assert board(at)["layout"] == "columns"  # the live chat element draws one column per agent
+    for agent, column in zip(BUILTIN_ROSTER, board(at)["agents"], strict=True):
+        assert column["name"] == agent.name
+        assert column["color"] == agent.color
+        assert column["strategy"] == agent.strategy
 
 
 def test_empty_dashboard_says_it_is_waiting_and_hints_at_generate(
@@ -122,8 +122,7 @@ def test_messages_generated_elsewhere_appear_at_the_next_refresh_newest_first(
     first = hub.generate(["claude_arbitrage"]).json()["messages"][0]
     second = hub.generate(["claude_arbitrage"]).json()["messages"][0]
     run_until(at, lambda at: second["content"] in texts(at))
-    claude_column = at.main.columns[4]
-    assert [element.value for element in claude_column.text] == [second["content"], first["content"]]
+    assert board_texts(at, "claude_arbitrage") == [second["content"], first["content"]]
 
 
 @pytest.mark.parametrize("layout", ["Columns", "Timeline", "Tabs"])
@@ -135,8 +134,9 @@ def test_each_layout_shows_every_message_of_the_picked_agents(
     at.radio(key="layout").set_value(layout).run()
     assert not at.exception
     assert sorted(texts(at)) == sorted(message["content"] for message in made)
+    assert board(at)["layout"] == layout.lower()
     if layout == "Tabs":
-        assert [tab.label for tab in at.tabs] == [escape_markdown(agent.name) for agent in BUILTIN_ROSTER]
+        assert [tab["name"] for tab in board(at)["agents"]] == [agent.name for agent in BUILTIN_ROSTER]
 
 
 def test_unpicking_an_agent_hides_its_messages(monkeypatch: pytest.MonkeyPatch, hub: InProcessHub) -> None:
@@ -171,7 +171,7 @@ def test_hub_down_the_page_loads_and_says_where_the_hub_should_be_and_how_to_sta
     assert f"`{dead_url}` is unreachable" in error
     assert "python -m agentchat hub" in error
     assert "make run" in error
-    assert len(at.main.columns) == 4 + len(BUILTIN_ROSTER)  # this process's own roster stands in
+    assert len(board(at)["agents"]) == len(BUILTIN_ROSTER)  # this process's own roster stands in
 
 
 def test_dashboard_recovers_by_itself_when_the_hub_comes_up(
@@ -193,9 +193,8 @@ def test_message_text_is_shown_as_text_never_as_markup(
     store.insert_round([Draft("claude_arbitrage", "Claude Arbitrage", "alert", PAYLOAD, meta)])
     store.dispose()
     at = open_dashboard(monkeypatch, hub.url)
-    assert texts(at) == [PAYLOAD]  # st.text: no Markdown, no HTML
-    caption = at.main.columns[4].caption[0].value
-    assert escape_markdown(PAYLOAD) in caption
+    assert texts(at) == [PAYLOAD]  # the element's data, drawn with textContent: no Markdown, no HTML
+    assert board(at)["messages"][0]["meta"]["symbol"] == PAYLOAD  # the meta line is text too
     for element in [*at.markdown, *at.caption]:
         assert not re.search(r"(?<!\\)<img", element.value)
         assert not re.search(r"(?<!\\)\]\(javascript", element.value)
@@ -274,3 +273,13 @@ def test_changing_feed_settings_replaces_the_feed_and_leaks_no_connection(
 
 def clients(hub: InProcessHub) -> int:
     return int(httpx.get(f"{hub.url}/healthz", timeout=5).json()["clients"])
+
+
+def test_the_element_per_card_drawing_stays_behind_its_setting(
+    monkeypatch: pytest.MonkeyPatch, hub: InProcessHub
+) -> None:
+    made = hub.generate().json()["messages"]
+    at = open_dashboard(monkeypatch, hub.url, dashboard_cards="elements")
+    assert not at.exception
+    assert board(at) == {}  # no live chat element
+    assert sorted(element.value for element in at.text) == sorted(message["content"] for message in made)

@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from agentchat.dashboard.access import Access, Gate, configure_login_line, decide, is_loopback
 from agentchat.dashboard.formatting import escape_markdown
+from tests.apptest import board_texts
 from tests.support import ROOT, InProcessHub, shipped_dashboard_address, wait_until
 
 APP = ROOT / "app.py"
@@ -218,7 +219,7 @@ def test_a_signed_in_non_operator_sees_the_chat_without_generate(
     assert not at.exception
     assert "Generate messages" not in buttons(at)
     assert "Sign out" in buttons(at)
-    assert sorted(element.value for element in at.text) == sorted(message["content"] for message in made)
+    assert sorted(board_texts(at)) == sorted(message["content"] for message in made)
     assert any("read-only" in caption.value for caption in at.sidebar.caption)
 
 

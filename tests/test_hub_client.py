@@ -169,14 +169,14 @@ def silent_after_retry(connection: socket.socket, _head: bytes) -> None:
 
 def test_a_streams_read_timeout_can_be_shortened_once_it_is_open(serve: Callable[[Handler], SocketServer]) -> None:
     server = serve(silent_after_retry)
-    with HubClient(server.url, timeout=30) as hub:
+    with HubClient(server.url, timeout=600) as hub:
         stream = hub.open_stream()
         stream.set_read_timeout(0.2)
         started = time.monotonic()
         with pytest.raises(httpx.ReadTimeout) as raised:
             list(stream.events())
         stream.close()
-    assert time.monotonic() - started < 10  # the client's 30 s no longer applies
+    assert time.monotonic() - started < 120  # the client's 600 s no longer applies
     assert describe_error(raised.value) == "timed out"
     assert stream.retry_milliseconds == 3000
 

@@ -29,7 +29,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from agentchat.probe import CHECK_NAMES
-from tests.support import ROOT, free_port, wait_answering
+from tests.support import ROOT, STARTED_LINE, wait_answering, wait_until
 
 COMMANDS = ("hub", "run", "check", "db", "scheduler", "agent-example", "dashboard")
 # Run by the installed venv's Python: the pages of the Streamlit script `agentchat dashboard` serves.
@@ -50,10 +50,12 @@ at.switch_page("diagnostics.py").run()
 diagnostics = {"errors": [e.value for e in at.exception], "titles": [t.value for t in at.title]}
 at.switch_page("leaderboard.py").run()
 leaderboard = {"errors": [e.value for e in at.exception], "titles": [t.value for t in at.title]}
+at.switch_page("history.py").run()
+history = {"errors": [e.value for e in at.exception], "titles": [t.value for t in at.title]}
 st.cache_resource.clear()  # closes the session's feed, as the end of a session does
 config = (DASHBOARD_SCRIPT.parent / ".streamlit" / "config.toml").is_file()  # Streamlit's script-level config
 print(json.dumps({"script": str(DASHBOARD_SCRIPT), "config": config, "address": shipped, "live": live,
-                  "diagnostics": diagnostics, "leaderboard": leaderboard}))
+                  "diagnostics": diagnostics, "leaderboard": leaderboard, "history": history}))
 """
 BUILD_INPUTS = ("pyproject.toml", "README.md", "agentchat")  # what pyproject.toml names: the readme, the package
 
@@ -137,11 +139,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
 
 @pytest.fixture(scope="module")
 def installed_hub(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`agentchat hub` from the installed venv on a free port, its SQLite file in a temporary directory."""
-    port = free_port()
+    """`agentchat hub` from the installed venv on port 0 (the port read from its log), its SQLite file in a
+    temporary directory."""
     files = tmp_path_factory.mktemp("hub")
     database, log_path = files / "agentchat.db", files / "hub.log"
-    env = installed.env(database_url=f"sqlite:///{database}", hub_port=str(port), heartbeat_seconds="0.5")
+    env = installed.env(database_url=f"sqlite:///{database}", hub_port="0", heartbeat_seconds="0.5")
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [str(installed.bin / "agentchat"), "hub"],
@@ -150,8 +152,9 @@ def installed_hub(installed: Installed, tmp_path_factory: pytest.TempPathFactory
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
     try:
+        port = int(wait_until(lambda: bound_port(process, log_path), timeout=60, interval=0.05))
+        url = f"http://127.0.0.1:{port}"
         wait_answering(process, f"{url}/healthz", lambda: log_path.read_text(errors="replace"), timeout=60)
         yield url
     finally:
@@ -161,6 +164,16 @@ def installed_hub(installed: Installed, tmp_path_factory: pytest.TempPathFactory
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+
+
+def bound_port(process: subprocess.Popen[bytes], log_path: Path) -> int | None:
+    """The port the hub's start-up line names, once it is in the log; fails if the hub exited first."""
+    log = log_path.read_text(errors="replace")
+    found = STARTED_LINE.search(log)
+    if found:
+        return int(found.group(1))
+    assert process.poll() is None, f"the installed hub exited with {process.returncode}:\n{log}"
+    return None
 
 
 def test_requirements_pin_exactly_the_declared_dependencies_each_inside_its_range() -> None:
@@ -197,6 +210,7 @@ def test_the_installed_dashboard_script_serves_the_live_page_diagnostics_and_the
     assert any("🟢 Real-time (SSE)" in text for text in seen["live"]["markdown"])  # its feed reached the hub
     assert seen["diagnostics"] == {"errors": [], "titles": ["Diagnostics"]}
     assert seen["leaderboard"] == {"errors": [], "titles": ["Leaderboard"]}
+    assert seen["history"] == {"errors": [], "titles": ["History"]}
 
 
 def test_installed_agentchat_check_passes_against_the_installed_hub(installed: Installed, installed_hub: str) -> None:

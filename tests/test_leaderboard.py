@@ -159,7 +159,7 @@ def dashboard_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     yield
     st.cache_resource.clear()
     st.cache_data.clear()
-    wait_until(lambda: not [t for t in threading.enumerate() if t.name.startswith("agentchat-feed")], timeout=5)
+    wait_until(lambda: not [t for t in threading.enumerate() if t.name.startswith("agentchat-feed")], timeout=30)
 
 
 def open_leaderboard(monkeypatch: pytest.MonkeyPatch, hub_url: str) -> AppTest:

@@ -67,7 +67,7 @@ class Nginx:
         self.process = subprocess.Popen(
             [NGINX, "-p", str(self.folder), "-c", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        wait_until(lambda: answers(f"{self.url}/healthz"), timeout=10)
+        wait_until(lambda: answers(f"{self.url}/healthz"), timeout=30)
         return self
 
     def stop(self) -> None:
@@ -79,7 +79,10 @@ class Nginx:
 @pytest.fixture
 def hubs(start_hub_process: Callable[..., HubProcess], postgres_url: str) -> list[HubProcess]:
     """Two hub processes on one PostgreSQL database: what the README's nginx block balances."""
-    return [start_hub_process(database_url=postgres_url, heartbeat_seconds=0.5) for _ in range(2)]
+    hubs = [start_hub_process(database_url=postgres_url, heartbeat_seconds=0.5, wait=False) for _ in range(2)]
+    for hub in hubs:  # started side by side
+        hub.wait_healthy()
+    return hubs
 
 
 @pytest.fixture
@@ -117,16 +120,16 @@ def test_a_same_origin_browser_post_through_nginx_is_not_taken_for_a_cross_site_
 def test_a_killed_hub_is_passed_over_and_the_feed_gets_every_message_once(hubs: list[HubProcess], proxy: Nginx) -> None:
     feed = RealtimeAgentMessages(proxy.url, max_per_agent=50, fallback_poll_interval=0.5, max_backoff_seconds=0.5)
     try:
-        wait_until(lambda: feed.state == "realtime", timeout=10)
+        wait_until(lambda: feed.state == "realtime", timeout=30)
         made = generate(proxy)
-        wait_until(lambda: len(feed.messages) == len(made), timeout=10)
+        wait_until(lambda: len(feed.messages) == len(made), timeout=30)
         hubs[0].kill()  # the stream on it (if it was there) drops; nginx sends the rest to the other
         for _ in range(3):
             made += generate(proxy)
-        wait_until(lambda: len(feed.messages) == len(made), timeout=15)
-        wait_until(lambda: feed.state == "realtime", timeout=15)
+        wait_until(lambda: len(feed.messages) == len(made), timeout=30)
+        wait_until(lambda: feed.state == "realtime", timeout=30)
         made += generate(proxy)
-        wait_until(lambda: len(feed.messages) == len(made), timeout=10)
+        wait_until(lambda: len(feed.messages) == len(made), timeout=30)
         assert [message["id"] for message in feed.messages] == [message["id"] for message in reversed(made)]
     finally:
         feed.close()

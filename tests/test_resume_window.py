@@ -23,6 +23,7 @@ from tests.support import InProcessHub, SseReader, wait_until
 
 StartHub = Callable[..., InProcessHub]
 ROSTER_SIZE = 6
+HEARTBEAT_SECONDS = 0.2  # a replay's end is the stream's first heartbeat
 
 
 def stream_url(hub: InProcessHub, **params: str) -> str:
@@ -39,23 +40,28 @@ def message_ids(events: list[Any]) -> list[int]:
 
 
 def replay_of(hub: InProcessHub, last_event_id: int, **params: str) -> tuple[dict[str, Any], list[int]]:
-    """`ready` and the ids replayed (everything until the stream goes quiet)."""
+    """`ready` and the ids replayed: everything before the first heartbeat, which a hub sends only to a stream
+    that has gone live, after its replay (the hubs of this module beat every HEARTBEAT_SECONDS)."""
     reader = SseReader(stream_url(hub, **params), {"Last-Event-ID": str(last_event_id)}).start()
     try:
         ready = reader.next("ready").data
-        return ready, message_ids(reader.drain(settle=0.3))
+        return ready, message_ids(reader.until_heartbeat())
     finally:
         reader.close()
 
 
-def resume_while_publishing(hub: InProcessHub, last_event_id: int, readers: int, rounds: int) -> list[list[int]]:
-    """Open `readers` resumes while `rounds` rounds are published; each reader's ids once all have arrived."""
+def resume_while_publishing(
+    hub: InProcessHub, last_event_id: int, readers: int, rounds: int
+) -> tuple[list[list[int]], int]:
+    """Open `readers` resumes while `rounds` rounds are published; each reader's ids up to a marker round
+    published after them all, and the marker's id (not among the ids)."""
     publisher = threading.Thread(target=lambda: [hub.generate() for _ in range(rounds)])
     publisher.start()
     opened = [SseReader(stream_url(hub), {"Last-Event-ID": str(last_event_id)}).start() for _ in range(readers)]
     publisher.join()
+    marker = int(hub.generate(["claude_arbitrage"]).json()["messages"][0]["id"])
     try:
-        return [message_ids(reader.drain(settle=0.5)) for reader in opened]
+        return [message_ids(reader.until_message(marker)) for reader in opened], marker
     finally:
         for reader in opened:
             reader.close()
@@ -64,12 +70,12 @@ def resume_while_publishing(hub: InProcessHub, last_event_id: int, readers: int,
 def test_resume_inside_the_window_gives_each_missed_message_once_with_those_published_meanwhile(
     start_hub: StartHub, database_url: str
 ) -> None:
-    hub = start_hub(database_url=database_url)
+    hub = start_hub(database_url=database_url, heartbeat_seconds=HEARTBEAT_SECONDS)
     made = [m["id"] for _ in range(3) for m in hub.generate().json()["messages"]]
     last_seen = made[ROSTER_SIZE - 1]  # one round seen, two missed
-    received = resume_while_publishing(hub, last_seen, readers=8, rounds=3)
+    received, marker = resume_while_publishing(hub, last_seen, readers=8, rounds=3)
     everything = [m["id"] for m in hub.messages(limit=1000)["messages"]]
-    expected = [i for i in everything if i > last_seen]
+    expected = [i for i in everything if last_seen < i < marker]
     assert len(expected) == 5 * ROSTER_SIZE
     assert all(ids == expected for ids in received)
     assert resumes(hub, "window") == 8 and resumes(hub, "store") == 0
@@ -78,21 +84,27 @@ def test_resume_inside_the_window_gives_each_missed_message_once_with_those_publ
 def test_resume_older_than_the_window_reads_the_store_and_gives_each_missed_message_once(
     start_hub: StartHub, database_url: str
 ) -> None:
-    hub = start_hub(database_url=database_url, resume_window_messages=ROSTER_SIZE)  # one round
+    hub = start_hub(
+        database_url=database_url, resume_window_messages=ROSTER_SIZE, heartbeat_seconds=HEARTBEAT_SECONDS
+    )  # one round
     made = [m["id"] for _ in range(3) for m in hub.generate().json()["messages"]]
     last_seen = made[0]
-    received = resume_while_publishing(hub, last_seen, readers=8, rounds=3)
+    received, marker = resume_while_publishing(hub, last_seen, readers=8, rounds=3)
     everything = [m["id"] for m in hub.messages(limit=1000)["messages"]]
-    expected = [i for i in everything if i > last_seen]
+    expected = [i for i in everything if last_seen < i < marker]
     assert all(ids == expected for ids in received)
     assert resumes(hub, "store") + resumes(hub, "store_shared") == 8 and resumes(hub, "window") == 0
 
 
 def test_window_and_store_give_the_same_replay_for_every_position_and_filter(start_hub: StartHub) -> None:
     """Across the window's floor, with a filter and without: the window answers as the store does."""
-    windowed = start_hub(resume_window_messages=2 * ROSTER_SIZE)  # the last two of four rounds
+    windowed = start_hub(
+        resume_window_messages=2 * ROSTER_SIZE, heartbeat_seconds=HEARTBEAT_SECONDS
+    )  # the last two of four rounds
     made = [m["id"] for _ in range(4) for m in windowed.generate().json()["messages"]]
-    store_only = start_hub(resume_window_messages=0)  # same file, every resume a store read
+    store_only = start_hub(
+        resume_window_messages=0, heartbeat_seconds=HEARTBEAT_SECONDS
+    )  # same file, every resume a store read
     for last_event_id in [0, made[2 * ROSTER_SIZE - 2], made[2 * ROSTER_SIZE - 1], made[-2], made[-1]]:
         for params in ({}, {"agents": "claude_arbitrage,grok_sentiment"}):
             from_window = replay_of(windowed, last_event_id, **params)
@@ -109,11 +121,13 @@ def test_resume_from_the_window_replays_only_the_followed_agents(hub: InProcessH
     assert resumes(hub, "window") == 1
 
 
-def test_window_never_replays_what_retention_removed(start_hub: StartHub) -> None:
-    hub = start_hub(retention_seconds=2)
+def test_window_never_replays_what_left_the_live_window(start_hub: StartHub) -> None:
+    hub = start_hub(retention_seconds=2, max_per_agent=1, heartbeat_seconds=HEARTBEAT_SECONDS)  # 2 s, or the latest
     expired = [m["id"] for m in hub.generate().json()["messages"]]
-    wait_until(lambda: hub.messages()["messages"] == [], timeout=10)  # past the retention
-    kept = [m["id"] for m in hub.generate().json()["messages"]]
+    second = [m["id"] for m in hub.generate().json()["messages"]]  # each agent's latest: the first round may leave
+    wait_until(lambda: expired[0] not in [m["id"] for m in hub.messages()["messages"]], timeout=60)
+    kept = [m["id"] for m in hub.generate().json()["messages"]]  # each agent's latest: the second round may leave
+    wait_until(lambda: not set(second) & {m["id"] for m in hub.messages()["messages"]}, timeout=60)
     ready, replayed = replay_of(hub, expired[0])
     assert replayed == kept
     assert ready["gap"] is True and ready["earliest_id"] == kept[0]
@@ -121,10 +135,12 @@ def test_window_never_replays_what_retention_removed(start_hub: StartHub) -> Non
 
 
 def test_resume_after_a_restart_is_served_from_the_refilled_window(start_hub: StartHub, sqlite_url: str) -> None:
-    first = start_hub()
+    first = start_hub(heartbeat_seconds=HEARTBEAT_SECONDS)
     made = [m["id"] for _ in range(3) for m in first.generate().json()["messages"]]
     first.stop()
-    hub = start_hub()  # a new process's hub on the same store: its window is read once at start
+    hub = start_hub(
+        heartbeat_seconds=HEARTBEAT_SECONDS
+    )  # a new process's hub on the same store: its window is read once at start
     ready, replayed = replay_of(hub, made[ROSTER_SIZE - 1])
     assert replayed == made[ROSTER_SIZE:]
     assert ready["gap"] is False and ready["last_id"] == made[-1]
@@ -136,9 +152,9 @@ def test_a_hub_started_beside_another_serves_resumes_of_its_messages_from_the_wi
     start_hub: StartHub, postgres_url: str
 ) -> None:
     """The window is filled before the bus starts and the bus delivers from its last id: no hole between."""
-    writer = start_hub(database_url=postgres_url)
+    writer = start_hub(database_url=postgres_url, heartbeat_seconds=HEARTBEAT_SECONDS)
     before = [m["id"] for m in writer.generate().json()["messages"]]
-    hub = start_hub(database_url=postgres_url)
+    hub = start_hub(database_url=postgres_url, heartbeat_seconds=HEARTBEAT_SECONDS)
     after = [m["id"] for m in writer.generate().json()["messages"]]
     wait_until(lambda: hub.app is not None and hub.app.hub.window.last_id == after[-1])
     _ready, replayed = replay_of(hub, before[0])

@@ -93,11 +93,18 @@ class StderrLines:
         return code, "".join(self.lines)
 
 
-def clear_of_day_boundary() -> None:
-    """Processes meant to share a daily slot must not straddle midnight UTC."""
-    left = 86400 - time.time() % 86400
-    if left < 10:
-        time.sleep(left + 0.1)
+def clear_slot_minutes() -> str:
+    """A slot length of about a day whose slot under way has an hour or more left on either side.
+
+    Processes started now share that slot however slowly they start: no boundary can pass between
+    them, and no test waits for one to pass.
+    """
+    now_ms = time.time_ns() // 1_000_000
+    for minutes in range(int(DAY_MINUTES), 2 * int(DAY_MINUTES)):
+        length = minutes * 60_000
+        if 3_600_000 <= now_ms % length <= length - 3_600_000:
+            return str(minutes)
+    raise AssertionError("no slot length of a day or two is clear of now")
 
 
 def test_once_makes_one_round_and_exits_zero(
@@ -117,9 +124,9 @@ def test_rerun_in_the_same_slot_replays_the_round_instead_of_making_another(
     start_hub: Callable[..., InProcessHub], start_scheduler: StartScheduler
 ) -> None:
     hub = start_hub()
-    clear_of_day_boundary()
-    first = finish(start_scheduler(hub.url, "--once", "--interval-minutes", DAY_MINUTES))
-    again = finish(start_scheduler(hub.url, "--once", "--interval-minutes", DAY_MINUTES))
+    minutes = clear_slot_minutes()
+    first = finish(start_scheduler(hub.url, "--once", "--interval-minutes", minutes))
+    again = finish(start_scheduler(hub.url, "--once", "--interval-minutes", minutes))
     assert (first[0], again[0]) == (0, 0)
     assert "replayed=true" in again[1]
     assert len(hub.messages()["messages"]) == ROUND
@@ -129,8 +136,8 @@ def test_two_schedulers_started_together_in_one_slot_make_one_round(
     start_hub: Callable[..., InProcessHub], start_scheduler: StartScheduler
 ) -> None:
     hub = start_hub()
-    clear_of_day_boundary()
-    twins = [start_scheduler(hub.url, "--once", "--interval-minutes", DAY_MINUTES) for _ in range(2)]
+    minutes = clear_slot_minutes()
+    twins = [start_scheduler(hub.url, "--once", "--interval-minutes", minutes) for _ in range(2)]
     results = [finish(twin) for twin in twins]
     assert [code for code, _ in results] == [0, 0], results
     assert len(hub.messages()["messages"]) == ROUND
@@ -141,9 +148,8 @@ def test_round_happens_once_when_the_hub_comes_up_late(
     start_hub: Callable[..., InProcessHub], start_scheduler: StartScheduler
 ) -> None:
     port = free_port()
-    clear_of_day_boundary()
     scheduler = start_scheduler(
-        f"http://127.0.0.1:{port}", "--once", "--interval-minutes", DAY_MINUTES, "--retry-seconds", "45"
+        f"http://127.0.0.1:{port}", "--once", "--interval-minutes", clear_slot_minutes(), "--retry-seconds", "45"
     )
     log_lines = StderrLines(scheduler)
     log_lines.wait_for("hub not ready")  # it has tried, and is retrying
@@ -168,10 +174,9 @@ def test_wrong_token_fails_at_once_without_retrying(
     start_hub: Callable[..., InProcessHub], start_scheduler: StartScheduler
 ) -> None:
     hub = start_hub(generate_token=TOKEN)
-    started = time.monotonic()
-    code, log = finish(start_scheduler(hub.url, "--once", generate_token="not-the-token"))
+    # Retrying would go on for ten minutes; finish() fails the test long before that.
+    code, log = finish(start_scheduler(hub.url, "--once", "--retry-seconds", "600", generate_token="not-the-token"))
     assert code == 1
-    assert time.monotonic() - started < 20
     assert "refused: hub answered 401 unauthorized" in log.strip().splitlines()[-1]
     assert "hub not ready" not in log
     assert hub.messages()["messages"] == []
@@ -182,7 +187,7 @@ def test_first_round_comes_at_start_and_sigint_stops_cleanly(
 ) -> None:
     hub = start_hub()
     scheduler = start_scheduler(hub.url, "--interval-minutes", DAY_MINUTES)
-    wait_until(lambda: len(hub.messages()["messages"]) == ROUND, timeout=15)
+    wait_until(lambda: len(hub.messages()["messages"]) == ROUND, timeout=60)
     scheduler.send_signal(signal.SIGINT)
     code, log = finish(scheduler, timeout=15)
     assert code == 0, log
@@ -195,7 +200,7 @@ def test_interval_job_fires_once_per_slot_on_slot_boundaries(
 ) -> None:
     hub = start_hub()
     scheduler = start_scheduler(hub.url, "--interval-minutes", "0.05", "--no-initial-round")  # 3 s slots
-    wait_until(lambda: len(hub.messages()["messages"]) >= 2 * ROUND, timeout=20, interval=0.2)
+    wait_until(lambda: len(hub.messages()["messages"]) >= 2 * ROUND, timeout=60, interval=0.2)
     scheduler.send_signal(signal.SIGTERM)
     code, log = finish(scheduler, timeout=15)
     assert code == 0, log

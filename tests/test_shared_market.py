@@ -16,8 +16,9 @@ import httpx
 import pytest
 
 from agentchat.agents import BUILTIN_ROSTER
-from agentchat.books import Book, Fill, performance_entry
+from agentchat.books import Book, Fill, performance_entry, rank
 from agentchat.generator.market import Market
+from agentchat.hub.book_frames import merge_book_frame
 from agentchat.ledger import Ledger
 from agentchat.store import create_store_engine
 from tests.support import InProcessHub, SseReader
@@ -208,28 +209,41 @@ def test_bad_equity_requests_get_a_json_error(start_hub: StartHub, path: str, st
 
 def test_each_round_sends_one_book_frame_with_the_books_the_api_reports(start_hub: StartHub) -> None:
     hub = start_hub()
-    reader = SseReader(f"{hub.url}/api/chat/stream").start()
+    reader = SseReader(f"{hub.url}/api/chat/stream?books=1").start()
     try:
         reader.next("ready")
+        books: dict[str, dict[str, Any]] = {}
+        held: int | None = None
         for _ in range(3):
             generate(hub)
             frame = reader.next("book").data
+            books, held = merge_book_frame(books, held, frame)
             report = performance(hub)
-            assert frame == {"round": report["round"], "as_of": report["as_of"], "agents": report["agents"]}
-        assert [event.event for event in reader.drain() if event.event == "book"] == []
+            assert (frame["round"], frame["as_of"]) == (report["round"], report["as_of"])
+            assert rank(books.values()) == report["agents"]
+        generate(hub)  # a fourth round: any extra frame of the three would come before this round's own
+        fourth = performance(hub)["round"]
+        extra = []
+        while (event := reader.next("book")).data["round"] != fourth:
+            extra.append(event.data)
+        assert extra == []
     finally:
         reader.close()
 
 
 def test_a_stream_that_follows_some_agents_gets_only_their_books(start_hub: StartHub) -> None:
     hub = start_hub()
-    reader = SseReader(f"{hub.url}/api/chat/stream?agents=grok_sentiment,mistral_macro").start()
+    generate(hub)  # a round before the stream: its full books come first
+    reader = SseReader(f"{hub.url}/api/chat/stream?books=1&agents=grok_sentiment,mistral_macro").start()
     try:
         reader.next("ready")
+        full = reader.next("book")
+        assert full.id is None  # a book frame never moves Last-Event-ID
+        assert full.data["full"] is True
+        assert sorted(entry["agent_id"] for entry in full.data["agents"]) == ["grok_sentiment", "mistral_macro"]
         generate(hub)
-        frame = reader.next("book")
-        assert frame.id is None  # a book frame never moves Last-Event-ID
-        assert sorted(entry["agent_id"] for entry in frame.data["agents"]) == ["grok_sentiment", "mistral_macro"]
+        change = reader.next("book").data
+        assert change["full"] is False and set(change["changes"]) <= {"grok_sentiment", "mistral_macro"}
     finally:
         reader.close()
 
@@ -237,11 +251,12 @@ def test_a_stream_that_follows_some_agents_gets_only_their_books(start_hub: Star
 @pytest.mark.postgres
 def test_a_round_made_on_one_hub_sends_its_book_frame_on_the_other_too(start_hub: StartHub, postgres_url: str) -> None:
     maker, other = start_hub(database_url=postgres_url), start_hub(database_url=postgres_url)
-    reader = SseReader(f"{other.url}/api/chat/stream").start()
+    reader = SseReader(f"{other.url}/api/chat/stream?books=1").start()
     try:
         reader.next("ready")
         generate(maker)
-        assert reader.next("book").data["agents"] == performance(maker)["agents"]
+        books, _held = merge_book_frame({}, None, reader.next("book").data)
+        assert rank(books.values()) == performance(maker)["agents"]
     finally:
         reader.close()
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from agentchat import migrate
 from agentchat.errors import StoreUnavailable
-from agentchat.message import Draft, utc_now
+from agentchat.message import Draft, Message, utc_now
 from agentchat.store import IDEMPOTENCY_SECONDS, Store, create_store_engine, messages_table, rounds_table
 
 
@@ -48,18 +48,52 @@ def test_bounds_are_the_oldest_and_newest_retained_ids(store: Store) -> None:
     assert (store.bounds().earliest_id, store.bounds().last_id) == (stored[0].id, stored[-1].id)
 
 
-def test_expired_rows_are_not_served_and_purge_deletes_them(store: Store) -> None:
-    stored, _ = store.insert_round([draft(), draft()])
+def ids(messages: list[Message]) -> list[int]:
+    return [message.id for message in messages]
+
+
+def backdate(store: Store, seconds: float, ids: list[int] | None = None) -> None:
+    """Move messages back in time, as if they had been written `seconds` ago (all of them by default)."""
+    update = sa.update(messages_table).values(created_at=utc_now() - timedelta(seconds=seconds))
+    if ids is not None:
+        update = update.where(messages_table.c.id.in_(ids))
     with store.engine.begin() as connection:
-        connection.execute(
-            sa.update(messages_table)
-            .where(messages_table.c.id == stored[0].id)
-            .values(created_at=utc_now() - timedelta(seconds=601))
-        )
-    assert store.since(0) == stored[1:]
-    assert store.purge() == 1
+        connection.execute(update)
+
+
+def test_the_window_keeps_each_agents_latest_messages_after_the_retention(database_url: str) -> None:
+    engine = create_store_engine(database_url)
+    migrate.upgrade(engine)
+    store = Store(engine, retention_seconds=600, max_per_agent=2)
+    rounds = [[m.id for m in store.insert_round([draft("a"), draft("b")])[0]] for _ in range(3)]
+    backdate(store, 3600)  # an hour ago: every message is past the retention
+    kept = [*rounds[1], *rounds[2]]
+    assert ids(store.since(0)) == ids(store.all_since(0)) == kept
+    assert ids(store.since(0, ["b"])) == [rounds[1][1], rounds[2][1]]
+    assert ids(store.since(rounds[2][0])) == [rounds[2][1]]
+    bounds = store.bounds()
+    assert (bounds.earliest_id, bounds.last_id, bounds.missed_below) == (kept[0], kept[-1], rounds[0][1])
+    assert bounds.gap(0) and bounds.gap(rounds[0][0])  # round 1 is no longer in the window
+    assert not bounds.gap(rounds[0][1]) and not bounds.gap(kept[-1])
+    recent = [store.insert_round([draft("a")])[0][0].id for _ in range(3)]  # within the retention: all of them
+    assert ids(store.since(0)) == [rounds[1][1], rounds[2][1], *recent]
+    assert ids(store.since(0, limit=2)) == [rounds[1][1], rounds[2][1]]
+    engine.dispose()
+
+
+def test_purge_deletes_what_history_no_longer_keeps_in_batches_never_an_agents_latest(database_url: str) -> None:
+    engine = create_store_engine(database_url)
+    migrate.upgrade(engine)
+    store = Store(engine, retention_seconds=600, max_per_agent=1, history_days=30)
+    old = [message.id for message in store.insert_round([draft("a"), draft("b")] * 4)[0]]
+    newer = store.insert_round([draft("a")])[0]
+    backdate(store, 31 * 86400, old)
+    backdate(store, 20 * 86400, [newer[0].id])
+    assert store.purge(batch=2) == 7  # every old one but b's latest, in four batches
     assert store.purge() == 0
-    assert store.latest(10) == stored[1:]
+    assert ids(store.latest(10)) == [old[-1], newer[0].id]
+    assert ids(store.since(0)) == ids(store.latest(10))
+    engine.dispose()
 
 
 def test_idempotency_key_returns_the_first_round(store: Store) -> None:

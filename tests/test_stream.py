@@ -50,7 +50,7 @@ def test_stream_starts_with_retry_then_ready(hub: InProcessHub) -> None:
 
 def test_heartbeat_arrives_every_period_without_an_id(hub: InProcessHub) -> None:
     reader = SseReader(stream_url(hub)).start()
-    first, second = reader.next("heartbeat", timeout=3), reader.next("heartbeat", timeout=3)
+    first, second = reader.next("heartbeat", timeout=20), reader.next("heartbeat", timeout=20)
     reader.close()
     for heartbeat in (first, second):
         assert heartbeat.id is None or heartbeat.id == ""
@@ -83,8 +83,9 @@ def test_agents_filter_sends_only_those_agents(hub: InProcessHub) -> None:
     reader.next("ready")
     hub.generate()
     hub.generate(["claude_arbitrage"])
+    marker = hub.generate(["chatgpt_openai"]).json()["messages"][0]["id"]  # after everything that must not come
     received = reader.messages(3)
-    extra = [event for event in reader.drain() if event.event == "message"]
+    extra = [event for event in reader.until_message(marker) if event.event == "message"]
     reader.close()
     assert extra == []
     assert {message["agent_id"] for message in received} == {"claude_arbitrage", "chatgpt_openai"}
@@ -112,7 +113,8 @@ def test_replay_after_reconnect_sends_each_missed_message_once(hub: InProcessHub
     replayed = reader.messages(len(missed))
     live = hub.generate(["chatgpt_openai"]).json()["messages"]
     after = reader.messages(1)
-    extra = [event for event in reader.drain() if event.event == "message"]
+    marker = hub.generate(["chatgpt_openai"]).json()["messages"][0]["id"]
+    extra = [event for event in reader.until_message(marker) if event.event == "message"]
     reader.close()
     assert ready.data["gap"] is False
     assert replayed == missed
@@ -148,8 +150,9 @@ def test_resume_while_messages_are_published_has_no_gap_and_no_duplicate(hub: In
         stop.set()
         producer.join()
     last_id = hub.messages(limit=1000)["last_id"]
-    with ThreadPoolExecutor(len(readers)) as pool:  # each reader waits for its own quiet second, side by side
-        drained = list(pool.map(lambda reader: reader.drain(settle=1.0), [reader for _, reader in readers]))
+    marker = hub.generate(["chatgpt_openai"]).json()["messages"][0]["id"]  # each stream's end: after every id
+    with ThreadPoolExecutor(len(readers)) as pool:
+        drained = list(pool.map(lambda reader: reader.until_message(marker), [reader for _, reader in readers]))
     for (resume_from, reader), events in zip(readers, drained, strict=True):
         ids = [int(event.id) for event in events if event.event == "message"]
         reader.close()

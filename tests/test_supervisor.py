@@ -125,7 +125,7 @@ def test_run_brings_up_hub_scheduler_and_dashboard_and_sigint_leaves_no_process(
     assert httpx.get(f"{run.hub_url}/healthz", timeout=5).status_code == 200
     assert httpx.get(f"{run.dashboard_url}/_stcore/health", timeout=5).status_code == 200
     assert listening_addresses(int(run.dashboard_url.rsplit(":", 1)[1])) == {"127.0.0.1"}  # the default host
-    wait_until(lambda: len(run.messages()) == len(BUILTIN_ROSTER), timeout=15)  # the first round, unasked
+    wait_until(lambda: len(run.messages()) == len(BUILTIN_ROSTER), timeout=60)  # the first round, unasked
     children = descendants(run.process.pid)
     assert {run.child_pid("hub"), run.child_pid("scheduler"), run.child_pid("dashboard")} <= children
 
@@ -153,7 +153,7 @@ def test_the_run_command_serves_the_real_dashboard_and_stops_everything_on_sigin
     try:
         run.wait_for_line("Ctrl-C stops all three")
         assert httpx.get(f"{run.dashboard_url}/_stcore/health", timeout=5).status_code == 200
-        wait_until(lambda: len(run.messages()) == len(BUILTIN_ROSTER), timeout=15)
+        wait_until(lambda: len(run.messages()) == len(BUILTIN_ROSTER), timeout=60)
         children = descendants(process.pid)
         process.send_signal(signal.SIGINT)
         assert process.wait(30) == 0
@@ -168,7 +168,7 @@ def test_run_without_the_dashboard_says_so_and_runs_hub_and_scheduler(start_run:
     run = start_run()
     run.wait_for_line("Ctrl-C stops both")
     assert "no dashboard (--no-dashboard)" in run.log()
-    wait_until(lambda: len(run.messages()) == len(BUILTIN_ROSTER), timeout=15)
+    wait_until(lambda: len(run.messages()) == len(BUILTIN_ROSTER), timeout=60)
     children = descendants(run.process.pid)
     assert len(children) == 2
 

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from agentchat.agents import BUILTIN_ROSTER
 from tests.browser import BROWSER_MARKS
-from tests.support import ROOT, HubProcess, InProcessHub, free_port, wait_until
+from tests.support import ROOT, HubProcess, InProcessHub, age_messages, free_port, wait_until
 from tests.test_llm import MODEL, FakeLlm
 
 pytestmark = BROWSER_MARKS
@@ -85,10 +85,13 @@ def holder(pages: list[Page]) -> Page:
     return held[0]
 
 
-def test_a_posted_message_is_on_the_page_within_a_second(hub: HubProcess, context: BrowserContext) -> None:
+def test_a_posted_message_is_on_the_page_by_its_stream(hub: HubProcess, context: BrowserContext) -> None:
+    """Pushed by the stream: the page's poll (only while the stream is down) is 45 s away (bench/viewer.py
+    measures how fast)."""
     page = open_tab(context, hub.url)
     made = generate(hub, ["grok_sentiment"])
-    expect(card(page, made[0])).to_contain_text(made[0]["content"], timeout=1000)
+    expect(card(page, made[0])).to_contain_text(made[0]["content"], timeout=TIMEOUT_MS)
+    expect(page.locator("agent-chat .pill")).to_have_text(REALTIME)
 
 
 def test_each_column_keeps_the_newest_messages_up_to_the_hubs_max_per_agent(
@@ -166,7 +169,7 @@ def test_a_resume_past_messages_the_hub_no_longer_keeps_shows_the_gap_notice(
 ) -> None:
     start_hub = start_hub_process  # kill -9 needs a process of its own
     port = free_port()
-    first = start_hub(port=port, retention_seconds=3)
+    first = start_hub(port=port)
     page = open_tab(context, f"{first.url}/?poll_seconds=0.5")
     seen = generate(first, ["grok_sentiment"])
     expect(card(page, seen[0])).to_be_visible()
@@ -179,10 +182,13 @@ def test_a_resume_past_messages_the_hub_no_longer_keeps_shows_the_gap_notice(
     context.route(re.compile(MESSAGES), refuse)
     first.kill()
     expect(page.locator("agent-chat .pill")).to_have_text(ERROR, timeout=TIMEOUT_MS)
-    second = start_hub(port=port, retention_seconds=3)
+    second = start_hub(port=port, max_per_agent=1)  # the window: the retention, or the latest
     missed = generate(second, ["grok_sentiment"])
-    wait_until(lambda: missed[0]["id"] not in [m["id"] for m in second.messages(since_id=0)["messages"]])
-    fresh = generate(second, ["grok_sentiment"])
+    second.terminate()
+    age_messages(second.env["AGENTCHAT_DATABASE_URL"], 3600)  # an hour old: past the retention, by the store's clock
+    second.start()  # on the same port, its window read anew
+    fresh = generate(second, ["grok_sentiment"])  # the agent's latest: `missed` leaves the window
+    assert missed[0]["id"] not in [m["id"] for m in second.messages(since_id=0)["messages"]]
     context.unroute(STREAM, refuse)  # the stream resumes from the last id seen, before what retention removed
     expect(page.locator("agent-chat .gap")).to_be_visible(timeout=TIMEOUT_MS)
     expect(card(page, fresh[0])).to_be_visible()
@@ -244,7 +250,7 @@ class Site:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

@@ -23,6 +23,8 @@ from agentchat.message import parse_timestamp
 from agentchat.probe import CheckResult
 
 __all__ = [
+    "EMPTY_TEXT",
+    "GAP_TEXT",
     "KIND_COLORS",
     "PILLS",
     "WORD_JOINER",
@@ -46,6 +48,10 @@ PILLS: Final[Mapping[str, tuple[str, str]]] = {
     "error": ("red", "🔴 Error"),
     "connecting": ("gray", "⚪ Connecting"),
 }
+# The texts and rules the viewer's module (`hub/static/agentchat.js`) shows too: its copies are held
+# equal to these by tests/test_shared_rules.py (pills, empty and gap notices, kinds, meta line, ages).
+EMPTY_TEXT: Final = "Waiting for agent messages…"
+GAP_TEXT: Final = "Some messages were removed by the hub's retention before this page could read them."
 KIND_COLORS: Final[Mapping[str, str]] = {"analysis": "blue", "trade": "green", "reply": "violet", "alert": "red"}
 WORD_JOINER: Final = "\u2060"
 _ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")

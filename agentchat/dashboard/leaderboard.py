@@ -20,7 +20,8 @@ import altair as alt
 import streamlit as st
 
 from agentchat.agents import Agent
-from agentchat.dashboard import redraw
+from agentchat.dashboard import board, redraw
+from agentchat.dashboard.agent_figures import agent_link
 from agentchat.dashboard.formatting import colored, escape_markdown
 from agentchat.dashboard.hub_api import HubApi
 from agentchat.dashboard.standings import (
@@ -88,7 +89,7 @@ def compact_standings(dashboard: Dashboard) -> None:
     with st.container(border=True, key="compact-standings"):
         st.markdown(
             " · ".join(
-                f"**{row.rank}\\. {colored(row.agent.name, row.agent.color)}** "
+                f"**{row.rank}\\. {colored(row.agent.name, board.name_color(row.agent.color))}** "
                 f"{escape_markdown(whole_money(row.equity))} {escape_markdown(pct(row.return_pct))}"
                 for row in rows
             )
@@ -132,7 +133,8 @@ def _table(rows: Sequence[Standing]) -> None:
         with st.container(key=f"standing-{row.agent.id}"):
             values = (
                 escape_markdown(str(row.rank)),
-                f"**{colored('●', row.agent.color)} {colored(row.agent.name, row.agent.color)}**",
+                f"**{colored('●', row.agent.color)} [{colored(row.agent.name, row.agent.color)}]"
+                f"({agent_link(row.agent.id)})**",  # the agent's page
                 escape_markdown(whole_money(row.equity)),
                 escape_markdown(pct(row.return_pct)),
                 escape_markdown(signed_money(row.realized_pnl)),

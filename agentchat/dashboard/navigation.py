@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import streamlit as st
 
+from agentchat.dashboard.history_navigation import history_pages
 from agentchat.dashboard.views import live_page, start
 
 __all__ = ["run"]
 
 
-def run(diagnostics_script: str, leaderboard_script: str) -> None:
+def run(
+    diagnostics_script: str, leaderboard_script: str, history_script: str | None = None, agent_script: str | None = None
+) -> None:
     """The sidebar and this session's feed (shared by every page), then the page the operator chose."""
     start()
     st.navigation(
@@ -24,5 +27,6 @@ def run(diagnostics_script: str, leaderboard_script: str) -> None:
             st.Page(live_page, title="Live chat", icon="💬", default=True),
             st.Page(leaderboard_script, title="Leaderboard", icon="🏆", url_path="leaderboard"),
             st.Page(diagnostics_script, title="Diagnostics", icon="🩺", url_path="diagnostics"),
+            *history_pages(history_script, agent_script),
         ]
     ).run()

@@ -50,6 +50,11 @@ __all__ = [
 
 LIVE_STATES: Final = ("realtime", "connecting")
 ERROR_REFRESH_SECONDS: Final = 5.0
+_HOLDERS: Final = {
+    "held": " (this tab holds it for the browser's other dashboard tabs)",
+    "shared": " (another dashboard tab of this browser holds it, and shares it with this one)",
+    "own": " (this tab's own: the browser cannot share it between tabs)",
+}
 STATE_WAIT_SECONDS: Final = 2.0  # after the browser's stream failed, how long a rerun waits for the feed to notice
 
 
@@ -76,10 +81,13 @@ def mode_text(dashboard: Dashboard) -> str:
     mode = current_mode(dashboard, woke)
     settings = dashboard.settings
     if mode == "change":
-        return (
-            f"on change: the browser holds a stream to `{settings.hub_url}`; "
-            f"ages move every {settings.dashboard_age_seconds:g} s"
+        holder = _HOLDERS.get(woke.role, "")
+        ages = (
+            "the cards' ages move in the browser"
+            if settings.dashboard_cards == "element"
+            else f"ages move every {settings.dashboard_age_seconds:g} s"
         )
+        return f"on change: the browser holds a stream to `{settings.hub_url}`{holder}; {ages}"
     if mode == "poll":
         return f"polling: the page reruns every {dashboard.controls.poll_seconds:g} s (SSE is down or off)"
     why = "AGENTCHAT_DASHBOARD_REDRAW=clock"
@@ -96,7 +104,9 @@ def mount_wakeup(dashboard: Dashboard, mode: wakeup.Mode | None = None) -> None:
     """
     if _redraw(dashboard) == "change":
         ticking = mode is not None and mode != "poll"
-        wakeup.mount(dashboard.settings.hub_url, dashboard.settings.dashboard_clock_seconds if ticking else None)
+        clock = dashboard.settings.dashboard_clock_seconds if ticking else None
+        since = dashboard.feed.snapshot().diagnostics.last_event_id or 0
+        wakeup.mount(dashboard.settings.hub_url, clock, since, dashboard.controls.poll_seconds)
 
 
 def _fragment_timer(dashboard: Dashboard, mode: wakeup.Mode) -> float | None:

@@ -13,29 +13,31 @@ and a fragment rerun leaves the sidebar, scroll position and tab alone. While SS
 `st_autorefresh` reruns the page every poll interval, and each rerun has the feed poll at once
 (`poll_now`), so what is drawn is never more than one interval old.
 
-Agent text is always text: message content goes through `st.text`; the Markdown around it (card
-and agent headings, the meta line, the status pill) is built by `formatting`, whose `escape_markdown`
-every field from an agent or the network goes through.
+The cards are one element (`board`), drawn in the browser by the viewer page's renderer from the
+messages the session's feed holds; `AGENTCHAT_DASHBOARD_CARDS=elements` keeps the element-per-card
+drawing below for one release. Agent text is always text: the element sets it with `textContent`;
+in the element-per-card drawing message content goes through `st.text`, and the Markdown around
+it (card and agent headings, the meta line, the status pill) is built by `formatting`, whose
+`escape_markdown` every field from an agent or the network goes through.
 """
 
 from __future__ import annotations
 
-import copy
-import functools
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import altair as alt
 import streamlit as st
 
 from agentchat.agents import Agent
 from agentchat.client import FeedSnapshot, RealtimeAgentMessages
-from agentchat.dashboard import access, leaderboard, redraw
+from agentchat.dashboard import access, board, leaderboard, redraw
 from agentchat.dashboard.feed import FeedConfig, session_feed, wait_until_seen
 from agentchat.dashboard.formatting import (
+    EMPTY_TEXT,
+    GAP_TEXT,
     agent_heading,
     card_heading,
     check_rows,
@@ -66,13 +68,13 @@ __all__ = [
 ]
 
 LAYOUTS: Final = ("Columns", "Timeline", "Tabs")
+_BOARD_LAYOUTS: Final[dict[str, board.Layout]] = {"Columns": "columns", "Timeline": "timeline", "Tabs": "tabs"}
 LIVE_STATES: Final = redraw.LIVE_STATES
 DIAGNOSTICS_REFRESH_SECONDS: Final = 1.0
 POLL_WAIT_SECONDS: Final = 5.0  # how long a polling rerun waits for its poll
 GENERATE_WAIT_SECONDS: Final = 1.5  # after Generate, how long the page waits for the round to arrive
 ROSTER_CACHE_SECONDS: Final = 30
 CHECK_TIMEOUT_SECONDS: Final = 10.0
-EMPTY_TEXT: Final = "Waiting for agent messages…"
 
 # Session-state keys of the sidebar's widgets, and of what the pages share within one run.
 AGENTS_KEY, LAYOUT_KEY, SSE_KEY, POLLING_KEY, POLL_SECONDS_KEY = "agents", "layout", "sse", "polling", "poll_seconds"
@@ -303,7 +305,9 @@ def _chat(
         st.info(f"{EMPTY_TEXT} {empty_hint(dashboard.viewer.operator)}")
     layout = dashboard.controls.layout
     names_by_message_id = {int(message["id"]): str(message.get("agent_name", "")) for message in snapshot.messages}
-    if layout == "Timeline":
+    if dashboard.settings.dashboard_cards == "element":
+        board.draw(_BOARD_LAYOUTS[layout], agents, messages, names_by_message_id)
+    elif layout == "Timeline":
         _timeline(agents, messages, names_by_message_id, now)
     elif layout == "Tabs":
         _tabs(agents, messages, names_by_message_id, now)
@@ -323,61 +327,46 @@ def _status(dashboard: Dashboard, snapshot: FeedSnapshot) -> None:
                 f"{START_HINT[:1].upper()}{START_HINT[1:]}; this page reconnects by itself once the hub answers."
             )
     if snapshot.diagnostics.gap:
-        st.warning("Some messages were removed by the hub's retention before this page could read them.")
+        st.warning(GAP_TEXT)
 
 
 def _analytics(
     dashboard: Dashboard, agents: Sequence[Agent], messages: Sequence[Mapping[str, Any]], now: datetime
 ) -> None:
+    """Four figures an operator reads at a glance, with short labels that fit a narrow column.
+
+    (A bar chart of messages per agent used to stand here: every agent posts once a round, so it
+    was flat at the per-agent cap and said nothing.)
+    """
     retention = dashboard.settings.retention_seconds
     ages = {int(message["id"]): message_age_seconds(message, now) for message in messages}
     recent = [message for message in messages if (ages[int(message["id"])] or 0.0) <= retention]
     counts = Counter(str(message.get("agent_id")) for message in recent)
+    silent = [agent.name for agent in agents if not counts[agent.id]]
     newest_age = ages[int(messages[0]["id"])] if messages else None
-    window, active, last, chart = st.columns([1, 1, 1, 3], vertical_alignment="center")
+    window, active, trades, last = st.columns(4)
     window.metric(
-        f"Messages ({duration(retention)})",
+        "Messages",
         len(recent),
         help=f"Messages of the picked agents in the hub's retention window ({duration(retention)}), counted over"
         f" the {dashboard.settings.max_per_agent} kept per agent",
         border=True,
     )
-    active.metric("Active agents", f"{sum(1 for agent in agents if counts[agent.id])} / {len(agents)}", border=True)
-    last.metric("Last message", relative_age(newest_age) if newest_age is not None else "—", border=True)
-    with chart:
-        if recent:
-            rows = tuple((agent.name, counts.get(agent.id, 0), agent.color) for agent in agents)
-            st.vega_lite_chart(_per_agent_spec(rows), width="stretch", height=_chart_height(len(agents)))
-        else:
-            st.caption("Messages per agent appear here.")
-
-
-def _chart_height(bars: int) -> int:
-    return max(90, 24 * bars + 30)
-
-
-def _per_agent_spec(rows: tuple[tuple[str, int, str], ...]) -> dict[str, Any]:
-    """The bars' Vega-Lite spec, a fresh copy of the one built for these (name, count, colour) rows.
-
-    Built with Altair (and its schema validation) once per distinct counts, not at every redraw:
-    that was a fifth of a full window's rerun.
-    """
-    return copy.deepcopy(_built_spec(rows))
-
-
-@functools.lru_cache(maxsize=64)
-def _built_spec(rows: tuple[tuple[str, int, str], ...]) -> dict[str, Any]:
-    """Horizontal bars, one per agent in its own colour, in roster order."""
-    values = [{"agent": name, "messages": count, "color": color} for name, count, color in rows]
-    bars = alt.Chart(alt.InlineData(values=values), height=_chart_height(len(rows))).mark_bar(cornerRadiusEnd=3)
-    chart = bars.encode(
-        x=alt.X("messages:Q", title=None, axis=alt.Axis(tickMinStep=1, format="d")),
-        y=alt.Y("agent:N", title=None, sort=None, axis=alt.Axis(labelLimit=200)),
-        color=alt.Color("color:N", scale=None, legend=None),
-        tooltip=["agent:N", "messages:Q"],
+    active.metric(
+        "Active agents",
+        f"{len(agents) - len(silent)} / {len(agents)}",
+        help=f"Silent in the last {duration(retention)}: {', '.join(silent)}"
+        if silent
+        else "Every picked agent posted",
+        border=True,
     )
-    spec: dict[str, Any] = chart.to_dict()
-    return spec
+    trades.metric(
+        "Trades",
+        sum(1 for message in recent if message.get("kind") == "trade"),
+        help=f"Messages of kind trade in the last {duration(retention)}",
+        border=True,
+    )
+    last.metric("Last message", relative_age(newest_age) if newest_age is not None else "—", border=True)
 
 
 def _columns(

@@ -29,7 +29,8 @@ from agentchat.agent_client import MARKET_PATH
 from agentchat.bus import create_bus
 from agentchat.errors import StoreUnavailable
 from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
-from agentchat.hub import book_routes, openapi, publish_routes, routes, viewer
+from agentchat.history import HISTORY_PATH, MESSAGE_PATH
+from agentchat.hub import book_routes, history_routes, openapi, publish_routes, routes, viewer
 from agentchat.hub.book_frames import BookFrames
 from agentchat.hub.decisions import ModelDecider
 from agentchat.hub.fanout import Fanout
@@ -79,11 +80,16 @@ class Hub:
         self.store = Store(
             create_store_engine(settings.database_url, settings.db_timeout_seconds, settings.db_pool_size),
             settings.retention_seconds,
+            max_per_agent=settings.max_per_agent,
+            history_days=settings.history_days,
         )
         self.bus = create_bus(self.store, settings.db_timeout_seconds)
         self.fanout = Fanout(settings.client_buffer_bytes)
         self.window = FrameWindow(
-            settings.resume_window_messages, settings.resume_window_bytes, settings.retention_seconds
+            settings.resume_window_messages,
+            settings.resume_window_bytes,
+            settings.retention_seconds,
+            settings.max_per_agent,
         )
         self.resume_counts = ResumeCounts()
         self.connect_gate = ConnectGate(settings.connects_per_tick)
@@ -95,8 +101,8 @@ class Hub:
         self.generate_limit = SlidingWindowLimit(settings.generate_per_minute, window_seconds=60.0)
         self.ledger = Ledger(self.store.engine)  # the simulation's state and the agents' books
         self.market = SharedMarket(self.generator, self.ledger, self.roster, _decider(settings, self.metrics))
-        self.book_frames = BookFrames(self.ledger, self.fanout)
-        self.fill_frames = FillFrames(self.ledger, self.fanout, [a.id for a in self.roster if a.external])
+        self.book_frames = BookFrames(self.ledger, self.fanout, settings.book_frames == "every_stream")
+        self.fill_frames = FillFrames(self.ledger, self.book_frames, [a.id for a in self.roster if a.external])
         self.recent = RecentMessages(settings.retention_seconds)  # what agents may answer
         self.rounds = Rounds(self.store, self.bus, self.market, self.recent, self.generate_limit)
         self.publisher = Publisher(self.rounds, self.ledger, self.roster, settings.publish_per_minute)
@@ -126,10 +132,10 @@ class Hub:
             try:
                 removed = await self.in_thread(self.store.purge)
             except StoreUnavailable as error:
-                logger.warning("retention purge skipped: %s", error.detail)
+                logger.warning("history purge skipped: %s", error.detail)
                 continue
             if removed:
-                logger.info("retention purge removed %d messages", removed)
+                logger.info("history purge removed %d messages older than %g days", removed, self.settings.history_days)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
@@ -194,6 +200,8 @@ class HubApp:
                 Route(GENERATE_PATH, routes.generate, methods=["POST"]),
                 Route(MESSAGES_PATH, publish_routes.messages_resource, methods=["GET", "POST"]),
                 Route(MARKET_PATH, publish_routes.market, methods=["GET"]),
+                Route(MESSAGE_PATH, history_routes.message, methods=["GET"]),
+                Route(HISTORY_PATH, history_routes.history, methods=["GET"]),
                 Route(AGENTS_PATH, routes.agents, methods=["GET"]),
                 Route(PERFORMANCE_PATH, book_routes.performance, methods=["GET"]),
                 Route(EQUITY_PATH, book_routes.equity, methods=["GET"]),

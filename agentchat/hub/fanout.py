@@ -22,6 +22,9 @@ Deliberate choices, each measured with `bench/fanout.py`:
 - A stream that replays history (Last-Event-ID) is registered before the store is
   read and collects live frames meanwhile; `go_live` then sends only those with an id
   above the last replayed one, so nothing is lost or sent twice.
+- Book frames (`book_frames.py`) go only to the streams that asked for them (`?books=1`),
+  kept in a set of their own: a round's book costs the streams that never show books
+  nothing, not even a look.
 
 A stream's life, as `Mode`: REPLAYING, then IDLE; an offer the socket does not complete
 makes it BLOCKED until its writer has drained the socket and flushed the backlog (IDLE
@@ -62,6 +65,7 @@ class Subscriber:
         "agents",
         "backlog",
         "backlog_bytes",
+        "books",
         "details",
         "mode",
         "pending",
@@ -70,9 +74,10 @@ class Subscriber:
         "writer",
     )
 
-    def __init__(self, socket: StreamSocket, agents: frozenset[str] | None) -> None:
+    def __init__(self, socket: StreamSocket, agents: frozenset[str] | None, books: bool = False) -> None:
         self.socket = socket
         self.agents = agents
+        self.books = books  # asked for `event: book` frames
         self.details = False  # `?details=1`: message frames carry `details` (built only for such streams)
         self.mode = REPLAYING
         self.pending: list[tuple[int, bytes]] = []  # live frames that arrived during replay
@@ -122,6 +127,7 @@ class Fanout:
     def __init__(self, max_buffer_bytes: int) -> None:
         self.max_buffer_bytes = max_buffer_bytes
         self.subscribers: set[Subscriber] = set()
+        self.book_subscribers: set[Subscriber] = set()  # the streams that asked for book frames
         self.stats = FanoutStats()
         self.last_published_id = 0
 
@@ -130,18 +136,28 @@ class Fanout:
 
     # -- membership -------------------------------------------------------------------
 
-    def add(self, socket: StreamSocket, agents: frozenset[str] | None) -> Subscriber:
+    def add(self, socket: StreamSocket, agents: frozenset[str] | None, books: bool = False) -> Subscriber:
         """Register a stream; it collects live frames until `go_live`."""
-        subscriber = Subscriber(socket, agents)
+        subscriber = Subscriber(socket, agents, books)
         self.subscribers.add(subscriber)
+        if books:
+            self.book_subscribers.add(subscriber)
         self.stats.connected_total += 1
         return subscriber
 
-    def go_live(self, subscriber: Subscriber, replayed_up_to: int) -> None:
-        """End the replay (headers are sent by now): send what arrived meanwhile and was not replayed."""
+    def go_live(self, subscriber: Subscriber, replayed_up_to: int, first: Callable[[], bytes] | None = None) -> None:
+        """End the replay (headers are sent by now): send what arrived meanwhile and was not replayed.
+
+        `first` makes a frame that goes ahead of them (a book stream's full books): it is made here,
+        in the same step that makes the stream live, so no book frame falls between the two.
+        """
         if subscriber.mode is not REPLAYING:
             return
         frames = [frame for message_id, frame in subscriber.pending if message_id > replayed_up_to]
+        if first is not None:
+            opening = first()
+            if opening:
+                frames.insert(0, opening)
         subscriber.pending = []
         subscriber.mode = IDLE
         subscriber.socket.headers_sent()
@@ -152,6 +168,8 @@ class Fanout:
 
     def remove(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
+        if subscriber.books:
+            self.book_subscribers.discard(subscriber)
         subscriber.mode = CLOSED
         if subscriber.writer is not None:
             subscriber.writer.cancel()
@@ -213,16 +231,17 @@ class Fanout:
                 reached += 1
         return reached
 
-    def broadcast_per_filter(self, frame_for: Callable[[frozenset[str] | None], bytes | None]) -> int:
-        """Send each live stream the frame `frame_for` makes for its agent filter (a book frame).
+    def broadcast_books(self, frame_for: Callable[[frozenset[str] | None], bytes | None]) -> int:
+        """Send each live stream that asked for books the frame `frame_for` makes for its agent filter.
 
         Made once per distinct filter and shared, as message chunks are; None sends that filter nothing.
-        Returns how many streams got a frame.
+        A stream still replaying gets none: its full books come with `go_live`. Returns how many
+        streams got a frame.
         """
         chunks: dict[frozenset[str] | None, Chunk | None] = {}
         reached = 0
-        for subscriber in tuple(self.subscribers):
-            if subscriber.mode is not Mode.IDLE and subscriber.mode is not Mode.BLOCKED:
+        for subscriber in tuple(self.book_subscribers):
+            if subscriber.mode is not IDLE and subscriber.mode is not BLOCKED:
                 continue
             if subscriber.agents not in chunks:
                 raw = frame_for(subscriber.agents)

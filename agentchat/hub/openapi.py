@@ -30,6 +30,8 @@ from starlette.responses import Response
 
 from agentchat import __version__
 from agentchat.agents import MAX_LABEL_CHARS, STRATEGIES, Agent
+from agentchat.history import EXPORT_FORMATS, MAX_QUERY_CHARS
+from agentchat.history import MAX_PAGE as MAX_HISTORY_PAGE
 from agentchat.hub.params import MAX_STORE_ID
 from agentchat.hub.publish import MAX_DETAILS_BYTES, MAX_GROSS_LEVERAGE, MAX_ORDER_QUANTITY, SYMBOLS
 from agentchat.hub.routes import MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY, MAX_LIMIT
@@ -61,6 +63,7 @@ class Reply:
     schema: Schema | None = None
     media_type: str = JSON
     headers: tuple[str, ...] = ()  # names in HEADERS
+    also: tuple[tuple[str, Schema], ...] = ()  # other media types this status may carry, with their schemas
 
 
 def error(status: int, description: str) -> Reply:
@@ -103,12 +106,19 @@ OPERATIONS: tuple[Operation, ...] = (
             "then `event: ready` with the store's bounds; then each message as "
             "`id: <id>` and `data: <message JSON>` (the default event type), and `event: heartbeat` every "
             "heartbeat period with no `id:` line. With `Last-Event-ID` (or `last_event_id`) it first replays "
-            "every retained message after that id, in id order, then goes live with no gap and no duplicate; "
-            "`ready.gap` is true when retention removed messages the client never saw. "
-            "After each round, from every hub, `event: book` (no `id:`) with the books of the followed agents. "
+            "every message of the live window after that id, in id order, then goes live with no gap and no "
+            "duplicate. The live window is the last `AGENTCHAT_RETENTION_SECONDS`, or each agent's latest "
+            "`AGENTCHAT_MAX_PER_AGENT`, whichever holds more; `ready.gap` is true when a message after that id "
+            "is no longer in it (the client never saw it). "
+            "With `books=1`, `event: book` frames (no `id:`) with the followed agents' books: the full books "
+            "as the stream goes live (`full: true`, as `/api/agents/performance` ranks them), then after each "
+            "round, from every hub, what changed (`full: false`: `marks` once per moved symbol, and only the "
+            "changed fields of the agents whose book moved; in `positions`, by symbol, `null` is a position "
+            "closed). A frame of a round not newer than the books held changes nothing. Without `books=1` "
+            "the stream has no book frame. "
             "The stream does not end; a client that does not read is cut off."
         ),
-        parameters=("agents", "last_event_id", "Last-Event-ID", "details"),
+        parameters=("agents", "books", "last_event_id", "Last-Event-ID", "details"),
         replies=(
             Reply(
                 200,
@@ -157,7 +167,12 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET",
         "/api/chat/messages",
         "listMessages",
-        "Retained messages after an id, in id order",
+        "Messages of the live window after an id, in id order",
+        description=(
+            "The live window: the last `AGENTCHAT_RETENTION_SECONDS`, or each agent's latest "
+            "`AGENTCHAT_MAX_PER_AGENT`, whichever holds more, so a client opened between rounds still gets "
+            "each agent's latest messages."
+        ),
         parameters=("since_id", "agents", "limit", "If-None-Match"),
         replies=(
             Reply(200, "A page of messages.", ref("MessagesPage"), headers=("ETag", "Cache-Control")),
@@ -205,6 +220,59 @@ OPERATIONS: tuple[Operation, ...] = (
         "market",
         "The shared simulated market now: what an agent decides from",
         replies=(Reply(200, "Every symbol's price and its move over the latest bar.", ref("Market")), STORE_DOWN),
+    ),
+    Operation(
+        "GET",
+        "/api/chat/messages/{message_id}",
+        "getMessage",
+        "One message while history holds it",
+        parameters=("message_id",),
+        replies=(
+            Reply(200, "The message.", ref("Message")),
+            error(400, "The id is not an integer of digits within the store's range."),
+            error(404, "History does not hold this id (never written, or older than `AGENTCHAT_HISTORY_DAYS`)."),
+            STORE_DOWN,
+        ),
+    ),
+    Operation(
+        "GET",
+        "/api/chat/history",
+        "searchHistory",
+        "Every message history holds, filtered, newest first, paged by id; or exported as CSV or JSON Lines",
+        description=(
+            "Messages are kept `AGENTCHAT_HISTORY_DAYS` (default 30). Filters combine: `agents`, `kind`, "
+            "`symbol`, `side` (messages that traded), `q` (a case-insensitive substring of the text), "
+            "`since` (created at or after) and `until` (created before). A page holds at most "
+            f"{MAX_HISTORY_PAGE} messages (`limit`, default 100); `next_before_id` asks for the next, older page, "
+            "null on the last. With `format=csv` (a header line, then one line per message) or "
+            "`format=jsonl` (one message JSON a line) the same selection is streamed as a download, "
+            "`limit` capping its rows when given."
+        ),
+        parameters=(
+            "agents",
+            "kind",
+            "symbol",
+            "side",
+            "q",
+            "since_time",
+            "until",
+            "before_id",
+            "history_limit",
+            "format",
+        ),
+        replies=(
+            Reply(
+                200,
+                "A page of history (`format=json`), or the export: CSV or JSON Lines.",
+                ref("HistoryPage"),
+                also=(
+                    ("text/csv", {"type": "string", "description": "a header line, then one line per message"}),
+                    ("application/x-ndjson", {"type": "string", "description": "one message JSON a line"}),
+                ),
+            ),
+            BAD_PARAMETER,
+            STORE_DOWN,
+        ),
     ),
     Operation(
         "GET",
@@ -316,6 +384,12 @@ PARAMETERS: dict[str, Schema] = {
         "allowEmptyValue": True,  # `agents=` is every agent, as absent is
         "schema": {"type": "array", "items": {"anyOf": [ref("AgentId"), {"const": ""}]}},
     },
+    "books": {
+        "name": "books",
+        "in": "query",
+        "description": "`1`: send `event: book` frames with the followed agents' books; `0` or absent: none.",
+        "schema": {"type": "string", "enum": ["0", "1"], "default": "0"},
+    },
     "last_event_id": {
         "name": "last_event_id",
         "in": "query",
@@ -361,6 +435,70 @@ PARAMETERS: dict[str, Schema] = {
         "in": "query",
         "description": "Only rounds played after this RFC 3339 time (with its offset, e.g. `2026-11-23T10:15:00Z`).",
         "schema": {"type": "string", "format": "date-time"},
+    },
+    "message_id": {
+        "name": "message_id",
+        "in": "path",
+        "required": True,
+        "description": f"A message id. {_ID_DESCRIPTION}",
+        "schema": _integer(1),
+    },
+    "kind": {
+        "name": "kind",
+        "in": "query",
+        "description": "Comma-separated kinds; absent or empty means every kind.",
+        "style": "form",
+        "explode": False,
+        "allowEmptyValue": True,
+        "schema": {"type": "array", "items": {"enum": [*MESSAGE_KINDS, ""]}},
+    },
+    "symbol": {
+        "name": "symbol",
+        "in": "query",
+        "description": "Only messages about this symbol (any case), e.g. `BTC`.",
+        "schema": {"type": "string", "pattern": r"^[A-Za-z0-9._/-]{0,32}$"},
+    },
+    "side": {
+        "name": "side",
+        "in": "query",
+        "description": "Only messages that traded on this side.",
+        "schema": {"enum": ["buy", "sell", ""]},
+    },
+    "q": {
+        "name": "q",
+        "in": "query",
+        "description": f"Only messages whose text holds this, any case (at most {MAX_QUERY_CHARS} characters).",
+        "schema": {"type": "string", "maxLength": MAX_QUERY_CHARS, "pattern": "^[^\\u0000]*$"},
+    },
+    "since_time": {
+        "name": "since",
+        "in": "query",
+        "description": "Only messages created at or after this RFC 3339 time (e.g. `2026-11-23T10:15:00Z`).",
+        "schema": {"type": "string", "format": "date-time"},
+    },
+    "until": {
+        "name": "until",
+        "in": "query",
+        "description": "Only messages created before this RFC 3339 time.",
+        "schema": {"type": "string", "format": "date-time"},
+    },
+    "before_id": {
+        "name": "before_id",
+        "in": "query",
+        "description": f"Only messages with a smaller id: the previous page's `next_before_id`. {_ID_DESCRIPTION}",
+        "schema": _integer(1),
+    },
+    "history_limit": {
+        "name": "limit",
+        "in": "query",
+        "description": f"At most this many messages (a JSON page holds at most {MAX_HISTORY_PAGE}).",
+        "schema": _integer(1, default=100),
+    },
+    "format": {
+        "name": "format",
+        "in": "query",
+        "description": "`json` (a page, the default), or `csv` / `jsonl`: the whole selection as a download.",
+        "schema": {"enum": list(EXPORT_FORMATS), "default": "json"},
     },
     "If-None-Match": {
         "name": "If-None-Match",
@@ -538,6 +676,16 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                 "store_id": STORE_ID,
             }
         ),
+        "HistoryPage": _object(
+            {
+                "messages": {"type": "array", "items": ref("Message")},
+                "next_before_id": {
+                    "type": ["integer", "null"],
+                    "minimum": 1,
+                    "description": "`before_id` of the next, older page; null on the last page",
+                },
+            }
+        ),
         "Health": _object(
             {
                 "status": {"enum": ["ok", "degraded"]},
@@ -596,7 +744,32 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                 "agents": {"type": "array", "items": ref("BookEntry")},
             }
         ),
-        "Book": _object({"round": count, "as_of": timestamp, "agents": {"type": "array", "items": ref("BookEntry")}}),
+        "Book": {
+            "description": "The full books (`full: true`) or one round's changes (`full: false`).",
+            "oneOf": [
+                _object(
+                    {
+                        "round": count,
+                        "as_of": timestamp,
+                        "full": {"const": True},
+                        "agents": {"type": "array", "items": ref("BookEntry")},
+                    }
+                ),
+                _object(
+                    {
+                        "round": count,
+                        "as_of": timestamp,
+                        "full": {"const": False},
+                        "marks": {"type": "object", "additionalProperties": {"type": "number"}},
+                        "changes": {
+                            "type": "object",
+                            "description": "By agent id: the changed fields of its book entry; `positions` by symbol.",
+                            "additionalProperties": {"type": "object"},
+                        },
+                    }
+                ),
+            ],
+        },
         "Equity": _object(
             {
                 "agent_id": ref("AgentId"),
@@ -642,6 +815,7 @@ def _response(reply: Reply) -> Schema:
     response: Schema = {"description": reply.description}
     if reply.schema is not None:
         response["content"] = {reply.media_type: {"schema": reply.schema}}
+        response["content"].update({media_type: {"schema": schema} for media_type, schema in reply.also})
     if reply.headers:
         response["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in reply.headers}
     return response

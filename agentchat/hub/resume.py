@@ -49,8 +49,9 @@ class History:
 def read_history(store: Store, agents: frozenset[str] | None, last_event_id: int, details: bool = False) -> History:
     """The history after `last_event_id` (a worker thread); with `details`, frames carry each message's details.
 
-    A gap is either retention (the client's id is below `earliest_id - 1`) or an id the store
-    never handed out (a reset store or another one): then the replay starts from the beginning.
+    A gap is either a message the live window no longer holds after the client's id
+    (`Bounds.gap`) or an id the store never handed out (a reset store or another one): then the
+    replay starts from the beginning.
     """
     bounds = store.bounds()
     wanted = sorted(agents) if agents else None
@@ -59,7 +60,7 @@ def read_history(store: Store, agents: frozenset[str] | None, last_event_id: int
         replay, gap, resume_from = store.all_since(0, wanted), True, 0
     else:
         replay = store.all_since(last_event_id, wanted)
-        gap = bounds.earliest_id is not None and last_event_id < bounds.earliest_id - 1
+        gap = bounds.gap(last_event_id)
     frames = _frames(replay, details)
     return History(bounds, frames, len(replay), max(replay[-1].id if replay else 0, resume_from), gap)
 

@@ -8,6 +8,8 @@ awaits to every delivery and hide the server's transport from the stream's socke
 
 The order of work on connect is what makes resume exact: register with the fan-out
 (collecting live frames), read the store, send `ready` and the replay, then go live.
+`?books=1` asks for `event: book` frames: the full books as the stream goes live, then each
+round's changes (`book_frames.py`); a stream without it gets none.
 
 What a browser's EventSource needs to keep coming back: a response that is not 200
 `text/event-stream` ends it for good, so a transient condition (the store unavailable, the
@@ -25,7 +27,9 @@ What makes a reconnect storm cheap (`bench/storm.py`):
   where it was served from.
 - A fresh connect reads no store (`RecentBounds`), and what is the same for every connection
   is built once: the response headers, the constant parts of `ready` (`ReadyFrame`), the
-  `retry:` lines (`retry.py`, a jittered value per connection). The headers are scanned once.
+  `retry:` lines (`retry.py`, a jittered value per connection). The headers are scanned once, and
+  under uvicorn's httptools the response head and the first body go out in one write
+  (`UvicornSocket.start_at_once`), not two `send` calls that check the same headers every time.
 - Connects pass a `ConnectGate` (`pacing.py`): a bounded number per event-loop iteration, so
   a storm of them never holds back live delivery to the streams already open.
 """
@@ -33,6 +37,7 @@ What makes a reconnect storm cheap (`bench/storm.py`):
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from datetime import UTC, datetime
@@ -42,7 +47,7 @@ from urllib.parse import parse_qs
 from starlette.types import Message as AsgiMessage
 from starlette.types import Receive, Scope, Send
 
-from agentchat.errors import AgentchatError, StoreUnavailable
+from agentchat.errors import AgentchatError, BadRequest, StoreUnavailable
 from agentchat.hub.params import parse_agents, parse_int
 from agentchat.hub.responses import agentchat_error_response, error_response
 from agentchat.hub.resume import History, SharedReads, read_history
@@ -55,7 +60,7 @@ from agentchat.store import Bounds
 if TYPE_CHECKING:
     from agentchat.hub.app import Hub
 
-__all__ = ["ReadyFrame", "RecentBounds", "StreamEndpoint"]
+__all__ = ["ReadyFrame", "RecentBounds", "StreamEndpoint", "parse_flag"]
 
 logger = logging.getLogger("agentchat.hub")
 
@@ -166,18 +171,18 @@ class StreamEndpoint:
             await send(message)
 
         try:
-            await self._serve(scope, receive, send, first_send)
+            await self._serve(scope, receive, send, first_send, started)
         except Exception:
             logger.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if not started[0]:
                 detail = "the hub hit an unexpected error; see its log"
                 await error_response("internal_error", detail, 500)(scope, receive, send)
 
-    async def _serve(self, scope: Scope, receive: Receive, send: Send, first_send: Send) -> None:
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, first_send: Send, started: list[bool]) -> None:
         hub = self.hub
         last_event_header, origin = _stream_headers(scope)
         try:
-            agents, last_event_id = self._parse(scope, last_event_header)
+            agents, last_event_id, books = self._parse(scope, last_event_header)
         except AgentchatError as error:
             await agentchat_error_response(error)(scope, receive, first_send)
             return
@@ -194,7 +199,8 @@ class StreamEndpoint:
             )
             return
         await hub.connect_gate.admit()  # a bounded number of connects per loop iteration: see pacing.py
-        subscriber = hub.fanout.add(open_socket(send), agents)  # before reading history: see module docstring
+        every_stream = hub.book_frames.every_stream  # the former behaviour: full books to every stream
+        subscriber = hub.fanout.add(open_socket(send), agents, books or every_stream)  # before reading history
         subscriber.details = _wants_details(scope)  # `?details=1`: live frames carry each message's details
         try:
             gap = False
@@ -234,11 +240,17 @@ class StreamEndpoint:
                 hub.fanout.remove(subscriber)
                 await agentchat_error_response(error)(scope, receive, first_send)
                 return
-            await first_send({"type": "http.response.start", "status": 200, "headers": headers})
             # retry: in the ready block itself: a block of its own is an empty message to some parsers
             ready = self.ready.build(hub.store_id, bounds.last_id, bounds.earliest_id, gap)
-            await send({"type": "http.response.body", "body": self.retry.line() + ready + replay, "more_body": True})
-            hub.fanout.go_live(subscriber, covered_up_to)
+            body = self.retry.line() + ready + replay
+            started[0] = True
+            if not subscriber.socket.start_at_once(headers, body):  # one write where the server allows it
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+            full_books = functools.partial(hub.book_frames.full_frame, agents) if books and not every_stream else None
+            hub.fanout.go_live(subscriber, covered_up_to, full_books)
+            if full_books is not None:
+                hub.book_frames.catch_up()  # rounds this hub skipped while no stream asked for books
             while (await receive())["type"] != "http.disconnect":
                 pass
         finally:
@@ -282,18 +294,19 @@ class StreamEndpoint:
             self._full_logged_at = now
             logger.warning("stream cap of %d reached: new streams are told to come back later", self.hub.stream_cap)
 
-    def _parse(self, scope: Scope, header: bytes | None) -> tuple[frozenset[str] | None, int | None]:
+    def _parse(self, scope: Scope, header: bytes | None) -> tuple[frozenset[str] | None, int | None, bool]:
         query_string = scope.get("query_string", b"")
         if not query_string and header is None:  # a fresh connect of the whole feed: nothing to parse
-            return None, None
+            return None, None, False
         query = parse_qs(query_string.decode("latin-1"), keep_blank_values=True)
         agents = parse_agents(query.get("agents", [""])[-1], self.hub.agent_ids)
+        books = parse_flag("books", query.get("books", ["0"])[-1])
         # Both are checked and the header wins: a bad parameter is a 400 even beside a good header.
         in_query = query.get("last_event_id", [None])[-1]
         last_event_id = None if in_query is None else parse_int("last_event_id", in_query)
         if header is not None:  # an empty one too: EventSource sends none rather than an empty one
             last_event_id = parse_int("Last-Event-ID", header.decode("latin-1"))
-        return agents, last_event_id
+        return agents, last_event_id, books
 
     def _headers(self, origin: bytes | None) -> list[tuple[bytes, bytes]]:
         if origin and origin.decode("latin-1") in self._cors_origins:
@@ -316,3 +329,12 @@ def _wants_details(scope: Scope) -> bool:
     """`?details=1` (or `true`): this stream's live message frames carry `details` (SPEC section 4)."""
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     return query.get("details", [""])[-1].lower() in ("1", "true")
+
+
+def parse_flag(name: str, raw: str) -> bool:
+    """`1` or `0` (an empty value is `0`); anything else is a 400 that says so."""
+    if raw in ("", "0"):
+        return False
+    if raw == "1":
+        return True
+    raise BadRequest(f"{name} must be 1 or 0, got {raw[:40]!r}")

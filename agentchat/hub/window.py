@@ -19,23 +19,26 @@ Deliberate choices:
   or while the store, as last read by the stream endpoint, has an id the window lacks (a message
   written by other means): the window is a cache of the store, never an authority over it
   (`stream.StreamEndpoint._from_window`).
-- **Filled once at start**, from the store's newest retained messages (`fill`), before the bus
+- **Filled once at start**, from the store's newest messages (`fill`), before the bus
   starts; the bus is then told to deliver everything after the window's last id
   (`Bus.start_after`), so no message falls between the read and the live feed. After a restart
   every viewer resumes from this one read, not from a read each. A fill that found fewer messages
-  than the window holds found everything retained: its floor is 0.
-- **Retention as the store applies it.** The store serves a message only while
-  `created_at >= now - retention`; the window applies the same test on every resume, and expired
-  messages at its head are dropped, so it never replays what a store read would not. Dropping
-  those does not raise the floor: above it, the window still holds every message a read would
-  return. `gap` follows the store's rule too: the resume is below the oldest retained id - 1.
+  than the window holds found everything the store holds: its floor is 0.
+- **The live window as the store applies it.** The store serves a message while it is in the
+  window: created within `retention`, or among its agent's latest `max_per_agent` (`store.py`).
+  Every message above the floor is here, so is every one of an agent's latest that is above it:
+  the window applies the same test on every resume (each agent's latest ids are kept as they
+  arrive), so it never replays what a store read would not. Messages out of the window stay here
+  until the count and byte bounds evict them: they make the resume's `gap`, which follows the
+  store's rule (`store.Bounds.gap`): a message after Last-Event-ID that no replay brings.
 - **Filters as live delivery applies them**: a stream that follows some agents is replayed only
   their messages.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,17 +57,19 @@ class WindowReplay:
     frames: bytes  # the missed messages' frames, joined, in id order
     count: int
     covered_up_to: int  # every message up to this id is accounted for (replayed or not wanted)
-    gap: bool  # messages after Last-Event-ID were removed by retention
-    earliest_id: int | None  # the oldest retained id in the window
+    gap: bool  # messages after Last-Event-ID are no longer in the live window
+    earliest_id: int | None  # the live window's oldest id, when the window holds the whole store (floor 0)
 
 
 class FrameWindow:
     """The last published messages with their frames; see the module docstring."""
 
-    def __init__(self, max_messages: int, max_bytes: int, retention_seconds: float) -> None:
+    def __init__(self, max_messages: int, max_bytes: int, retention_seconds: float, max_per_agent: int = 20) -> None:
         self.max_messages = max_messages
         self.max_bytes = max_bytes
         self.retention = timedelta(seconds=retention_seconds)
+        self.max_per_agent = max_per_agent
+        self._latest: dict[str, deque[int]] = {}  # each agent's latest ids seen, at most max_per_agent
         self.filled = False  # until `fill`, every resume goes to the store
         self.floor = 0  # every message with a larger id is here (once filled)
         self.last_id = 0
@@ -82,9 +87,10 @@ class FrameWindow:
         return self.max_messages > 0 and self.max_bytes > 0
 
     def fill(self, newest: Sequence[Message]) -> None:
-        """Start from the store's newest retained messages, oldest first (at most `max_messages`)."""
+        """Start from the store's newest messages (in the live window or not), oldest first (at most `max_messages`)."""
         self._head, self._ids, self._messages, self._frames, self.bytes = 0, [], [], [], 0
-        complete = len(newest) < self.max_messages  # the read found everything retained
+        self._latest = {}
+        complete = len(newest) < self.max_messages  # the read found everything the store holds
         self.floor = 0 if complete or not newest else newest[0].id - 1
         self.last_id = newest[-1].id if newest else 0
         self.filled = self.enabled
@@ -102,22 +108,50 @@ class FrameWindow:
         if not self.filled or not self.floor <= last_event_id <= self.last_id:
             return None
         oldest = utc_now() - self.retention
-        self._drop_expired(oldest)
+        floors = self._agent_floors()
         ids, messages, frames = self._ids, self._messages, self._frames
         start = bisect_right(ids, last_event_id, self._head)
-        picked = [
-            frames[index]
-            for index in range(start, len(ids))
-            if messages[index].created_at >= oldest and (agents is None or messages[index].agent_id in agents)
-        ]
-        earliest_id = ids[self._head] if len(self) else None
-        gap = earliest_id is not None and last_event_id < earliest_id - 1
+        picked: list[bytes] = []
+        gap = False
+        for index in range(start, len(ids)):
+            message = messages[index]
+            if message.created_at >= oldest or message.id >= floors[message.agent_id]:
+                if agents is None or message.agent_id in agents:
+                    picked.append(frames[index])
+            else:
+                gap = True  # a message after Last-Event-ID that the live window no longer holds
+        earliest_id = self._earliest(oldest)
+        if earliest_id is not None and last_event_id < earliest_id - 1:
+            gap = True  # the whole store is here: ids below its oldest were deleted
         return WindowReplay(b"".join(picked), len(picked), self.last_id, gap, earliest_id)
+
+    def _agent_floors(self) -> dict[str, int]:
+        """Per agent, the id from which its messages count as its latest (0: every one seen here)."""
+        keep = self.max_per_agent
+        return {agent: (latest[0] if len(latest) >= keep else 0) for agent, latest in self._latest.items()}
+
+    def _earliest(self, oldest: datetime) -> int | None:
+        """The live window's oldest id, when every message of the store is here (floor 0), else None.
+
+        It is the lowest of the oldest recent message and each agent's oldest latest id.
+        """
+        if self.floor != 0 or not len(self):
+            return None
+        recent = bisect_left(self._messages, oldest, self._head, key=lambda message: message.created_at)
+        found = [latest[0] for latest in self._latest.values() if latest]
+        if recent < len(self._ids):
+            found.append(self._ids[recent])
+        return min(found) if found else None
 
     def _append(self, messages: Sequence[Message]) -> None:
         if not self.filled:
             return
+        keep = self.max_per_agent
         for message in messages:
+            latest = self._latest.get(message.agent_id)
+            if latest is None:
+                latest = self._latest[message.agent_id] = deque(maxlen=keep)
+            latest.append(message.id)
             frame = message.sse_frame()
             self._ids.append(message.id)
             self._messages.append(message)
@@ -127,17 +161,9 @@ class FrameWindow:
             self._evict_oldest()
         self._compact()
 
-    def _drop_expired(self, oldest: datetime) -> None:
-        """Expired messages at the head go; the floor stays, as no read would serve them either."""
-        messages = self._messages
-        while len(self) and messages[self._head].created_at < oldest:
-            self._evict_oldest(raise_floor=False)
-        self._compact()
-
-    def _evict_oldest(self, raise_floor: bool = True) -> None:
+    def _evict_oldest(self) -> None:
         head = self._head
-        if raise_floor:
-            self.floor = self._ids[head]
+        self.floor = self._ids[head]
         self.bytes -= len(self._frames[head])
         self._head = head + 1
 

@@ -2,13 +2,17 @@
 // One Set of open responses, each frame built once (as a Buffer, so no write re-encodes it)
 // and written to every response. A window of the last frames serves a Last-Event-ID resume
 // from memory, as the hub's frame window does (bench/storm.py compares the connect rates).
-// Usage: node server.js PORT CONTENT_CHARS
+// With BOOK_CHARS, each POST also sends an `event: book` frame of about that many bytes to every
+// response after its messages, as the hub's book frames (bench/fanout.py's books row).
+// Usage: node server.js PORT CONTENT_CHARS [BOOK_CHARS]
 "use strict";
 const http = require("http");
 
 const port = Number(process.argv[2] || 8100);
 const contentChars = Number(process.argv[3] || 480);
+const bookChars = Number(process.argv[4] || 0);
 const windowSize = 5000;
+let round = 0;
 const clients = new Set();
 const recent = []; // [{ id, frame }], oldest first, at most windowSize
 let nextId = 1;
@@ -60,6 +64,15 @@ const server = http.createServer((req, res) => {
       for (let i = 0; i < count; i++) made.push(frameFor("claude_arbitrage"));
       const chunk = Buffer.concat(made.map((m) => m.frame));
       for (const client of clients) client.write(chunk);
+      if (bookChars > 0) {
+        // A write of its own, as the hub's book frame follows its messages once the round's books are read.
+        round += 1;
+        const book = { round, as_of: new Date().toISOString(), full: false, changes: { pad: "x".repeat(bookChars) } };
+        const bookFrame = Buffer.from(`event: book\ndata: ${JSON.stringify(book)}\n\n`);
+        setImmediate(() => {
+          for (const client of clients) client.write(bookFrame);
+        });
+      }
       const body = JSON.stringify({ messages: made.map((m) => m.message) });
       res.writeHead(201, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
       res.end(body);

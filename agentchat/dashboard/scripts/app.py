@@ -2,4 +2,9 @@
 
 from agentchat.dashboard.navigation import run
 
-run(diagnostics_script="diagnostics.py", leaderboard_script="leaderboard.py")
+run(
+    diagnostics_script="diagnostics.py",
+    leaderboard_script="leaderboard.py",
+    history_script="history.py",
+    agent_script="agent.py",
+)

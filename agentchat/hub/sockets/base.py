@@ -66,6 +66,10 @@ class StreamSocket(ABC):
     def headers_sent(self) -> None:  # noqa: B027 - optional hook
         """The headers and the replay are out; live chunks follow."""
 
+    def start_at_once(self, headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
+        """Send a 200's headers and the first body in one write, when the server allows it; False: send them."""
+        return False
+
     @abstractmethod
     def offer(self, chunk: Chunk) -> Write:
         """Hand `chunk` over without waiting. Raises when the connection broke under us."""

@@ -20,6 +20,14 @@ with `write_paused` and `drain()`) and a `disconnected` flag. This socket uses t
   fan-out's backlog bound and would take minutes of traffic to be noticed. SSE frames are
   small; the cap costs a reader nothing.
 
+- Under httptools a stream's start (`start_at_once`) is one write too: the status line, uvicorn's
+  default headers (`Date`, `Server`, refreshed by uvicorn once a second), ours and the first body
+  (`retry:`, `ready`, the replay), framed as uvicorn would frame them, with the cycle's state set as
+  its `send` would set it. Two `send` calls would parse and check the same constant headers on every
+  connect and make two syscalls; this is what makes a connect cheap in a reconnect storm
+  (`bench/storm.py`). With an access log, a `Connection: close` request or anything unexpected it
+  answers False and the stream takes the two sends.
+
 `attach` returns None when `send` is not uvicorn's; then `AsgiSocket` serves alone.
 """
 
@@ -37,6 +45,32 @@ from agentchat.hub.sockets.base import DONE, FULL, GONE, Chunk, Write
 __all__ = ["UvicornSocket"]
 
 KERNEL_SEND_BUFFER_BYTES = 64 * 1024
+STATUS_200 = b"HTTP/1.1 200 OK\r\n"
+
+
+class _Heads:
+    """The response head for a header list, kept while uvicorn's default headers are the same list."""
+
+    def __init__(self) -> None:
+        self._defaults: object = None
+        self._heads: dict[tuple[tuple[bytes, bytes], ...], bytes] = {}
+
+    def head(self, defaults: list[tuple[bytes, bytes]], headers: list[tuple[bytes, bytes]]) -> bytes:
+        if defaults is not self._defaults:  # uvicorn made a new list: a new Date
+            self._defaults, self._heads = defaults, {}
+        key = tuple(headers)
+        head = self._heads.get(key)
+        if head is None:
+            lines = [STATUS_200]
+            lines += [name.lower() + b": " + value + b"\r\n" for name, value in (*defaults, *headers)]
+            lines.append(b"transfer-encoding: chunked\r\n\r\n")
+            head = self._heads[key] = b"".join(lines)
+            if len(self._heads) > 64:  # distinct CORS origins: a handful; never an unbounded cache
+                self._heads = {key: head}
+        return head
+
+
+HEADS = _Heads()
 
 
 class UvicornSocket(AsgiSocket):
@@ -72,6 +106,24 @@ class UvicornSocket(AsgiSocket):
 
     def headers_sent(self) -> None:
         self.direct = getattr(self.cycle, "chunked_encoding", None) is True  # httptools, body chunked
+
+    def start_at_once(self, headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
+        cycle = self.cycle
+        if (
+            getattr(cycle, "response_started", True) is not False
+            or getattr(cycle, "chunked_encoding", False) is not None  # not httptools' cycle, or a length set
+            or getattr(cycle, "keep_alive", False) is not True
+            or getattr(cycle, "access_log", True) is not False
+            or not isinstance(getattr(cycle, "default_headers", None), list)
+            or cycle.disconnected
+            or self.flow.write_paused
+        ):
+            return False
+        cycle.response_started = True  # as uvicorn's send would leave the cycle
+        cycle.waiting_for_100_continue = False
+        cycle.chunked_encoding = True
+        self.transport.write(HEADS.head(cycle.default_headers, headers) + b"%x\r\n%b\r\n" % (len(body), body))
+        return True
 
     def offer(self, chunk: Chunk) -> Write:
         if not self.direct:

@@ -26,6 +26,10 @@
  *   by id drops any overlap. Where those APIs are missing, each tab holds its own stream.
  * - Dedupe with bounded memory: at most `maxPerAgent` messages per agent; an arrival whose id is
  *   kept, or that is older than everything kept for a full agent, changes nothing.
+ * - Books only when shown: a client made with `books: true` (the element with a `standings` attribute)
+ *   opens its stream with `books=1`; the hub then sends the full books as the stream goes live and
+ *   each round's changes after it (`Books.take` merges them; a frame of a round not newer than the
+ *   one held is ignored). Without it the hub sends no book frame at all.
  * - Safe by construction: agent text is only ever set with textContent, agent colours only through
  *   the CSSOM and only as #RRGGBB, so the page's CSP (script-src 'self', style-src 'self') holds.
  */
@@ -39,8 +43,10 @@ const BACKOFF_CAP_MS = 10000;
 const LIVENESS_SLACK_MS = 1000;
 const AGE_TICK_MS = 1000;
 const COLOR = /^#[0-9A-Fa-f]{6}$/;
-const EMPTY_TEXT = "Waiting for agent messages…";
-const GAP_TEXT = "Some messages were removed by the hub's retention before this page could read them.";
+/** The texts the dashboard shows too (tests/test_shared_rules.py holds the two copies equal). */
+export const EMPTY_TEXT = "Waiting for agent messages…";
+export const GAP_TEXT = "Some messages were removed by the hub's retention before this page could read them.";
+export const KINDS = Object.freeze(["analysis", "trade", "reply", "alert"]);
 
 /** The status pill, exactly as the dashboard words it. */
 export const PILLS = Object.freeze({
@@ -182,15 +188,74 @@ export class Feed {
 }
 
 /**
+ * The agents' books from `event: book` frames, as the hub's `GET /api/agents/performance` shows them:
+ * a full frame replaces them, a change of a later round merges field by field and position by
+ * position (`null` closes one; `marks` is the new `mark_price` of every position in its symbol).
+ */
+export class Books {
+  constructor() {
+    this.byAgent = new Map();
+    this.round = null;
+    this.asOf = null;
+  }
+
+  /** Merge one frame's data; true when the books changed. */
+  take(frame) {
+    if (frame === null || typeof frame !== "object" || !Number.isSafeInteger(frame.round)) return false;
+    if (frame.full === true || frame.full === undefined) {
+      if (!Array.isArray(frame.agents)) return false;
+      this.byAgent = new Map(frame.agents.map((entry) => [entry.agent_id, entry]));
+    } else {
+      if (this.round === null || frame.round <= this.round) return false; // nothing to change yet, or covered
+      const marks = frame.marks && typeof frame.marks === "object" ? frame.marks : {};
+      for (const [agentId, entry] of this.byAgent) {
+        const positions = (entry.positions ?? []).map((p) => (p.symbol in marks ? { ...p, mark_price: marks[p.symbol] } : p));
+        this.byAgent.set(agentId, { ...entry, positions });
+      }
+      for (const [agentId, change] of Object.entries(frame.changes ?? {})) {
+        const { positions: moved, ...fields } = change;
+        const entry = { agent_id: agentId, positions: [], ...this.byAgent.get(agentId), ...fields };
+        if (moved && typeof moved === "object") {
+          const bySymbol = new Map(entry.positions.map((p) => [p.symbol, p]));
+          for (const [symbol, position] of Object.entries(moved)) {
+            if (position === null) bySymbol.delete(symbol);
+            else {
+              const own = "mark_price" in position || !(symbol in marks) ? {} : { mark_price: marks[symbol] };
+              bySymbol.set(symbol, { symbol, ...bySymbol.get(symbol), ...own, ...position });
+            }
+          }
+          entry.positions = [...bySymbol.keys()].sort().map((symbol) => bySymbol.get(symbol));
+        }
+        this.byAgent.set(agentId, entry);
+      }
+    }
+    this.round = frame.round;
+    this.asOf = frame.as_of ?? null;
+    return true;
+  }
+
+  /** Ranked as the hub ranks: highest equity first, equal equity in agent id order. */
+  ranked() {
+    return [...this.byAgent.values()].sort((a, b) => b.equity - a.equity || (a.agent_id < b.agent_id ? -1 : 1));
+  }
+
+  /** The books as one full frame (what a new tab is handed). */
+  full() {
+    return this.round === null ? null : { round: this.round, as_of: this.asOf, full: true, agents: this.ranked() };
+  }
+}
+
+/**
  * One stream to the hub, with polling while it is down. `position()` is the last id seen;
  * `onMessages(list)` and `onStatus({state, reason, gap})` report what happens, and
  * `onStore(storeId)` is told the hub's store, returning true when it is another one than before
  * (the feed has emptied and position() is 0 again).
  */
 export class HubConnection {
-  constructor({ hub, agents, pollSeconds, position, onMessages, onStatus, onStore = () => false }) {
+  constructor({ hub, agents, pollSeconds, position, onMessages, onStatus, onStore = () => false, onBook = null }) {
     this.hub = hub;
     this.agents = agents.join(",");
+    this.onBook = onBook; // set: the stream asks for `event: book` frames (`books=1`)
     this.pollMs = pollSeconds * 1000;
     this.position = position;
     this.onMessages = onMessages;
@@ -232,13 +297,15 @@ export class HubConnection {
     if (this.stopped) return;
     this.closeStream();
     const from = this.position();
-    const params = { agents: this.agents, last_event_id: from, details: 1 }; // details: the cards' "why"
+    const books = this.onBook ? 1 : "";
+    const params = { agents: this.agents, books, last_event_id: from, details: 1 }; // details: the cards' "why"
     const source = new EventSource(hubUrl(this.hub, STREAM_PATH, params));
     this.source = source;
     this.openedFrom = from;
     source.addEventListener("ready", (event) => this.ready(source, event));
     source.addEventListener("message", (event) => this.frame(source, event));
     source.addEventListener("heartbeat", () => this.alive(source));
+    if (this.onBook) source.addEventListener("book", (event) => this.book(source, event));
     source.addEventListener("error", () => this.failed(source));
   }
 
@@ -278,6 +345,13 @@ export class HubConnection {
     this.alive(source);
     const message = parseJson(event.data);
     if (message) this.onMessages([message]);
+  }
+
+  book(source, event) {
+    if (source !== this.source) return;
+    this.alive(source);
+    const frame = parseJson(event.data);
+    if (frame) this.onBook(frame);
   }
 
   alive(source) {
@@ -393,8 +467,9 @@ export class HubConnection {
  * (another tab does) or "own" (no sharing: Web Locks or BroadcastChannel missing, or `share: false`).
  */
 export class AgentChatClient extends EventTarget {
-  constructor({ hub, agents = [], maxPerAgent = 20, pollSeconds = 45, share = true } = {}) {
+  constructor({ hub, agents = [], maxPerAgent = 20, pollSeconds = 45, share = true, books = false } = {}) {
     super();
+    this.books = books ? new Books() : null; // the standings, when shown: the stream asks for books
     this.hub = hubBase(hub);
     this.agents = [...agents].sort();
     this.pollSeconds = pollSeconds;
@@ -414,7 +489,7 @@ export class AgentChatClient extends EventTarget {
       this.hold();
       return this;
     }
-    const key = `agentchat ${this.hub} ${this.agents.join(",")}`;
+    const key = `agentchat ${this.hub} ${this.agents.join(",")}${this.books ? " books" : ""}`;
     this.channel = new BroadcastChannel(key);
     this.channel.onmessage = (event) => this.hear(event.data);
     this.abort = new AbortController();
@@ -457,6 +532,12 @@ export class AgentChatClient extends EventTarget {
         this.setStatus(status);
         this.tell({ type: "status", status });
       },
+      onBook: this.books
+        ? (frame) => {
+            if (this.books.take(frame)) this.changed();
+            this.tell({ type: "book", frame });
+          }
+        : null,
       onStore: (storeId) => {
         const another = this.feed.followStore(storeId);
         this.tell({ type: "store", storeId });
@@ -475,12 +556,15 @@ export class AgentChatClient extends EventTarget {
     if (news === null || typeof news !== "object") return;
     if (this.role === "held") {
       if (news.type === "hello") {
-        this.tell({ type: "snapshot", storeId: this.feed.storeId, messages: this.feed.all(), status: this.status });
+        const book = this.books?.full() ?? null;
+        this.tell({ type: "snapshot", storeId: this.feed.storeId, messages: this.feed.all(), status: this.status, book });
       }
       return;
     }
     if (this.feed.followStore(news.storeId)) this.changed();
     if (Array.isArray(news.messages)) this.take(news.messages);
+    if (this.books && news.book && this.books.take(news.book)) this.changed();
+    if (this.books && news.frame && news.type === "book" && this.books.take(news.frame)) this.changed();
     if (news.status && typeof news.status === "object") {
       this.setStatus({ ...news.status, reason: `${news.status.reason} (through another tab)` });
     }
@@ -510,15 +594,31 @@ export function relativeAge(seconds) {
   return `${Math.floor(seconds / 3600)} h ago`;
 }
 
-/** 'BTC · buy · 71,234.5 · confidence 72% · ↩ #41 Claude Arbitrage', from whatever meta there is. */
+/** '71,234.5': at most 8 significant digits, thousands separated (Python's `{:,.8g}` below 1e8). */
+function number(value) {
+  return value.toLocaleString("en-US", { maximumSignificantDigits: 8 });
+}
+
+/** The message id `value` names, read as Python's int() reads it (the dashboard's rule); null if none. */
+function replyTarget(value) {
+  if (typeof value === "boolean") return Number(value);
+  if (typeof value === "number") return Number.isFinite(value) ? Math.trunc(value) : null;
+  if (typeof value === "string" && /^\s*[+-]?\d+(_\d+)*\s*$/.test(value)) return Number(value.replaceAll("_", ""));
+  return null;
+}
+
+/** 'BTC · buy 0.25 · 71,234.5 · confidence 72% · ↩ #41 Claude Arbitrage', from whatever meta there is. */
 export function metaLine(message, nameOf) {
   const meta = message.meta;
   if (meta === null || typeof meta !== "object") return "";
   const parts = ["symbol", "side"].filter((key) => meta[key]).map((key) => String(meta[key]));
-  if (typeof meta.price === "number") parts.push(meta.price.toLocaleString("en-US", { maximumSignificantDigits: 8 }));
+  if (meta.side && typeof meta.quantity === "number" && Number.isFinite(meta.quantity)) {
+    parts[parts.length - 1] += ` ${number(Math.abs(meta.quantity))}`; // 'buy 0.25': what the message traded
+  }
+  if (typeof meta.price === "number") parts.push(number(meta.price));
   if (typeof meta.confidence === "number") parts.push(`confidence ${Math.round(meta.confidence * 100)}%`);
-  const target = Number.parseInt(meta.reply_to, 10);
-  if (meta.reply_to !== null && meta.reply_to !== undefined && Number.isSafeInteger(target)) {
+  const target = replyTarget(meta.reply_to);
+  if (target !== null) {
     const who = nameOf(target);
     parts.push(who ? `↩ #${target} ${who}` : `↩ #${target}`);
   }
@@ -531,6 +631,7 @@ export function metaLine(message, nameOf) {
  * any. Every string is set as textContent, so an agent's details are never markup.
  */
 export function whyDisclosure(details) {
+  if (typeof details === "string") details = details ? { reasoning: details } : null;
   if (details === null || typeof details !== "object" || Array.isArray(details)) return null;
   const { reasoning, ...rest } = details;
   const box = element("details", "why");
@@ -545,6 +646,98 @@ function element(tag, className, text) {
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
+}
+
+/** '14:03:21' in the reader's own time zone (and the whole date and zone on hover, `fullTime`). */
+export function clockTime(ms) {
+  return new Date(ms).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+export function fullTime(ms) {
+  return new Date(ms).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "long" });
+}
+
+/**
+ * The message cards, kept by message id: the one renderer of the viewer page, `<agent-chat>` and the
+ * operators' dashboard. `sync(list, messages)` makes `list` hold one card per message in that order,
+ * creating only the cards it has not drawn yet and moving none that is already in place, so a new
+ * message adds one node and nothing else in the DOM changes. Text only ever goes in by textContent.
+ */
+export class CardRenderer {
+  constructor() {
+    this.cards = new Map();
+  }
+
+  clear() {
+    this.cards.clear();
+  }
+
+  /** `nameOf(id)`: the agent name of a message id (for '↩ #41 Claude Arbitrage'); `agentOf(message)`:
+   * the agent to name on the card itself (a merged timeline), or null. */
+  sync(list, messages, nameOf, agentOf = () => null) {
+    const wanted = new Set(messages.map((message) => message.id));
+    for (const card of [...list.children]) {
+      const id = Number(card.dataset.id);
+      if (!wanted.has(id)) {
+        card.remove();
+        if (this.cards.get(id) === card) this.cards.delete(id);
+      }
+    }
+    let next = list.firstElementChild;
+    const now = Date.now();
+    for (const message of messages) {
+      let card = this.cards.get(message.id);
+      if (!card || (card.parentNode !== list && card.parentNode !== null)) {
+        card = this.card(message, nameOf, agentOf(message), now);
+        this.cards.set(message.id, card);
+      }
+      if (card === next) next = next.nextElementSibling;
+      else list.insertBefore(card, next);
+    }
+  }
+
+  card(message, nameOf, agent, now = Date.now()) {
+    const card = element("article", "card");
+    card.dataset.id = String(message.id);
+    card.dataset.kind = String(message.kind ?? "");
+    const head = element("header", "card-head");
+    if (agent) {
+      card.dataset.agent = String(agent.id ?? "");
+      const color = agent.nameColor ?? agent.color;
+      if (COLOR.test(color)) card.style.setProperty("--agent", color);
+      head.append(element("span", "card-agent", String(agent.name ?? "")));
+    }
+    const created = Date.parse(message.created_at);
+    const age = element("span", "age");
+    age.dataset.createdAt = Number.isFinite(created) ? String(created) : "";
+    head.append(element("span", "badge", String(message.kind ?? "")), age);
+    if (Number.isFinite(created)) {
+      const time = element("time", "clock", clockTime(created));
+      time.dateTime = new Date(created).toISOString();
+      time.title = fullTime(created);
+      age.title = time.title;
+      head.append(time);
+    }
+    head.append(element("span", "id", `#${message.id}`));
+    card.append(head, element("p", "content", message.content));
+    const meta = metaLine(message, nameOf);
+    if (meta) card.append(element("p", "meta", meta));
+    const why = whyDisclosure(message.details);
+    if (why) card.append(why);
+    CardRenderer.age(age, now);
+    return card;
+  }
+
+  static age(node, now) {
+    const created = Number(node.dataset.createdAt);
+    const text = created ? relativeAge(Math.max(0, (now - created) / 1000)) : "";
+    if (node.textContent !== text) node.textContent = text;
+  }
+
+  /** Move every age under `root` to `now`: only the age texts that changed are written. */
+  static tickAges(root, now = Date.now()) {
+    for (const node of root.querySelectorAll(".age")) CardRenderer.age(node, now);
+  }
 }
 
 /**
@@ -588,7 +781,7 @@ export class AgentChatElement extends HTMLElement {
     this.columnsBox = element("div", "columns");
     root.append(style, status, this.gapNotice, this.columnsBox);
     this.columns = new Map();
-    this.cards = new Map();
+    this.cards = new CardRenderer();
     this.resetsDrawn = 0;
     this.showStatus({ state: "connecting", reason: "", gap: false });
   }
@@ -613,6 +806,7 @@ export class AgentChatElement extends HTMLElement {
       agents: wanted,
       maxPerAgent: Number(this.getAttribute("max-per-agent")) || config.maxPerAgent,
       pollSeconds: Number(this.option("poll-seconds", "poll_seconds")) || config.pollSeconds,
+      books: this.hasAttribute("standings"),
     });
     this.client.addEventListener("change", () => this.render());
     this.client.start();
@@ -649,56 +843,16 @@ export class AgentChatElement extends HTMLElement {
       this.cards.clear();
       for (const { list } of this.columns.values()) list.replaceChildren();
     }
+    const nameOf = (id) => feed.get(id)?.agent_name;
     for (const [agentId, { list, empty }] of this.columns) {
       const messages = feed.of(agentId);
-      const wanted = new Set(messages.map((message) => message.id));
-      for (const card of [...list.children]) {
-        const id = Number(card.dataset.id);
-        if (!wanted.has(id)) {
-          card.remove();
-          this.cards.delete(id);
-        }
-      }
-      let next = list.firstElementChild;
-      for (const message of messages) {
-        let card = this.cards.get(message.id);
-        if (!card) {
-          card = this.card(message, feed);
-          this.cards.set(message.id, card);
-        }
-        if (card === next) next = next.nextElementSibling;
-        else list.insertBefore(card, next);
-      }
+      this.cards.sync(list, messages, nameOf);
       empty.hidden = messages.length > 0;
     }
   }
 
-  card(message, feed) {
-    const card = element("article", "card");
-    card.dataset.id = String(message.id);
-    card.dataset.kind = String(message.kind ?? "");
-    const head = element("header", "card-head");
-    const age = element("span", "age");
-    age.dataset.createdAt = String(Date.parse(message.created_at) || "");
-    head.append(element("span", "badge", String(message.kind ?? "")), age, element("span", "id", `#${message.id}`));
-    card.append(head, element("p", "content", message.content));
-    const meta = metaLine(message, (id) => feed.get(id)?.agent_name);
-    if (meta) card.append(element("p", "meta", meta));
-    const why = whyDisclosure(message.details);
-    if (why) card.append(why);
-    this.age(age, Date.now());
-    return card;
-  }
-
-  age(node, now) {
-    const created = Number(node.dataset.createdAt);
-    const text = created ? relativeAge(Math.max(0, (now - created) / 1000)) : "";
-    if (node.textContent !== text) node.textContent = text;
-  }
-
   tickAges() {
-    const now = Date.now();
-    for (const node of this.shadowRoot.querySelectorAll(".age")) this.age(node, now);
+    CardRenderer.tickAges(this.shadowRoot);
   }
 
   showStatus(status) {

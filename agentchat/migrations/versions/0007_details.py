@@ -1,7 +1,7 @@
 """Keep each message's `details`: why the agent did it (its reasoning, inputs and decision), as JSON.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 
 Nullable: every message written before this revision has none, and a message may carry none.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

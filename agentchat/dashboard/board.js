@@ -1,0 +1,159 @@
+// -- the operators' dashboard: the live chat as one Streamlit element ------------------------------
+//
+// Appended to agentchat.js by `agentchat/dashboard/board.py` (with wake.js), so the element draws its
+// cards with the viewer page's own `CardRenderer`: one module, no build step, served by Streamlit from
+// the package.
+// Streamlit calls the default export at every rerun of the live area with the messages the session's
+// feed holds (`data`); the board keeps its nodes between calls (per mount point), so a rerun that
+// brings one new message adds one card, and the ages move by the browser's own clock.
+
+const boards = new WeakMap();
+
+/** Show or hide `node`, touching the DOM only when that changes. */
+function show(node, shown) {
+  if (node.hidden === shown) node.hidden = !shown;
+}
+
+/** sRGB relative luminance of '#RRGGBB' or 'rgb(r, g, b)' (WCAG 2), null when it cannot be read. */
+function luminance(color) {
+  const text = String(color).trim();
+  let channels = null;
+  const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})/i.exec(text);
+  if (hex) channels = hex.slice(1, 4).map((part) => Number.parseInt(part, 16));
+  const rgb = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/i.exec(text);
+  if (rgb) channels = rgb.slice(1, 4).map(Number);
+  if (!channels) return null;
+  const [r, g, b] = channels.map((value) => {
+    const c = value / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** "dark" or "light": Streamlit's theme, read from the background colour it gives the element. */
+function themeOf(node, fallback) {
+  const host = node instanceof ShadowRoot ? node.host : node;
+  const background = getComputedStyle(host).getPropertyValue("--st-background-color");
+  const light = luminance(background);
+  if (light === null) return fallback === "dark" ? "dark" : "light";
+  return light < 0.4 ? "dark" : "light";
+}
+
+class Board {
+  constructor(parent) {
+    this.parent = parent;
+    this.root = element("div", "board");
+    parent.append(this.root);
+    this.cards = new CardRenderer();
+    this.shape = null; // what the panels were built for: layout and agents
+    this.panels = new Map();
+    this.tab = null;
+    this.ageTimer = setInterval(() => CardRenderer.tickAges(this.root), AGE_TICK_MS);
+  }
+
+  close() {
+    clearInterval(this.ageTimer);
+  }
+
+  draw(data) {
+    const theme = themeOf(this.parent, data.theme);
+    if (this.root.dataset.theme !== theme) this.root.dataset.theme = theme;
+    const agents = Array.isArray(data.agents) ? data.agents : [];
+    const layout = ["columns", "timeline", "tabs"].includes(data.layout) ? data.layout : "columns";
+    const shape = `${layout}|${theme}|${agents.map((agent) => `${agent.id}:${agent.name}`).join(",")}`;
+    if (shape !== this.shape) {
+      this.shape = shape;
+      this.build(layout, agents, theme);
+    }
+    const messages = (Array.isArray(data.messages) ? data.messages : []).filter(isMessage);
+    const names = data.names && typeof data.names === "object" ? data.names : {};
+    const nameOf = (id) => (typeof names[id] === "string" ? names[id] : undefined);
+    const byId = new Map(agents.map((agent) => [agent.id, agent]));
+    if (layout === "timeline") {
+      const { list, empty } = this.panels.get("");
+      const agentOf = (message) => {
+        const agent = byId.get(message.agent_id);
+        return agent ? { ...agent, nameColor: theme === "dark" ? agent.dark : agent.light } : null;
+      };
+      this.cards.sync(list, messages, nameOf, agentOf);
+      show(empty, messages.length === 0);
+      return;
+    }
+    for (const [agentId, { list, empty }] of this.panels) {
+      const own = messages.filter((message) => message.agent_id === agentId);
+      this.cards.sync(list, own, nameOf);
+      show(empty, own.length === 0);
+    }
+  }
+
+  /** The panels for a layout: a column per agent, one timeline, or a tab per agent. */
+  build(layout, agents, theme) {
+    this.cards.clear();
+    this.panels.clear();
+    this.root.replaceChildren();
+    this.root.dataset.layout = layout;
+    if (layout === "timeline") {
+      const column = element("section", "column timeline");
+      const empty = element("p", "empty", EMPTY_TEXT);
+      const list = element("div", "cards");
+      column.append(empty, list);
+      this.root.append(column);
+      this.panels.set("", { list, empty });
+      return;
+    }
+    const box = element("div", layout === "tabs" ? "tabbed" : "columns");
+    let bar = null;
+    if (layout === "tabs") {
+      bar = element("div", "tabbar");
+      bar.setAttribute("role", "tablist");
+      this.root.append(bar);
+      if (!agents.some((agent) => agent.id === this.tab)) this.tab = agents[0]?.id ?? null;
+    }
+    for (const agent of agents) {
+      const column = element("section", "column");
+      const color = theme === "dark" ? agent.dark : agent.light;
+      if (COLOR.test(color ?? "")) column.style.setProperty("--agent", color);
+      if (COLOR.test(agent.color ?? "")) column.style.setProperty("--agent-mark", agent.color);
+      column.dataset.agent = agent.id;
+      const head = element("header", "agent");
+      const name = element("h2", "name");
+      name.append(element("span", "dot", "●"), document.createTextNode(` ${agent.name}`));
+      head.append(name, element("p", "strategy", String(agent.strategy ?? "").replaceAll("_", " ")));
+      const empty = element("p", "empty", EMPTY_TEXT);
+      const list = element("div", "cards");
+      column.append(head, empty, list);
+      box.append(column);
+      this.panels.set(agent.id, { list, empty });
+      if (bar) {
+        const button = element("button", "tab", String(agent.name));
+        button.type = "button";
+        button.setAttribute("role", "tab");
+        if (COLOR.test(color ?? "")) button.style.setProperty("--agent", color);
+        const select = () => {
+          this.tab = agent.id;
+          for (const other of box.children) other.hidden = other.dataset.agent !== agent.id;
+          for (const other of bar.children) other.setAttribute("aria-selected", String(other === button));
+        };
+        button.addEventListener("click", select);
+        bar.append(button);
+        if (agent.id === this.tab) queueMicrotask(select);
+      }
+    }
+    this.root.append(box);
+  }
+}
+
+/** The board element: draw `data` into the board kept for this mount point. */
+function mountBoard({ parentElement, data }) {
+  let board = boards.get(parentElement);
+  if (!board) {
+    board = new Board(parentElement);
+    boards.set(parentElement, board);
+  }
+  board.draw(data ?? {});
+  return () => {
+    board.close();
+    board.root.remove();
+    boards.delete(parentElement);
+  };
+}

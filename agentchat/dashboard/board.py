@@ -1,0 +1,156 @@
+"""The live chat as one Streamlit element, drawn in the browser by the viewer page's card renderer.
+
+Why one element and not an element per card: every rerun of the live area used to send each card
+again as four Streamlit elements (about 500 for 120 cards), and the operator's browser rebuilt
+them; the browser, not the server, was the bottleneck. Here the rerun sends the messages the
+session's feed holds as the element's `data`, and the element (`board.js`, appended to the hub's
+own `agentchat.js`, so its `CardRenderer` draws both the viewer page's cards and these) keeps its
+cards by message id: a rerun that brings one new message adds one card, nothing else in the DOM
+changes, and the ages move by the browser's clock. It is a Custom Components v2 element: no
+iframe, no build step; Streamlit serves the module, which is read from this package.
+
+Text stays text: the renderer sets agent text with `textContent` only, colours only as
+`#RRGGBB` through the CSSOM.
+
+Agent colours are the roster's, which are chosen to mark a column, not to be read: the names are
+drawn in a shade of that colour with at least `MIN_CONTRAST` against the card, in Streamlit's
+light and dark theme each (`readable`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from typing import Any, Final, Literal
+
+import streamlit as st
+
+from agentchat.agents import Agent
+
+__all__ = [
+    "CARD_BACKGROUNDS",
+    "KEY",
+    "MIN_CONTRAST",
+    "contrast",
+    "draw",
+    "module_css",
+    "module_js",
+    "name_color",
+    "readable",
+    "theme",
+]
+
+KEY: Final = "agentchat_board"
+MIN_CONTRAST: Final = 4.5  # WCAG AA for normal text
+# The card's background in Streamlit's default light and dark theme (backgroundColor, secondaryBackgroundColor).
+CARD_BACKGROUNDS: Final[Mapping[str, str]] = {"light": "#ffffff", "dark": "#262730"}
+Layout = Literal["columns", "timeline", "tabs"]
+_MESSAGE_FIELDS: Final = ("id", "agent_id", "agent_name", "kind", "content", "meta", "created_at", "details")
+
+
+@functools.cache
+def module_js() -> str:
+    """The dashboard elements' one module: the hub's `agentchat.js` (its renderer and its client), then the
+    board (`board.js`) and the wake-up (`wake.js`). Both elements get the same text, so the browser loads
+    it once per page (Streamlit keys the module by a hash of it) and they share its state."""
+    viewer = resources.files("agentchat.hub").joinpath("static", "agentchat.js").read_text(encoding="utf-8")
+    own = resources.files("agentchat.dashboard")
+    parts = [viewer, *(own.joinpath(name).read_text(encoding="utf-8") for name in ("board.js", "wake.js"))]
+    return "\n".join(parts)
+
+
+def module_css() -> str:
+    """The viewer page's styles, then the board's (Streamlit's theme)."""
+    viewer = resources.files("agentchat.hub").joinpath("static", "agentchat.css").read_text(encoding="utf-8")
+    board = resources.files("agentchat.dashboard").joinpath("board.css").read_text(encoding="utf-8")
+    return f"{viewer}\n{board}"
+
+
+_element = st.components.v2.component("agentchat_board", html="", css=module_css(), js=module_js())
+
+
+def _channels(color: str) -> tuple[float, float, float]:
+    return int(color[1:3], 16) / 255, int(color[3:5], 16) / 255, int(color[5:7], 16) / 255
+
+
+def _luminance(color: str) -> float:
+    def linear(channel: float) -> float:
+        return channel / 12.92 if channel <= 0.03928 else ((channel + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (linear(channel) for channel in _channels(color))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG 2 contrast ratio of two `#RRGGBB` colours, 1 to 21."""
+    lighter, darker = sorted((_luminance(foreground), _luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def _mix(color: str, toward: str, share: float) -> str:
+    mixed = (
+        round((1 - share) * own * 255 + share * other * 255)
+        for own, other in zip(_channels(color), _channels(toward), strict=True)
+    )
+    return "#" + "".join(f"{channel:02X}" for channel in mixed)
+
+
+@functools.lru_cache(maxsize=256)
+def readable(color: str, theme: Literal["light", "dark"]) -> str:
+    """`color`, or its nearest shade (toward black on light, white on dark) that is readable on the card."""
+    background = CARD_BACKGROUNDS[theme]
+    toward = "#000000" if theme == "light" else "#FFFFFF"
+    for step in range(21):
+        shade = _mix(color, toward, step / 20)
+        if contrast(shade, background) >= MIN_CONTRAST:
+            return shade
+    return toward
+
+
+def theme() -> Literal["light", "dark"]:
+    """The operator's Streamlit theme as this run sees it (light until the browser has said)."""
+    return "dark" if st.context.theme.type == "dark" else "light"
+
+
+def name_color(color: str) -> str:
+    """An agent's colour for its name in Streamlit's own elements: `readable` in the operator's theme."""
+    return readable(color, theme())
+
+
+def _agent(agent: Agent) -> dict[str, str]:
+    return {
+        "id": agent.id,
+        "name": agent.name,
+        "strategy": agent.strategy,
+        "color": agent.color,
+        "light": readable(agent.color, "light"),
+        "dark": readable(agent.color, "dark"),
+    }
+
+
+def draw(
+    layout: Layout,
+    agents: Sequence[Agent],
+    messages: Sequence[Mapping[str, Any]],
+    names_by_message_id: Mapping[int, str],
+) -> None:
+    """The element, fed with the picked agents and their messages (newest first, as the feed holds them)."""
+    targets: set[int] = set()
+    for message in messages:
+        meta = message.get("meta")
+        reply_to: Any = meta.get("reply_to") if isinstance(meta, Mapping) else None
+        try:
+            targets.add(int(reply_to))
+        except (TypeError, ValueError):
+            continue
+    _element(
+        key=KEY,
+        data={
+            "layout": layout,
+            "theme": theme(),
+            "agents": [_agent(agent) for agent in agents],
+            "messages": [{key: message[key] for key in _MESSAGE_FIELDS if key in message} for message in messages],
+            "names": {str(target): names_by_message_id[target] for target in targets if target in names_by_message_id},
+        },
+    )

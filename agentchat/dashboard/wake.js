@@ -1,0 +1,125 @@
+// -- the operators' dashboard: what wakes a session's live area ------------------------------------
+//
+// The browser's stream to the hub is the module's own `AgentChatClient`: one stream per browser
+// however many dashboard tabs it has open (Web Locks elect the tab that holds it, BroadcastChannel
+// shares what arrives), as the viewer page's tabs share theirs. A message, or the stream changing
+// state, calls `setTriggerValue("news", …)`, which reruns the live fragment; the rerun draws what the
+// session's feed holds. While no stream is open, the element wakes the fragment by its own clock.
+// One client per hub per page, kept in `wakes`: a rerun reuses it; an unmounted element's client is
+// closed a few seconds later unless the next page mounts the element again, so switching pages does
+// not reconnect. `window.__agentchatStreams` names the same map for tests and the Diagnostics page.
+
+const wakes = (window.__agentchatStreams ||= new Map());
+const COALESCE_MS = 10; // a round is six messages within a millisecond or two: one rerun
+const OPEN_TIMEOUT_MS = 6000; // a stream not open by then is `down` (the clock wakes the fragment)
+const CLOSE_LATER_MS = 5000; // an unmounted element's stream lives on this long, for the next page
+
+function wakeEntry(hub, since, pollSeconds) {
+  let entry = wakes.get(hub);
+  if (entry) return entry;
+  entry = {
+    listeners: new Set(),
+    highest: since,
+    sent: 0,
+    timer: null,
+    closeTimer: null,
+    state: "connecting",
+    reason: "",
+    role: "",
+    clockMs: 0,
+    clock: null,
+    clockMsRunning: 0,
+    resets: 0,
+  };
+  // Only the position matters here (the session's feed holds the messages): keep one per agent.
+  const client = new AgentChatClient({ hub, maxPerAgent: 1, pollSeconds });
+  client.feed.lastId = since; // live from what the session has read: the hub replays only what is newer
+  entry.client = client;
+  const tell = (kind) => entry.listeners.forEach((listener) => listener(kind));
+  const report = (state, reason) => {
+    if (entry.state === state && entry.reason === reason && entry.role === client.role) return;
+    entry.state = state;
+    entry.reason = reason;
+    entry.role = client.role;
+    retime(entry);
+    tell("state");
+  };
+  const opening = setTimeout(() => {
+    if (entry.state !== "open") report("down", `no stream within ${OPEN_TIMEOUT_MS / 1000} s`);
+  }, OPEN_TIMEOUT_MS);
+  client.addEventListener("change", () => {
+    const { state, reason } = client.status;
+    const wasOpen = entry.state === "open";
+    if (state === "realtime") {
+      clearTimeout(opening);
+      report("open", "");
+      if (!wasOpen) tell("ready");
+    } else if (state === "polling" || state === "error") {
+      report("down", reason);
+      if (wasOpen) tell("error");
+    }
+    const feed = client.feed;
+    if (feed.resets !== entry.resets) {
+      entry.resets = feed.resets; // another store behind the hub: the session's feed reads it again
+      entry.highest = 0;
+      tell("unavailable");
+    }
+    if (feed.lastId > entry.highest) {
+      entry.highest = feed.lastId;
+      if (entry.timer === null) {
+        entry.timer = setTimeout(() => {
+          entry.timer = null;
+          tell("message");
+        }, COALESCE_MS);
+      }
+    }
+  });
+  client.start();
+  wakes.set(hub, entry);
+  return entry;
+}
+
+// While no stream is open the fragment is woken by the clock instead, every `clockMs` (0: never).
+function retime(entry) {
+  const wanted = entry.state === "open" ? 0 : entry.clockMs;
+  if (wanted === entry.clockMsRunning) return;
+  clearInterval(entry.clock);
+  entry.clock = wanted ? setInterval(() => entry.listeners.forEach((listener) => listener("clock")), wanted) : null;
+  entry.clockMsRunning = wanted;
+}
+
+/** The wake-up element: invisible; reports `link` (and `role`) as state, and `news` as a trigger. */
+function mountWake({ data, setTriggerValue, setStateValue }) {
+  const hub = hubBase(data.hub_url);
+  const entry = wakeEntry(hub, Number(data.since) || 0, Number(data.poll_seconds) || 45);
+  clearTimeout(entry.closeTimer);
+  entry.listeners.clear(); // this mount's callbacks replace the last one's
+  const listener = (kind) => {
+    if (kind === "state") {
+      setStateValue("link", entry.state === "open" ? "open" : `down: ${entry.reason}`);
+      setStateValue("role", entry.role);
+      return;
+    }
+    entry.sent += 1;
+    setTriggerValue("news", { kind, id: entry.highest, n: entry.sent });
+  };
+  entry.listeners.add(listener);
+  entry.clockMs = Number(data.clock_ms) || 0;
+  retime(entry);
+  if (entry.state !== "connecting") listener("state");
+  return () => {
+    entry.listeners.delete(listener);
+    entry.closeTimer = setTimeout(() => {
+      if (entry.listeners.size === 0) {
+        entry.client.close();
+        clearInterval(entry.clock);
+        wakes.delete(hub);
+      }
+    }, CLOSE_LATER_MS);
+  };
+}
+
+/** One module for both of the dashboard's elements: the wake-up is the one whose data has `hub_url`. */
+export default function (args) {
+  return args.data && typeof args.data.hub_url === "string" ? mountWake(args) : mountBoard(args);
+}
