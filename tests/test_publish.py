@@ -7,6 +7,9 @@ the answer, the stream, the poll, the books (`GET /api/agents/performance`) and 
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -282,3 +285,25 @@ def test_details_travel_only_to_streams_that_ask_and_come_back_with_the_message(
             first = resumed.next("message").data
         assert first["details"] == details
         assert "details" in resumed.next("message").data  # the round after it, with the engine's numbers
+
+
+def test_history_the_message_by_id_and_the_exports_carry_details(
+    start_hub: StartHub, agents_file: Path, database_url: str
+) -> None:
+    hub = start_hub(database_url=database_url, agents_file=agents_file)
+    details = {"reasoning": 'a, "quoted"\nbreakout', "inputs": {"rsi": 71.5}, "decision": "buy"}
+    answer = post(hub, order_body(details=details))
+    assert answer.status_code == 201, answer.text
+    published = answer.json()["message"]
+    talk = post(hub, {"agent_id": "alpha", "kind": "analysis", "content": "watching ETH"}).json()["message"]
+    assert "details" not in talk
+    one = httpx.get(f"{hub.url}/api/chat/messages/{published['id']}", timeout=10)
+    assert one.status_code == 200 and one.json() == published
+    page = httpx.get(f"{hub.url}/api/chat/history", params={"agents": "alpha"}, timeout=10).json()
+    assert page["messages"] == [talk, published]
+    lines = httpx.get(f"{hub.url}/api/chat/history", params={"agents": "alpha", "format": "jsonl"}, timeout=10)
+    assert [json.loads(line) for line in lines.text.splitlines()] == [talk, published]
+    exported = httpx.get(f"{hub.url}/api/chat/history", params={"agents": "alpha", "format": "csv"}, timeout=10)
+    header, *rows = csv.reader(io.StringIO(exported.text))
+    column = header.index("details")
+    assert [json.loads(row[column]) if row[column] else None for row in rows] == [None, details]

@@ -225,7 +225,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET",
         "/api/chat/messages/{message_id}",
         "getMessage",
-        "One message while history holds it",
+        "One message, with its `details`, while history holds it",
         parameters=("message_id",),
         replies=(
             Reply(200, "The message.", ref("Message")),
@@ -246,7 +246,8 @@ OPERATIONS: tuple[Operation, ...] = (
             f"{MAX_HISTORY_PAGE} messages (`limit`, default 100); `next_before_id` asks for the next, older page, "
             "null on the last. With `format=csv` (a header line, then one line per message) or "
             "`format=jsonl` (one message JSON a line) the same selection is streamed as a download, "
-            "`limit` capping its rows when given."
+            "`limit` capping its rows when given. Messages carry their `details` (in CSV, the `details` "
+            "column holds them as JSON text, empty for a message without any)."
         ),
         parameters=(
             "agents",
@@ -606,7 +607,7 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                 "kind": {"enum": list(MESSAGE_KINDS)},
                 "content": {"type": "string"},
                 "created_at": timestamp,
-                "details": {"type": "object", "description": "why: only where asked for (`?details=1`, publish)"},
+                "details": {"type": "object", "description": "why: only where asked for (`?details=1`, publish), and always in history and `/api/chat/messages/{id}`"},
                 "meta": _object(
                     {
                         "symbol": {"type": ["string", "null"]},
