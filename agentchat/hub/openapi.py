@@ -607,7 +607,10 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                 "kind": {"enum": list(MESSAGE_KINDS)},
                 "content": {"type": "string"},
                 "created_at": timestamp,
-                "details": {"type": "object", "description": "why: only where asked for (`?details=1`, publish), and always in history and `/api/chat/messages/{id}`"},
+                "details": {
+                    "type": "object",
+                    "description": "why: where asked for (`?details=1`, publish), always in history and by id",
+                },
                 "meta": _object(
                     {
                         "symbol": {"type": ["string", "null"]},
