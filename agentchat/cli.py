@@ -52,6 +52,7 @@ def run_hub(settings: Settings) -> None:
     from agentchat.hub import gc_policy
     from agentchat.hub.app import create_app
     from agentchat.hub.limits import raise_fd_limit
+    from agentchat.hub.sockets.protocols import http_protocol
 
     settings.require_safe_bind()
     raise_fd_limit()  # before the app derives its stream cap from the limit
@@ -66,8 +67,8 @@ def run_hub(settings: Settings) -> None:
         log_config=None,
         proxy_headers=False,
         access_log=settings.access_log,
-        http=settings.hub_http,
-        h11_max_incomplete_event_size=HEADER_BYTES_LIMIT,  # h11: headers past this are a 400 (httptools: guard.py)
+        http=http_protocol(settings.hub_http),  # the head bounded before it is parsed: hub/heads.py
+        h11_max_incomplete_event_size=HEADER_BYTES_LIMIT,
         timeout_keep_alive=5,
         backlog=4096,  # a reconnect storm queues thousands of connects: a full queue drops SYNs for a second
     )

@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     resume_window_messages: int = Field(5000, ge=0, le=1_000_000)
     resume_window_bytes: int = Field(4 * 1024 * 1024, ge=0, le=1024 * 1024 * 1024)
     connects_per_tick: int = Field(64, ge=1, le=100_000)  # stream connects admitted per event-loop iteration
+    head_timeout_seconds: float = Field(10, gt=0, le=600)  # a connection's request head must arrive this fast
 
     @model_validator(mode="after")
     def _retry_range(self) -> Settings:

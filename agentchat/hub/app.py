@@ -32,7 +32,8 @@ from agentchat.hub import book_routes, openapi, routes, viewer
 from agentchat.hub.book_frames import BookFrames
 from agentchat.hub.fanout import Fanout
 from agentchat.hub.guard import RequestGuard
-from agentchat.hub.limits import stream_cap
+from agentchat.hub.heads import HeadWatch
+from agentchat.hub.limits import descriptor_budget, stream_cap
 from agentchat.hub.market import SharedMarket
 from agentchat.hub.metrics import HubMetrics
 from agentchat.hub.pacing import ConnectGate
@@ -85,6 +86,12 @@ class Hub:
         self.metrics = HubMetrics(self.fanout, self.resume_counts, self.connect_gate)
         self.stream_cap = stream_cap(settings)
         self.metrics.stream_cap.set(self.stream_cap)
+        budget = descriptor_budget(settings)  # streams and connections waiting for a head share it
+        self.heads = HeadWatch(
+            settings.head_timeout_seconds,
+            budget=lambda: budget - len(self.fanout),
+            on_refused=lambda reason: self.metrics.connections_refused.labels(reason).inc(),
+        )
         self.store_id: str | None = None  # the store's identity, read at start (lifespan)
         self.generator: Generator = generator or _default_generator(settings, self.metrics)
         self.generate_limit = SlidingWindowLimit(settings.generate_per_minute, window_seconds=60.0)

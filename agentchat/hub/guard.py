@@ -8,8 +8,8 @@
   browser generate rounds, with or without a CORS preflight. The stream (`GET /api/chat/stream`)
   is also open to the dashboard's origins (`Settings.dashboard_origins`): the operator's browser
   holds an `EventSource` on it to know when to redraw, and a stream only reads.
-- Header bytes: uvicorn's httptools protocol reads headers of any size; past
-  `MAX_HEADER_BYTES` the request is refused with 431.
+- Header bytes: past `MAX_HEADER_BYTES` of parsed headers the request is refused with 431. The
+  raw head is bounded earlier, before it is parsed, by the server's protocol (`heads.py`).
 
 Each refusal is an `AgentchatError`, answered with the hub's JSON error body by whoever asked.
 """
