@@ -16,9 +16,11 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio.to_thread
+import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
@@ -28,6 +30,7 @@ from agentchat import migrate
 from agentchat.bus import create_bus
 from agentchat.errors import StoreUnavailable
 from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
+from agentchat.generator.health import OFFLINE, WriterHealth
 from agentchat.hub import book_routes, openapi, routes, viewer
 from agentchat.hub.book_frames import BookFrames
 from agentchat.hub.fanout import Fanout
@@ -102,6 +105,20 @@ class Hub:
         self.rounds = Rounds(self.store, self.bus, self.market, self.recent, self.generate_limit)
         self.started_monotonic = time.monotonic()
         self.migrated = False
+
+    def generator_status(self) -> str:
+        """`/healthz`'s `generator`: `offline` (no model set), `ok`, or `degraded: <reason>` (`generator/health.py`)."""
+        health = getattr(self.generator, "health", None)
+        return health.status if isinstance(health, WriterHealth) else OFFLINE
+
+    def public_detail(self, detail: str) -> str:
+        """`detail` as anyone may read it: a SQLite file named by its name, not its path on this machine."""
+        database = sa.make_url(self.settings.database_url).database
+        if self.store.is_postgres or not database or database == ":memory:":
+            return detail
+        for path in {str(Path(database).resolve()), database}:
+            detail = detail.replace(path, Path(database).name)
+        return detail
 
     async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
         """Run blocking store or generator work off the event loop."""
