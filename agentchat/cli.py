@@ -15,18 +15,20 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
+import sqlalchemy as sa
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 
 from agentchat import migrate
-from agentchat.errors import AgentchatError
+from agentchat.errors import AgentchatError, ConfigError, StoreUnavailable
 from agentchat.settings import Settings, load_settings
-from agentchat.store import create_store_engine
+from agentchat.store import create_store_engine, database_error_reason
 
-__all__ = ["HubServer", "build_parser", "main", "run_hub"]
+__all__ = ["HubServer", "build_parser", "database_named", "main", "run_hub"]
 
 HEADER_BYTES_LIMIT = 64 * 1024  # uvicorn h11: an incomplete request head over this is refused
 LOG_FORMAT = "%(asctime)s %(levelname)-5s %(name)s: %(message)s"
@@ -48,6 +50,32 @@ class HubServer(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
+def _port(text: str) -> int:
+    """`--port`'s type: a bad value is the flag's fault, named as such (not `AGENTCHAT_HUB_PORT`'s)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0-65535)")
+    return port
+
+
+@contextlib.contextmanager
+def database_named(settings: Settings) -> Iterator[None]:
+    """Failures to open or migrate the database, as one line naming `AGENTCHAT_DATABASE_URL` (password hidden)."""
+    shown = sa.make_url(settings.database_url).render_as_string(hide_password=True)
+    try:
+        yield
+    except OSError as error:  # the SQLite file's directory cannot be created
+        where = f" {error.filename}" if error.filename else ""
+        raise ConfigError(
+            f"AGENTCHAT_DATABASE_URL ({shown}): cannot create the directory{where}: {error.strerror or error}"
+        ) from None
+    except StoreUnavailable as error:
+        raise StoreUnavailable(f"{error.detail} (AGENTCHAT_DATABASE_URL is {shown})") from None
+
+
 def run_hub(settings: Settings) -> None:
     from agentchat.hub import gc_policy
     from agentchat.hub.app import create_app
@@ -56,8 +84,9 @@ def run_hub(settings: Settings) -> None:
 
     settings.require_safe_bind()
     raise_fd_limit()  # before the app derives its stream cap from the limit
-    app = create_app(settings)
-    app.hub.migrate()  # fail here, with one line, rather than inside the server's startup
+    with database_named(settings):
+        app = create_app(settings)
+        app.hub.migrate()  # fail here, with one line, rather than inside the server's startup
     config = uvicorn.Config(
         app,
         host=settings.hub_host,
@@ -85,13 +114,17 @@ def _hub(args: argparse.Namespace, _rest: Sequence[str]) -> int:
 
 def _db(args: argparse.Namespace, _rest: Sequence[str]) -> int:
     settings = load_settings()
-    engine = create_store_engine(settings.database_url, settings.db_timeout_seconds)
-    try:
-        if args.action == "upgrade":
-            migrate.upgrade(engine)
-        print(f"database at revision {migrate.current_revision(engine)} (head {migrate.head_revision()})")
-    finally:
-        engine.dispose()
+    with database_named(settings):
+        engine = create_store_engine(settings.database_url, settings.db_timeout_seconds)
+        try:
+            if args.action == "upgrade":
+                migrate.upgrade(engine)
+            revision = migrate.current_revision(engine)
+        except SQLAlchemyError as error:
+            raise StoreUnavailable(f"database unavailable: {database_error_reason(error)}") from None
+        finally:
+            engine.dispose()
+    print(f"database at revision {revision} (head {migrate.head_revision()})")
     return 0
 
 
@@ -134,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     hub = commands.add_parser("hub", help="run the hub (HTTP API and SSE stream)")
     hub.add_argument("--host", help="bind address (default AGENTCHAT_HUB_HOST or 127.0.0.1)")
-    hub.add_argument("--port", type=int, help="port (default AGENTCHAT_HUB_PORT or 8000)")
+    hub.add_argument("--port", type=_port, help="port (default AGENTCHAT_HUB_PORT or 8000)")
     hub.add_argument(
         "--http",
         choices=["auto", "httptools", "h11"],
