@@ -185,14 +185,14 @@ class StreamEndpoint:
             await first_send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        if len(hub.fanout) >= hub.stream_cap:
+        await hub.connect_gate.admit()  # a bounded number of connects per loop iteration: see pacing.py
+        if len(hub.fanout) >= hub.stream_cap:  # after the gate: streams admitted while this one waited count
             self._log_full()
             hub.metrics.streams_refused.labels("full").inc()
             await self._unavailable(
                 first_send, headers, "hub_full", f"the hub holds its limit of {hub.stream_cap} streams"
             )
             return
-        await hub.connect_gate.admit()  # a bounded number of connects per loop iteration: see pacing.py
         subscriber = hub.fanout.add(open_socket(send), agents)  # before reading history: see module docstring
         try:
             gap = False
