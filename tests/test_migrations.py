@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -172,3 +173,24 @@ def test_upgrade_keeps_ids_increasing_after_every_message_was_purged(sqlite_url:
     stored, _ = Store(engine, retention_seconds=600).insert_round([Draft("a", "A", "trade", "after the upgrade")])
     engine.dispose()
     assert stored[0].id == 4
+
+
+def test_parallel_db_upgrades_on_a_fresh_sqlite_file_all_succeed(tmp_path: Path) -> None:
+    """Each try: several `agentchat db upgrade` at once on a new file; each must end at head, none must fail."""
+    for attempt in range(3):
+        url = f"sqlite:///{tmp_path / f'parallel-{attempt}.db'}"
+        upgrades = [
+            subprocess.Popen(
+                [sys.executable, "-m", "agentchat", "db", "upgrade"],
+                cwd=ROOT,
+                env=hub_env(url),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(5)
+        ]
+        results = [(upgrade.communicate(timeout=120), upgrade.returncode) for upgrade in upgrades]
+        for (out, err), code in results:
+            assert code == 0, err
+            assert out.strip() == f"database at revision {HEAD} (head {HEAD})"
