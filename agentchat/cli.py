@@ -13,7 +13,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
+import os
+import socket
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -38,11 +41,20 @@ DASHBOARD_SCRIPT = Path(__file__).resolve().parent / "dashboard" / "scripts" / "
 
 
 class HubServer(uvicorn.Server):
-    """uvicorn, plus: on SIGTERM/SIGINT end every SSE stream first, so shutdown is not held up by them."""
+    """uvicorn, plus: on SIGTERM/SIGINT end every SSE stream first, so shutdown is not held up by them;
+    and `on_ready` once it accepts connections (what `agentchat run` waits for, see `--ready-fd`)."""
 
-    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+    def __init__(
+        self, config: uvicorn.Config, on_exit: Callable[[], None], on_ready: Callable[[], None] | None = None
+    ) -> None:
         super().__init__(config)
         self._on_exit = on_exit
+        self._on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and self._on_ready is not None:
+            self._on_ready()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         with contextlib.suppress(RuntimeError):  # no loop yet: nothing to close
@@ -76,13 +88,46 @@ def database_named(settings: Settings) -> Iterator[None]:
         raise StoreUnavailable(f"{error.detail} (AGENTCHAT_DATABASE_URL is {shown})") from None
 
 
-def run_hub(settings: Settings) -> None:
+def listen_socket(host: str, port: int) -> socket.socket:
+    """The hub's listening socket, bound here (before any start-up work) so a taken port is one clear line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as error:
+        sock.close()
+        taken = (
+            ": another process has this port (choose another with AGENTCHAT_HUB_PORT or --port)"
+            if error.errno == errno.EADDRINUSE
+            else f": {error.strerror or error}"
+        )
+        raise ConfigError(f"cannot listen on {host}:{port}{taken}") from None
+    return sock
+
+
+def _announcer(ready_fd: int | None, port: int) -> Callable[[], None] | None:
+    """What tells `agentchat run` that this hub, on `port`, is up: one line on the pipe it handed over."""
+    if ready_fd is None:
+        return None
+
+    def announce() -> None:
+        with contextlib.suppress(OSError):
+            os.write(ready_fd, f"ready {port} {os.getpid()}\n".encode())
+            os.close(ready_fd)
+
+    return announce
+
+
+def run_hub(settings: Settings, ready_fd: int | None = None) -> None:
     from agentchat.hub import gc_policy
     from agentchat.hub.app import create_app
     from agentchat.hub.limits import raise_fd_limit
     from agentchat.hub.sockets.protocols import http_protocol
 
     settings.require_safe_bind()
+    listener = listen_socket(settings.hub_host, settings.hub_port)  # a taken port stops us before anything runs
+    port = int(listener.getsockname()[1])
     raise_fd_limit()  # before the app derives its stream cap from the limit
     with database_named(settings):
         app = create_app(settings)
@@ -102,13 +147,14 @@ def run_hub(settings: Settings) -> None:
         backlog=4096,  # a reconnect storm queues thousands of connects: a full queue drops SYNs for a second
     )
     gc_policy.apply()  # everything is imported and built: see gc_policy.py
-    HubServer(config, on_exit=app.hub.fanout.close_all).run()
+    logging.getLogger("agentchat.hub").info("listening on %s:%d", settings.hub_host, port)
+    HubServer(config, on_exit=app.hub.fanout.close_all, on_ready=_announcer(ready_fd, port)).run(sockets=[listener])
 
 
 def _hub(args: argparse.Namespace, _rest: Sequence[str]) -> int:
     given = (("hub_host", args.host), ("hub_port", args.port), ("hub_http", args.http))
     overrides = {key: value for key, value in given if value is not None}
-    run_hub(load_settings(**overrides))
+    run_hub(load_settings(**overrides), ready_fd=args.ready_fd)
     return 0
 
 
@@ -163,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="agentchat", description="agentchat: the AI trading agents' feed (also `python -m agentchat`)"
     )
+    # `agentchat run` starts each child with this: the child ends when the supervisor does (lifeline.py)
+    parser.add_argument("--supervised-by", type=int, metavar="PID", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True, title="commands")
 
     hub = commands.add_parser("hub", help="run the hub (HTTP API and SSE stream)")
@@ -172,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--http",
         choices=["auto", "httptools", "h11"],
         help="uvicorn's HTTP protocol (default AGENTCHAT_HUB_HTTP or auto)",
+    )
+    hub.add_argument(
+        "--ready-fd",
+        type=int,
+        help="a pipe to write 'ready PORT PID' to once the hub accepts connections (how `agentchat run` knows"
+        " the hub that answers is its own)",
     )
     hub.set_defaults(handler=_hub, parser=hub)
 
@@ -210,6 +264,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, rest = build_parser().parse_known_args(argv)
     if rest and not getattr(args, "passes_on", False):
         args.parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.supervised_by is not None:
+        from agentchat.lifeline import follow
+
+        follow(args.supervised_by)
     try:
         return int(args.handler(args, rest))
     except AgentchatError as error:
