@@ -53,8 +53,10 @@ def test_bad_value_stops_the_hub_with_one_line_naming_the_variable(
         ("title = 'no agents'", "at least one"),
         ("[[agents]]\nid = 'x'\nname = '" + "N" * 230 + "'\ncolor = '#000000'\nstrategy = 'macro'", "name"),
         ("[[agents]]\nid = 'x'\nname = \"A\\u0000B\"\ncolor = '#000000'\nstrategy = 'macro'", "name"),
+        ("[[agents]]\nid = \"x\\n\"\nname = 'X'\ncolor = '#000000'\nstrategy = 'macro'", "id"),
+        ("[[agents]]\nid = 'x'\nname = 'X'\ncolor = \"#000000\\n\"\nstrategy = 'macro'", "color"),
     ],
-    ids=["toml", "strategy", "id", "empty", "230-character name", "NUL in name"],
+    ids=["toml", "strategy", "id", "empty", "230-character name", "NUL in name", "id + newline", "color + newline"],
 )
 def test_bad_roster_file_stops_the_hub(tmp_path: Path, roster: str, complaint: str) -> None:
     path = tmp_path / "agents.toml"

@@ -220,6 +220,9 @@ class HubApp:
             lifespan=hub.lifespan,
         )
         self.starlette.state.hub = hub
+        # No trailing-slash redirects: Starlette builds their Location from the request's Host header, so
+        # a redirect would echo whatever Host a client sent. `/api/chat/messages/` is a 404 like any unknown path.
+        self.starlette.router.redirect_slashes = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
