@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from agentchat import migrate
 from agentchat.message import Draft, utc_now
 from agentchat.store import Store, create_store_engine
-from tests.support import ROOT, InProcessHub, hub_env
+from tests.support import ROOT, HubProcess, InProcessHub, hub_env
 
 HEAD = migrate.head_revision()
 StartHub = Callable[..., InProcessHub]
@@ -194,3 +194,12 @@ def test_parallel_db_upgrades_on_a_fresh_sqlite_file_all_succeed(tmp_path: Path)
         for (out, err), code in results:
             assert code == 0, err
             assert out.strip() == f"database at revision {HEAD} (head {HEAD})"
+
+
+def test_hubs_started_together_on_a_fresh_sqlite_file_all_come_up(
+    start_hub_process: Callable[..., HubProcess], sqlite_url: str
+) -> None:
+    hubs = [start_hub_process(database_url=sqlite_url, wait=False) for _ in range(3)]
+    for hub in hubs:
+        hub.wait_healthy()
+    assert agentchat_db(sqlite_url, "current").stdout.strip() == f"database at revision {HEAD} (head {HEAD})"
