@@ -31,7 +31,7 @@ from agentchat.errors import AgentchatError, ConfigError, StoreUnavailable
 from agentchat.settings import Settings, load_settings
 from agentchat.store import create_store_engine, database_error_reason
 
-__all__ = ["HubServer", "build_parser", "database_named", "main", "run_hub"]
+__all__ = ["HubServer", "build_parser", "database_named", "listen_socket", "main", "run_hub"]
 
 HEADER_BYTES_LIMIT = 64 * 1024  # uvicorn h11: an incomplete request head over this is refused
 LOG_FORMAT = "%(asctime)s %(levelname)-5s %(name)s: %(message)s"

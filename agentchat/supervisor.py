@@ -52,7 +52,7 @@ import httpx
 from agentchat.hub_client import HEALTH_PATH, METRICS_PATH, STREAM_PATH
 from agentchat.settings import Settings
 
-__all__ = ["Child", "Output", "Supervisor", "describe_exit", "local_url", "run_all"]
+__all__ = ["Child", "HubReady", "Output", "Supervisor", "describe_exit", "local_url", "run_all"]
 
 DASHBOARD_PORT = 8501
 HUB_READY_TIMEOUT_SECONDS = 60.0

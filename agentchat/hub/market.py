@@ -42,7 +42,7 @@ from agentchat.ledger import Ledger
 from agentchat.message import Draft, Message, dumps, utc_now
 from agentchat.store import RoundWriter
 
-__all__ = ["SharedMarket"]
+__all__ = ["MAX_ROUNDS_AT_MODEL", "MODEL_THREADS", "SharedMarket"]
 
 logger = logging.getLogger("agentchat.hub.market")
 
