@@ -115,7 +115,10 @@ FD_LIMIT = 160  # as in the report: with the default reserve, a budget of 76 con
 def hub_with_few_descriptors(tmp_path: Path, sqlite_url: str, hub_http: str) -> Iterator[str]:
     """`agentchat hub` whose descriptor limit (soft and hard) is FD_LIMIT; yields its URL."""
     port = free_port()
-    env = hub_env(sqlite_url, hub_port=port, hub_http=hub_http, heartbeat_seconds=30, access_log="false")
+    # A long head deadline: here only the budget closes idle connections.
+    env = hub_env(
+        sqlite_url, hub_port=port, hub_http=hub_http, heartbeat_seconds=30, access_log="false", head_timeout_seconds=300
+    )
     log_path = tmp_path / "hub.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
