@@ -23,6 +23,8 @@ without one gets a watch of its own with the defaults and no budget.
 from __future__ import annotations
 
 import asyncio
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import h11
@@ -55,10 +57,12 @@ class HeadBound:
 
     __slots__ = ("_busy", "_tail", "counted", "counting", "transport", "watch")
 
-    def __init__(self, watch: HeadWatch, transport: asyncio.Transport, busy: Any) -> None:
+    def __init__(self, watch: HeadWatch, transport: asyncio.Transport, busy: Callable[[], bool]) -> None:
         self.watch = watch
         self.transport = transport
-        self._busy = busy  # () -> bool: a response is in progress on this connection
+        # () -> bool: a response is in progress. Held weakly: the protocol holds this object, and a cycle
+        # would keep every closed connection alive until the (deliberately rare) cycle collection.
+        self._busy = weakref.WeakMethod(busy)
         self.counting = True
         self.counted = 0
         self._tail = b""
@@ -102,7 +106,8 @@ class HeadBound:
         or nothing of a head was sent (an idle connection is closed as a keep-alive timeout closes it)."""
         if self.transport.is_closing():
             return
-        if status is not None and self.counted and not self._busy():
+        busy = self._busy()
+        if status is not None and self.counted and not (busy is not None and busy()):
             body = dumps(error_body(code, detail)).encode()
             self.transport.write(
                 b"HTTP/1.1 %d %b\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
