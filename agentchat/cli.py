@@ -106,15 +106,15 @@ def listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _announcer(ready_fd: int | None, port: int) -> Callable[[], None] | None:
-    """What tells `agentchat run` that this hub, on `port`, is up: one line on the pipe it handed over."""
-    if ready_fd is None:
-        return None
+def _announcer(host: str, port: int, ready_fd: int | None) -> Callable[[], None]:
+    """Says the hub is up: a log line, and for `agentchat run` one line on the pipe it handed over."""
 
     def announce() -> None:
-        with contextlib.suppress(OSError):
-            os.write(ready_fd, f"ready {port} {os.getpid()}\n".encode())
-            os.close(ready_fd)
+        logging.getLogger("agentchat.hub").info("accepting connections on %s:%d", host, port)
+        if ready_fd is not None:
+            with contextlib.suppress(OSError):
+                os.write(ready_fd, f"ready {port} {os.getpid()}\n".encode())
+                os.close(ready_fd)
 
     return announce
 
@@ -147,8 +147,8 @@ def run_hub(settings: Settings, ready_fd: int | None = None) -> None:
         backlog=4096,  # a reconnect storm queues thousands of connects: a full queue drops SYNs for a second
     )
     gc_policy.apply()  # everything is imported and built: see gc_policy.py
-    logging.getLogger("agentchat.hub").info("listening on %s:%d", settings.hub_host, port)
-    HubServer(config, on_exit=app.hub.fanout.close_all, on_ready=_announcer(ready_fd, port)).run(sockets=[listener])
+    on_ready = _announcer(settings.hub_host, port, ready_fd)
+    HubServer(config, on_exit=app.hub.fanout.close_all, on_ready=on_ready).run(sockets=[listener])
 
 
 def _hub(args: argparse.Namespace, _rest: Sequence[str]) -> int:
