@@ -37,10 +37,11 @@ __all__ = [
 Strategy = Literal["arbitrage", "momentum", "mean_reversion", "market_making", "macro", "sentiment"]
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
 
-_AGENT_ID = re.compile(r"^[a-z0-9_]{1,64}$")  # the store's agent_id column holds 64
+# `\Z`, not `$`: `$` also matches before a final newline, which would let "a\n" through
+_AGENT_ID = re.compile(r"[a-z0-9_]{1,64}\Z")  # the store's agent_id column holds 64
 MAX_NAME_CHARS = 128  # the store's agent_name column
-_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
-_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+_COLOR = re.compile(r"#[0-9A-Fa-f]{6}\Z")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}\Z")
 MAX_LABEL_CHARS = 32  # an external agent's free strategy label
 
 

@@ -13,20 +13,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
+import os
+import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
+import sqlalchemy as sa
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 
 from agentchat import migrate
-from agentchat.errors import AgentchatError
+from agentchat.errors import AgentchatError, ConfigError, StoreUnavailable
 from agentchat.settings import Settings, load_settings
-from agentchat.store import create_store_engine
+from agentchat.store import create_store_engine, database_error_reason
 
-__all__ = ["HubServer", "build_parser", "main", "run_hub"]
+__all__ = ["HubServer", "build_parser", "database_named", "listen_socket", "main", "run_hub"]
 
 HEADER_BYTES_LIMIT = 64 * 1024  # uvicorn h11: an incomplete request head over this is refused
 LOG_FORMAT = "%(asctime)s %(levelname)-5s %(name)s: %(message)s"
@@ -36,11 +41,20 @@ DASHBOARD_SCRIPT = Path(__file__).resolve().parent / "dashboard" / "scripts" / "
 
 
 class HubServer(uvicorn.Server):
-    """uvicorn, plus: on SIGTERM/SIGINT end every SSE stream first, so shutdown is not held up by them."""
+    """uvicorn, plus: on SIGTERM/SIGINT end every SSE stream first, so shutdown is not held up by them;
+    and `on_ready` once it accepts connections (what `agentchat run` waits for, see `--ready-fd`)."""
 
-    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+    def __init__(
+        self, config: uvicorn.Config, on_exit: Callable[[], None], on_ready: Callable[[], None] | None = None
+    ) -> None:
         super().__init__(config)
         self._on_exit = on_exit
+        self._on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and self._on_ready is not None:
+            self._on_ready()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         with contextlib.suppress(RuntimeError):  # no loop yet: nothing to close
@@ -48,15 +62,76 @@ class HubServer(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def run_hub(settings: Settings) -> None:
+def _port(text: str) -> int:
+    """`--port`'s type: a bad value is the flag's fault, named as such (not `AGENTCHAT_HUB_PORT`'s)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0-65535)")
+    return port
+
+
+@contextlib.contextmanager
+def database_named(settings: Settings) -> Iterator[None]:
+    """Failures to open or migrate the database, as one line naming `AGENTCHAT_DATABASE_URL` (password hidden)."""
+    shown = sa.make_url(settings.database_url).render_as_string(hide_password=True)
+    try:
+        yield
+    except OSError as error:  # the SQLite file's directory cannot be created
+        where = f" {error.filename}" if error.filename else ""
+        raise ConfigError(
+            f"AGENTCHAT_DATABASE_URL ({shown}): cannot create the directory{where}: {error.strerror or error}"
+        ) from None
+    except StoreUnavailable as error:
+        raise StoreUnavailable(f"{error.detail} (AGENTCHAT_DATABASE_URL is {shown})") from None
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """The hub's listening socket, bound here (before any start-up work) so a taken port is one clear line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as error:
+        sock.close()
+        taken = (
+            ": another process has this port (choose another with AGENTCHAT_HUB_PORT or --port)"
+            if error.errno == errno.EADDRINUSE
+            else f": {error.strerror or error}"
+        )
+        raise ConfigError(f"cannot listen on {host}:{port}{taken}") from None
+    return sock
+
+
+def _announcer(host: str, port: int, ready_fd: int | None) -> Callable[[], None]:
+    """Says the hub is up: a log line, and for `agentchat run` one line on the pipe it handed over."""
+
+    def announce() -> None:
+        logging.getLogger("agentchat.hub").info("accepting connections on %s:%d", host, port)
+        if ready_fd is not None:
+            with contextlib.suppress(OSError):
+                os.write(ready_fd, f"ready {port} {os.getpid()}\n".encode())
+                os.close(ready_fd)
+
+    return announce
+
+
+def run_hub(settings: Settings, ready_fd: int | None = None) -> None:
     from agentchat.hub import gc_policy
     from agentchat.hub.app import create_app
     from agentchat.hub.limits import raise_fd_limit
+    from agentchat.hub.sockets.protocols import http_protocol
 
     settings.require_safe_bind()
+    listener = listen_socket(settings.hub_host, settings.hub_port)  # a taken port stops us before anything runs
+    port = int(listener.getsockname()[1])
     raise_fd_limit()  # before the app derives its stream cap from the limit
-    app = create_app(settings)
-    app.hub.migrate()  # fail here, with one line, rather than inside the server's startup
+    with database_named(settings):
+        app = create_app(settings)
+        app.hub.migrate()  # fail here, with one line, rather than inside the server's startup
     config = uvicorn.Config(
         app,
         host=settings.hub_host,
@@ -66,31 +141,36 @@ def run_hub(settings: Settings) -> None:
         log_config=None,
         proxy_headers=False,
         access_log=settings.access_log,
-        http=settings.hub_http,
-        h11_max_incomplete_event_size=HEADER_BYTES_LIMIT,  # h11: headers past this are a 400 (httptools: guard.py)
+        http=http_protocol(settings.hub_http),  # the head bounded before it is parsed: hub/heads.py
+        h11_max_incomplete_event_size=HEADER_BYTES_LIMIT,
         timeout_keep_alive=5,
         backlog=4096,  # a reconnect storm queues thousands of connects: a full queue drops SYNs for a second
     )
     gc_policy.apply()  # everything is imported and built: see gc_policy.py
-    HubServer(config, on_exit=app.hub.fanout.close_all).run()
+    on_ready = _announcer(settings.hub_host, port, ready_fd)
+    HubServer(config, on_exit=app.hub.fanout.close_all, on_ready=on_ready).run(sockets=[listener])
 
 
 def _hub(args: argparse.Namespace, _rest: Sequence[str]) -> int:
     given = (("hub_host", args.host), ("hub_port", args.port), ("hub_http", args.http))
     overrides = {key: value for key, value in given if value is not None}
-    run_hub(load_settings(**overrides))
+    run_hub(load_settings(**overrides), ready_fd=args.ready_fd)
     return 0
 
 
 def _db(args: argparse.Namespace, _rest: Sequence[str]) -> int:
     settings = load_settings()
-    engine = create_store_engine(settings.database_url, settings.db_timeout_seconds)
-    try:
-        if args.action == "upgrade":
-            migrate.upgrade(engine)
-        print(f"database at revision {migrate.current_revision(engine)} (head {migrate.head_revision()})")
-    finally:
-        engine.dispose()
+    with database_named(settings):
+        engine = create_store_engine(settings.database_url, settings.db_timeout_seconds)
+        try:
+            if args.action == "upgrade":
+                migrate.upgrade(engine)
+            revision = migrate.current_revision(engine)
+        except SQLAlchemyError as error:
+            raise StoreUnavailable(f"database unavailable: {database_error_reason(error)}") from None
+        finally:
+            engine.dispose()
+    print(f"database at revision {revision} (head {migrate.head_revision()})")
     return 0
 
 
@@ -135,15 +215,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="agentchat", description="agentchat: the AI trading agents' feed (also `python -m agentchat`)"
     )
+    # `agentchat run` starts each child with this: the child ends when the supervisor does (lifeline.py)
+    parser.add_argument("--supervised-by", type=int, metavar="PID", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True, title="commands")
 
     hub = commands.add_parser("hub", help="run the hub (HTTP API and SSE stream)")
     hub.add_argument("--host", help="bind address (default AGENTCHAT_HUB_HOST or 127.0.0.1)")
-    hub.add_argument("--port", type=int, help="port (default AGENTCHAT_HUB_PORT or 8000)")
+    hub.add_argument("--port", type=_port, help="port (default AGENTCHAT_HUB_PORT or 8000)")
     hub.add_argument(
         "--http",
         choices=["auto", "httptools", "h11"],
         help="uvicorn's HTTP protocol (default AGENTCHAT_HUB_HTTP or auto)",
+    )
+    hub.add_argument(
+        "--ready-fd",
+        type=int,
+        help="a pipe to write 'ready PORT PID' to once the hub accepts connections (how `agentchat run` knows"
+        " the hub that answers is its own)",
     )
     hub.set_defaults(handler=_hub, parser=hub)
 
@@ -185,6 +273,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, rest = build_parser().parse_known_args(argv)
     if rest and not getattr(args, "passes_on", False):
         args.parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.supervised_by is not None:
+        from agentchat.lifeline import follow
+
+        follow(args.supervised_by)
     try:
         return int(args.handler(args, rest))
     except AgentchatError as error:

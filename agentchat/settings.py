@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from agentchat.agents import BUILTIN_ROSTER, Agent, load_roster
 from agentchat.errors import ConfigError
@@ -26,6 +28,8 @@ from agentchat.errors import ConfigError
 __all__ = ["ENV_PREFIX", "MIN_PUBLIC_TOKEN_CHARS", "Settings", "is_loopback_host", "load_settings"]
 
 ENV_PREFIX = "AGENTCHAT_"
+# Never quoted back in an error: tokens and keys, and URLs, which may carry a password.
+SECRET_FIELDS = frozenset({"generate_token", "llm_api_key", "database_url", "llm_base_url", "hub_url"})
 _DATABASE_SCHEMES = ("sqlite", "postgresql")
 MIN_PUBLIC_TOKEN_CHARS = 16  # a hub reachable beyond loopback needs a token that is not guessable
 
@@ -89,6 +93,7 @@ class Settings(BaseSettings):
     resume_window_messages: int = Field(5000, ge=0, le=1_000_000)
     resume_window_bytes: int = Field(4 * 1024 * 1024, ge=0, le=1024 * 1024 * 1024)
     connects_per_tick: int = Field(64, ge=1, le=100_000)  # stream connects admitted per event-loop iteration
+    head_timeout_seconds: float = Field(10, gt=0, le=600)  # a connection's request head must arrive this fast
 
     @model_validator(mode="after")
     def _retry_range(self) -> Settings:
@@ -110,9 +115,24 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
-        scheme = value.split(":", 1)[0].split("+", 1)[0]
+        """A URL of a database we support; never quoted back, as it may hold a password."""
+        scheme = value.split("://", 1)[0].split("+", 1)[0] if "://" in value else ""
         if scheme not in _DATABASE_SCHEMES:
-            raise ValueError(f"scheme {scheme!r} is not one of sqlite, postgresql (e.g. sqlite:///data/agentchat.db)")
+            raise ValueError(
+                "must be a sqlite:// or postgresql:// URL (e.g. sqlite:///data/agentchat.db,"
+                " postgresql+psycopg://user@host/db)"
+            )
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("is not a database URL SQLAlchemy can read") from None
+        if scheme == "sqlite" and url.host:  # sqlite://data/x.db: "data" would be a host, and is silently lost
+            raise ValueError(
+                "a SQLite URL has three slashes before a relative path (sqlite:///data/agentchat.db)"
+                " and four before an absolute one (sqlite:////var/lib/agentchat.db)"
+            )
+        if scheme == "postgresql" and not url.database:
+            raise ValueError("names no database (postgresql+psycopg://user@host/dbname)")
         return value
 
     @field_validator("hub_url", "llm_base_url")
@@ -122,7 +142,7 @@ class Settings(BaseSettings):
             return None
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"{value!r} is not an http(s) URL")
+            raise ValueError("is not an http(s) URL")  # not quoted back: it may carry credentials
         return value.rstrip("/")
 
     @field_validator("generate_token")
@@ -139,6 +159,19 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        return value
+
+    @field_validator("cors_origins", "stream_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """Each an origin as a browser sends it (`scheme://host[:port]`): `localhost:3000` would match nothing."""
+        value = tuple(origin.rstrip("/") for origin in value)
+        for origin in value:
+            if origin == "*":
+                continue
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+                raise ValueError(f"{origin!r} is not an origin: scheme://host[:port], e.g. http://localhost:3000")
         return value
 
     @field_validator("operator_emails", mode="before")
@@ -220,6 +253,7 @@ def load_settings(**overrides: Any) -> Settings:
             raise ConfigError(message) from None
         field = str(error["loc"][0])
         received = error.get("input")
-        shown = "" if isinstance(received, dict) or received is None else f" (got {received!r})"
+        secret = field in SECRET_FIELDS or isinstance(received, dict) or received is None
+        shown = "" if secret else f" (got {received!r})"
         raise ConfigError(f"{ENV_PREFIX}{field.upper()}: {message}{shown}") from None
     return settings

@@ -1,7 +1,16 @@
 """`agentchat run` (`python -m agentchat run`): the hub, the scheduler and the dashboard as one command.
 
-The hub starts first; the scheduler and the dashboard start once `/healthz` answers 200, so the
+The hub starts first; the scheduler and the dashboard start once the hub says it is up, so the
 scheduler's first round is not spent on retries and the dashboard does not open on an error.
+Something else may answer on the hub's port (another hub, or a process that took the port while
+ours started): a 200 from `/healthz` proves nothing about who answered. So the supervisor hands
+the hub the write end of a pipe (`agentchat hub --ready-fd N`); the hub binds its port before any
+other start-up work (a taken port ends it at once with one line saying so) and writes `ready PORT
+PID` there once it accepts connections. Only that line, which no other process can write, starts
+the scheduler and the dashboard, against the port it names.
+
+Each child also ends when the supervisor does, even when the supervisor is killed with SIGKILL and
+can stop nothing (`--supervised-by`, `lifeline.py`).
 Every child is `python -m agentchat hub | scheduler | dashboard` under this process's interpreter
 (`sys.executable`): the installed package is the whole program, so the supervisor needs no script
 path, no source checkout and no `PYTHONPATH`, and runs the same from any directory.
@@ -43,7 +52,7 @@ import httpx
 from agentchat.hub_client import HEALTH_PATH, METRICS_PATH, STREAM_PATH
 from agentchat.settings import Settings
 
-__all__ = ["Child", "Output", "Supervisor", "describe_exit", "local_url", "run_all"]
+__all__ = ["Child", "HubReady", "Output", "Supervisor", "describe_exit", "local_url", "run_all"]
 
 DASHBOARD_PORT = 8501
 HUB_READY_TIMEOUT_SECONDS = 60.0
@@ -84,7 +93,7 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
     relay: threading.Thread | None = None
 
-    def start(self, env: dict[str, str], output: Output) -> None:
+    def start(self, env: dict[str, str], output: Output, pass_fds: tuple[int, ...] = ()) -> None:
         self.process = subprocess.Popen(
             self.argv,
             env=env,
@@ -92,6 +101,7 @@ class Child:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             process_group=0,
+            pass_fds=pass_fds,
         )
         self.relay = threading.Thread(target=self._relay, args=(output,), name=f"relay-{self.name}", daemon=True)
         self.relay.start()
@@ -151,6 +161,35 @@ def _answers_200(url: str) -> bool:
         return False
 
 
+class HubReady:
+    """The read end of the hub's ready pipe: `ready()` is True once the hub wrote `ready PORT PID`."""
+
+    def __init__(self, read_end: int, hub_pid: int) -> None:
+        self._fd = read_end
+        self._hub_pid = hub_pid
+        self._received = b""
+        self.port: int | None = None
+        os.set_blocking(read_end, False)
+
+    def ready(self) -> bool:
+        if self.port is not None:
+            return True
+        with contextlib.suppress(BlockingIOError):
+            self._received += os.read(self._fd, 256)
+        line, newline, _rest = self._received.partition(b"\n")
+        if not newline:
+            return False
+        words = line.decode("ascii", "replace").split()
+        if len(words) == 3 and words[0] == "ready" and words[1].isdigit() and words[2] == str(self._hub_pid):
+            self.port = int(words[1])
+            return True
+        return False
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+
+
 class Supervisor:
     """Starts the children in order, relays their output, and stops them all together."""
 
@@ -207,18 +246,36 @@ class Supervisor:
         )
         return env
 
-    def _start(self, name: str, arguments: list[str]) -> Child:
+    def _start(self, name: str, arguments: list[str], pass_fds: tuple[int, ...] = ()) -> Child:
         """`python -m agentchat NAME ARGUMENTS...` as a child, its lines relayed under `name`."""
-        child = Child(name, [sys.executable, "-m", "agentchat", name, *arguments])
-        child.start(self._env(), self.output)
+        supervised = ["--supervised-by", str(os.getpid())]  # it ends with us, even on SIGKILL
+        child = Child(name, [sys.executable, "-m", "agentchat", *supervised, name, *arguments])
+        child.start(self._env(), self.output, pass_fds)
         self.children.append(child)
         return child
 
+    def _start_hub(self) -> tuple[Child, HubReady]:
+        read_end, write_end = os.pipe()
+        try:
+            arguments = ["--host", self.settings.hub_host, "--port", str(self.settings.hub_port)]
+            hub = self._start("hub", [*arguments, "--ready-fd", str(write_end)], pass_fds=(write_end,))
+        finally:
+            os.close(write_end)  # the hub holds the only write end: what arrives is from our hub
+        return hub, HubReady(read_end, hub.pid)
+
     def _run(self) -> int:
-        hub = self._start("hub", ["--host", self.settings.hub_host, "--port", str(self.settings.hub_port)])
+        hub, announced = self._start_hub()
         self.say(f"hub starting on {self.hub_url} (pid {hub.pid})")
-        ready = self._wait_for(lambda: _answers_200(f"{self.hub_url}{HEALTH_PATH}"), HUB_READY_TIMEOUT_SECONDS)
+        try:
+            ready = self._wait_for(announced.ready, HUB_READY_TIMEOUT_SECONDS)
+        finally:
+            announced.close()
         if not ready:
+            self.say(f"the hub did not say it was up within {HUB_READY_TIMEOUT_SECONDS:g} s")
+            return 1
+        assert announced.port is not None
+        self.hub_url = local_url(self.settings.hub_host, announced.port)  # what our hub bound, not what answers
+        if not self._wait_for(lambda: _answers_200(f"{self.hub_url}{HEALTH_PATH}"), HUB_READY_TIMEOUT_SECONDS):
             self.say(f"the hub did not answer {self.hub_url}{HEALTH_PATH} within {HUB_READY_TIMEOUT_SECONDS:g} s")
             return 1
         self.say(f"hub ready: {self.hub_url} (stream {STREAM_PATH}, health {HEALTH_PATH}, metrics {METRICS_PATH})")

@@ -4,13 +4,17 @@ Starts `python -m agentchat hub` on a fresh SQLite file and opens `--streams` SS
 (asyncio sockets that reconnect as an EventSource does: after `retry:`, with `Last-Event-ID`).
 Then, in turn: kill -9 the hub and start it again on the same port; take the database file
 away for a few seconds (resumes meanwhile get `event: unavailable`); cut every client's
-connection. Rounds are generated before, during (those that the hub refuses are not expected)
-and after each fault. `--tabs` viewer pages in Debian's Chromium (each its own browser, so its
-own stream) go through the same faults; what they show is read off their cards. Prints, per
-fault, messages delivered / expected over all streams and over all tabs, and duplicates.
+connection; and three hostile clients: a 64 MiB request head, `--idle` connections that send
+one byte of a head and nothing more, and a DNS-rebinding request (`Host` and `Origin` of
+another site). Rounds are generated before, during (those that the hub refuses are not expected)
+and after each fault; a hostile client's row shows the live streams were not held up by it, and
+a second table what the hub did to that client (the limit that answered it). `--tabs` viewer
+pages in Debian's Chromium (each its own browser, so its own stream) go through the same faults;
+what they show is read off their cards. Prints, per fault, messages delivered / expected over
+all streams and over all tabs, and duplicates.
 Loopback only; every phase is bounded in time.
 
-    python bench/chaos.py [--streams 1000] [--tabs 3]
+    python bench/chaos.py [--streams 1000] [--tabs 3] [--idle 300]
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import os
+import socket
 import sys
 import tempfile
 import time
@@ -37,6 +42,24 @@ from tests.support import HubProcess
 RETRY_FLOOR = 0.5  # seconds; the hub's retry: hint is 3 s, a test of many faults waits less
 CHROMIUM = "/usr/bin/chromium"
 CARD_IDS = "cards => cards.map(card => Number(card.dataset.id))"
+HUGE_HEAD_BYTES = 64 * 1024 * 1024  # what stalled the loop for 5 s before heads were bounded
+HEAD_TIMEOUT_SECONDS = 2  # the hub's AGENTCHAT_HEAD_TIMEOUT_SECONDS here (default 10)
+
+
+def send_huge_head(port: int) -> tuple[int, str]:
+    """Offer a HUGE_HEAD_BYTES header; the bytes the hub took before it refused, and its status line."""
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ")
+        taken, piece = 0, b"a" * 65536
+        with contextlib.suppress(OSError):
+            while taken < HUGE_HEAD_BYTES:
+                sock.sendall(piece)
+                taken += len(piece)
+        answer = b""
+        with contextlib.suppress(OSError):
+            answer = sock.recv(200)
+    return taken, answer.split(b"\r\n", 1)[0].decode(errors="replace") or "(closed)"
 
 
 class Reader:
@@ -140,10 +163,16 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=300)
     parser.add_argument("--tabs", type=int, default=3, help="viewer pages in Chromium (0: none)")
+    parser.add_argument("--idle", type=int, default=300, help="connections that send one byte of a head")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="agentchat-chaos-"))
     database = workdir / "chaos.db"
-    settings = {"access_log": "false", "max_streams": args.streams + args.tabs + 50, "max_per_agent": 100}
+    settings = {
+        "access_log": "false",
+        "max_streams": args.streams + args.tabs + 50,
+        "max_per_agent": 100,
+        "head_timeout_seconds": HEAD_TIMEOUT_SECONDS,
+    }
     hub = HubProcess(f"sqlite:///{database}", workdir, **settings).start()
     readers = [Reader(hub.port) for _ in range(args.streams)]
     stop = asyncio.Event()
@@ -196,12 +225,49 @@ async def main() -> None:
             reader.cut()
         await asyncio.sleep(0.1)
 
+    limits: list[tuple[str, str]] = []
+
+    async def huge_head() -> None:
+        taken, status = await loop.run_in_executor(None, send_huge_head, hub.port)
+        limits.append(("huge head", f"{status}; the hub took {taken // 1024} KiB of {HUGE_HEAD_BYTES // 2**20} MiB"))
+
+    async def idle_heads() -> None:
+        idle = [await asyncio.open_connection("127.0.0.1", hub.port) for _ in range(args.idle)]
+        for _, writer in idle:
+            writer.write(b"G")
+        closed = 0
+        for reader, writer in idle:  # each is closed by the hub at its deadline, or never
+            with contextlib.suppress(OSError, TimeoutError):
+                answer = await asyncio.wait_for(reader.read(200), HEAD_TIMEOUT_SECONDS + 30)
+                closed += answer == b"" or answer.startswith(b"HTTP/1.1 408")
+            writer.close()
+        limits.append(
+            ("idle heads", f"{closed}/{args.idle} closed by the hub ({HEAD_TIMEOUT_SECONDS} s head deadline)")
+        )
+
+    async def rebinding() -> None:
+        rebound = f"attacker.example:{hub.port}"
+        headers = {"Host": rebound, "Origin": f"http://{rebound}"}
+
+        def attempt() -> tuple[httpx.Response, int]:
+            before = httpx.get(f"{hub.url}/api/chat/messages", params={"limit": 1000}, timeout=10).json()["last_id"]
+            response = httpx.post(f"{hub.url}/api/chat/generate", json={}, headers=headers, timeout=10)
+            after = httpx.get(f"{hub.url}/api/chat/messages", params={"limit": 1000}, timeout=10).json()["last_id"]
+            return response, after - before
+
+        response, made = await loop.run_in_executor(None, attempt)
+        outcome = f"HTTP {response.status_code} {response.json().get('error')}; messages made: {made}"
+        limits.append(("rebinding", outcome))
+
     try:
         await asyncio.sleep(2)
         for name, fault in (
             ("kill -9 hub", kill_hub()),
             ("database away", cut_database()),
             ("cut clients", cut_clients()),
+            ("huge head", huge_head()),
+            ("idle heads", idle_heads()),
+            ("rebinding", rebinding()),
         ):
             await phase(name, fault)
     finally:
@@ -227,6 +293,10 @@ async def main() -> None:
             f"{name:<16} {f'{delivered}/{expected}':>18} {duplicates:>11} {unavailable:>17}"
             f" {f'{on_tabs}/{tabs_expected}':>11} {tab_duplicates:>15}"
         )
+    print()
+    print(f"{'hostile client':<16} what the hub did")
+    for name, outcome in limits:
+        print(f"{name:<16} {outcome}")
 
 
 if __name__ == "__main__":

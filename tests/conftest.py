@@ -131,9 +131,13 @@ def hub_process(start_hub_process: Callable[..., HubProcess]) -> HubProcess:
     return start_hub_process(heartbeat_seconds=0.5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, one per test process (each test opens its own pages or contexts)."""
+    """Debian's Chromium, headless, one per test module (each test opens its own pages or contexts).
+
+    Not one per process: while the sync Playwright API lives, its event loop is the thread's running
+    loop, and a later test of the same worker that calls `asyncio.run()` would fail.
+    """
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser

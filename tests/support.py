@@ -39,6 +39,7 @@ import uvicorn
 
 from agentchat.cli import HubServer
 from agentchat.hub.app import HubApp, create_app
+from agentchat.hub.sockets.protocols import http_protocol
 from agentchat.settings import Settings
 from agentchat.store import messages_table
 
@@ -67,7 +68,7 @@ _worker = os.environ.get("PYTEST_XDIST_WORKER", "")
 _worker_index = int(_worker[2:]) if _worker.startswith("gw") and _worker[2:].isdigit() else 0
 _port_lock = threading.Lock()
 _port_offset = random.randrange(PORT_BLOCK_SIZE)
-STARTED_LINE = re.compile(r"Uvicorn running on https?://\S+:(\d+) ")
+STARTED_LINE = re.compile(r"accepting connections on \S+:(\d+)$", re.MULTILINE)  # what `agentchat hub` logs once up
 
 
 def free_port() -> int:
@@ -217,7 +218,7 @@ class InProcessHub(HubClientMixin):
             self.app,
             host="127.0.0.1",
             port=self.port,
-            http=self.settings.hub_http,
+            http=http_protocol(self.settings.hub_http),  # the hub's own bounded protocols, as `agentchat hub`
             lifespan="on",
             log_config=None,
             access_log=False,

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+
+import httpx
 
 from agentchat.hub.pacing import ConnectGate
+from tests.support import InProcessHub
 
 
 def test_connects_beyond_the_slice_wait_for_later_iterations_in_arrival_order() -> None:
@@ -55,3 +59,37 @@ def test_a_connect_that_leaves_while_waiting_takes_no_slot() -> None:
         return order
 
     assert asyncio.run(scenario()) == ["first", "stays"]
+
+
+def test_the_stream_cap_holds_for_connects_that_waited_at_the_gate(
+    start_hub: Callable[..., InProcessHub],
+) -> None:
+    """Connects parked by the gate are checked against the cap when their turn comes, not only on arrival."""
+    cap, connects = 20, 150
+    hub = start_hub(max_streams=cap, connects_per_tick=1)
+
+    async def first_events() -> list[str]:
+        async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=None)) as client:
+
+            async def first_event(opened: list[httpx.Response]) -> str:
+                request = client.build_request("GET", f"{hub.url}/api/chat/stream")
+                response = await client.send(request, stream=True)
+                opened.append(response)
+                async for line in response.aiter_lines():
+                    if line.startswith("event: "):
+                        return line.removeprefix("event: ")
+                return "closed"
+
+            opened: list[httpx.Response] = []
+            try:
+                return list(await asyncio.gather(*(first_event(opened) for _ in range(connects))))
+            finally:
+                assert hub.app is not None
+                held = len(hub.app.hub.fanout)
+                for response in opened:
+                    await response.aclose()
+                assert held <= cap, f"{held} streams held with a cap of {cap}"
+
+    events = asyncio.run(first_events())
+    assert events.count("ready") == cap
+    assert events.count("unavailable") == connects - cap

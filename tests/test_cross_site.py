@@ -80,3 +80,23 @@ def test_the_dashboard_origins_follow_its_port_and_stream_origins(start_hub: Cal
             assert stream.status_code == 200
             assert stream.headers["access-control-allow-origin"] == origin
     assert httpx.get(f"{hub.url}/api/chat/stream", headers={"Origin": "http://127.0.0.1:8501"}).status_code == 403
+
+
+def test_a_loopback_hub_refuses_a_rebound_host_by_default_and_makes_no_round(hub: InProcessHub) -> None:
+    """DNS rebinding: `attacker.example` re-pointed at 127.0.0.1 is same-origin with itself in the browser."""
+    rebound = f"attacker.example:{hub.port}"
+    response = httpx.post(
+        f"{hub.url}/api/chat/generate", json={}, headers={"Host": rebound, "Origin": f"http://{rebound}"}
+    )
+    assert response.status_code == 400 and response.json()["error"] == "bad_request"
+    assert "AGENTCHAT_ALLOWED_HOSTS" in response.json()["detail"]
+    assert hub.messages()["messages"] == []
+    for name in ("localhost", "127.0.0.1", "[::1]", "127.0.0.2"):
+        assert httpx.get(f"{hub.url}/healthz", headers={"Host": f"{name}:{hub.port}"}).status_code == 200, name
+
+
+def test_allowed_hosts_adds_names_a_loopback_hub_answers_for(start_hub: Callable[..., InProcessHub]) -> None:
+    hub = start_hub(allowed_hosts="hub.example")
+    assert httpx.get(f"{hub.url}/healthz", headers={"Host": "hub.example"}).status_code == 200
+    assert httpx.get(f"{hub.url}/healthz", headers={"Host": "other.example"}).status_code == 400
+    assert httpx.get(f"{hub.url}/healthz").status_code == 200  # the loopback names stay

@@ -132,12 +132,34 @@ def test_only_loopback_addresses_count_as_this_machine_only(address: str | None,
         (signed_in("bob@example.com"), "0.0.0.0", Access(operator=False, email="bob@example.com", signed_in=True)),
         (signed_in(OPERATOR, email_verified=False), "0.0.0.0", Access(False, OPERATOR, True)),
         (signed_in(OPERATOR, email_verified="false"), "0.0.0.0", Access(False, OPERATOR, True)),
-        ({"is_logged_in": True, "email": OPERATOR}, "0.0.0.0", Access(True, OPERATOR, True)),  # no claim: trusted
+        ({"is_logged_in": True, "email": OPERATOR}, "0.0.0.0", Access(False, OPERATOR, True)),  # no claim: unverified
+        (signed_in(OPERATOR, email_verified="False"), "0.0.0.0", Access(False, OPERATOR, True)),
+        (signed_in(OPERATOR, email_verified="true"), "0.0.0.0", Access(False, OPERATOR, True)),  # only JSON true
         ({"is_logged_in": True, "sub": "ada"}, "0.0.0.0", Access(operator=False, email=None, signed_in=True)),
     ],
 )
 def test_who_may_see_and_act(user: dict[str, Any], address: str | None, expected: Access | Gate) -> None:
     assert decide(user, address, OPERATORS) == expected
+
+
+@pytest.mark.parametrize(
+    ("host", "origin", "operator"),
+    [
+        ("127.0.0.1:8501", "http://127.0.0.1:8501", True),
+        ("localhost:8501", "http://localhost:8501", True),
+        ("[::1]:8501", "http://[::1]:8501", True),
+        ("127.0.0.1:8501", None, True),
+        (None, None, True),  # no request at all (a script run without a network)
+        ("attacker.example:8501", "http://attacker.example:8501", False),  # DNS rebinding
+        ("127.0.0.1:8501", "http://attacker.example:8501", False),  # another site's page
+        ("localhost:8501", "http://127.0.0.1:8501", False),  # not same-origin
+        ("127.0.0.1.attacker.example:8501", "http://127.0.0.1.attacker.example:8501", False),
+    ],
+)
+def test_the_loopback_operator_rule_holds_only_for_a_loopback_host_and_a_same_origin_origin(
+    host: str | None, origin: str | None, operator: bool
+) -> None:
+    assert decide({}, "127.0.0.1", OPERATORS, host, origin) == Access(operator=operator)
 
 
 def test_with_an_empty_allow_list_every_signed_in_user_is_read_only() -> None:

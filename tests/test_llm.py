@@ -24,6 +24,7 @@ import pytest
 
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.generator.llm import plain_text
+from agentchat.hub.market import MAX_ROUNDS_AT_MODEL
 from agentchat.message import MAX_CONTENT_CHARS, MAX_CONTENT_JSON_BYTES
 from tests.support import ROOT, InProcessHub, hub_env, wait_until
 
@@ -82,6 +83,9 @@ class FakeLlm:
             return
         if self.mode == "gate":
             self.release.wait(30)
+        if self.mode == "status401":  # as OpenAI answers a wrong key, echoing it
+            self.send(handler, 401, b'{"error": {"message": "Incorrect API key provided: sk-test-key."}}')
+            return
         if self.mode == "status500":
             self.send(handler, 500, b'{"error": {"message": "model overloaded"}}')
             return
@@ -144,7 +148,8 @@ def test_llm_answer_becomes_the_text_while_meta_comes_from_the_simulation(
     assert [message["content"] for message in made] == [spoken_by(agent.name) for agent in BUILTIN_ROSTER]
     for message in made:
         fill = {"quantity", "position_after"} if message["meta"]["side"] else set()
-        assert set(message["meta"]) == {"symbol", "side", "price", "confidence", "reply_to"} | fill
+        assert set(message["meta"]) == {"symbol", "side", "price", "confidence", "reply_to", "writer"} | fill
+        assert message["meta"]["writer"] == "llm"
         assert message["meta"]["symbol"] and message["meta"]["price"] > 0
     assert hub.metric(FAILURES) == 0
 
@@ -275,3 +280,73 @@ def test_llm_phrasing_of_a_round_the_market_moved_past_is_dropped_for_the_simula
     assert books["round"] == 2 and books["round_agents"] == ["claude_arbitrage"]
     assert message["meta"]["price"] == books["prices"][message["meta"]["symbol"]]
     assert phrasing.metric(FAILURES) == 0
+
+
+# -- a sick model: visible where operators look, and bounded ---------------------------------
+
+CONCURRENT_ROUNDS = 45  # as in the report: every worker thread of the default pool, and more
+
+
+def health(hub: InProcessHub) -> dict[str, Any]:
+    response = httpx.get(f"{hub.url}/healthz", timeout=10)
+    assert response.status_code == 200
+    return dict(response.json())
+
+
+def test_a_hub_without_a_model_says_its_generator_is_offline(hub: InProcessHub) -> None:
+    assert health(hub)["generator"] == "offline"
+    made = hub.generate().json()["messages"]
+    assert {message["meta"]["writer"] for message in made} == {"offline"}
+
+
+def test_a_model_refusing_the_key_shows_as_degraded_with_the_providers_words_and_recovers(
+    llm_hub: Callable[..., InProcessHub], fake_llm: FakeLlm
+) -> None:
+    fake_llm.mode = "status401"
+    hub = llm_hub()
+    made = hub.generate(["claude_arbitrage"]).json()["messages"]
+    assert made[0]["meta"]["writer"] == "offline"
+    status = health(hub)["generator"]
+    assert status.startswith("degraded: HTTP 401: Incorrect API key provided")
+    assert API_KEY not in status and API_KEY not in hub.log()
+    assert "Incorrect API key provided" in hub.log()
+    fake_llm.mode = "answer"
+    made = hub.generate(["claude_arbitrage"]).json()["messages"]
+    assert made[0]["meta"]["writer"] == "llm"
+    assert health(hub)["generator"] == "ok"
+
+
+def test_a_hanging_model_neither_holds_healthz_nor_more_than_a_few_rounds(
+    llm_hub: Callable[..., InProcessHub], fake_llm: FakeLlm
+) -> None:
+    fake_llm.mode = "gate"  # every call waits until the test releases it
+    hub = llm_hub(llm_timeout_seconds=120, generate_per_minute=1000)
+    answers: list[httpx.Response] = []
+    lock = threading.Lock()
+
+    def one_round() -> None:
+        response = httpx.post(f"{hub.url}/api/chat/generate", json={"agents": ["claude_arbitrage"]}, timeout=120)
+        with lock:
+            answers.append(response)
+
+    rounds = [threading.Thread(target=one_round) for _ in range(CONCURRENT_ROUNDS)]
+    for thread in rounds:
+        thread.start()
+    try:
+        # The rounds past the bound are written offline at once, while the model still holds the others.
+        wait_until(lambda: len(answers) >= CONCURRENT_ROUNDS - MAX_ROUNDS_AT_MODEL, timeout=60)
+        assert not fake_llm.release.is_set()
+        assert health(hub)["database"] == "ok"  # the store's reads have threads of their own
+        with lock:
+            early = list(answers)
+        assert all(response.status_code == 201 for response in early)
+        assert {response.json()["messages"][0]["meta"]["writer"] for response in early} == {"offline"}
+        assert "the model is busy" in health(hub)["generator"]
+    finally:
+        fake_llm.release.set()
+        for thread in rounds:
+            thread.join(120)
+    assert len(answers) == CONCURRENT_ROUNDS
+    assert len(fake_llm.requests) <= MAX_ROUNDS_AT_MODEL
+    writers = [response.json()["messages"][0]["meta"]["writer"] for response in answers]
+    assert writers.count("offline") >= CONCURRENT_ROUNDS - MAX_ROUNDS_AT_MODEL

@@ -26,6 +26,7 @@ FULL_META = {
     "reply_to": 2_147_483_646,
     "quantity": -123456.789012,
     "position_after": -987654.321098,
+    "writer": "offline",  # or "llm": who wrote the words
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from agentchat import migrate
 from agentchat.message import Draft, utc_now
 from agentchat.store import Store, create_store_engine
-from tests.support import ROOT, InProcessHub, hub_env
+from tests.support import ROOT, HubProcess, InProcessHub, hub_env
 
 HEAD = migrate.head_revision()
 StartHub = Callable[..., InProcessHub]
@@ -172,3 +173,33 @@ def test_upgrade_keeps_ids_increasing_after_every_message_was_purged(sqlite_url:
     stored, _ = Store(engine, retention_seconds=600).insert_round([Draft("a", "A", "trade", "after the upgrade")])
     engine.dispose()
     assert stored[0].id == 4
+
+
+def test_parallel_db_upgrades_on_a_fresh_sqlite_file_all_succeed(tmp_path: Path) -> None:
+    """Each try: several `agentchat db upgrade` at once on a new file; each must end at head, none must fail."""
+    for attempt in range(3):
+        url = f"sqlite:///{tmp_path / f'parallel-{attempt}.db'}"
+        upgrades = [
+            subprocess.Popen(
+                [sys.executable, "-m", "agentchat", "db", "upgrade"],
+                cwd=ROOT,
+                env=hub_env(url),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(5)
+        ]
+        results = [(upgrade.communicate(timeout=120), upgrade.returncode) for upgrade in upgrades]
+        for (out, err), code in results:
+            assert code == 0, err
+            assert out.strip() == f"database at revision {HEAD} (head {HEAD})"
+
+
+def test_hubs_started_together_on_a_fresh_sqlite_file_all_come_up(
+    start_hub_process: Callable[..., HubProcess], sqlite_url: str
+) -> None:
+    hubs = [start_hub_process(database_url=sqlite_url, wait=False) for _ in range(3)]
+    for hub in hubs:
+        hub.wait_healthy()
+    assert agentchat_db(sqlite_url, "current").stdout.strip() == f"database at revision {HEAD} (head {HEAD})"

@@ -154,3 +154,13 @@ def test_raw_garbage_on_the_socket_never_gets_a_500(hub: InProcessHub) -> None:
             connection.sendall(request)
             status_line = connection.recv(4096).split(b"\r\n", 1)[0]
         assert not status_line.startswith(b"HTTP/1.1 5"), (request, status_line)
+
+
+def test_a_body_key_that_is_a_lone_surrogate_is_a_400_naming_it(hub: InProcessHub) -> None:
+    response = httpx.post(
+        f"{hub.url}/api/chat/generate", content=b'{"\\ud800": 1}', headers={"Content-Type": "application/json"}
+    )
+    assert_json_error(response, 400)
+    assert "\ud800" in response.json()["detail"]  # the client's own key, as its JSON escape
+    assert "Traceback" not in hub.log() and "unexpected error" not in hub.log()
+    assert hub.messages()["messages"] == []

@@ -53,8 +53,10 @@ def test_bad_value_stops_the_hub_with_one_line_naming_the_variable(
         ("title = 'no agents'", "at least one"),
         ("[[agents]]\nid = 'x'\nname = '" + "N" * 230 + "'\ncolor = '#000000'\nstrategy = 'macro'", "name"),
         ("[[agents]]\nid = 'x'\nname = \"A\\u0000B\"\ncolor = '#000000'\nstrategy = 'macro'", "name"),
+        ("[[agents]]\nid = \"x\\n\"\nname = 'X'\ncolor = '#000000'\nstrategy = 'macro'", "id"),
+        ("[[agents]]\nid = 'x'\nname = 'X'\ncolor = \"#000000\\n\"\nstrategy = 'macro'", "color"),
     ],
-    ids=["toml", "strategy", "id", "empty", "230-character name", "NUL in name"],
+    ids=["toml", "strategy", "id", "empty", "230-character name", "NUL in name", "id + newline", "color + newline"],
 )
 def test_bad_roster_file_stops_the_hub(tmp_path: Path, roster: str, complaint: str) -> None:
     path = tmp_path / "agents.toml"
@@ -113,3 +115,55 @@ def test_public_bind_with_a_short_token_refuses_to_start(tmp_path: Path) -> None
 def test_a_blank_or_padded_token_is_refused(token: str) -> None:
     with pytest.raises(ConfigError, match="AGENTCHAT_GENERATE_TOKEN"):
         load_settings(generate_token=token)
+
+
+SECRET = "hunter2-s3cret"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("generate_token", f" {SECRET}"),  # a leading space
+        ("database_url", f"mysql://admin:{SECRET}@db.example/agentchat"),
+        ("database_url", f"admin:{SECRET}@db.example/agentchat"),  # no scheme at all
+        ("llm_base_url", f"ftp://user:{SECRET}@llm.example/v1"),
+        ("hub_url", f"ftp://user:{SECRET}@hub.example"),
+    ],
+)
+def test_a_settings_error_names_the_variable_and_never_its_secret_value(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(**{variable: value})
+    assert f"AGENTCHAT_{variable.upper()}" in refused.value.detail
+    assert SECRET not in refused.value.detail and "admin" not in refused.value.detail
+
+
+@pytest.mark.parametrize("origin", ["localhost:3000", "example.com", "http://example.com/path"])
+def test_a_cors_origin_without_a_scheme_or_with_a_path_is_refused(origin: str) -> None:
+    with pytest.raises(ConfigError, match="AGENTCHAT_CORS_ORIGINS"):
+        load_settings(cors_origins=f"https://ok.example,{origin}")
+
+
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("sqlite://data/agentchat.db", "three slashes"),  # two slashes: "data" would be a host
+        ("sqlite:////proc/agentchat/agentchat.db", "cannot create the directory"),
+        (f"postgresql+psycopg://postgres:{SECRET}@127.0.0.1:1/agentchat", "Connection refused"),
+    ],
+    ids=["two-slashes", "uncreatable-directory", "no-postgresql"],
+)
+def test_a_database_that_cannot_be_opened_is_one_line_naming_the_variable(url: str, complaint: str) -> None:
+    env = hub_env(url, hub_port=0, db_timeout_seconds=2)
+    result = run_hub(env)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "AGENTCHAT_DATABASE_URL" in lines[0] and complaint in lines[0]
+    assert SECRET not in result.stderr
+
+
+def test_a_bad_port_flag_blames_the_flag_not_the_variable(tmp_path: Path) -> None:
+    result = run_hub(hub_env(f"sqlite:///{tmp_path / 'a.db'}"), "--port", "99999")
+    assert result.returncode == 2
+    assert "--port" in result.stderr and "99999 is not a port" in result.stderr
+    assert "AGENTCHAT_HUB_PORT" not in result.stderr

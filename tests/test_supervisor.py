@@ -15,8 +15,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -198,3 +200,62 @@ def test_run_exits_nonzero_without_starting_the_others_when_the_hub_cannot_start
     log = run.log()
     assert re.search(r"hub exited with code [1-9]", log), log
     assert "scheduler" not in log
+
+
+class Impostor:
+    """Another HTTP server on the hub's port: answers 200 to everything and records what was posted to it."""
+
+    def __init__(self) -> None:
+        posted: list[str] = []
+        self.posted = posted
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self._answer()
+
+            def do_POST(self) -> None:
+                posted.append(self.path)
+                self._answer()
+
+            def _answer(self) -> None:
+                body = b'{"status": "ok"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self.server.server_address[1])
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(10)
+
+
+def test_run_starts_nothing_against_another_server_that_answers_on_its_port(start_run: Callable[..., Run]) -> None:
+    impostor = Impostor()
+    try:
+        run = start_run(hub_port=impostor.port)
+        assert run.process.wait(60) == 1
+    finally:
+        impostor.close()
+    log = run.log()
+    assert "another process has this port" in log and "AGENTCHAT_HUB_PORT" in log, log
+    assert "hub ready" not in log and "scheduler started" not in log, log
+    assert impostor.posted == []
+
+
+def test_a_sigkilled_supervisor_leaves_no_hub_or_scheduler_running(start_run: Callable[..., Run]) -> None:
+    run = start_run()
+    run.wait_for_line("Ctrl-C stops both")
+    children = {run.child_pid("hub"), run.child_pid("scheduler")}
+    run.process.kill()
+    run.process.wait(10)
+    wait_until(lambda: not [pid for pid in children if alive(pid)], timeout=30)

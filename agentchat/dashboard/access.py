@@ -8,7 +8,11 @@ LLM's quota) with it. Three cases, decided at the top of every script run (`requ
   sign-in and nothing else; a signed-in user whose e-mail is in `AGENTCHAT_OPERATOR_EMAILS` is an
   operator; anyone else signed in sees the chat read-only. This holds on any address.
 - **No login, loopback address** (the default, `server.address = "127.0.0.1"` in the shipped
-  `.streamlit/config.toml`): whoever reaches it is on this machine, and is an operator, as before.
+  `.streamlit/config.toml`): whoever reaches it is on this machine, and is an operator, as before,
+  provided the session's own request says so too: its `Host` is a loopback name and its `Origin`
+  (when sent) is that same host. A page on `attacker.example` whose name is re-pointed at
+  127.0.0.1 (DNS rebinding) reaches a loopback socket from the operator's browser, but its
+  `Host` and `Origin` still name `attacker.example`: that session is read-only.
 - **No login, any other address** (or none: Streamlit then listens on every interface): one line
   saying what to configure, nothing else. No feed is opened and the token is never used.
 
@@ -19,8 +23,9 @@ Deliberate choices:
   private Streamlit call, and `AppTest.user` drives it in tests.
 - The address is `server.address` as Streamlit will bind it. A Unix socket counts as beyond loopback:
   it is how Streamlit sits behind a reverse proxy, which is how it gets published.
-- An e-mail the provider says is unverified (`email_verified` false) never makes an operator, and
-  addresses compare case-blind (the setting is lowered when read).
+- Only an e-mail the provider says is verified (`email_verified` literally true) makes an operator:
+  a missing claim, or the string `"False"`, does not. Addresses compare case-blind (the setting is
+  lowered when read).
 - Being an operator is checked again where an action runs (`permits`), not only where its button
   is drawn. Streamlit already drops a click for a widget a session never drew, but a session that
   drew the button before its user left the allow-list (`.env` is read again on every run) still has it.
@@ -34,6 +39,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import urlsplit
 
 import streamlit as st
 from streamlit.errors import StreamlitAuthError
@@ -51,6 +57,7 @@ __all__ = [
     "is_loopback",
     "permits",
     "require_access",
+    "same_machine_request",
 ]
 
 logger = logging.getLogger("agentchat.dashboard")
@@ -82,15 +89,43 @@ def is_loopback(address: str | None) -> bool:
     return is_loopback_host(address)  # a host name or a unix:// socket is not: published by whoever set it
 
 
-def decide(user: Mapping[str, object], address: str | None, operator_emails: frozenset[str]) -> Access | Gate:
-    """Who `user` (`st.user`'s fields) is on a dashboard bound to `address`, or why they see nothing."""
+def same_machine_request(host: str | None, origin: str | None) -> bool:
+    """Whether a session's request names this machine: a loopback `Host`, and an `Origin` (if any) of that host.
+
+    No `Host` at all means no browser request (a script run without a network, as in tests): nothing
+    to rebind.
+    """
+    if host is None:
+        return True
+    name = host.strip().lower()
+    bare = name.split("]", 1)[0] + "]" if name.startswith("[") else name.rsplit(":", 1)[0]
+    if not is_loopback_host(bare.rstrip(".")):
+        return False
+    if origin is None:
+        return True
+    return urlsplit(origin.strip()).netloc.lower() == name
+
+
+def decide(
+    user: Mapping[str, object],
+    address: str | None,
+    operator_emails: frozenset[str],
+    host: str | None = None,
+    origin: str | None = None,
+) -> Access | Gate:
+    """Who `user` (`st.user`'s fields) is on a dashboard bound to `address`, or why they see nothing.
+
+    `host` and `origin` are the session's own request headers (`st.context.headers`).
+    """
     if "is_logged_in" not in user:  # no [auth] section
-        return Access(operator=True) if is_loopback(address) else Gate.CONFIGURE_LOGIN
+        if not is_loopback(address):
+            return Gate.CONFIGURE_LOGIN
+        return Access(operator=same_machine_request(host, origin))
     if user.get("is_logged_in") is not True:
         return Gate.SIGN_IN
     email = user.get("email")
     email = email.strip() if isinstance(email, str) and email.strip() else None
-    verified = user.get("email_verified") not in (False, "false")
+    verified = user.get("email_verified") is True
     operator = email is not None and verified and email.lower() in operator_emails
     return Access(operator=operator, email=email, signed_in=True)
 
@@ -108,7 +143,11 @@ def configure_login_line(address: str | None) -> str:
 def require_access(settings: Settings) -> Access:
     """Who this session is; for a visitor (the sign-in) or an unprotected public dashboard (one line), the run ends."""
     address = st.get_option("server.address")
-    decision = decide(st.user.to_dict(), address, settings.operator_emails)
+    headers = st.context.headers
+    host, origin = headers.get("Host"), headers.get("Origin")
+    decision = decide(st.user.to_dict(), address, settings.operator_emails, host, origin)
+    if decision == Access(operator=False):
+        logger.warning("a session with Host %r and Origin %r is read-only: not this machine's", host, origin)
     if isinstance(decision, Access):
         return decision
 

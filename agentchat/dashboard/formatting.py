@@ -37,6 +37,7 @@ __all__ = [
     "latency_summary",
     "message_age_seconds",
     "meta_line",
+    "model_notice",
     "pill_markdown",
     "pill_text",
     "relative_age",
@@ -143,6 +144,14 @@ def pill_text(snapshot: FeedSnapshot, enable_sse: bool) -> tuple[str, str, str]:
     else:
         reason = f"connected to {snapshot.diagnostics.hub_url}"
     return color, label, reason
+
+
+def model_notice(generator: object) -> str | None:
+    """The notice for `/healthz`'s `generator` while the model fails and rounds use the offline text; else None."""
+    if not isinstance(generator, str) or not generator.startswith("degraded"):
+        return None
+    reason = generator.partition(":")[2].strip() or "no reason given"
+    return f"⚠️ The model is not writing: rounds use the offline text ({escape_markdown(reason)})."
 
 
 def pill_markdown(color: str, label: str, reason: str) -> str:

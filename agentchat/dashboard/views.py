@@ -46,6 +46,7 @@ from agentchat.dashboard.formatting import (
     latency_summary,
     message_age_seconds,
     meta_line,
+    model_notice,
     pill_markdown,
     pill_text,
     relative_age,
@@ -281,6 +282,7 @@ def _live_area(dashboard: Dashboard) -> None:
     snapshot = dashboard.feed.snapshot()
     now = datetime.now(UTC)
     _status(dashboard, snapshot)
+    _model_notice(dashboard, snapshot)
     agents = dashboard.agents
     picked = {agent.id for agent in agents}
     messages = [message for message in snapshot.messages if message.get("agent_id") in picked]
@@ -447,6 +449,24 @@ def _health(hub_url: str) -> Health:
     return HubApi(hub_url, timeout_seconds=2).health()
 
 
+def _model_notice(dashboard: Dashboard, snapshot: FeedSnapshot) -> None:
+    """On the live page, while the newest message is the offline writer's, whether the model is failing.
+
+    Asked only then (and answered from the 2 s cache), so a healthy model costs the live area nothing.
+    """
+    newest = max(snapshot.messages, key=lambda message: int(message.get("id") or 0), default=None)
+    meta = newest.get("meta") if newest is not None else None
+    if not isinstance(meta, Mapping) or meta.get("writer") != "offline" or snapshot.state not in LIVE_STATES:
+        return
+    try:
+        health = _health(dashboard.settings.hub_url)
+    except AgentchatError:
+        return  # the pill says what is wrong with the hub
+    notice = model_notice(health.payload.get("generator"))
+    if notice:
+        st.warning(notice)
+
+
 def diagnostics_page() -> None:
     """The feed's inner state, the hub's health, delivery latencies, and the connection test."""
     dashboard = current()
@@ -517,6 +537,9 @@ def _diagnostics_area(dashboard: Dashboard) -> None:
                 f":{badge}-badge[HTTP {health.status_code} {escape_markdown(str(health.payload.get('status')))}]"
             )
             st.table([{"field": key, "value": str(value)} for key, value in health.payload.items()], hide_index=True)
+            notice = model_notice(health.payload.get("generator"))
+            if notice:
+                st.warning(notice)
     with latency_column:
         latencies_ms = [round(seconds * 1000, 1) for seconds in diagnostics.latencies_seconds]
         st.markdown("**Delivery latency** (message `created_at` to arrival here, ms)")

@@ -18,6 +18,10 @@ characters; showing them as text is the dashboard's job, as it is for every mess
 
 Each call has its own deadline (`AGENTCHAT_LLM_TIMEOUT_SECONDS`, for the whole call, not per read),
 and the calls of one round run concurrently, so a round takes about one call's time at most.
+A failed call's reason includes what the provider said (the `error.message` of its body, with the
+API key masked), and each round's outcome is kept in `health` (`health.py`), which `/healthz` and
+the dashboard show: a model that fails is visible, not only counted. A message the model wrote
+carries `meta.writer: "llm"`; the hub marks every other one `"offline"`.
 The hub runs `generate_round` in a worker thread, which has no event loop: the round's calls get an
 event loop and an HTTP client of their own, closed when the round is done.
 """
@@ -36,6 +40,7 @@ import httpx
 
 from agentchat.agents import Agent
 from agentchat.errors import ConfigError
+from agentchat.generator.health import WriterHealth
 from agentchat.generator.market import MarketSnapshot
 from agentchat.generator.offline import OfflineGenerator, SimulatedRound
 from agentchat.generator.state import SimulationState
@@ -52,6 +57,8 @@ RECENT_IN_PROMPT = 8
 RECENT_CHARS = 240
 MAX_CONCURRENT_CALLS = 8
 MAX_ANSWER_BYTES = 64 * 1024  # a chat completion of MAX_TOKENS is a few KiB; more is not read
+MAX_ERROR_BYTES = 4096  # of a refusal's body, for its message
+MAX_REASON_CHARS = 200
 ELLIPSIS = "…"
 _DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})  # control, format (bidi overrides), surrogates, private
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»"}
@@ -181,8 +188,10 @@ class LlmGenerator:
         self.model = model
         self.timeout_seconds = timeout_seconds
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._api_key = api_key
         self._on_failure = on_failure or (lambda: None)
         self.offline = offline or OfflineGenerator()
+        self.health = WriterHealth()
 
     @classmethod
     def from_settings(cls, settings: Settings, on_failure: Callable[[], None] | None = None) -> LlmGenerator:
@@ -207,19 +216,26 @@ class LlmGenerator:
         limit = asyncio.Semaphore(MAX_CONCURRENT_CALLS)
         async with httpx.AsyncClient(headers=self._headers, timeout=self.timeout_seconds) as client:
 
-            async def phrase(agent: Agent, draft: Draft) -> Draft:
+            async def phrase(agent: Agent, draft: Draft) -> tuple[Draft, str | None]:
                 async with limit:
                     return await self._phrase(client, agent, draft, market, recent)
 
-            return list(
-                await asyncio.gather(*(phrase(agent, draft) for agent, draft in zip(agents, drafts, strict=True)))
+            outcomes = await asyncio.gather(
+                *(phrase(agent, draft) for agent, draft in zip(agents, drafts, strict=True))
             )
+        failures = [reason for _draft, reason in outcomes if reason is not None]
+        if failures:
+            self.health.failed(failures[0])
+        else:
+            self.health.succeeded()
+        return [draft for draft, _reason in outcomes]
 
     async def _read_answer(self, client: httpx.AsyncClient, body: dict[str, Any]) -> bytes:
         """The answer's body, at most MAX_ANSWER_BYTES of it (`BadAnswer` past that or on a non-200)."""
         async with client.stream("POST", self.url, json=body) as response:
             if response.status_code != 200:
-                raise BadAnswer(f"HTTP {response.status_code}")
+                said = await self._error_message(response)
+                raise BadAnswer(f"HTTP {response.status_code}" + (f": {said}" if said else ""))
             received = bytearray()
             async for chunk in response.aiter_bytes():
                 received += chunk
@@ -227,9 +243,30 @@ class LlmGenerator:
                     raise BadAnswer(f"the answer is over {MAX_ANSWER_BYTES} bytes")
             return bytes(received)
 
+    async def _error_message(self, response: httpx.Response) -> str:
+        """What a refusal's body says (`error.message`, or its text), one short line, the API key masked."""
+        received = bytearray()
+        async for chunk in response.aiter_bytes():
+            received += chunk
+            if len(received) >= MAX_ERROR_BYTES:
+                break
+        text = bytes(received[:MAX_ERROR_BYTES]).decode("utf-8", "replace")
+        try:
+            document = json.loads(text)
+        except ValueError:
+            said = text
+        else:
+            error = document.get("error", document) if isinstance(document, dict) else document
+            said = error.get("message", error) if isinstance(error, dict) else error
+            said = said if isinstance(said, str) else json.dumps(said)
+        if self._api_key:
+            said = said.replace(self._api_key, "***")
+        return plain_text(said)[:MAX_REASON_CHARS]
+
     async def _phrase(
         self, client: httpx.AsyncClient, agent: Agent, draft: Draft, market: MarketSnapshot, recent: Sequence[Message]
-    ) -> Draft:
+    ) -> tuple[Draft, str | None]:
+        """The draft in the model's words (`meta.writer` "llm"), or unchanged with the reason it is not."""
         body = {
             "model": self.model,
             "messages": [
@@ -253,7 +290,8 @@ class LlmGenerator:
         except BadAnswer as exc:
             reason = str(exc)
         else:
-            return dataclasses.replace(draft, content=text)
-        logger.warning("LLM call for %s failed (%s); the offline text is used", agent.id, reason[:200])
+            return dataclasses.replace(draft, content=text, meta={**draft.meta, "writer": "llm"}), None
+        reason = reason[:MAX_REASON_CHARS]
+        logger.warning("LLM call for %s failed (%s); the offline text is used", agent.id, reason)
         self._on_failure()
-        return draft
+        return draft, reason

@@ -16,9 +16,11 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio.to_thread
+import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
@@ -29,6 +31,7 @@ from agentchat.agent_client import MARKET_PATH
 from agentchat.bus import create_bus
 from agentchat.errors import StoreUnavailable
 from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
+from agentchat.generator.health import OFFLINE, WriterHealth
 from agentchat.history import HISTORY_PATH, MESSAGE_PATH
 from agentchat.hub import book_routes, history_routes, openapi, publish_routes, routes, viewer
 from agentchat.hub.book_frames import BookFrames
@@ -36,7 +39,8 @@ from agentchat.hub.decisions import ModelDecider
 from agentchat.hub.fanout import Fanout
 from agentchat.hub.fill_frames import FillFrames
 from agentchat.hub.guard import RequestGuard
-from agentchat.hub.limits import stream_cap
+from agentchat.hub.heads import HeadWatch
+from agentchat.hub.limits import descriptor_budget, stream_cap
 from agentchat.hub.market import SharedMarket
 from agentchat.hub.metrics import HubMetrics
 from agentchat.hub.pacing import ConnectGate
@@ -96,6 +100,12 @@ class Hub:
         self.metrics = HubMetrics(self.fanout, self.resume_counts, self.connect_gate)
         self.stream_cap = stream_cap(settings)
         self.metrics.stream_cap.set(self.stream_cap)
+        budget = descriptor_budget(settings)  # streams and connections waiting for a head share it
+        self.heads = HeadWatch(
+            settings.head_timeout_seconds,
+            budget=lambda: budget - len(self.fanout),
+            on_refused=lambda reason: self.metrics.connections_refused.labels(reason).inc(),
+        )
         self.store_id: str | None = None  # the store's identity, read at start (lifespan)
         self.generator: Generator = generator or _default_generator(settings, self.metrics)
         self.generate_limit = SlidingWindowLimit(settings.generate_per_minute, window_seconds=60.0)
@@ -108,6 +118,20 @@ class Hub:
         self.publisher = Publisher(self.rounds, self.ledger, self.roster, settings.publish_per_minute)
         self.started_monotonic = time.monotonic()
         self.migrated = False
+
+    def generator_status(self) -> str:
+        """`/healthz`'s `generator`: `offline` (no model set), `ok`, or `degraded: <reason>` (`generator/health.py`)."""
+        health = getattr(self.generator, "health", None)
+        return health.status if isinstance(health, WriterHealth) else OFFLINE
+
+    def public_detail(self, detail: str) -> str:
+        """`detail` as anyone may read it: a SQLite file named by its name, not its path on this machine."""
+        database = sa.make_url(self.settings.database_url).database
+        if self.store.is_postgres or not database or database == ":memory:":
+            return detail
+        for path in {str(Path(database).resolve()), database}:
+            detail = detail.replace(path, Path(database).name)
+        return detail
 
     async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
         """Run blocking store or generator work off the event loop."""
@@ -215,6 +239,9 @@ class HubApp:
             lifespan=hub.lifespan,
         )
         self.starlette.state.hub = hub
+        # No trailing-slash redirects: Starlette builds their Location from the request's Host header, so
+        # a redirect would echo whatever Host a client sent. `/api/chat/messages/` is a 404 like any unknown path.
+        self.starlette.router.redirect_slashes = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

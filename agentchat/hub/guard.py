@@ -1,15 +1,20 @@
 """What every request must pass before any route sees it: its Host, its Origin, its header size.
 
-- `Host` (DNS rebinding): with `AGENTCHAT_ALLOWED_HOSTS` set, a request naming another host is
-  refused, so a page served from `attacker.example` that resolves to the hub cannot talk to it.
+- `Host` (DNS rebinding): a page served from `attacker.example` whose name the attacker then
+  points at the hub's address is same-origin with it in the browser, so its Origin check passes.
+  Its `Host` still names `attacker.example`. So a request naming a host not served is refused:
+  a hub that listens on loopback answers only loopback names (`localhost`, `127.0.0.1` and the
+  rest of 127/8, `[::1]`), the host of `AGENTCHAT_HUB_URL` and the names in
+  `AGENTCHAT_ALLOWED_HOSTS` (a proxy's public name). A hub bound beyond loopback answers the
+  names in the setting, or any name when it is unset (its generate token guards the writes).
 - `Origin` (cross-site requests): a browser sends it on every cross-origin request and on a
   same-origin POST. One that is neither the hub's own origin (the `Host` the request was sent
   to) nor in `AGENTCHAT_CORS_ORIGINS` is refused: a page elsewhere cannot make the operator's
   browser generate rounds, with or without a CORS preflight. The stream (`GET /api/chat/stream`)
   is also open to the dashboard's origins (`Settings.dashboard_origins`): the operator's browser
   holds an `EventSource` on it to know when to redraw, and a stream only reads.
-- Header bytes: uvicorn's httptools protocol reads headers of any size; past
-  `MAX_HEADER_BYTES` the request is refused with 431.
+- Header bytes: past `MAX_HEADER_BYTES` of parsed headers the request is refused with 431. The
+  raw head is bounded earlier, before it is parsed, by the server's protocol (`heads.py`).
 
 Each refusal is an `AgentchatError`, answered with the hub's JSON error body by whoever asked.
 """
@@ -22,9 +27,9 @@ from starlette.types import Scope
 
 from agentchat.errors import AgentchatError, BadRequest, Forbidden, PayloadTooLarge
 from agentchat.hub_client import STREAM_PATH
-from agentchat.settings import Settings
+from agentchat.settings import Settings, is_loopback_host
 
-__all__ = ["MAX_HEADER_BYTES", "HeadersTooLarge", "RequestGuard"]
+__all__ = ["MAX_HEADER_BYTES", "HeadersTooLarge", "RequestGuard", "served_host_names"]
 
 MAX_HEADER_BYTES = 32 * 1024
 
@@ -41,7 +46,8 @@ class RequestGuard:
 
     def __init__(self, settings: Settings, public_paths: frozenset[str] = frozenset()) -> None:
         self.public_paths = public_paths  # static files any site may load (the viewer's module and styles)
-        self.allowed_hosts = frozenset(host.lower() for host in settings.allowed_hosts)
+        self.allowed_hosts = served_host_names(settings)
+        self.loopback_names = settings.hub_is_loopback
         self.cors_origins = frozenset(settings.cors_origins)
         self.stream_origins = settings.dashboard_origins
 
@@ -55,7 +61,7 @@ class RequestGuard:
                 host = value.decode("latin-1")
             elif name == b"origin":
                 origin = value.decode("latin-1")
-        if self.allowed_hosts and _hostname(host) not in self.allowed_hosts and "*" not in self.allowed_hosts:
+        if host and not self.serves(host):
             return BadRequest(f"Host {host[:100]!r} is not served here (AGENTCHAT_ALLOWED_HOSTS)")
         if (
             origin
@@ -67,10 +73,30 @@ class RequestGuard:
             return Forbidden(f"Origin {origin[:100]!r} is not allowed (AGENTCHAT_CORS_ORIGINS)")
         return None
 
+    def serves(self, host: str) -> bool:
+        """Whether a request with this `Host` header is for this hub (see the module docstring)."""
+        if not self.allowed_hosts or "*" in self.allowed_hosts:
+            return True
+        name = _hostname(host)
+        return name in self.allowed_hosts or (self.loopback_names and is_loopback_host(name))
+
+
+def served_host_names(settings: Settings) -> frozenset[str]:
+    """`AGENTCHAT_ALLOWED_HOSTS`, and on a loopback hub the loopback names and the hub URL's host; empty: any."""
+    names = {host.lower() for host in settings.allowed_hosts}
+    if not settings.hub_is_loopback:
+        return frozenset(names)
+    names |= {"localhost", "127.0.0.1", "[::1]"}
+    hub_url_host = urlsplit(settings.hub_url).hostname
+    if hub_url_host:
+        names.add(f"[{hub_url_host}]" if ":" in hub_url_host else hub_url_host.lower())
+    return frozenset(names)
+
 
 def _hostname(host: str) -> str:
     """`Host` without its port (`[::1]:8000` → `[::1]`, `example:80` → `example`)."""
     name = host.strip().lower()
     if name.startswith("["):
         return name.split("]", 1)[0] + "]"
-    return name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+    name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+    return name.rstrip(".")  # `localhost.` is `localhost`

@@ -16,7 +16,7 @@ import resource
 
 from agentchat.settings import Settings
 
-__all__ = ["RESERVE_FDS", "fd_limit", "raise_fd_limit", "stream_cap"]
+__all__ = ["RESERVE_FDS", "descriptor_budget", "fd_limit", "raise_fd_limit", "stream_cap"]
 
 logger = logging.getLogger("agentchat.hub")
 
@@ -41,9 +41,17 @@ def raise_fd_limit() -> int:
     return fd_limit()
 
 
-def stream_cap(settings: Settings, limit: int | None = None) -> int:
-    """`AGENTCHAT_MAX_STREAMS`, or the descriptor limit less the reserve (at least 1)."""
-    if settings.max_streams is not None:
-        return settings.max_streams
+def descriptor_budget(settings: Settings, limit: int | None = None) -> int:
+    """The connections one hub may hold at once: the descriptor limit less the reserve (at least 1).
+
+    Streams and connections still waiting for a request head share it (`hub/heads.py`).
+    """
     reserve = RESERVE_FDS + 4 * settings.db_pool_size
     return max(1, (fd_limit() if limit is None else limit) - reserve)
+
+
+def stream_cap(settings: Settings, limit: int | None = None) -> int:
+    """`AGENTCHAT_MAX_STREAMS`, or the descriptor budget."""
+    if settings.max_streams is not None:
+        return settings.max_streams
+    return descriptor_budget(settings, limit)

@@ -22,6 +22,13 @@ With a `ModelDecider` (`AGENTCHAT_LLM_DECIDES=true`, `hub/decisions.py`) the mod
 of phrasing, with the same two passes: it is asked before the lock, from the bar the round will
 trade at, and under the lock each agent's checked decision replaces the engine's draft and fill
 only if the round is still that bar and the book can hold it (`apply_decisions`).
+
+A model has capacity of its own. Phrasing (and deciding) runs in worker threads of a limiter of its own
+(`MODEL_THREADS`), never in the pool every store read (and `/healthz`) uses: a model that hangs
+holds those threads, not the hub's reads. And at most `MAX_ROUNDS_AT_MODEL` rounds wait for the
+model at once; a round past that is written by the offline writer at once (and the generator's
+health says the model is busy), rather than queueing behind a model that does not answer.
+Every stored draft says who wrote it: `meta.writer` is `"llm"` or `"offline"`.
 """
 
 from __future__ import annotations
@@ -35,20 +42,25 @@ import anyio.to_thread
 from sqlalchemy.engine import Connection
 
 from agentchat.agents import Agent
-from agentchat.books import Fill
+from agentchat.books import Book, Fill
 from agentchat.errors import BadRequest
 from agentchat.generator import Generator, SimulatedRound, SimulationState
+from agentchat.generator.health import WriterHealth
+from agentchat.generator.market import MarketSnapshot
 from agentchat.hub.decisions import ModelDecider
 from agentchat.hub.publish import PublishRequest, check_exposure
 from agentchat.ledger import Ledger
 from agentchat.message import Draft, Message, dumps, utc_now
 from agentchat.store import RoundWriter
 
-__all__ = ["SharedMarket"]
+__all__ = ["MAX_ROUNDS_AT_MODEL", "MODEL_THREADS", "SharedMarket"]
 
 logger = logging.getLogger("agentchat.hub.market")
 
 _DraftKey = tuple[str, str, str, str]
+
+MODEL_THREADS = 4  # rounds phrased at once (each round's calls run concurrently inside its thread)
+MAX_ROUNDS_AT_MODEL = 8  # rounds waiting for the model at once, phrased or queued for a thread
 
 
 def _key(draft: Draft) -> _DraftKey:
@@ -65,6 +77,46 @@ class SharedMarket:
         self.ledger = ledger
         self.agent_ids = tuple(agent.id for agent in roster)
         self.decider = decider
+        self.rounds_at_model = 0
+        self._model_threads: anyio.CapacityLimiter | None = None  # made in the event loop, on first use
+
+    def _model_limiter(self) -> anyio.CapacityLimiter:
+        if self._model_threads is None:
+            self._model_threads = anyio.CapacityLimiter(MODEL_THREADS)
+        return self._model_threads
+
+    async def _phrase(
+        self, draft_round: SimulatedRound, agents: Sequence[Agent], recent: Sequence[Message]
+    ) -> list[Draft] | None:
+        """The model's words for the round, or None when too many rounds already wait for it."""
+        if self.rounds_at_model >= MAX_ROUNDS_AT_MODEL:
+            reason = f"the model is busy: {self.rounds_at_model} rounds already wait for it"
+            health = getattr(self.generator, "health", None)
+            if isinstance(health, WriterHealth):
+                health.failed(reason)
+            logger.warning("%s; this round uses the offline text", reason)
+            return None
+        self.rounds_at_model += 1
+        try:
+            return await anyio.to_thread.run_sync(
+                self.generator.phrase, draft_round, agents, recent, limiter=self._model_limiter()
+            )
+        finally:
+            self.rounds_at_model -= 1
+
+    async def _decide(
+        self, decider: ModelDecider, agents: Sequence[Agent], bar: MarketSnapshot, books: Mapping[str, Book]
+    ) -> dict[str, PublishRequest]:
+        """The model's checked decisions, in the model's own threads; none (the engine decides) when too
+        many rounds already wait for it."""
+        if self.rounds_at_model >= MAX_ROUNDS_AT_MODEL:
+            logger.warning("the model is busy: %d rounds already wait for it; the engine decides", self.rounds_at_model)
+            return {}
+        self.rounds_at_model += 1
+        try:
+            return await anyio.to_thread.run_sync(decider.decide, agents, bar, books, limiter=self._model_limiter())
+        finally:
+            self.rounds_at_model -= 1
 
     async def prepare(self, agents: Sequence[Agent], recent: Sequence[Message]) -> RoundWriter:
         """The writer of one round for `agents`; with a model, the round is phrased here, before any lock."""
@@ -78,15 +130,16 @@ class SharedMarket:
             start = stored.state if stored is not None else SimulationState.new()
             fresh = None if stored is not None else start
             bar = self.generator.next_round(start, agents, recent).market
-            decided = await anyio.to_thread.run_sync(self.decider.decide, agents, bar, start.books)
+            decided = await self._decide(self.decider, agents, bar, start.books)
             decided_at = (start.seed, start.round)
         elif self.generator.phrases:
             stored = await anyio.to_thread.run_sync(self.ledger.current)
             start = stored.state if stored is not None else SimulationState.new()
             fresh = None if stored is not None else start
             draft_round = self.generator.next_round(start, agents, recent)
-            words = await anyio.to_thread.run_sync(self.generator.phrase, draft_round, agents, recent)
-            phrased = {_key(draft): said for draft, said in zip(draft_round.drafts, words, strict=True)}
+            words = await self._phrase(draft_round, agents, recent)
+            if words is not None:
+                phrased = {_key(draft): said for draft, said in zip(draft_round.drafts, words, strict=True)}
 
         def write(connection: Connection) -> list[Draft]:
             state = self.ledger.load_for_update(connection) or fresh or SimulationState.new()
@@ -95,7 +148,7 @@ class SharedMarket:
                 simulated = self.apply_decisions(state, simulated, agents, decided, decided_at)
             round_agents = [agent.id for agent in agents]
             self.ledger.save_round(connection, simulated.state, round_agents, self.agent_ids, utc_now())
-            drafts = [phrased.get(_key(draft), draft) for draft in simulated.drafts]
+            drafts = [_with_writer(phrased.get(_key(draft), draft)) for draft in simulated.drafts]
             if phrased and any(_key(draft) not in phrased for draft in simulated.drafts):
                 logger.info("round %d changed while it was phrased; the offline text is used", simulated.state.round)
             return drafts
@@ -126,6 +179,7 @@ class SharedMarket:
                 continue
             book = before.book(agent.id)
             meta: dict[str, Any] = {"symbol": None, "side": None, "price": None, "confidence": None, "reply_to": None}
+            meta["writer"] = "llm"  # the model decided and wrote it
             if request.order is not None:
                 order = request.order
                 book, _ = book.filled(Fill(order.symbol, order.signed_quantity, prices[order.symbol]))
@@ -145,3 +199,10 @@ class SharedMarket:
             drafts[index] = Draft(agent.id, agent.name, request.kind, request.content, meta, request.details)
         state = dataclasses.replace(simulated.state, books=books)
         return SimulatedRound(drafts, simulated.market, state)
+
+
+def _with_writer(draft: Draft) -> Draft:
+    """`meta.writer`: what the model wrote says `llm` already; everything else is the offline writer's."""
+    if "writer" in draft.meta:
+        return draft
+    return dataclasses.replace(draft, meta={**draft.meta, "writer": "offline"})

@@ -94,6 +94,15 @@ class HubMetrics:
             "SSE streams this hub accepts at most (AGENTCHAT_MAX_STREAMS)",
             registry=self.registry,
         )
+        self.connections_refused = Counter(
+            "agentchat_connections_refused",
+            "Connections closed before a request was read, by reason: head_too_large, head_timeout,"
+            " over_budget (the longest-waiting idle connection, when the descriptor budget is reached)",
+            ["reason"],
+            registry=self.registry,
+        )
+        for reason in ("head_too_large", "head_timeout", "over_budget"):
+            self.connections_refused.labels(reason)
         self.llm_failures = Counter(
             "agentchat_llm_failures",
             "LLM calls that failed or timed out (the offline generator wrote that message)",

@@ -620,8 +620,22 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                         "reply_to": nullable_id,
                         "quantity": {"type": "number", "description": "signed: > 0 bought; only on a trade"},
                         "position_after": {"type": "number", "description": "the position after the trade"},
+                        "writer": {
+                            "enum": ["llm", "offline"],
+                            "description": "who wrote the words: the model, or the offline writer (no model, or"
+                            " it failed, or too many rounds already waited for it)",
+                        },
                     },
-                    optional=("symbol", "side", "price", "confidence", "reply_to", "quantity", "position_after"),
+                    optional=(
+                        "symbol",
+                        "side",
+                        "price",
+                        "confidence",
+                        "reply_to",
+                        "quantity",
+                        "position_after",
+                        "writer",
+                    ),
                     closed=False,
                 ),
             },
@@ -695,6 +709,12 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                 "status": {"enum": ["ok", "degraded"]},
                 "database": {"type": "string", "description": "`ok`, or why the store does not answer"},
                 "bus": {"type": "string", "description": "`ok`, or why the bus is not delivering"},
+                "generator": {
+                    "type": "string",
+                    "description": "`offline` (no model set), `ok` (the model wrote the latest round), or"
+                    " `degraded: <reason>` while rounds fall back to the offline text (the provider's error"
+                    " message, a timeout, or too many rounds waiting for the model)",
+                },
                 "clients": {"type": "integer", "minimum": 0},
                 "uptime_seconds": {"type": "number", "minimum": 0},
             }

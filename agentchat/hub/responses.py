@@ -39,7 +39,10 @@ _HTTP_ERROR_CODES = {404: "not_found", 405: "method_not_allowed"}
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(dumps(payload), status_code=status, media_type="application/json", headers=headers)
+    """`payload` as JSON bytes. A lone surrogate (a client's `"\\ud800"` echoed in an error) has no UTF-8
+    form: it is written as its JSON escape, which is what the client sent, instead of failing."""
+    body = dumps(payload).encode("utf-8", "backslashreplace")
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 def error_response(code: str, detail: str, status: int, headers: Mapping[str, str] | None = None) -> Response:

@@ -222,12 +222,13 @@ async def healthz(request: Request) -> Response:
         found = await hub.in_thread(hub.store.check_writable)
         database = "ok" if found == hub.store_id else f"database unavailable: a different store ({found})"
     except StoreUnavailable as error:
-        database = error.detail
+        database = hub.public_detail(error.detail)  # the file's name, never its path on the server
     healthy = database == "ok" and hub.bus.status == "ok"
     payload = {
         "status": "ok" if healthy else "degraded",
         "database": database,
         "bus": hub.bus.status,
+        "generator": hub.generator_status(),
         "clients": len(hub.fanout),
         "uptime_seconds": round(time.monotonic() - hub.started_monotonic, 3),
     }

@@ -191,14 +191,14 @@ class StreamEndpoint:
             await first_send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        if len(hub.fanout) >= hub.stream_cap:
+        await hub.connect_gate.admit()  # a bounded number of connects per loop iteration: see pacing.py
+        if len(hub.fanout) >= hub.stream_cap:  # after the gate: streams admitted while this one waited count
             self._log_full()
             hub.metrics.streams_refused.labels("full").inc()
             await self._unavailable(
                 first_send, headers, "hub_full", f"the hub holds its limit of {hub.stream_cap} streams"
             )
             return
-        await hub.connect_gate.admit()  # a bounded number of connects per loop iteration: see pacing.py
         every_stream = hub.book_frames.every_stream  # the former behaviour: full books to every stream
         subscriber = hub.fanout.add(open_socket(send), agents, books or every_stream)  # before reading history
         subscriber.details = _wants_details(scope)  # `?details=1`: live frames carry each message's details

@@ -1,0 +1,206 @@
+"""uvicorn's HTTP protocols with the request head bounded before it is parsed (`hub/heads.py` says why).
+
+uvicorn hands every received chunk to its parser at once: httptools accumulates a header or a
+URL of any size (at a cost that grows faster than its size), and h11 buffers a head up to its
+incomplete-event limit but only looks at that limit when it tries to parse. Both protocols are
+subclassed here, the only code besides `uvicorn.py` that knows uvicorn's internals, so that:
+
+- the bytes of a head are counted in `data_received` *before* the parser sees them, and past
+  `HeadWatch.max_head_bytes` the connection is answered 431 and closed; the parser never sees
+  more than the limit and one more chunk. A chunk that ends a head and carries a body counts
+  only up to the blank line, so a body's size stays the route's to judge (413);
+- a connection waiting for a head (just opened, or idle after a response) is registered with the
+  hub's `HeadWatch`, which gives it a deadline and a place in the descriptor budget;
+- bytes that arrive while a response is in progress (a pipelined head, or bytes sent up a
+  stream) are counted as the next head, and refusing them closes the connection without a
+  response, since one is already under way.
+
+`http_protocol(name)` maps `AGENTCHAT_HUB_HTTP` (auto, httptools, h11) to the class to give
+uvicorn. The watch is found through the app uvicorn serves (`config.app.hub.heads`); an app
+without one gets a watch of its own with the defaults and no budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from agentchat.errors import error_body
+from agentchat.hub.heads import HeadWatch
+from agentchat.message import dumps
+
+__all__ = ["BoundedH11Protocol", "HeadBound", "http_protocol"]
+
+_HEAD_END = b"\r\n\r\n"
+_REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
+_DEFAULT_HEAD_TIMEOUT_SECONDS = 10.0
+
+
+def _watch_of(config: Any) -> HeadWatch:
+    watch = getattr(getattr(config.app, "hub", None), "heads", None)
+    if isinstance(watch, HeadWatch):
+        return watch
+    fallback = getattr(config, "_agentchat_head_watch", None)
+    if fallback is None:
+        fallback = HeadWatch(_DEFAULT_HEAD_TIMEOUT_SECONDS, budget=lambda: 1 << 30)
+        config._agentchat_head_watch = fallback
+    return fallback
+
+
+class HeadBound:
+    """One connection's current head: its bytes counted, its refusal written (see the module docstring)."""
+
+    __slots__ = ("_busy", "_tail", "counted", "counting", "transport", "watch")
+
+    def __init__(self, watch: HeadWatch, transport: asyncio.Transport, busy: Callable[[], bool]) -> None:
+        self.watch = watch
+        self.transport = transport
+        # () -> bool: a response is in progress. Held weakly: the protocol holds this object, and a cycle
+        # would keep every closed connection alive until the (deliberately rare) cycle collection.
+        self._busy = weakref.WeakMethod(busy)
+        self.counting = True
+        self.counted = 0
+        self._tail = b""
+
+    def waiting(self) -> None:
+        """The connection waits for a head (connect, or a response finished): deadline and budget apply."""
+        self.count_from_now()
+        if not self.transport.is_closing():
+            self.watch.waiting(self)
+
+    def count_from_now(self) -> None:
+        self.counting = True
+        self.counted = 0
+        self._tail = b""
+
+    def arrived(self) -> None:
+        """A head was parsed: the next bytes are its body, until the parser says the message is complete."""
+        self.counting = False
+        self.watch.arrived(self)
+
+    def gone(self) -> None:
+        self.watch.arrived(self)
+
+    def admit(self, data: bytes) -> bool:
+        """Whether `data` may go to the parser; False once the head is over the limit (refused, closing)."""
+        if self.transport.is_closing():
+            return False
+        if not self.counting:
+            return True
+        seen = self._tail + data
+        end = seen.find(_HEAD_END)
+        self.counted += len(data) if end < 0 else max(0, end + len(_HEAD_END) - len(self._tail))
+        self._tail = data[-3:]
+        if self.counted <= self.watch.max_head_bytes:
+            return True
+        self.watch.too_large(self)
+        return False
+
+    def refuse(self, status: int | None, code: str, detail: str) -> None:
+        """Close the connection; with a status, answer first unless a response is already under way
+        or nothing of a head was sent (an idle connection is closed as a keep-alive timeout closes it)."""
+        if self.transport.is_closing():
+            return
+        busy = self._busy()
+        if status is not None and self.counted and not (busy is not None and busy()):
+            body = dumps(error_body(code, detail)).encode()
+            self.transport.write(
+                b"HTTP/1.1 %d %b\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+                b"connection: close\r\n\r\n%b" % (status, _REASONS.get(status, b""), len(body), body)
+            )
+            self.transport.close()
+        else:
+            self.transport.abort()
+
+
+class BoundedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, its heads bounded (see the module docstring)."""
+
+    _head: HeadBound
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head = HeadBound(_watch_of(self.config), transport, self._busy)
+        self._head.waiting()
+
+    def _busy(self) -> bool:
+        return self.cycle is not None and not self.cycle.response_complete
+
+    def data_received(self, data: bytes) -> None:
+        if self._head.admit(data):
+            super().data_received(data)
+
+    def handle_events(self) -> None:
+        before = self.cycle
+        super().handle_events()
+        if self.cycle is not before:
+            self._head.arrived()
+        if self.conn.their_state in (h11.IDLE, h11.DONE) and not self._head.counting:
+            self._head.count_from_now()  # what follows is the next request's head
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self._busy():
+            self._head.waiting()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._head.gone()
+        super().connection_lost(exc)
+
+
+def _httptools_class() -> type[asyncio.Protocol] | None:
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # pragma: no cover - httptools is a dependency, but uvicorn runs without it
+        return None
+
+    class BoundedHttpToolsProtocol(HttpToolsProtocol):
+        """uvicorn's httptools protocol, its heads bounded (see the module docstring)."""
+
+        _head: HeadBound
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._head = HeadBound(_watch_of(self.config), transport, self._busy)
+            self._head.waiting()
+
+        def _busy(self) -> bool:
+            return self.cycle is not None and not self.cycle.response_complete
+
+        def data_received(self, data: bytes) -> None:
+            if self._head.admit(data):
+                super().data_received(data)
+
+        def on_headers_complete(self) -> None:
+            self._head.arrived()
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            self._head.count_from_now()  # what follows is the next request's head
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self._busy():
+                self._head.waiting()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._head.gone()
+            super().connection_lost(exc)
+
+    return BoundedHttpToolsProtocol
+
+
+BoundedHttpToolsProtocol = _httptools_class()
+
+
+def http_protocol(name: str) -> type[asyncio.Protocol]:
+    """The protocol class for `AGENTCHAT_HUB_HTTP`: `auto` is httptools where installed, as uvicorn's own auto."""
+    if name == "h11" or BoundedHttpToolsProtocol is None:
+        return BoundedH11Protocol
+    return BoundedHttpToolsProtocol
