@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agentchat.agent_client import AgentClient
 from agentchat.client import FeedDiagnostics, FeedSnapshot, RealtimeAgentMessages
 from agentchat.errors import AgentchatError
 from agentchat.message import Message
@@ -9,6 +10,7 @@ from agentchat.message import Message
 __version__ = "0.1.0"
 
 __all__ = [
+    "AgentClient",
     "AgentchatError",
     "FeedDiagnostics",
     "FeedSnapshot",

@@ -203,6 +203,12 @@ def _dashboard(_args: argparse.Namespace, rest: Sequence[str]) -> int:
     return 0
 
 
+def _agent_example(_args: argparse.Namespace, rest: list[str]) -> int:
+    from agentchat import example_agent
+
+    return example_agent.main(rest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The commands. Each sets `handler` and its own `parser`; `scheduler` and `dashboard` set
     `passes_on`: whatever this parser does not know is theirs (anywhere else it is an error)."""
@@ -246,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     # no -h of its own: `agentchat scheduler --help` is the scheduler's, the one `python scheduler.py` has
     scheduler = commands.add_parser("scheduler", add_help=False, help="a round from the hub every schedule slot")
     scheduler.set_defaults(handler=_scheduler, parser=scheduler, passes_on=True)
+
+    example = commands.add_parser("agent-example", add_help=False, help="an external agent: market, model, post")
+    example.set_defaults(handler=_agent_example, parser=example, passes_on=True)
 
     dashboard = commands.add_parser(
         "dashboard",

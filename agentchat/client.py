@@ -126,7 +126,9 @@ class RealtimeAgentMessages:
     Keyword extras: `last_event_id` is where the feed starts (0, the default, shows everything the
     hub retains); `max_backoff_seconds` caps the reconnect delay (the server's `retry:` is its base);
     `liveness_seconds` overrides "two heartbeat periods"; `request_timeout` bounds each plain request
-    and the wait for a stream's first bytes; `latency_samples` is how many latencies diagnostics keep.
+    and the wait for a stream's first bytes; `latency_samples` is how many latencies diagnostics keep;
+    `details` asks the stream for each message's `details` (`?details=1`; the dashboard's cards show
+    them folded), which messages brought by a poll do not carry.
     """
 
     def __init__(
@@ -143,6 +145,7 @@ class RealtimeAgentMessages:
         liveness_seconds: float | None = None,
         request_timeout: float = 10.0,
         latency_samples: int = 100,
+        details: bool = False,
     ) -> None:
         parts = urlsplit(hub_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -160,6 +163,7 @@ class RealtimeAgentMessages:
         self.max_backoff_seconds = max_backoff_seconds
         self.liveness_seconds = liveness_seconds
         self.request_timeout = request_timeout
+        self.details = details  # `?details=1` on the stream; a poll's messages carry none (the poll keeps its budget)
 
         # Everything below is guarded by `_changed` (its lock); every change bumps `_version`.
         self._changed = threading.Condition()
@@ -314,7 +318,7 @@ class RealtimeAgentMessages:
         with self._changed:
             resume_from = self._buffer.position
         try:
-            stream = hub.open_stream(last_event_id=resume_from, agent_ids=self.agent_ids)
+            stream = hub.open_stream(last_event_id=resume_from, agent_ids=self.agent_ids, details=self.details)
         except httpx.HTTPError as error:
             self._stream_failed(f"SSE: cannot connect to {self.hub_url}: {describe_error(error)}")
             return False

@@ -65,6 +65,7 @@ CSV_COLUMNS = (
     "reply_to",
     "content",
     "meta",
+    "details",  # JSON text, as `meta`; empty for a message without details
 )
 
 
@@ -210,12 +211,14 @@ def csv_line(message: Message) -> str:
             _text(meta.get("reply_to")),
             message.content,
             dumps(meta),
+            "" if message.details is None else dumps(message.details),
         ]
     )
 
 
 def jsonl_line(message: Message) -> str:
-    return message.to_json() + "\n"
+    """One message JSON with its `details` (history always carries them, SPEC section 4)."""
+    return message.to_json(with_details=True) + "\n"
 
 
 def _text(value: Any) -> str:

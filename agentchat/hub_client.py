@@ -177,15 +177,20 @@ class HubClient:
         """`GET EQUITY_PATH`: the agent's equity after each kept round (after `since`, an RFC 3339 time)."""
         return self._http.get(equity_path(agent_id), params={"since": since} if since else None)
 
-    def open_stream(self, last_event_id: int | None = None, agent_ids: Sequence[str] | None = None) -> EventStream:
-        """`GET STREAM_PATH`, once its headers are in; a resume from `last_event_id` when given.
+    def open_stream(
+        self, last_event_id: int | None = None, agent_ids: Sequence[str] | None = None, details: bool = False
+    ) -> EventStream:
+        """`GET STREAM_PATH`, once its headers are in; a resume from `last_event_id` when given;
+        with `details`, `?details=1` (message frames carry each message's `details`).
 
         The status is not judged here (see `EventStream.is_event_stream`); the caller closes it.
         """
         headers = {"Accept": EVENT_STREAM, "Cache-Control": "no-cache"}
         if last_event_id is not None:
             headers[LAST_EVENT_ID] = str(last_event_id)
-        params = {"agents": ",".join(agent_ids)} if agent_ids else None
+        params = {"agents": ",".join(agent_ids)} if agent_ids else {}
+        if details:
+            params["details"] = "1"
         if self._streams is None:
             self._streams = httpx.Client(base_url=self.hub_url, timeout=self.timeout, transport=_stream_transport())
         request = self._streams.build_request("GET", STREAM_PATH, params=params, headers=headers)

@@ -201,6 +201,53 @@ class Ledger:
             sa.delete(book_history_table).where(book_history_table.c.round <= state.round - self.kept_rounds)
         )
 
+    def save_fill(
+        self,
+        connection: Connection,
+        state: SimulationState,
+        agent_id: str | None,
+        agent_ids: Iterable[str],
+        now: datetime,
+    ) -> None:
+        """Write an external agent's book after a fill, between rounds (inside the publish transaction).
+
+        The round does not move: the market row is written only when there is none yet (a fill
+        before the first round starts the market at round 0), the agent's book is written, and the
+        current round's book history is brought up to date for every agent, so the `book` frame and
+        the equity curve after the fill show it. Without `agent_id` it only starts the market.
+        """
+        exists = connection.execute(
+            sa.select(market_table.c.id).where(market_table.c.id == MARKET_ROW)
+        ).scalar_one_or_none()
+        if exists is None:
+            connection.execute(
+                sa.insert(market_table).values(
+                    id=MARKET_ROW,
+                    seed=str(state.seed),
+                    round=state.round,
+                    state=_dumps(dict(state.market)),
+                    round_agents=_dumps([]),
+                    updated_at=now,
+                )
+            )
+        if agent_id is not None:
+            values = {"book": _dumps(state.book(agent_id).to_dict()), "round": state.round, "updated_at": now}
+            book_row = sa.update(books_table).where(books_table.c.agent_id == agent_id).values(**values)
+            if not connection.execute(book_row).rowcount:
+                connection.execute(sa.insert(books_table).values(agent_id=agent_id, **values))
+        prices = state.prices()
+        history = book_history_table.c
+        for each in sorted(set(agent_ids) | set(state.books)):
+            entry = performance_entry(each, state.book(each), prices)
+            row = {"created_at": now, "equity": entry["equity"], "entry": dumps(entry)}
+            updated = connection.execute(
+                sa.update(book_history_table)
+                .where(history.round == state.round, history.agent_id == each)
+                .values(**row)
+            )
+            if not updated.rowcount:
+                connection.execute(sa.insert(book_history_table).values(round=state.round, agent_id=each, **row))
+
     # -- reads ------------------------------------------------------------------------------------
 
     @contextlib.contextmanager

@@ -83,6 +83,7 @@ class Draft:
     kind: MessageKind
     content: str
     meta: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] | None = None  # why: reasoning, inputs, decision (SPEC section 4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +97,11 @@ class Message:
     content: str
     created_at: datetime
     meta: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] | None = None  # up to 8 KiB: only where asked for, never in the default frame
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, with_details: bool = False) -> dict[str, Any]:
+        """SPEC section 4's message; with `with_details`, its `details` too when it has any."""
+        body = {
             "id": self.id,
             "agent_id": self.agent_id,
             "agent_name": self.agent_name,
@@ -107,6 +110,9 @@ class Message:
             "created_at": format_timestamp(self.created_at),
             "meta": self.meta,
         }
+        if with_details and self.details is not None:
+            body["details"] = self.details
+        return body
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Message:
@@ -118,17 +124,20 @@ class Message:
             content=str(data["content"]),
             created_at=parse_timestamp(str(data["created_at"])),
             meta=dict(data.get("meta") or {}),
+            details=dict(data["details"]) if isinstance(data.get("details"), dict) else None,
         )
 
-    def to_json(self) -> str:
-        return dumps(self.to_dict())
+    def to_json(self, with_details: bool = False) -> str:
+        return dumps(self.to_dict(with_details))
 
-    def sse_frame(self) -> bytes:
+    def sse_frame(self, with_details: bool = False) -> bytes:
         """The SSE frame: `id:` line, `data:` line, blank line (default event type).
 
-        Built once per message by the fan-out and shared by every client.
+        Built once per message by the fan-out and shared by every client; the frame with `details`
+        is built only for streams that asked for them (`?details=1`), so the default frame keeps
+        its 1 KiB budget.
         """
-        return b"id: %d\ndata: %s\n\n" % (self.id, self.to_json().encode())
+        return b"id: %d\ndata: %s\n\n" % (self.id, self.to_json(with_details).encode())
 
 
 def event_frame(event: str, payload: dict[str, Any]) -> bytes:

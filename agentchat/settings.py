@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int = Field(8501, ge=1, le=65535)
     generate_per_minute: int = Field(60, ge=1, le=100_000)
+    publish_per_minute: int = Field(60, ge=1, le=100_000)  # each external agent's messages a minute
+    llm_decides: bool = False  # with an LLM endpoint: the model decides each trade (hub/decisions.py)
     operator_emails: Annotated[frozenset[str], NoDecode] = frozenset()
     # The `retry:` each stream is sent, drawn per connection in this range (ms). The default is the
     # contract's fixed `retry: 3000`; a range spreads a restart's reconnects over it (hub/retry.py).

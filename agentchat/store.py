@@ -61,6 +61,7 @@ messages_table = sa.Table(
     sa.Column("content", sa.Text(), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("meta", sa.JSON(), nullable=False),
+    sa.Column("details", sa.JSON(none_as_null=True), nullable=True),  # revision 0007: why the agent did it
     sa.Index("ix_agent_chat_messages_created_at", "created_at"),
     sa.Index("ix_agent_chat_messages_agent_id_id", "agent_id", "id"),
     sa.Index("ix_agent_chat_messages_kind_id", "kind", "id"),  # history by kind (revision 0006)
@@ -217,6 +218,7 @@ def _row_to_message(row: sa.Row[Any]) -> Message:
         content=row.content,
         created_at=created_at,
         meta=dict(row.meta or {}),
+        details=dict(row.details) if row.details else None,
     )
 
 
@@ -411,14 +413,24 @@ class Store:
                         content=draft.content,
                         created_at=now,
                         meta=draft.meta,
+                        details=draft.details,
                     )
                     .returning(messages_table.c.id)
                 ).scalar_one()
                 stored.append(
-                    Message(new_id, draft.agent_id, draft.agent_name, draft.kind, draft.content, now, draft.meta)
+                    Message(
+                        new_id,
+                        draft.agent_id,
+                        draft.agent_name,
+                        draft.kind,
+                        draft.content,
+                        now,
+                        draft.meta,
+                        draft.details,
+                    )
                 )
             if idempotency_key is not None:
-                response = dumps([message.to_dict() for message in stored])
+                response = dumps([message.to_dict(with_details=True) for message in stored])
                 connection.execute(
                     rounds_table.insert().values(
                         idempotency_key=idempotency_key, response=response, created_at=now, body_hash=body_hash

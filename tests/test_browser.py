@@ -252,6 +252,23 @@ def test_html_and_markdown_link_in_a_message_show_as_text(
 
 
 @ON_A_SECOND_STACK
+def test_a_card_with_details_shows_them_folded_under_it(
+    open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
+) -> None:
+    hub, _ = stack
+    page = open_page()
+    made = generate(hub, ["claude_arbitrage"])
+    stored = httpx.get(f"{hub.url}/api/chat/messages/{made[0]['id']}", timeout=10).json()
+    action = stored["details"]["decision"]["action"]  # a round's message carries the engine's numbers
+    why = card(page, made[0]).locator("details.why")
+    expect(why).to_have_count(1, timeout=SHOWN_MS)
+    expect(why).not_to_have_attribute("open", "")  # folded until asked
+    why.locator("summary").click()
+    expect(why.locator(".why-data")).to_be_visible()
+    expect(why.locator(".why-data")).to_contain_text(f'"action": "{action}"')
+
+
+@ON_A_SECOND_STACK
 def test_a_redraw_keeps_cards_mounted_and_widgets_as_set(
     open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
 ) -> None:

@@ -125,6 +125,18 @@ def test_messages_generated_elsewhere_appear_at_the_next_refresh_newest_first(
     assert board_texts(at, "claude_arbitrage") == [second["content"], first["content"]]
 
 
+def test_the_live_chat_element_is_given_each_message_with_its_details(
+    monkeypatch: pytest.MonkeyPatch, hub: InProcessHub
+) -> None:
+    at = open_dashboard(monkeypatch, hub.url)
+    made = hub.generate(["claude_arbitrage"]).json()["messages"][0]
+    assert "details" not in made  # the round's answer keeps its budget; the stored message has them
+    stored = httpx.get(f"{hub.url}/api/chat/messages/{made['id']}", timeout=10).json()
+    run_until(at, lambda at: made["content"] in texts(at))
+    given = next(message for message in board(at)["messages"] if message["id"] == made["id"])
+    assert given["details"] == stored["details"] and given["details"]["decision"]
+
+
 @pytest.mark.parametrize("layout", ["Columns", "Timeline", "Tabs"])
 def test_each_layout_shows_every_message_of_the_picked_agents(
     monkeypatch: pytest.MonkeyPatch, hub: InProcessHub, layout: str

@@ -31,7 +31,7 @@ from packaging.utils import canonicalize_name
 from agentchat.probe import CHECK_NAMES
 from tests.support import ROOT, STARTED_LINE, wait_answering, wait_until
 
-COMMANDS = ("hub", "run", "check", "db", "scheduler", "dashboard")
+COMMANDS = ("hub", "run", "check", "db", "scheduler", "agent-example", "dashboard")
 # Run by the installed venv's Python: the pages of the Streamlit script `agentchat dashboard` serves.
 DASHBOARD_PAGES = """
 import json
@@ -190,7 +190,7 @@ def test_the_installed_package_is_the_venvs_own_not_the_checkout(installed: Inst
     assert Path(result.stdout.strip()).is_relative_to(installed.venv)
 
 
-def test_agentchat_help_lists_the_six_commands(installed: Installed) -> None:
+def test_agentchat_help_lists_every_command(installed: Installed) -> None:
     result = installed.run("agentchat", "--help")
     assert result.returncode == 0, result.stderr
     listed = {line.split()[0] for line in result.stdout.partition("\ncommands:\n")[2].splitlines()[1:] if line}

@@ -75,7 +75,7 @@ def test_an_empty_agent_id_in_the_body_is_a_400(hub: InProcessHub) -> None:
 
 
 def test_method_not_allowed_says_allow(hub: InProcessHub) -> None:
-    response = httpx.post(f"{hub.url}/api/chat/messages")
+    response = httpx.put(f"{hub.url}/api/chat/messages")
     assert_json_error(response, 405)
     assert "GET" in response.headers["allow"]
     stream = httpx.delete(f"{hub.url}/api/chat/stream")

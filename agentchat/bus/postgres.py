@@ -55,7 +55,7 @@ APPLICATION_NAME = "agentchat-listener"
 
 def notification_payload(messages: Sequence[Message]) -> str:
     """`{"messages": [...]}` when small enough, else `{"ids": [...]}`."""
-    inline = dumps({"messages": [message.to_dict() for message in messages]})
+    inline = dumps({"messages": [message.to_dict(with_details=True) for message in messages]})
     if len(inline.encode()) <= INLINE_LIMIT_BYTES:
         return inline
     return dumps({"ids": [message.id for message in messages]})

@@ -58,6 +58,7 @@ class FeedConfig:
             enable_fallback_polling=self.enable_fallback_polling,
             fallback_poll_interval=self.poll_seconds,
             max_per_agent=self.max_per_agent,
+            details=True,  # the cards' folded "why": bounded by the feed's max_per_agent x 8 KiB
         )
 
 

@@ -71,7 +71,14 @@ class OfflineGenerator:
                 book, _ = book.filled(Fill(post.symbol, post.trade.signed_quantity, post.trade.price))
             books[agent.id] = book
             drafts.append(
-                Draft(agent_id=agent.id, agent_name=agent.name, kind=post.kind, content=post.content, meta=post.meta())
+                Draft(
+                    agent_id=agent.id,
+                    agent_name=agent.name,
+                    kind=post.kind,
+                    content=post.content,
+                    meta=post.meta(),
+                    details=post.details,
+                )
             )
         prices = {symbol: quote.price for symbol, quote in market.quotes.items()}
         marked = {agent_id: book.marked(prices) for agent_id, book in books.items()}

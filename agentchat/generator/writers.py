@@ -166,6 +166,7 @@ class Post:
     content: str
     reply_to: int | None = None
     trade: Trade | None = None
+    details: dict[str, Any] | None = None  # the numbers behind the decision (`Writer.details`)
 
     def meta(self) -> dict[str, Any]:
         """SPEC section 4's meta: `side` only when the message traded, then the signed fill and the position after."""
@@ -216,6 +217,15 @@ class Writer:
     """
 
     strategy: ClassVar[str] = "generic"
+    # The decision rule behind `plan`, in words, for a message's `details` (the "why" under its card).
+    rule: ClassVar[Mapping[str, str]] = {
+        "signal": "tanh of the trend strength and the bar's move in sigmas, -1 sell .. +1 buy",
+        "open": f"flat and |signal| >= {OPEN_SIGNAL}; a lean (no trade) from |signal| >= {LEAN_SIGNAL}",
+        "size": "ticket notional 50,000 x round((150,000 + 450,000 x |signal|) / 50,000), at the price",
+        "add": f"signal with the position >= 0.6, up to {MAX_NOTIONAL:,.0f} notional",
+        "close": "signal against the position <= -0.3, or a loss of 6 normal bars",
+        "trim": "half off at a gain of 8 normal bars once the signal fades below 0.3",
+    }
     openers: ClassVar[tuple[str, ...]] = (
         "{sym} {px} ({mv}), 8/24-bar MAs {maf} / {mas}.",
         "Looking at {sym}: {px}, {mv} on the bar, vol {volx} normal.",
@@ -324,6 +334,31 @@ class Writer:
 
     # Composition -------------------------------------------------------------------------------
 
+    def details(self, quote: Quote, signal: float, plan: Plan) -> dict[str, Any]:
+        """The numbers behind the decision, for the message's `details`: what the engine saw and did."""
+        decision: dict[str, Any] = {"action": plan.action, "lean": side_of(plan.lean), "confidence": plan.confidence}
+        if plan.trade is not None:
+            decision.update(
+                side=plan.trade.side,
+                quantity=plan.trade.quantity,
+                notional=round(plan.trade.quantity * plan.trade.price, 2),
+            )
+        return {
+            "engine": self.strategy,
+            "inputs": {
+                "symbol": quote.symbol,
+                "price": quote.price,
+                "move_sigma": round(quote.move_sigma, 4),
+                "zscore": round(quote.zscore, 4),
+                "basis_bps": round(quote.basis_bps, 4),
+                "flow_imbalance": round(quote.flow_imbalance, 4),
+            },
+            "signal": round(signal, 4),
+            "thresholds": {"open": OPEN_SIGNAL, "lean": LEAN_SIGNAL},
+            "rule": dict(self.rule),
+            "decision": decision,
+        }
+
     def write(self, ctx: Context) -> Post:
         """A message about the symbol this strategy cares most about this round."""
         quote = ctx.market.quotes[self.pick_symbol(ctx)]
@@ -353,6 +388,7 @@ class Writer:
             confidence=plan.confidence,
             content=content,
             trade=plan.trade,
+            details=self.details(quote, signal, plan),
         )
 
     def reply(self, ctx: Context, target: ReplyTarget) -> Post:
@@ -386,6 +422,7 @@ class Writer:
             confidence=plan.confidence,
             content=content,
             reply_to=target.message_id,
+            details=self.details(quote, signal, plan),
         )
 
     def _action_templates(self, plan: Plan) -> tuple[str, ...]:

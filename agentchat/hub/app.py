@@ -27,20 +27,24 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from agentchat import migrate
+from agentchat.agent_client import MARKET_PATH
 from agentchat.bus import create_bus
 from agentchat.errors import StoreUnavailable
 from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
 from agentchat.generator.health import OFFLINE, WriterHealth
 from agentchat.history import HISTORY_PATH, MESSAGE_PATH
-from agentchat.hub import book_routes, history_routes, openapi, routes, viewer
+from agentchat.hub import book_routes, history_routes, openapi, publish_routes, routes, viewer
 from agentchat.hub.book_frames import BookFrames
+from agentchat.hub.decisions import ModelDecider
 from agentchat.hub.fanout import Fanout
+from agentchat.hub.fill_frames import FillFrames
 from agentchat.hub.guard import RequestGuard
 from agentchat.hub.heads import HeadWatch
 from agentchat.hub.limits import descriptor_budget, stream_cap
 from agentchat.hub.market import SharedMarket
 from agentchat.hub.metrics import HubMetrics
 from agentchat.hub.pacing import ConnectGate
+from agentchat.hub.publish import Publisher
 from agentchat.hub.ratelimit import SlidingWindowLimit
 from agentchat.hub.responses import EXCEPTION_HANDLERS, JsonCorsMiddleware, agentchat_error_response
 from agentchat.hub.resume import ResumeCounts
@@ -76,6 +80,7 @@ class Hub:
         self.settings = settings
         self.roster = settings.roster()
         self.agent_ids = frozenset(agent.id for agent in self.roster)
+        self.simulated = tuple(agent for agent in self.roster if not agent.external)  # rounds write for these
         self.store = Store(
             create_store_engine(settings.database_url, settings.db_timeout_seconds, settings.db_pool_size),
             settings.retention_seconds,
@@ -105,10 +110,12 @@ class Hub:
         self.generator: Generator = generator or _default_generator(settings, self.metrics)
         self.generate_limit = SlidingWindowLimit(settings.generate_per_minute, window_seconds=60.0)
         self.ledger = Ledger(self.store.engine)  # the simulation's state and the agents' books
-        self.market = SharedMarket(self.generator, self.ledger, self.roster)
+        self.market = SharedMarket(self.generator, self.ledger, self.roster, _decider(settings, self.metrics))
         self.book_frames = BookFrames(self.ledger, self.fanout, settings.book_frames == "every_stream")
+        self.fill_frames = FillFrames(self.ledger, self.book_frames, [a.id for a in self.roster if a.external])
         self.recent = RecentMessages(settings.retention_seconds)  # what agents may answer
         self.rounds = Rounds(self.store, self.bus, self.market, self.recent, self.generate_limit)
+        self.publisher = Publisher(self.rounds, self.ledger, self.roster, settings.publish_per_minute)
         self.started_monotonic = time.monotonic()
         self.migrated = False
 
@@ -167,6 +174,7 @@ class Hub:
         unsubscribe_recent = self.bus.subscribe(self.recent.remember)
         await self.book_frames.start()
         unsubscribe_books = self.bus.subscribe(self.book_frames.on_messages)
+        unsubscribe_fills = self.bus.subscribe(self.fill_frames.on_messages)
         await self.bus.start()
         tasks = [asyncio.create_task(self.heartbeat_forever()), asyncio.create_task(self.purge_forever())]
         try:
@@ -179,6 +187,8 @@ class Hub:
             unsubscribe_window()
             unsubscribe_recent()
             unsubscribe_books()
+            unsubscribe_fills()
+            await self.fill_frames.stop()
             await self.book_frames.stop()
             await self.bus.stop()
             self.store.dispose()
@@ -212,7 +222,8 @@ class HubApp:
             routes=[
                 Route(STREAM_PATH, self.stream, methods=["GET"]),
                 Route(GENERATE_PATH, routes.generate, methods=["POST"]),
-                Route(MESSAGES_PATH, routes.messages, methods=["GET"]),
+                Route(MESSAGES_PATH, publish_routes.messages_resource, methods=["GET", "POST"]),
+                Route(MARKET_PATH, publish_routes.market, methods=["GET"]),
                 Route(MESSAGE_PATH, history_routes.message, methods=["GET"]),
                 Route(HISTORY_PATH, history_routes.history, methods=["GET"]),
                 Route(AGENTS_PATH, routes.agents, methods=["GET"]),
@@ -249,6 +260,20 @@ def _default_generator(settings: Settings, metrics: HubMetrics) -> Generator:
     if settings.llm_base_url:
         return LlmGenerator.from_settings(settings, on_failure=metrics.llm_failures.inc)
     return OfflineGenerator()
+
+
+def _decider(settings: Settings, metrics: HubMetrics) -> ModelDecider | None:
+    """With `AGENTCHAT_LLM_DECIDES=true` and an endpoint: the model decides the trades, its misses counted."""
+    if not (settings.llm_decides and settings.llm_base_url and settings.llm_model):
+        return None
+    api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    return ModelDecider(
+        settings.llm_base_url,
+        settings.llm_model,
+        api_key,
+        settings.llm_timeout_seconds,
+        on_invalid=metrics.llm_decisions_invalid.inc,
+    )
 
 
 def create_app(settings: Settings, generator: Generator | None = None) -> HubApp:

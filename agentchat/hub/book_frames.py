@@ -40,6 +40,10 @@ While no stream on this hub asked for books, a round costs it nothing here: the 
 read. The next stream that asks gets the last books this hub sent, and the read starts at once
 (`catch_up`), so the rounds it missed follow as changes right after them, each once.
 
+An external agent's fill changes the books of the round already sent, without a new round:
+`fill_frames.py` hands the books the fill left to `refresh`, which sends them as a full frame (the
+client's rule ignores a change of a round it holds) and makes them the books a connect gets.
+
 `AGENTCHAT_BOOK_FRAMES=every_stream` keeps the former behaviour reachable for `bench/fanout.py`:
 every stream gets every round's full books, asked or not.
 """
@@ -151,8 +155,10 @@ class BookFrames:
         self.sent = 0
         self._full_frames: dict[frozenset[str] | None, bytes] = {}  # of `latest`, per filter
         self._task: asyncio.Task[None] | None = None
+        self._refreshing: set[asyncio.Task[None]] = set()
         self._again = False
         self._behind = False  # rounds went unread while no stream asked for books
+        self.stale = False  # a fill changed the latest books while no stream asked for books
 
     async def start(self) -> None:
         """Remember the latest round already played: earlier rounds are not news to anyone."""
@@ -165,6 +171,10 @@ class BookFrames:
         self.latest = latest[-1] if latest else None
 
     async def stop(self) -> None:
+        for task in tuple(self._refreshing):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -180,9 +190,29 @@ class BookFrames:
             frame = self._full_frames[agents] = event_frame("book", {**book_payload(self.latest, agents), "full": True})
         return frame
 
+    def wanted(self) -> bool:
+        """Whether any stream on this hub gets book frames now."""
+        return self.every_stream or bool(self.fanout.book_subscribers)
+
+    def refresh(self, book_round: BookRound) -> None:
+        """The books of a round after a fill: a later round goes the usual way; the round already
+        sent is sent again whole (`full: true`) and becomes what a connect gets; an older one is news to nobody."""
+        if self.last_round is None or book_round.round > self.last_round:
+            self._send(book_round)
+            return
+        if book_round.round < self.last_round:
+            return
+        self.latest = book_round
+        self._full_frames = {}
+        self.sent += 1
+        if self.every_stream:
+            self.fanout.broadcast_books(lambda agents: event_frame("book", book_payload(book_round, agents)))
+        else:
+            self.fanout.broadcast_books(self.full_frame)
+
     def on_messages(self, messages: Sequence[Message]) -> None:
         """Bus listener: look for new rounds (one reader at a time; a batch meanwhile asks it to look again)."""
-        if not self.every_stream and not self.fanout.book_subscribers:
+        if not self.wanted():
             self._behind = True  # nobody to send them to: `catch_up` reads them when someone asks
             return
         self._read()
@@ -192,6 +222,21 @@ class BookFrames:
         if self._behind:
             self._behind = False
             self._read()
+        if self.stale:
+            self.stale = False
+            task = asyncio.ensure_future(self._refresh_latest())
+            self._refreshing.add(task)
+            task.add_done_callback(self._refreshing.discard)
+
+    async def _refresh_latest(self) -> None:
+        """The latest round's books read again: a fill changed them while no stream asked for books."""
+        try:
+            latest = await anyio.to_thread.run_sync(self.ledger.rounds_after, None, 1)
+        except StoreUnavailable as error:
+            logger.warning("book frames: cannot read the books after a fill (%s)", error.detail)
+            return
+        if latest:
+            self.refresh(latest[-1])
 
     def _read(self) -> None:
         if self._task is None or self._task.done():

@@ -66,6 +66,7 @@ class Subscriber:
         "backlog",
         "backlog_bytes",
         "books",
+        "details",
         "mode",
         "pending",
         "skip_up_to",
@@ -77,6 +78,7 @@ class Subscriber:
         self.socket = socket
         self.agents = agents
         self.books = books  # asked for `event: book` frames
+        self.details = False  # `?details=1`: message frames carry `details` (built only for such streams)
         self.mode = REPLAYING
         self.pending: list[tuple[int, bytes]] = []  # live frames that arrived during replay
         self.backlog: list[bytes] = []  # raw chunks waiting while the socket is full
@@ -183,15 +185,21 @@ class Fanout:
         frames = [(message, message.sse_frame()) for message in messages]
         everything = Chunk(b"".join(frame for _, frame in frames), len(frames))
         by_filter: dict[frozenset[str], Chunk] = {}
+        has_details = any(message.details for message in messages)
+        detailed = [(m, m.sse_frame(True) if m.details else f) for m, f in frames] if has_details else frames
         delivered = 0
         for subscriber in tuple(self.subscribers):
             agents = subscriber.agents
+            own = detailed if subscriber.details else frames
             if subscriber.mode is REPLAYING:
-                subscriber.pending.extend((m.id, frame) for m, frame in frames if subscriber.wants(m))
+                subscriber.pending.extend((m.id, frame) for m, frame in own if subscriber.wants(m))
                 self._check_bound(subscriber, sum(len(frame) for _, frame in subscriber.pending))
                 continue
             if subscriber.skip_up_to:
-                chunk = self._beyond_replay(subscriber, frames)
+                chunk = self._beyond_replay(subscriber, own)
+            elif own is not frames:  # a stream that asked for details, and this batch has some
+                picked = [frame for m, frame in own if subscriber.wants(m)]
+                chunk = Chunk(b"".join(picked), len(picked))
             elif agents is None:
                 chunk = everything
             else:

@@ -97,7 +97,9 @@ async def history(request: Request) -> Response:
         return await _export(hub, selection, before_id, total, export)
     limit = min(MAX_PAGE, parse_int("limit", query.get("limit") or str(DEFAULT_PAGE), minimum=1))
     found, next_before_id = await hub.in_thread(page, hub.store, selection, before_id, limit)
-    return json_response({"messages": [item.to_dict() for item in found], "next_before_id": next_before_id})
+    return json_response(
+        {"messages": [item.to_dict(with_details=True) for item in found], "next_before_id": next_before_id}
+    )
 
 
 async def _export(
@@ -129,4 +131,4 @@ async def message(request: Request) -> Response:
     found = await hub.in_thread(find_message, hub.store, message_id)
     if found is None:
         raise NotFound(f"message {message_id} is not in history (never written, or older than its history days)")
-    return json_response(found.to_dict())
+    return json_response(found.to_dict(with_details=True))  # one message: always with its details

@@ -18,7 +18,12 @@ the model's words can never describe a trade the simulation did not make.
 `recent` (what agents may answer) is taken once, before the round, and the same list is used by
 both passes, so a phrasing is not thrown away because a message arrived meanwhile.
 
-A model has capacity of its own. Phrasing runs in worker threads of a limiter of its own
+With a `ModelDecider` (`AGENTCHAT_LLM_DECIDES=true`, `hub/decisions.py`) the model decides instead
+of phrasing, with the same two passes: it is asked before the lock, from the bar the round will
+trade at, and under the lock each agent's checked decision replaces the engine's draft and fill
+only if the round is still that bar and the book can hold it (`apply_decisions`).
+
+A model has capacity of its own. Phrasing (and deciding) runs in worker threads of a limiter of its own
 (`MODEL_THREADS`), never in the pool every store read (and `/healthz`) uses: a model that hangs
 holds those threads, not the hub's reads. And at most `MAX_ROUNDS_AT_MODEL` rounds wait for the
 model at once; a round past that is written by the offline writer at once (and the generator's
@@ -30,14 +35,20 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import anyio.to_thread
 from sqlalchemy.engine import Connection
 
 from agentchat.agents import Agent
+from agentchat.books import Book, Fill
+from agentchat.errors import BadRequest
 from agentchat.generator import Generator, SimulatedRound, SimulationState
 from agentchat.generator.health import WriterHealth
+from agentchat.generator.market import MarketSnapshot
+from agentchat.hub.decisions import ModelDecider
+from agentchat.hub.publish import PublishRequest, check_exposure
 from agentchat.ledger import Ledger
 from agentchat.message import Draft, Message, dumps, utc_now
 from agentchat.store import RoundWriter
@@ -59,10 +70,13 @@ def _key(draft: Draft) -> _DraftKey:
 class SharedMarket:
     """Builds each round's writer over the simulation in the store (see the module docstring)."""
 
-    def __init__(self, generator: Generator, ledger: Ledger, roster: Sequence[Agent]) -> None:
+    def __init__(
+        self, generator: Generator, ledger: Ledger, roster: Sequence[Agent], decider: ModelDecider | None = None
+    ) -> None:
         self.generator = generator
         self.ledger = ledger
         self.agent_ids = tuple(agent.id for agent in roster)
+        self.decider = decider
         self.rounds_at_model = 0
         self._model_threads: anyio.CapacityLimiter | None = None  # made in the event loop, on first use
 
@@ -90,12 +104,35 @@ class SharedMarket:
         finally:
             self.rounds_at_model -= 1
 
+    async def _decide(
+        self, decider: ModelDecider, agents: Sequence[Agent], bar: MarketSnapshot, books: Mapping[str, Book]
+    ) -> dict[str, PublishRequest]:
+        """The model's checked decisions, in the model's own threads; none (the engine decides) when too
+        many rounds already wait for it."""
+        if self.rounds_at_model >= MAX_ROUNDS_AT_MODEL:
+            logger.warning("the model is busy: %d rounds already wait for it; the engine decides", self.rounds_at_model)
+            return {}
+        self.rounds_at_model += 1
+        try:
+            return await anyio.to_thread.run_sync(decider.decide, agents, bar, books, limiter=self._model_limiter())
+        finally:
+            self.rounds_at_model -= 1
+
     async def prepare(self, agents: Sequence[Agent], recent: Sequence[Message]) -> RoundWriter:
         """The writer of one round for `agents`; with a model, the round is phrased here, before any lock."""
         agents, recent = tuple(agents), tuple(recent)
         fresh: SimulationState | None = None  # the market phrased from, when the store has none yet
         phrased: dict[_DraftKey, Draft] = {}
-        if self.generator.phrases:
+        decided: dict[str, PublishRequest] = {}
+        decided_at: tuple[int, int] | None = None  # (seed, round) of the state the model decided from
+        if self.decider is not None:
+            stored = await anyio.to_thread.run_sync(self.ledger.current)
+            start = stored.state if stored is not None else SimulationState.new()
+            fresh = None if stored is not None else start
+            bar = self.generator.next_round(start, agents, recent).market
+            decided = await self._decide(self.decider, agents, bar, start.books)
+            decided_at = (start.seed, start.round)
+        elif self.generator.phrases:
             stored = await anyio.to_thread.run_sync(self.ledger.current)
             start = stored.state if stored is not None else SimulationState.new()
             fresh = None if stored is not None else start
@@ -107,6 +144,8 @@ class SharedMarket:
         def write(connection: Connection) -> list[Draft]:
             state = self.ledger.load_for_update(connection) or fresh or SimulationState.new()
             simulated = self.generator.next_round(state, agents, recent)
+            if decided:
+                simulated = self.apply_decisions(state, simulated, agents, decided, decided_at)
             round_agents = [agent.id for agent in agents]
             self.ledger.save_round(connection, simulated.state, round_agents, self.agent_ids, utc_now())
             drafts = [_with_writer(phrased.get(_key(draft), draft)) for draft in simulated.drafts]
@@ -115,6 +154,51 @@ class SharedMarket:
             return drafts
 
         return write
+
+    def apply_decisions(
+        self,
+        before: SimulationState,
+        simulated: SimulatedRound,
+        agents: Sequence[Agent],
+        decided: Mapping[str, PublishRequest],
+        decided_at: tuple[int, int] | None,
+    ) -> SimulatedRound:
+        """The round with each valid model decision in place of the engine's (under the lock)."""
+        assert self.decider is not None
+        if decided_at != (before.seed, before.round):
+            for agent in agents:
+                if agent.id in decided:
+                    self.decider.rejected(agent, "another round came in while the model decided")
+            return simulated
+        prices = {symbol: quote.price for symbol, quote in simulated.market.quotes.items()}
+        drafts = list(simulated.drafts)
+        books = dict(simulated.state.books)
+        for index, agent in enumerate(agents):
+            request = decided.get(agent.id)
+            if request is None:
+                continue
+            book = before.book(agent.id)
+            meta: dict[str, Any] = {"symbol": None, "side": None, "price": None, "confidence": None, "reply_to": None}
+            meta["writer"] = "llm"  # the model decided and wrote it
+            if request.order is not None:
+                order = request.order
+                book, _ = book.filled(Fill(order.symbol, order.signed_quantity, prices[order.symbol]))
+                try:
+                    check_exposure(book, prices)
+                except BadRequest as error:
+                    self.decider.rejected(agent, error.detail)
+                    continue
+                meta.update(
+                    symbol=order.symbol,
+                    side=order.side,
+                    price=prices[order.symbol],
+                    quantity=order.signed_quantity,
+                    position_after=book.position(order.symbol).quantity,
+                )
+            books[agent.id] = book.marked(prices)
+            drafts[index] = Draft(agent.id, agent.name, request.kind, request.content, meta, request.details)
+        state = dataclasses.replace(simulated.state, books=books)
+        return SimulatedRound(drafts, simulated.market, state)
 
 
 def _with_writer(draft: Draft) -> Draft:

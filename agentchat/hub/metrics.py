@@ -108,6 +108,11 @@ class HubMetrics:
             "LLM calls that failed or timed out (the offline generator wrote that message)",
             registry=self.registry,
         )
+        self.llm_decisions_invalid = Counter(
+            "agentchat_llm_decisions_invalid",
+            "model decisions not used (no answer, a rule broken, the bar moved): the engine decided",
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

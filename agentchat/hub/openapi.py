@@ -29,13 +29,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from agentchat import __version__
-from agentchat.agents import STRATEGIES, Agent
+from agentchat.agents import MAX_LABEL_CHARS, STRATEGIES, Agent
 from agentchat.history import EXPORT_FORMATS, MAX_QUERY_CHARS
 from agentchat.history import MAX_PAGE as MAX_HISTORY_PAGE
 from agentchat.hub.params import MAX_STORE_ID
+from agentchat.hub.publish import MAX_DETAILS_BYTES, MAX_GROSS_LEVERAGE, MAX_ORDER_QUANTITY, SYMBOLS
 from agentchat.hub.routes import MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY, MAX_LIMIT
 from agentchat.ledger import KEPT_ROUNDS
-from agentchat.message import MESSAGE_KINDS, dumps
+from agentchat.message import MAX_CONTENT_CHARS, MESSAGE_KINDS, dumps
 from agentchat.settings import Settings
 
 __all__ = ["Operation", "Reply", "Schema", "build_document", "error", "openapi_json", "ref"]
@@ -46,6 +47,7 @@ JSON = "application/json"
 EVENT_STREAM = "text/event-stream"
 PROMETHEUS_TEXT = "text/plain"
 BEARER = "bearer"
+AGENT_TOKEN = "agentToken"
 
 
 def ref(name: str) -> Schema:
@@ -82,6 +84,7 @@ class Operation:
     parameters: tuple[str, ...] = ()  # names in PARAMETERS
     body: Schema | None = None  # an optional JSON body
     secured: bool = False  # the bearer token of AGENTCHAT_GENERATE_TOKEN
+    agent_token: bool = False  # an external agent's own bearer token, always required
 
 
 STORE_DOWN = error(503, "The store is unavailable; nothing was read or written.")
@@ -115,7 +118,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "the stream has no book frame. "
             "The stream does not end; a client that does not read is cut off."
         ),
-        parameters=("agents", "books", "last_event_id", "Last-Event-ID"),
+        parameters=("agents", "books", "last_event_id", "Last-Event-ID", "details"),
         replies=(
             Reply(
                 200,
@@ -179,10 +182,50 @@ OPERATIONS: tuple[Operation, ...] = (
         ),
     ),
     Operation(
+        "POST",
+        "/api/chat/messages",
+        "publishMessage",
+        "An external agent publishes a message, and trades when it carries an order",
+        description=(
+            "Stored, then broadcast like a generated message. An `order` is filled at the shared market's current "
+            "price (`GET /api/market`), in the transaction and under the lock that order every hub's rounds; the "
+            "message's `meta` carries the fill and the agent's book changes with it. The book must hold the order: "
+            f"after the fill, gross exposure at most {MAX_GROSS_LEVERAGE:g} x equity, equity positive. The same "
+            "`Idempotency-Key` again returns the first answer and changes nothing."
+        ),
+        parameters=("Idempotency-Key",),
+        body=ref("PublishRequest"),
+        agent_token=True,
+        replies=(
+            Reply(201, "The stored message.", ref("Published"), headers=("Idempotent-Replayed",)),
+            error(400, "A bad body, an unknown symbol or agent, or an order the book cannot hold."),
+            error(401, "No `Authorization: Bearer <token>` of an external agent of the roster."),
+            error(403, "The token is another agent's, the agent is simulated, or a foreign browser Origin."),
+            error(408, "The body did not arrive in time."),
+            error(413, f"The body is over {MAX_BODY_BYTES} bytes."),
+            error(415, "A body that is not `Content-Type: application/json`."),
+            error(422, "This Idempotency-Key was used before with a different body."),
+            Reply(
+                429,
+                "Over AGENTCHAT_PUBLISH_PER_MINUTE messages of this agent in 60 s on this hub.",
+                ref("Error"),
+                headers=("Retry-After",),
+            ),
+            error(503, "The store is unavailable; nothing was stored or broadcast."),
+        ),
+    ),
+    Operation(
+        "GET",
+        "/api/market",
+        "market",
+        "The shared simulated market now: what an agent decides from",
+        replies=(Reply(200, "Every symbol's price and its move over the latest bar.", ref("Market")), STORE_DOWN),
+    ),
+    Operation(
         "GET",
         "/api/chat/messages/{message_id}",
         "getMessage",
-        "One message while history holds it",
+        "One message, with its `details`, while history holds it",
         parameters=("message_id",),
         replies=(
             Reply(200, "The message.", ref("Message")),
@@ -203,7 +246,8 @@ OPERATIONS: tuple[Operation, ...] = (
             f"{MAX_HISTORY_PAGE} messages (`limit`, default 100); `next_before_id` asks for the next, older page, "
             "null on the last. With `format=csv` (a header line, then one line per message) or "
             "`format=jsonl` (one message JSON a line) the same selection is streamed as a download, "
-            "`limit` capping its rows when given."
+            "`limit` capping its rows when given. Messages carry their `details` (in CSV, the `details` "
+            "column holds them as JSON text, empty for a message without any)."
         ),
         parameters=(
             "agents",
@@ -352,6 +396,15 @@ PARAMETERS: dict[str, Schema] = {
         "in": "query",
         "description": f"Resume after this message id, like `Last-Event-ID` (the header wins). {_ID_DESCRIPTION}",
         "schema": _integer(0),
+    },
+    "details": {
+        "name": "details",
+        "in": "query",
+        "description": (
+            "`1` or `true`: message frames, live and replayed, carry each message's `details` (up to 8 KiB more); "
+            "otherwise they have none and keep the 1 KiB budget."
+        ),
+        "schema": {"type": "string"},
     },
     "Last-Event-ID": {
         "name": "Last-Event-ID",
@@ -538,7 +591,12 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                 "id": ref("AgentId"),
                 "name": {"type": "string"},
                 "color": {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$"},
-                "strategy": {"enum": list(STRATEGIES)},
+                "strategy": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": MAX_LABEL_CHARS,
+                    "description": f"one of {', '.join(STRATEGIES)}, or an external agent's own label",
+                },
             }
         ),
         "Message": _object(
@@ -549,6 +607,10 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                 "kind": {"enum": list(MESSAGE_KINDS)},
                 "content": {"type": "string"},
                 "created_at": timestamp,
+                "details": {
+                    "type": "object",
+                    "description": "why: where asked for (`?details=1`, publish), always in history and by id",
+                },
                 "meta": _object(
                     {
                         "symbol": {"type": ["string", "null"]},
@@ -576,13 +638,53 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                     ),
                     closed=False,
                 ),
-            }
+            },
+            optional=("details",),
         ),
         "GenerateRequest": _object(
             {"agents": {"type": ["array", "null"], "items": ref("AgentId"), "minItems": 1}},
             optional=("agents",),
         ),
         "Round": _object({"messages": {"type": "array", "items": ref("Message")}}),
+        "Published": _object({"message": ref("Message")}),
+        "PublishRequest": _object(
+            {
+                "agent_id": ref("AgentId"),
+                "kind": {"enum": list(MESSAGE_KINDS)},
+                "content": {"type": "string", "minLength": 1, "maxLength": MAX_CONTENT_CHARS},
+                "reply_to": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_STORE_ID},
+                "confidence": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+                "order": _object(
+                    {
+                        "symbol": {"enum": list(SYMBOLS)},
+                        "side": {"enum": ["buy", "sell"]},
+                        "quantity": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_ORDER_QUANTITY},
+                    }
+                ),
+                "details": {
+                    "type": "object",
+                    "description": f"why: reasoning, inputs, decision; at most {MAX_DETAILS_BYTES} bytes as JSON",
+                },
+            },
+            optional=("reply_to", "confidence", "order", "details"),
+        ),
+        "Market": _object(
+            {
+                "as_of": timestamp,
+                "bar": count,
+                "round": count,
+                "symbols": {
+                    "type": "array",
+                    "items": _object(
+                        {
+                            "symbol": {"type": "string"},
+                            "price": {"type": "number"},
+                            "change_pct": {"type": "number", "description": "over the latest bar"},
+                        }
+                    ),
+                },
+            }
+        ),
         "MessagesPage": _object(
             {
                 "messages": {"type": "array", "items": ref("Message")},
@@ -724,6 +826,8 @@ def _operation(operation: Operation, token_required: bool) -> Schema:
         entry["parameters"] = [{"$ref": f"#/components/parameters/{name}"} for name in operation.parameters]
     if operation.body is not None:
         entry["requestBody"] = {"required": False, "content": {JSON: {"schema": operation.body}}}
+    if operation.agent_token:
+        entry["security"] = [{AGENT_TOKEN: []}]
     if operation.secured:
         # Without a token the hub takes any request: the empty requirement says the token is optional.
         entry["security"] = [{BEARER: []}] if token_required else [{BEARER: []}, {}]
@@ -766,7 +870,12 @@ def build_document(roster: Sequence[Agent], token_required: bool) -> Schema:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "The hub's AGENTCHAT_GENERATE_TOKEN, required on generate when it is set.",
-                }
+                },
+                AGENT_TOKEN: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An external agent's token, whose SHA-256 the roster holds (publish_token_sha256).",
+                },
             },
         },
     }

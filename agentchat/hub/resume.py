@@ -46,8 +46,8 @@ class History:
     gap: bool
 
 
-def read_history(store: Store, agents: frozenset[str] | None, last_event_id: int) -> History:
-    """The history after `last_event_id` (a worker thread).
+def read_history(store: Store, agents: frozenset[str] | None, last_event_id: int, details: bool = False) -> History:
+    """The history after `last_event_id` (a worker thread); with `details`, frames carry each message's details.
 
     A gap is either a message the live window no longer holds after the client's id
     (`Bounds.gap`) or an id the store never handed out (a reset store or another one): then the
@@ -61,11 +61,12 @@ def read_history(store: Store, agents: frozenset[str] | None, last_event_id: int
     else:
         replay = store.all_since(last_event_id, wanted)
         gap = bounds.gap(last_event_id)
-    return History(bounds, _frames(replay), len(replay), max(replay[-1].id if replay else 0, resume_from), gap)
+    frames = _frames(replay, details)
+    return History(bounds, frames, len(replay), max(replay[-1].id if replay else 0, resume_from), gap)
 
 
-def _frames(replay: list[Message]) -> bytes:
-    return b"".join(message.sse_frame() for message in replay)
+def _frames(replay: list[Message], details: bool = False) -> bytes:
+    return b"".join(message.sse_frame(details) for message in replay)
 
 
 Key = tuple[int, frozenset[str] | None, int]  # Last-Event-ID, filter, last published id when the read began

@@ -44,8 +44,11 @@ __all__ = [
     "agents",
     "generate",
     "healthz",
+    "idempotency_key",
+    "json_depth",
     "messages",
     "metrics",
+    "read_body",
 ]
 
 MAX_BODY_BYTES = 16 * 1024
@@ -136,7 +139,7 @@ def _json_depth(body: bytes) -> int:
 
 def _agents_from_body(hub: Hub, body: bytes, content_type: str | None) -> list[Agent]:
     if not body.strip():
-        return list(hub.roster)
+        return list(hub.simulated)
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     if media_type != "application/json":
         raise UnsupportedMediaType(f"a body must be Content-Type: application/json, got {content_type or 'none'}")
@@ -153,11 +156,14 @@ def _agents_from_body(hub: Hub, body: bytes, content_type: str | None) -> list[A
         raise BadRequest(f"unknown field {', '.join(extra)}; the only field is 'agents'")
     wanted = document.get("agents")
     if wanted is None:
-        return list(hub.roster)
+        return list(hub.simulated)
     if not isinstance(wanted, list) or not wanted or not all(isinstance(item, str) and item for item in wanted):
         raise BadRequest("'agents' must be a non-empty list of agent ids")
     chosen = known_agents(wanted, hub.agent_ids)  # each item whole: "a,b" or " a" is no agent id
-    return [agent for agent in hub.roster if agent.id in chosen]
+    external = sorted(agent.id for agent in hub.roster if agent.id in chosen and agent.external)
+    if external:
+        raise BadRequest(f"{', '.join(external)}: external agents publish their own messages, not rounds")
+    return [agent for agent in hub.simulated if agent.id in chosen]
 
 
 def _idempotency_key(request: Request) -> str | None:
@@ -231,3 +237,9 @@ async def healthz(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     return Response(_hub(request).metrics.render(), media_type=CONTENT_TYPE)
+
+
+# The publish route (`publish_routes.py`) reads and checks its body with the same bounds as generate.
+read_body = _read_body
+json_depth = _json_depth
+idempotency_key = _idempotency_key

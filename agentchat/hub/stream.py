@@ -153,6 +153,7 @@ class StreamEndpoint:
         self.retry = RetryHint(settings.stream_retry_min_ms, settings.stream_retry_max_ms)
         self.ready = ReadyFrame(settings.heartbeat_seconds)
         self.reads = SharedReads(self._read_history)
+        self.detail_reads = SharedReads(self._read_history_with_details)  # `?details=1` resumes
         self._full_logged_at = -FULL_LOG_SECONDS
         self._cors_origins = settings.stream_cors_origins  # the API's and the dashboard's, computed once
         self._plain_headers = [
@@ -200,6 +201,7 @@ class StreamEndpoint:
             return
         every_stream = hub.book_frames.every_stream  # the former behaviour: full books to every stream
         subscriber = hub.fanout.add(open_socket(send), agents, books or every_stream)  # before reading history
+        subscriber.details = _wants_details(scope)  # `?details=1`: live frames carry each message's details
         try:
             gap = False
             replay = b""
@@ -209,14 +211,16 @@ class StreamEndpoint:
                     bounds = await self.recent_bounds.get()
                 else:
                     bounds = await self.recent_bounds.get()
-                    from_window = self._from_window(agents, last_event_id)  # after `add`: see window.py
+                    # The window keeps frames without details: a `?details=1` resume reads the store.
+                    from_window = None if subscriber.details else self._from_window(agents, last_event_id)
                     if from_window is not None:
                         hub.resume_counts.window += 1
                         earliest_id = from_window.earliest_id if hub.window.floor == 0 else bounds.earliest_id
                         bounds = Bounds(earliest_id, max(bounds.last_id or 0, from_window.covered_up_to) or None)
                         replay, covered_up_to, gap = from_window.frames, from_window.covered_up_to, from_window.gap
                     else:
-                        history, shared = await self.reads.history(agents, last_event_id, hub.fanout.last_published_id)
+                        reads = self.detail_reads if subscriber.details else self.reads
+                        history, shared = await reads.history(agents, last_event_id, hub.fanout.last_published_id)
                         if shared:
                             hub.resume_counts.store_shared += 1
                         else:
@@ -275,6 +279,9 @@ class StreamEndpoint:
     async def _read_history(self, agents: frozenset[str] | None, last_event_id: int) -> History:
         return await self.hub.in_thread(read_history, self.hub.store, agents, last_event_id)
 
+    async def _read_history_with_details(self, agents: frozenset[str] | None, last_event_id: int) -> History:
+        return await self.hub.in_thread(read_history, self.hub.store, agents, last_event_id, True)
+
     async def _unavailable(self, send: Send, headers: list[tuple[bytes, bytes]], code: str, detail: str) -> None:
         """200, `retry:` and `event: unavailable`, then the end: a browser's EventSource comes back after it."""
         await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -316,6 +323,12 @@ def _stream_headers(scope: Scope) -> tuple[bytes | None, bytes | None]:
         elif name == b"origin":
             origin = value
     return last_event_id, origin
+
+
+def _wants_details(scope: Scope) -> bool:
+    """`?details=1` (or `true`): this stream's live message frames carry `details` (SPEC section 4)."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return query.get("details", [""])[-1].lower() in ("1", "true")
 
 
 def parse_flag(name: str, raw: str) -> bool:

@@ -20,6 +20,13 @@ class ArbitrageWriter(Writer):
     """Basis and venue spreads; positions are the spot leg of a hedged carry, never a view."""
 
     strategy = "arbitrage"
+    rule: ClassVar[Mapping[str, str]] = {
+        "signal": "the perp-over-spot basis beyond the round-trip fees, in steps of 8 bps, -1 .. +1",
+        "open": "flat and more than 1.5 bps of edge after fees",
+        "size": "ticket notional from the edge over 10 bps (the shared ticket rule), in the basis' direction",
+        "add": f"more than 8 bps of edge, up to {MAX_NOTIONAL:,.0f} notional",
+        "close": "the basis has converged inside the unwind band",
+    }
     fees_bps: ClassVar[float] = 4.0
     converged_bps: ClassVar[float] = 2.0
     openers = (

@@ -20,6 +20,11 @@ class MarketMakingWriter(Writer):
     """Spreads, flow and inventory: fills come from the flow, and inventory is worked back down."""
 
     strategy = "market_making"
+    rule: ClassVar[Mapping[str, str]] = {
+        "signal": "the order-flow imbalance, -1 all sellers .. +1 all buyers",
+        "fill": "|flow| > 0.25: 50,000 x round((100,000 + 400,000 x |flow|) / 50,000) notional against the flow",
+        "unload": "half the inventory once it is over the inventory limit",
+    }
     inventory_limit: ClassVar[float] = 1_000_000.0
     openers = (
         "Quoting {sym} {bid} / {ask}, {spread} bps wide, mid {px} ({mv}).",

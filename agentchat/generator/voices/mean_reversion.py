@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from agentchat.generator.market import MarketSnapshot, Quote
-from agentchat.generator.writers import Context, Plan, Writer, clip, sign
+from agentchat.generator.writers import OPEN_SIGNAL, Context, Plan, Writer, clip, sign
 
 __all__ = ["MeanReversionWriter"]
 
@@ -19,6 +19,12 @@ class MeanReversionWriter(Writer):
     """Z-scores against the 24-bar mean: fades stretched moves, takes profit at the mean."""
 
     strategy = "mean_reversion"
+    rule: ClassVar[Mapping[str, str]] = {
+        "signal": "minus the z-score beyond 0.8 sigma, over 1.2, -1 .. +1: fade the stretch",
+        "open": f"flat and |signal| >= {OPEN_SIGNAL}",
+        "size": "the shared ticket rule on |signal|",
+        "close": "price back at the 24-bar mean",
+    }
     openers = (
         "{sym} at {px} ({mv}) is {z} sigma from its 24-bar mean of {mas}.",
         "{sym} {px} ({mv}), z-score {z} against the 24-bar mean.",

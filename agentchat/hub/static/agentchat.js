@@ -298,7 +298,8 @@ export class HubConnection {
     this.closeStream();
     const from = this.position();
     const books = this.onBook ? 1 : "";
-    const source = new EventSource(hubUrl(this.hub, STREAM_PATH, { agents: this.agents, books, last_event_id: from }));
+    const params = { agents: this.agents, books, last_event_id: from, details: 1 }; // details: the cards' "why"
+    const source = new EventSource(hubUrl(this.hub, STREAM_PATH, params));
     this.source = source;
     this.openedFrom = from;
     source.addEventListener("ready", (event) => this.ready(source, event));
@@ -624,6 +625,22 @@ export function metaLine(message, nameOf) {
   return parts.join(" · ");
 }
 
+/**
+ * The "why" under a card: a folded `<details>` with the agent's reasoning and the rest of its
+ * `details` (inputs, decision, the engine's numbers) as indented JSON; null for a message without
+ * any. Every string is set as textContent, so an agent's details are never markup.
+ */
+export function whyDisclosure(details) {
+  if (typeof details === "string") details = details ? { reasoning: details } : null;
+  if (details === null || typeof details !== "object" || Array.isArray(details)) return null;
+  const { reasoning, ...rest } = details;
+  const box = element("details", "why");
+  box.append(element("summary", "why-summary", "why"));
+  if (reasoning !== undefined) box.append(element("p", "why-reasoning", String(reasoning)));
+  if (Object.keys(rest).length > 0) box.append(element("pre", "why-data", JSON.stringify(rest, null, 2)));
+  return box;
+}
+
 function element(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -705,12 +722,8 @@ export class CardRenderer {
     card.append(head, element("p", "content", message.content));
     const meta = metaLine(message, nameOf);
     if (meta) card.append(element("p", "meta", meta));
-    const details = message.details;
-    if (typeof details === "string" && details) {
-      const fold = element("details", "details");
-      fold.append(element("summary", "", "details"), element("p", "details-text", details));
-      card.append(fold);
-    }
+    const why = whyDisclosure(message.details);
+    if (why) card.append(why);
     CardRenderer.age(age, now);
     return card;
   }
