@@ -10,23 +10,18 @@ each from just before the POST to the moment its message arrives on the stream.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import queue
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agentchat.hub_client import HubClient
 from agentchat.message import MAX_CONTENT_CHARS, MAX_FRAME_BYTES, Message
+from bench.arrivals import Arrivals
 from tests.support import UNBOUNDED, HubProcess
 
 
@@ -60,32 +55,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         hub = HubProcess(f"sqlite:///{workdir}/bench.db", Path(workdir), generate_per_minute=UNBOUNDED).start()
         try:
-            arrivals: queue.Queue[tuple[int, float]] = queue.Queue()
-            reader = HubClient(hub.url, timeout=60)
-            stream = reader.open_stream()
-
-            def read() -> None:
-                with contextlib.suppress(httpx.HTTPError):  # closed at the end
-                    for event in stream.events():
-                        if event.event == "message":
-                            arrivals.put((json.loads(event.data)["id"], time.perf_counter()))
-
-            threading.Thread(target=read, daemon=True).start()
+            arrivals = Arrivals(hub.url)
             with HubClient(hub.url, timeout=30) as client:
                 client.generate(["claude_arbitrage"])  # warm up
-                arrivals.get(timeout=10)
+                arrivals.next()
                 latencies, sizes = [], []
                 for _ in range(args.rounds):
                     started = time.perf_counter()
                     made = client.generate(["claude_arbitrage"]).json()
                     message = made["messages"][0]
                     sizes.append(len(Message.from_dict(message).sse_frame()))
-                    message_id, arrived = arrivals.get(timeout=10)
+                    message_id, arrived = arrivals.next()
                     assert message_id == message["id"], "stream out of order"
                     latencies.append((arrived - started) * 1000)
-            stream.shutdown()
-            stream.close()
-            reader.close()
+            arrivals.close()
         finally:
             hub.stop()
     latencies.sort()

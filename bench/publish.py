@@ -16,12 +16,8 @@ They alternate, so the machine's noise falls on all three alike.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import queue
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +26,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agentchat.hub_client import HubClient
+from bench.arrivals import Arrivals
 from tests.support import UNBOUNDED, HubProcess
 from tests.test_publish import TOKENS, roster_file
 
@@ -55,17 +51,7 @@ def main() -> None:
             generate_per_minute=UNBOUNDED,
             publish_per_minute=UNBOUNDED,
         ).start()
-        arrivals: queue.Queue[tuple[int, float]] = queue.Queue()
-        reader = HubClient(hub.url, timeout=60)
-        stream = reader.open_stream()
-
-        def read() -> None:
-            with contextlib.suppress(httpx.HTTPError):  # closed at the end
-                for event in stream.events():
-                    if event.event == "message":
-                        arrivals.put((json.loads(event.data)["id"], time.perf_counter()))
-
-        threading.Thread(target=read, daemon=True).start()
+        arrivals = Arrivals(hub.url)
         headers = {"Authorization": f"Bearer {TOKENS['alpha']}"}
         client = httpx.Client(base_url=hub.url, timeout=30)
         side = ["buy", "sell"]
@@ -95,20 +81,18 @@ def main() -> None:
         try:
             for write in writes.values():  # warm up
                 write()
-                arrivals.get(timeout=10)
+                arrivals.next()
             for _ in range(args.rounds):
                 for name, write in writes.items():
                     started = time.perf_counter()
                     message_id = write()
                     answered[name].append((time.perf_counter() - started) * 1000)
-                    seen, arrived = arrivals.get(timeout=10)
+                    seen, arrived = arrivals.next()
                     assert seen == message_id, "stream out of order"
                     timings[name].append((arrived - started) * 1000)
         finally:
             client.close()
-            stream.shutdown()
-            stream.close()
-            reader.close()
+            arrivals.close()
             hub.stop()
     store = "PostgreSQL" if args.database_url else "SQLite"
     print(f"{args.rounds} writes of each kind, alternating, one SSE stream, {store}")

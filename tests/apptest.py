@@ -1,16 +1,23 @@
-"""What the Streamlit AppTest tests share (tests/test_dashboard.py, tests/test_leaderboard.py)."""
+"""What the Streamlit AppTest tests share (tests/test_dashboard.py, tests/test_leaderboard.py,
+tests/test_history_pages.py, tests/test_dashboard_access.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.support import wait_until
 
-__all__ = ["board", "board_texts", "markdown", "run_until"]
+__all__ = ["board", "board_texts", "isolated_dashboard", "markdown", "run_until"]
 
 
 def markdown(at: AppTest) -> str:
@@ -43,3 +50,18 @@ def board_texts(at: AppTest, agent_id: str | None = None) -> list[str]:
     """The message texts the live chat element was given, in its order (one agent's, with `agent_id`)."""
     messages = board(at).get("messages", [])
     return [str(m["content"]) for m in messages if agent_id is None or m.get("agent_id") == agent_id]
+
+
+@contextlib.contextmanager
+def isolated_dashboard(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, feeds_timeout: float) -> Iterator[None]:
+    """No AGENTCHAT_ variable or `.env` of the developer's leaks into the block (it runs in `tmp_path`);
+    after it, Streamlit's caches are cleared as when a session ends, and the feeds' threads must be gone."""
+    for name in [name for name in os.environ if name.startswith("AGENTCHAT_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    yield
+    st.cache_resource.clear()  # on_release closes the session's feed
+    st.cache_data.clear()
+    wait_until(
+        lambda: not [t for t in threading.enumerate() if t.name.startswith("agentchat-feed")], timeout=feeds_timeout
+    )

@@ -479,3 +479,13 @@ def age_messages(database_url: str, seconds: float) -> None:
                 .values(created_at=row.created_at - timedelta(seconds=seconds))
             )
     engine.dispose()
+
+
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """Stop a server started with `subprocess.Popen`: SIGTERM and up to 15 s to drain, then SIGKILL."""
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)

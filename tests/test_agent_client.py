@@ -1,6 +1,6 @@
 """`AgentClient` and `agentchat agent-example` against a real hub.
 
-The model is a tiny OpenAI-compatible server in the test (it is not part of agentchat): it answers
+The model is a tiny OpenAI-compatible server of the tests (`tests/fake_model.py`): it answers
 `/chat/completions` with a fixed decision and keeps what it was asked. A lost answer is made by a
 small TCP relay in front of the hub that forwards the first request and then hangs up without
 passing the answer back: the client must try again with the same `Idempotency-Key`, and the hub
@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import pytest
 
 from agentchat import AgentClient
 from agentchat.errors import BadRequest, Unauthorized
+from tests.fake_model import FakeModel, serving
 from tests.support import ROOT, InProcessHub, free_port, hub_env
 from tests.test_publish import TOKENS, book, roster_file
 
@@ -38,43 +38,10 @@ DECISION = {
 }
 
 
-class FakeModel(ThreadingHTTPServer):
-    """An OpenAI-compatible `/v1/chat/completions` that answers `DECISION` and keeps each request body."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        super().__init__(("127.0.0.1", 0), _ModelHandler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-
-class _ModelHandler(BaseHTTPRequestHandler):
-    server: FakeModel
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.requests.append({"path": self.path, "body": body})
-        answer = {"choices": [{"message": {"role": "assistant", "content": json.dumps(DECISION)}}]}
-        raw = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def model() -> Iterator[FakeModel]:
-    server = FakeModel()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(lambda body: json.dumps(DECISION)) as server:
+        yield server
 
 
 def test_the_example_agent_runs_one_decision_from_the_model_to_the_feed(

@@ -8,7 +8,7 @@ arrived ahead of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -16,20 +16,9 @@ import httpx
 from agentchat.books import rank
 from agentchat.hub.book_frames import book_change, merge_book_frame
 from tests.support import Event, InProcessHub, SseReader
+from tests.test_shared_market import generate, performance
 
 StartHub = Callable[..., InProcessHub]
-
-
-def performance(hub: InProcessHub) -> dict[str, Any]:
-    response = httpx.get(f"{hub.url}/api/agents/performance", timeout=10)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-def round_of(hub: InProcessHub, agents: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    response = hub.generate(agents)
-    assert response.status_code == 201, response.text
-    return list(response.json()["messages"])
 
 
 def books_of_round(reader: SseReader, wanted: int) -> tuple[dict[str, dict[str, Any]], int]:
@@ -61,9 +50,9 @@ def test_only_a_stream_that_asks_gets_book_frames_each_round_once(start_hub: Sta
         booked.next("ready")
         rounds = 4
         for number in range(1, rounds + 1):
-            round_of(hub, ["claude_arbitrage"] if number % 2 else None)
+            generate(hub, ["claude_arbitrage"] if number % 2 else None)
             assert booked.next("book").data["round"] == number  # each round, in order: none skipped
-        last = round_of(hub)[-1]["id"]  # a later round: its messages come after any earlier book frame
+        last = generate(hub)[-1]["id"]  # a later round: its messages come after any earlier book frame
         assert [event.event for event in events_through(plain, last) if event.event == "book"] == []
         after = [event for event in events_through(booked, last) if event.event == "book"]
         assert [event.data["round"] for event in after] in ([], [rounds + 1])  # no round twice
@@ -78,8 +67,8 @@ def test_a_book_stream_starts_with_the_full_books_then_merges_changes_to_what_th
     start_hub: StartHub,
 ) -> None:
     hub = start_hub()
-    round_of(hub)
-    round_of(hub)
+    generate(hub)
+    generate(hub)
     reader = SseReader(f"{hub.url}/api/chat/stream?books=1").start()
     try:
         reader.next("ready")
@@ -87,7 +76,7 @@ def test_a_book_stream_starts_with_the_full_books_then_merges_changes_to_what_th
         books, held = books_of_round(reader, report["round"])
         assert rank(books.values()) == report["agents"]
         for agents in (["llama_maker"], None, ["grok_sentiment"], None):
-            round_of(hub, agents)
+            generate(hub, agents)
             change = reader.next("book").data
             assert change["full"] is False and change["round"] == held + 1
             books, held = merge_book_frame(books, held, change)
@@ -100,8 +89,8 @@ def test_a_book_stream_starts_with_the_full_books_then_merges_changes_to_what_th
 
 def test_a_reconnected_book_stream_gets_the_full_books_again(start_hub: StartHub) -> None:
     hub = start_hub()
-    first = round_of(hub)
-    round_of(hub)
+    first = generate(hub)
+    generate(hub)
     reader = SseReader(f"{hub.url}/api/chat/stream?books=1", headers={"Last-Event-ID": str(first[-1]["id"])}).start()
     try:
         reader.next("ready")
@@ -117,7 +106,7 @@ def test_the_former_behaviour_sends_full_books_to_every_stream(start_hub: StartH
     reader = SseReader(f"{hub.url}/api/chat/stream").start()
     try:
         reader.next("ready")
-        round_of(hub)
+        generate(hub)
         frame = reader.next("book").data
         report = performance(hub)
         assert frame == {"round": report["round"], "as_of": report["as_of"], "agents": report["agents"]}
@@ -175,7 +164,7 @@ def test_a_stream_that_asks_after_rounds_nobody_asked_for_gets_the_latest_books(
     try:
         plain.next("ready")
         for _ in range(3):
-            last = round_of(hub)[-1]["id"]
+            last = generate(hub)[-1]["id"]
         events_through(plain, last)  # every round is through this hub's bus, with no book stream open
     finally:
         plain.close()

@@ -8,21 +8,18 @@ as a table.
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import streamlit as st
 from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
 from agentchat.dashboard.access import Access, Gate, configure_login_line, decide, is_loopback
 from agentchat.dashboard.formatting import escape_markdown
-from tests.apptest import board_texts
-from tests.support import ROOT, InProcessHub, shipped_dashboard_address, wait_until
+from tests.apptest import board_texts, isolated_dashboard
+from tests.support import ROOT, InProcessHub, shipped_dashboard_address
 
 APP = ROOT / "app.py"
 DIAGNOSTICS = "pages/1_Diagnostics.py"
@@ -35,14 +32,9 @@ CHECK_REQUESTED = "_agentchat_check_requested"  # what the Run connection test b
 @pytest.fixture(autouse=True)
 def dashboard_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No AGENTCHAT_ variable or `.env` leaks in; the shipped address is put back and every feed released after."""
-    for name in [name for name in os.environ if name.startswith("AGENTCHAT_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    yield
-    streamlit_config.set_option("server.address", shipped_dashboard_address())
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    wait_until(lambda: not [t for t in threading.enumerate() if t.name.startswith("agentchat-feed")], timeout=5)
+    with isolated_dashboard(monkeypatch, tmp_path, feeds_timeout=5):
+        yield
+        streamlit_config.set_option("server.address", shipped_dashboard_address())
 
 
 def open_dashboard(

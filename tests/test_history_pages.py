@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -11,15 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.dashboard import history_page
 from agentchat.dashboard.agent_figures import equity_series, message_rows, risk_figures
 from agentchat.dashboard.history_page import selection_of
-from tests.apptest import board_texts, run_until
-from tests.support import ROOT, InProcessHub, age_messages, wait_until
+from tests.apptest import board_texts, isolated_dashboard, run_until
+from tests.support import ROOT, InProcessHub, age_messages
 
 APP = ROOT / "app.py"
 HISTORY = "pages/3_History.py"
@@ -91,13 +88,8 @@ def test_the_days_of_the_filters_are_whole_utc_days() -> None:
 @pytest.fixture(autouse=True)
 def dashboard_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No AGENTCHAT_ variable of the developer's leaks in; the session's feed is released after."""
-    for name in [name for name in os.environ if name.startswith("AGENTCHAT_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    wait_until(lambda: not [t for t in threading.enumerate() if t.name.startswith("agentchat-feed")], timeout=5)
+    with isolated_dashboard(monkeypatch, tmp_path, feeds_timeout=5):
+        yield
 
 
 def open_page(monkeypatch: pytest.MonkeyPatch, hub_url: str, page: str, **query: str) -> AppTest:

@@ -29,7 +29,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from agentchat.probe import CHECK_NAMES
-from tests.support import ROOT, STARTED_LINE, wait_answering, wait_until
+from tests.support import ROOT, STARTED_LINE, stop_process, wait_answering, wait_until
 
 COMMANDS = ("hub", "run", "check", "db", "scheduler", "agent-example", "dashboard")
 # Run by the installed venv's Python: the pages of the Streamlit script `agentchat dashboard` serves.
@@ -158,12 +158,7 @@ def installed_hub(installed: Installed, tmp_path_factory: pytest.TempPathFactory
         wait_answering(process, f"{url}/healthz", lambda: log_path.read_text(errors="replace"), timeout=60)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop_process(process)
 
 
 def bound_port(process: subprocess.Popen[bytes], log_path: Path) -> int | None:

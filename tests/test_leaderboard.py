@@ -6,8 +6,6 @@ fire the fragment's timer, so a test reruns the script to stand in for a tick (`
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from agentchat.agents import BUILTIN_ROSTER, Agent
@@ -30,8 +27,8 @@ from agentchat.dashboard.standings import (
     trade_rows,
     whole_money,
 )
-from tests.apptest import markdown, run_until
-from tests.support import ROOT, InProcessHub, wait_until
+from tests.apptest import isolated_dashboard, markdown, run_until
+from tests.support import ROOT, InProcessHub
 
 APP = ROOT / "app.py"
 LEADERBOARD = "pages/2_Leaderboard.py"
@@ -153,13 +150,8 @@ def test_trade_rows_are_the_agents_messages_that_traded_with_their_words() -> No
 @pytest.fixture(autouse=True)
 def dashboard_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No AGENTCHAT_ variable of the developer's leaks in; the session's feed is released after."""
-    for name in [name for name in os.environ if name.startswith("AGENTCHAT_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    wait_until(lambda: not [t for t in threading.enumerate() if t.name.startswith("agentchat-feed")], timeout=30)
+    with isolated_dashboard(monkeypatch, tmp_path, feeds_timeout=30):
+        yield
 
 
 def open_leaderboard(monkeypatch: pytest.MonkeyPatch, hub_url: str) -> AppTest:

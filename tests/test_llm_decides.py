@@ -1,6 +1,6 @@
 """`AGENTCHAT_LLM_DECIDES=true`: the model decides the simulated agents' trades, checked like an external order.
 
-A real hub with a tiny OpenAI-compatible server in the test (not part of agentchat) that answers
+A real hub with a tiny OpenAI-compatible server (`tests/fake_model.py`, not part of agentchat) that answers
 each agent differently: a valid decision, an order the book cannot hold, and an answer that is not
 JSON. The valid one becomes the agent's message, fill and details; the others fall back to the
 engine's decision, counted in `/metrics`.
@@ -9,14 +9,13 @@ engine's decision, counted in `/metrics`.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.fake_model import FakeModel, serving
 from tests.support import InProcessHub, SseReader
 
 StartHub = Callable[..., InProcessHub]
@@ -31,50 +30,27 @@ TOO_BIG = {**VALID, "symbol": "BTC", "quantity": 1_000_000, "message": "All in o
 ANSWERS = {"Claude Arbitrage": json.dumps(VALID), "GPT-4 Momentum": json.dumps(TOO_BIG)}  # others: not JSON
 
 
-class Model(ThreadingHTTPServer):
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.asked: list[str] = []
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Model
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        system = body["messages"][0]["content"]
-        name = next((name for name in ANSWERS if name in system), "")
-        self.server.asked.append(name or system[:40])
-        content = ANSWERS.get(name, "I would rather hold, honestly.")
-        raw = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+def _answer(body: dict[str, Any]) -> str:
+    """Each agent's answer, found by its name in the system prompt."""
+    system = body["messages"][0]["content"]
+    name = next((name for name in ANSWERS if name in system), "")
+    return ANSWERS.get(name, "I would rather hold, honestly.")
 
 
 @pytest.fixture
-def model() -> Iterator[Model]:
-    server = Model()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def model() -> Iterator[FakeModel]:
+    with serving(_answer) as server:
+        yield server
 
 
 def test_the_models_valid_decision_is_the_trade_and_an_invalid_one_falls_back_to_the_engine(
-    start_hub: StartHub, model: Model
+    start_hub: StartHub, model: FakeModel
 ) -> None:
-    url = f"http://127.0.0.1:{model.server_address[1]}/v1"
-    hub = start_hub(llm_base_url=url, llm_model="decider", llm_decides=True)
+    hub = start_hub(llm_base_url=model.url, llm_model="decider", llm_decides=True)
     made = hub.generate(["claude_arbitrage", "chatgpt_openai", "gemini_reversion"])
     assert made.status_code == 201, made.text
     claude, gpt, gemini = made.json()["messages"]
-    assert len(model.asked) == 3
+    assert len(model.requests) == 3
     market = httpx.get(f"{hub.url}/api/market", timeout=10).json()
     sol = next(item["price"] for item in market["symbols"] if item["symbol"] == "SOL")
     assert claude["content"] == VALID["message"] and claude["kind"] == "trade"

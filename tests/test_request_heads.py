@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import ROOT, HubProcess, free_port, hub_env, wait_answering, wait_until
+from tests.support import ROOT, HubProcess, free_port, hub_env, stop_process, wait_answering, wait_until
 
 HUGE_HEAD_BYTES = 16 * 1024 * 1024  # what a hostile client offers; the hub must stop reading long before
 PIECE = 64 * 1024
@@ -133,12 +133,7 @@ def hub_with_few_descriptors(tmp_path: Path, sqlite_url: str, hub_http: str) -> 
         wait_answering(process, f"{url}/healthz", lambda: log_path.read_text(errors="replace"))
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop_process(process)
 
 
 def test_idle_heads_past_the_descriptor_budget_close_the_longest_waiting_and_the_hub_answers(

@@ -110,18 +110,9 @@ class Board {
       if (!agents.some((agent) => agent.id === this.tab)) this.tab = agents[0]?.id ?? null;
     }
     for (const agent of agents) {
-      const column = element("section", "column");
       const color = theme === "dark" ? agent.dark : agent.light;
-      if (COLOR.test(color ?? "")) column.style.setProperty("--agent", color);
+      const { column, list, empty } = agentColumn(agent, color);
       if (COLOR.test(agent.color ?? "")) column.style.setProperty("--agent-mark", agent.color);
-      column.dataset.agent = agent.id;
-      const head = element("header", "agent");
-      const name = element("h2", "name");
-      name.append(element("span", "dot", "●"), document.createTextNode(` ${agent.name}`));
-      head.append(name, element("p", "strategy", String(agent.strategy ?? "").replaceAll("_", " ")));
-      const empty = element("p", "empty", EMPTY_TEXT);
-      const list = element("div", "cards");
-      column.append(head, empty, list);
       box.append(column);
       this.panels.set(agent.id, { list, empty });
       if (bar) {

@@ -112,7 +112,7 @@ class Hub:
         self.ledger = Ledger(self.store.engine)  # the simulation's state and the agents' books
         self.market = SharedMarket(self.generator, self.ledger, self.roster, _decider(settings, self.metrics))
         self.book_frames = BookFrames(self.ledger, self.fanout, settings.book_frames == "every_stream")
-        self.fill_frames = FillFrames(self.ledger, self.book_frames, [a.id for a in self.roster if a.external])
+        self.fill_frames = FillFrames(self.book_frames, [a.id for a in self.roster if a.external])
         self.recent = RecentMessages(settings.retention_seconds)  # what agents may answer
         self.rounds = Rounds(self.store, self.bus, self.market, self.recent, self.generate_limit)
         self.publisher = Publisher(self.rounds, self.ledger, self.roster, settings.publish_per_minute)

@@ -155,7 +155,7 @@ class BookFrames:
         self.sent = 0
         self._full_frames: dict[frozenset[str] | None, bytes] = {}  # of `latest`, per filter
         self._task: asyncio.Task[None] | None = None
-        self._refreshing: set[asyncio.Task[None]] = set()
+        self._refreshing: set[asyncio.Task[bool]] = set()
         self._again = False
         self._behind = False  # rounds went unread while no stream asked for books
         self.stale = False  # a fill changed the latest books while no stream asked for books
@@ -224,19 +224,22 @@ class BookFrames:
             self._read()
         if self.stale:
             self.stale = False
-            task = asyncio.ensure_future(self._refresh_latest())
+            task = asyncio.ensure_future(self.refresh_latest())
             self._refreshing.add(task)
             task.add_done_callback(self._refreshing.discard)
 
-    async def _refresh_latest(self) -> None:
-        """The latest round's books read again: a fill changed them while no stream asked for books."""
+    async def refresh_latest(self) -> bool:
+        """The latest round's books read again after a fill (`refresh`), now or when a stream asks for
+        books after fills nobody saw; False when there is no round yet or the store cannot say."""
         try:
             latest = await anyio.to_thread.run_sync(self.ledger.rounds_after, None, 1)
         except StoreUnavailable as error:
             logger.warning("book frames: cannot read the books after a fill (%s)", error.detail)
-            return
-        if latest:
-            self.refresh(latest[-1])
+            return False
+        if not latest:
+            return False
+        self.refresh(latest[-1])
+        return True
 
     def _read(self) -> None:
         if self._task is None or self._task.done():

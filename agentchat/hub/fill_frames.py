@@ -3,11 +3,11 @@
 A fill does not start a round, so `BookFrames` (which sends a frame per new round) has nothing new
 to send for it. The fill rewrites the current round's book history in its own transaction
 (`Ledger.save_fill`), and every hub learns of the fill's message from the bus; so this listener,
-on a message from an external agent that traded, reads the latest round's books from the store
-and hands them to `BookFrames.refresh`: a full frame (`full: true`) of that round to the streams
-that asked for books, which replaces what they hold (a change frame of a round they already hold
-would be ignored by the client's rule). Several fills in one batch send one frame, with the books
-after the last of them. While no stream asked for books nothing is read: `BookFrames` notes that
+on a message from an external agent that traded, has `BookFrames.refresh_latest` read the latest
+round's books from the store and hand them to `BookFrames.refresh`: a full frame (`full: true`) of
+that round to the streams that asked for books, which replaces what they hold (a change frame of a
+round they already hold would be ignored by the client's rule). Several fills in one batch send one
+frame, with the books after the last of them. While no stream asked for books nothing is read: `BookFrames` notes that
 its latest books are stale and reads them again when a stream asks.
 """
 
@@ -15,26 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Collection, Sequence
 
-import anyio.to_thread
-
-from agentchat.errors import StoreUnavailable
 from agentchat.hub.book_frames import BookFrames
-from agentchat.ledger import Ledger
 from agentchat.message import Message
 
 __all__ = ["FillFrames"]
-
-logger = logging.getLogger("agentchat.hub.books")
 
 
 class FillFrames:
     """Bus listener: one `book` frame per batch holding an external agent's fill."""
 
-    def __init__(self, ledger: Ledger, book_frames: BookFrames, external_ids: Collection[str]) -> None:
-        self.ledger = ledger
+    def __init__(self, book_frames: BookFrames, external_ids: Collection[str]) -> None:
         self.book_frames = book_frames
         self.external_ids = frozenset(external_ids)
         self.sent = 0
@@ -50,14 +42,8 @@ class FillFrames:
             task.add_done_callback(self._tasks.discard)
 
     async def _send(self) -> None:
-        try:
-            latest = await anyio.to_thread.run_sync(self.ledger.rounds_after, None, 1)
-        except StoreUnavailable as error:
-            logger.warning("book frames: cannot read the books after a fill (%s)", error.detail)
-            return
-        if latest:
+        if await self.book_frames.refresh_latest():
             self.sent += 1
-            self.book_frames.refresh(latest[-1])
 
     async def stop(self) -> None:
         for task in tuple(self._tasks):

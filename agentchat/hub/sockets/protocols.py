@@ -25,9 +25,10 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h11
+from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from agentchat.errors import error_body
@@ -118,8 +119,26 @@ class HeadBound:
             self.transport.abort()
 
 
-class BoundedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, its heads bounded (see the module docstring)."""
+class _ProtocolParts(asyncio.Protocol):
+    """What `_HeadBounded` uses of uvicorn's HTTP protocols, both of which have it (for the type checker only)."""
+
+    config: Config
+    cycle: Any  # each protocol's own RequestResponseCycle, or None between requests
+
+    def connection_made(self, transport: asyncio.Transport) -> None: ...  # type: ignore[override]
+
+    def on_response_complete(self) -> None: ...
+
+
+# At run time the mixin's base is asyncio.Protocol, so that `super()` in it reaches uvicorn's protocol.
+if TYPE_CHECKING:
+    _MixinBase = _ProtocolParts
+else:
+    _MixinBase = asyncio.Protocol
+
+
+class _HeadBounded(_MixinBase):
+    """The bounding both protocols share; each adds where its parser says a head arrived and a message ended."""
 
     _head: HeadBound
 
@@ -135,14 +154,6 @@ class BoundedH11Protocol(H11Protocol):
         if self._head.admit(data):
             super().data_received(data)
 
-    def handle_events(self) -> None:
-        before = self.cycle
-        super().handle_events()
-        if self.cycle is not before:
-            self._head.arrived()
-        if self.conn.their_state in (h11.IDLE, h11.DONE) and not self._head.counting:
-            self._head.count_from_now()  # what follows is the next request's head
-
     def on_response_complete(self) -> None:
         super().on_response_complete()
         if not self._busy():
@@ -153,28 +164,26 @@ class BoundedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
 
+class BoundedH11Protocol(_HeadBounded, H11Protocol):
+    """uvicorn's h11 protocol, its heads bounded (see the module docstring)."""
+
+    def handle_events(self) -> None:
+        before = self.cycle
+        super().handle_events()
+        if self.cycle is not before:
+            self._head.arrived()
+        if self.conn.their_state in (h11.IDLE, h11.DONE) and not self._head.counting:
+            self._head.count_from_now()  # what follows is the next request's head
+
+
 def _httptools_class() -> type[asyncio.Protocol] | None:
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     except ImportError:  # pragma: no cover - httptools is a dependency, but uvicorn runs without it
         return None
 
-    class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    class BoundedHttpToolsProtocol(_HeadBounded, HttpToolsProtocol):
         """uvicorn's httptools protocol, its heads bounded (see the module docstring)."""
-
-        _head: HeadBound
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._head = HeadBound(_watch_of(self.config), transport, self._busy)
-            self._head.waiting()
-
-        def _busy(self) -> bool:
-            return self.cycle is not None and not self.cycle.response_complete
-
-        def data_received(self, data: bytes) -> None:
-            if self._head.admit(data):
-                super().data_received(data)
 
         def on_headers_complete(self) -> None:
             self._head.arrived()
@@ -183,15 +192,6 @@ def _httptools_class() -> type[asyncio.Protocol] | None:
         def on_message_complete(self) -> None:
             super().on_message_complete()
             self._head.count_from_now()  # what follows is the next request's head
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            if not self._busy():
-                self._head.waiting()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._head.gone()
-            super().connection_lost(exc)
 
     return BoundedHttpToolsProtocol
 

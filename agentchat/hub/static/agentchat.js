@@ -648,6 +648,22 @@ function element(tag, className, text) {
   return node;
 }
 
+/** One agent's column (header with dot, name and strategy; the empty line; the card list), coloured
+ * `color` when that is '#RRGGBB': the viewer's columns and the dashboard board's columns and tabs. */
+export function agentColumn(agent, color) {
+  const column = element("section", "column");
+  if (COLOR.test(color ?? "")) column.style.setProperty("--agent", color);
+  column.dataset.agent = agent.id;
+  const head = element("header", "agent");
+  const name = element("h2", "name");
+  name.append(element("span", "dot", "●"), document.createTextNode(` ${agent.name}`));
+  head.append(name, element("p", "strategy", String(agent.strategy ?? "").replaceAll("_", " ")));
+  const empty = element("p", "empty", EMPTY_TEXT);
+  const list = element("div", "cards");
+  column.append(head, empty, list);
+  return { column, list, empty };
+}
+
 /** '14:03:21' in the reader's own time zone (and the whole date and zone on hover, `fullTime`). */
 export function clockTime(ms) {
   return new Date(ms).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
@@ -818,16 +834,7 @@ export class AgentChatElement extends HTMLElement {
     this.columnsBox.replaceChildren();
     this.columns.clear();
     for (const agent of roster) {
-      const column = element("section", "column");
-      if (COLOR.test(agent.color)) column.style.setProperty("--agent", agent.color);
-      column.dataset.agent = agent.id;
-      const head = element("header", "agent");
-      const name = element("h2", "name");
-      name.append(element("span", "dot", "●"), document.createTextNode(` ${agent.name}`));
-      head.append(name, element("p", "strategy", String(agent.strategy ?? "").replaceAll("_", " ")));
-      const empty = element("p", "empty", EMPTY_TEXT);
-      const list = element("div", "cards");
-      column.append(head, empty, list);
+      const { column, list, empty } = agentColumn(agent, agent.color);
       this.columnsBox.append(column);
       this.columns.set(agent.id, { list, empty });
     }
