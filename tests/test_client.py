@@ -59,8 +59,9 @@ def test_new_feed_shows_the_retained_history_and_goes_realtime(hub: InProcessHub
 
 def test_generated_messages_reach_the_feed_by_its_stream(hub: InProcessHub, open_feed: FeedFactory) -> None:
     """Delivered as they are made, by the stream: the feed's only poll is ten minutes away (bench/latency.py
-    measures how fast)."""
-    feed = open_feed(hub.url, fallback_poll_interval=600)
+    measures how fast). Its liveness timeout is as far: heartbeats a loaded machine delays past two
+    periods would otherwise drop the stream and start a poll, which is not what this test is about."""
+    feed = open_feed(hub.url, fallback_poll_interval=600, liveness_seconds=600)
     wait_until(lambda: is_realtime(feed), timeout=30)
     made = hub.generate().json()["messages"]
     wait_until(lambda: len(feed.messages) == len(made), timeout=30)
@@ -158,12 +159,12 @@ def test_poll_now_fetches_new_messages_at_once_while_polling(hub: InProcessHub, 
     feed = open_feed(hub.url, enable_sse=False, fallback_poll_interval=600)
     wait_until(lambda: feed.state == "polling", timeout=30)
     made = hub.generate().json()["messages"]
-    assert feed.poll_now(timeout=5)
+    assert feed.poll_now(timeout=30)  # a ceiling for a hang only
     assert ids(feed.messages) == sorted(ids(made), reverse=True)
 
 
 def test_poll_now_does_nothing_while_the_stream_is_live(hub: InProcessHub, open_feed: FeedFactory) -> None:
-    feed = open_feed(hub.url)
+    feed = open_feed(hub.url, liveness_seconds=600)  # live throughout, however late heartbeats come
     wait_until(lambda: feed.state == "realtime", timeout=30)
     assert feed.poll_now(timeout=1) is False
     assert feed.snapshot().diagnostics.polls == 0
