@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.support import ROOT, free_port, wait_answering
+from tests.support import ROOT, free_port, stop_process, wait_answering
 
 __all__ = [
     "BROWSER_MARKS",
@@ -89,12 +89,7 @@ class Dashboard:
         wait_answering(self.process, f"{self.url}/_stcore/health", self.log_path.read_text, timeout=30)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        stop_process(self.process)
 
 
 def card(page: Page, message: Mapping[str, Any]) -> Locator:

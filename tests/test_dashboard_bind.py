@@ -18,7 +18,7 @@ import pytest
 
 from agentchat.settings import load_settings
 from agentchat.supervisor import Supervisor
-from tests.support import ROOT, free_port, listening_addresses, wait_answering
+from tests.support import ROOT, free_port, listening_addresses, stop_process, wait_answering
 
 COMMANDS = {
     "streamlit run app.py": ([sys.executable, "-m", "streamlit", "run", "app.py"], ROOT),
@@ -31,12 +31,7 @@ def dashboard_process() -> Iterator[list[subprocess.Popen[bytes]]]:
     processes: list[subprocess.Popen[bytes]] = []
     yield processes
     for process in processes:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop_process(process)
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
