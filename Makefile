@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # pytest-xdist workers, one test file each at a time (a file may share a module-scoped stack), heaviest first
 # (tests/conftest.py): the tests mostly wait on sockets and child processes, so more workers than cores pays
 TEST_WORKERS ?= 4
-TEST_DIST ?= loadgroup --no-loadscope-reorder
+TEST_DIST ?= loadfile --no-loadscope-reorder
 # make flake-hunt: the whole suite FLAKE_RUNS times beside FLAKE_HOGS CPU-bound processes (tests/flake_hunt.py)
 FLAKE_RUNS ?= 3
 FLAKE_HOGS ?= 2
