@@ -144,11 +144,9 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-# How `make test` spreads the tests over pytest-xdist workers (`--dist loadgroup --no-loadscope-reorder`):
-# a file is one unit of work (its tests may share a module-scoped hub, dashboard or wheel), unless a test
-# names another group (`pytest.mark.xdist_group`) to run beside its file. The files in SPLIT_FILES share
-# nothing between their tests (no module-scoped fixture, no module state): each of their tests is a unit
-# of its own. Units start heaviest first, so that the longest do not start last and finish alone.
+# How `make test` spreads the tests over pytest-xdist workers (`--dist loadfile --no-loadscope-reorder`):
+# a file is one unit of work (its tests may share a module-scoped hub, dashboard or wheel), and the
+# units start heaviest first, so that the longest do not start last and finish alone.
 # Seconds of one file run alone, roughly; what is not listed counts as a third of a second a test.
 FILE_SECONDS = {
     "tests/test_browser.py": 120,
@@ -167,36 +165,20 @@ FILE_SECONDS = {
     "tests/test_dashboard_formatting.py": 5,
     "tests/test_generator.py": 10,
 }
-SPLIT_FILES = {
-    "tests/test_supervisor.py",
-    "tests/test_nginx.py",
-    "tests/test_viewer.py",
-    "tests/test_client.py",
-    "tests/test_migrations.py",
-    "tests/test_postgres_bus.py",
-}
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group each test by its file (or by itself, in SPLIT_FILES) unless it names a group; heaviest first."""
+    """Heaviest files first (a stable sort: a file's tests keep their order)."""
     if not config.pluginmanager.hasplugin("xdist"):
         return
     counts: dict[str, int] = {}
     for item in items:
         path = item.nodeid.split("::", 1)[0]
         counts[path] = counts.get(path, 0) + 1
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid if path in SPLIT_FILES else path))
 
     def weight(item: pytest.Item) -> float:
         path = item.nodeid.split("::", 1)[0]
-        seconds = FILE_SECONDS.get(path, counts[path] / 3)
-        return seconds / counts[path] if path in SPLIT_FILES else seconds
+        return FILE_SECONDS.get(path, counts[path] / 3)
 
-    items.sort(key=lambda item: -weight(item))  # stable: a file's tests keep their order
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """pytest-xdist registers `xdist_group`; a run without it (`-p no:xdist`) must still accept the mark."""
-    config.addinivalue_line("markers", "xdist_group(name): run with the other tests of this group (pytest-xdist)")
+    items.sort(key=lambda item: -weight(item))

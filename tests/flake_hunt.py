@@ -62,7 +62,7 @@ def run_suite(run: int, workers: int, timeout: float, extra: Sequence[str], repo
     report = reports / f"run-{run}.xml"
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}"]
     if workers > 0:
-        dist = os.environ.get("TEST_DIST", "loadgroup --no-loadscope-reorder").split()  # as `make test`
+        dist = os.environ.get("TEST_DIST", "loadfile --no-loadscope-reorder").split()  # as `make test`
         command += ["-n", str(workers), "--dist", *dist]
     started = time.monotonic()
     process = subprocess.Popen([*command, *extra], cwd=ROOT, start_new_session=True)

@@ -37,10 +37,6 @@ DOCS = ROOT / "docs"
 # The live area's timers an hour away: whatever a test sees arrive was drawn because it changed, not by a clock.
 LONG_TIMERS = {"AGENTCHAT_DASHBOARD_CLOCK_SECONDS": "3600", "AGENTCHAT_DASHBOARD_AGE_SECONDS": "3600"}
 POLL_SECONDS = 2
-# The tests that need no part of the module's stack run beside it, in a worker of their own (tests/conftest.py);
-# so do the second half of those that use it, on a stack of their own in that worker.
-BESIDE_THE_STACK = pytest.mark.xdist_group("tests/test_browser.py:own-hub")
-ON_A_SECOND_STACK = pytest.mark.xdist_group("tests/test_browser.py:second-stack")
 # How long a test waits for what a change draws. Far below the timers, so a pass still shows change-driven
 # redraw; not a latency bound (bench/dashboard.py measures that): the browser tests share 2 cores with the suite.
 SHOWN_MS = 15_000
@@ -198,7 +194,6 @@ def woken(page: Page) -> int:
     return int(page.evaluate("() => [...window.__agentchatStreams.values()].reduce((sum, e) => sum + e.sent, 0)"))
 
 
-@ON_A_SECOND_STACK
 def test_a_browser_that_cannot_hold_the_stream_keeps_the_one_second_timer_and_says_so(
     stack: tuple[HubProcess, Dashboard], browser: Browser, tmp_path: Path
 ) -> None:
@@ -233,7 +228,6 @@ def test_a_browser_that_cannot_hold_the_stream_keeps_the_one_second_timer_and_sa
         other.stop()
 
 
-@ON_A_SECOND_STACK
 def test_html_and_markdown_link_in_a_message_show_as_text(
     open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
 ) -> None:
@@ -251,7 +245,6 @@ def test_html_and_markdown_link_in_a_message_show_as_text(
     assert message.locator("a").count() == 0
 
 
-@ON_A_SECOND_STACK
 def test_a_card_with_details_shows_them_folded_under_it(
     open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
 ) -> None:
@@ -268,7 +261,6 @@ def test_a_card_with_details_shows_them_folded_under_it(
     expect(why.locator(".why-data")).to_contain_text(f'"action": "{action}"')
 
 
-@ON_A_SECOND_STACK
 def test_a_redraw_keeps_cards_mounted_and_widgets_as_set(
     open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
 ) -> None:
@@ -287,7 +279,6 @@ def test_a_redraw_keeps_cards_mounted_and_widgets_as_set(
     expect(page.get_by_role("radio", name="Timeline")).to_be_checked()
 
 
-@BESIDE_THE_STACK
 def test_a_hub_restart_is_recovered_from(browser: Browser, tmp_path: Path) -> None:
     """On a hub and dashboard of its own: the module's are never restarted under another test."""
     pages: list[Page] = []
@@ -315,7 +306,6 @@ def restart_and_recover(hub: HubProcess, page: Page) -> None:
     expect(page.get_by_text("Redraw on change")).to_be_visible(timeout=20_000)
 
 
-@ON_A_SECOND_STACK
 def test_closing_the_tab_closes_its_feed_connection(
     open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
 ) -> None:
@@ -335,7 +325,6 @@ def test_closing_the_tab_closes_its_feed_connection(
     wait_until(lambda: clients() == 0, timeout=60)
 
 
-@ON_A_SECOND_STACK
 def test_diagnostics_page_runs_the_connection_test_and_both_pages_are_pictured(
     open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard], tmp_path: Path
 ) -> None:
@@ -393,7 +382,6 @@ def page_origin() -> Iterator[str]:
     server.server_close()
 
 
-@BESIDE_THE_STACK
 def test_an_eventsource_on_another_origin_comes_back_after_a_store_outage(
     start_hub: Callable[..., InProcessHub], page_origin: str, browser: Browser
 ) -> None:
@@ -424,7 +412,6 @@ def books(hub: HubProcess) -> dict[str, Any]:
     return dict(httpx.get(f"{hub.url}/api/agents/performance", timeout=10).json())
 
 
-@ON_A_SECOND_STACK
 def test_leaderboard_shows_each_agents_equity_and_moves_after_a_round(
     open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard], tmp_path: Path
 ) -> None:
