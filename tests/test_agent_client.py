@@ -107,8 +107,9 @@ class LosingRelay:
         threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
         if lose_answer:
             upstream.recv(65536)  # the hub answered: the request was handled
-            for end in (client, upstream):
-                end.shutdown(socket.SHUT_RDWR)  # wakes the other direction's pipe, which closes both
+            for end in (client, upstream):  # wakes the other direction's pipe, which closes both (maybe first)
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
             return
         self._pipe(upstream, client)
 
