@@ -13,24 +13,20 @@ at the end.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import os
-import queue
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
 
-import httpx
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agentchat.hub_client import HubClient
+from bench.arrivals import Arrivals
 from tests.support import UNBOUNDED, HubProcess
 
 DEFAULT_ADMIN_URL = os.environ.get(
@@ -38,31 +34,11 @@ DEFAULT_ADMIN_URL = os.environ.get(
 )
 
 
-class Arrivals:
-    """One SSE stream read in a thread: (message id, arrival time) in a queue."""
-
-    def __init__(self, hub_url: str) -> None:
-        self.queue: queue.Queue[tuple[int, float]] = queue.Queue()
-        self.hub = HubClient(hub_url, timeout=60)
-        self.stream = self.hub.open_stream()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        with contextlib.suppress(httpx.HTTPError):  # closed at the end
-            for event in self.stream.events():
-                if event.event == "message":
-                    self.queue.put((json.loads(event.data)["id"], time.perf_counter()))
-
-    def next(self, expected_id: int) -> float:
-        message_id, arrived = self.queue.get(timeout=10)
-        assert message_id == expected_id, f"stream out of order: got {message_id}, expected {expected_id}"
-        return arrived
-
-    def close(self) -> None:
-        """Shut the socket first: it wakes the reading thread now, not at the next heartbeat."""
-        self.stream.shutdown()
-        self.stream.close()
-        self.hub.close()
+def arrival_of(arrivals: Arrivals, expected_id: int) -> float:
+    """When the message `expected_id` arrived: the next one on the stream, or the stream is out of order."""
+    message_id, arrived = arrivals.next()
+    assert message_id == expected_id, f"stream out of order: got {message_id}, expected {expected_id}"
+    return arrived
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -76,14 +52,14 @@ def measure(hub_a: HubProcess, hub_b: HubProcess, rounds: int) -> tuple[list[flo
             agents = ["claude_arbitrage"]
             for _ in range(5):  # warm up connections and code paths
                 made_id = client.generate(agents).json()["messages"][0]["id"]
-                on_a.next(made_id)
-                on_b.next(made_id)
+                arrival_of(on_a, made_id)
+                arrival_of(on_b, made_id)
             same_hub, cross_hub = [], []
             for _ in range(rounds):
                 started = time.perf_counter()
                 made_id = client.generate(agents).json()["messages"][0]["id"]
-                cross_hub.append((on_b.next(made_id) - started) * 1000)
-                same_hub.append((on_a.next(made_id) - started) * 1000)
+                cross_hub.append((arrival_of(on_b, made_id) - started) * 1000)
+                same_hub.append((arrival_of(on_a, made_id) - started) * 1000)
     finally:
         on_a.close()
         on_b.close()
