@@ -1,8 +1,8 @@
 """The hub's assembly: `create_app(settings)` builds the ASGI app from `Hub`'s parts; its lifespan starts them.
 
 The parts are built in `parts.py`; this module only puts them together: the route table, the
-middleware, the ASGI callable and the lifespan. It is the one module that imports the endpoints,
-and no endpoint imports it, so no import runs in a circle. `HubApp` is the outermost ASGI callable.
+middleware, the ASGI callable and the lifespan. It imports the endpoints and no endpoint imports it
+(they import `parts.py`), so no import runs in a circle. `HubApp` is the outermost ASGI callable.
 Every request first passes the `RequestGuard` (`guard.py`: Host, Origin, header size); then it
 routes the SSE stream (GET and HEAD) straight to `StreamEndpoint` (see `stream.py` for why it skips
 Starlette's middleware) and everything else to a Starlette app with JSON errors (`responses.py`)
@@ -48,8 +48,9 @@ __all__ = ["HubApp", "create_app", "lifespan"]
 async def lifespan(hub: Hub) -> AsyncIterator[None]:
     """Start the parts in order; one exit stack stops them in the reverse order, also when a step fails.
 
-    The start reads what the recent messages and the frame window hold, subscribes the listeners to
-    the bus, starts the bus and then the heartbeat and purge loops. The stack releases the loops, the
+    The start migrates the store, reads its identity and the messages the recent list and the frame
+    window begin with, subscribes the listeners to the bus, starts the bus, then the heartbeat and
+    purge loops. The stack releases the loops, the
     open streams, the subscriptions, then the fill and book frames' tasks, the bus and last the store:
     those stops are pushed before the subscriptions, so they run once no listener is left.
     """
