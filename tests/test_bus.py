@@ -27,13 +27,12 @@ def test_listeners_get_each_id_once_in_order_when_a_batch_repeats_ids_already_de
     def listener(messages: Sequence[Message]) -> None:
         seen.append([message.id for message in messages])
 
-    bus.subscribe(listener)
-
     async def publish_all() -> None:
         for ids in [(1, 2), (2, 3, 4), (1,), (4,), (5,)]:
             await bus.publish(batch(*ids))
 
-    asyncio.run(publish_all())
+    with bus.subscribe(listener):
+        asyncio.run(publish_all())
     assert seen == [[1, 2], [3, 4], [5]]  # the repeats are gone, and no listener sees an empty batch
     assert bus.last_delivered_id == 5
 
@@ -42,10 +41,9 @@ def test_every_listener_gets_the_same_batches_and_an_unsubscribed_one_none() -> 
     bus = MemoryBus()
     first: list[int] = []
     second: list[int] = []
-    bus.subscribe(lambda messages: first.extend(m.id for m in messages))
-    unsubscribe = bus.subscribe(lambda messages: second.extend(m.id for m in messages))
-    asyncio.run(bus.publish(batch(1, 2)))
-    unsubscribe()
-    asyncio.run(bus.publish(batch(3)))
+    with bus.subscribe(lambda messages: first.extend(m.id for m in messages)):
+        with bus.subscribe(lambda messages: second.extend(m.id for m in messages)):
+            asyncio.run(bus.publish(batch(1, 2)))
+        asyncio.run(bus.publish(batch(3)))
     assert first == [1, 2, 3]
     assert second == [1, 2]

@@ -3,6 +3,8 @@
 One interface, one file per backend (`memory.py` for one hub, `postgres.py` for several
 hubs on one PostgreSQL). The bus knows nothing of sockets: it hands committed messages
 to its listeners (the fan-out, and the recent messages agents answer), on the event loop.
+A listener is subscribed for the length of a `with bus.subscribe(listener):` block, so a
+subscription cannot outlive whoever took it.
 
 Each id reaches the listeners once, in id order, and that is enforced here, in `_deliver`,
 where every backend delivers: a batch's ids at or below the last delivered id are dropped
@@ -18,8 +20,9 @@ bus sends NOTIFY there so that only committed messages are announced), and
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from sqlalchemy.engine import Connection
 
@@ -37,10 +40,18 @@ class Bus(ABC):
         self._listeners: list[Listener] = []
         self.last_delivered_id = 0
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Call `listener` with every batch of committed messages; returns the unsubscribe function."""
+    @contextlib.contextmanager
+    def subscribe(self, listener: Listener) -> Iterator[None]:
+        """Call `listener` with every batch of committed messages while the `with` block runs.
+
+        A context manager, so whoever subscribes also releases, in the reverse order (the hub's
+        lifespan keeps them on one exit stack), and no unsubscribe function is kept by hand.
+        """
         self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        try:
+            yield
+        finally:
+            self._listeners.remove(listener)
 
     def _deliver(self, messages: Sequence[Message]) -> None:
         """Hand listeners the messages after the last delivered id: each id once, in id order."""

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from agentchat.books import START_CASH, Book, performance_entry, rank
 from agentchat.errors import BadRequest, NotFound
+from agentchat.hub.parts import Hub
 from agentchat.ledger import StoredSimulation
 from agentchat.message import dumps, format_timestamp, utc_now
-
-if TYPE_CHECKING:
-    from agentchat.hub.app import Hub
 
 __all__ = ["equity", "parse_since", "performance", "performance_document"]
 

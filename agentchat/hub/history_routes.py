@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
@@ -29,11 +28,9 @@ from agentchat.history import (
 )
 from agentchat.hub.book_routes import parse_since
 from agentchat.hub.params import parse_agents, parse_int
+from agentchat.hub.parts import Hub
 from agentchat.hub.responses import json_response
 from agentchat.message import Message
-
-if TYPE_CHECKING:
-    from agentchat.hub.app import Hub
 
 __all__ = ["history", "message", "parse_filter"]
 

@@ -33,6 +33,7 @@ from agentchat.agents import MAX_LABEL_CHARS, STRATEGIES, Agent
 from agentchat.history import EXPORT_FORMATS, MAX_QUERY_CHARS
 from agentchat.history import MAX_PAGE as MAX_HISTORY_PAGE
 from agentchat.hub.params import MAX_STORE_ID
+from agentchat.hub.parts import Hub
 from agentchat.hub.publish import MAX_DETAILS_BYTES, MAX_GROSS_LEVERAGE, MAX_ORDER_QUANTITY, SYMBOLS
 from agentchat.hub.routes import MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY, MAX_LIMIT
 from agentchat.ledger import KEPT_ROUNDS
@@ -887,5 +888,5 @@ def _document_bytes(roster: tuple[Agent, ...], token_required: bool) -> bytes:
 
 
 async def openapi_json(request: Request) -> Response:
-    hub = request.app.state.hub
+    hub: Hub = request.app.state.hub
     return Response(_document_bytes(hub.roster, hub.settings.token is not None), media_type=JSON)

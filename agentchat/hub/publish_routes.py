@@ -13,24 +13,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from agentchat.agents import Agent
 from agentchat.errors import AgentchatError, BadRequest, Forbidden, Unauthorized, UnknownAgent, UnsupportedMediaType
 from agentchat.generator.state import SimulationState
+from agentchat.hub.parts import Hub
 from agentchat.hub.publish import PublishRequest
 from agentchat.hub.responses import json_response
 from agentchat.hub.routes import idempotency_key, json_depth, messages, read_body
 from agentchat.hub_client import IDEMPOTENT_REPLAYED
 from agentchat.ledger import StoredSimulation
 from agentchat.message import Draft, format_timestamp, utc_now
-
-if TYPE_CHECKING:
-    from agentchat.agents import Agent
-    from agentchat.hub.app import Hub
 
 __all__ = [
     "MAX_PUBLISH_DEPTH",

@@ -11,11 +11,11 @@ import hashlib
 import hmac
 import json
 import time
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from agentchat.agents import Agent
 from agentchat.errors import (
     AgentchatError,
     BadRequest,
@@ -27,14 +27,11 @@ from agentchat.errors import (
 )
 from agentchat.hub.metrics import CONTENT_TYPE
 from agentchat.hub.params import known_agents, parse_agents, parse_int
+from agentchat.hub.parts import Hub
 from agentchat.hub.responses import json_response
 from agentchat.hub.rounds import Round
 from agentchat.hub_client import IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED
 from agentchat.message import Message, dumps
-
-if TYPE_CHECKING:
-    from agentchat.agents import Agent
-    from agentchat.hub.app import Hub
 
 __all__ = [
     "BODY_READ_SECONDS",

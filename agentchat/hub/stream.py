@@ -41,7 +41,6 @@ import functools
 import logging
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from starlette.types import Message as AsgiMessage
@@ -49,6 +48,7 @@ from starlette.types import Receive, Scope, Send
 
 from agentchat.errors import AgentchatError, BadRequest, StoreUnavailable
 from agentchat.hub.params import parse_agents, parse_int
+from agentchat.hub.parts import Hub
 from agentchat.hub.responses import agentchat_error_response, error_response
 from agentchat.hub.resume import History, SharedReads, read_history
 from agentchat.hub.retry import RetryHint
@@ -56,9 +56,6 @@ from agentchat.hub.sockets import open_socket
 from agentchat.hub.window import WindowReplay
 from agentchat.message import dumps, event_frame, format_timestamp
 from agentchat.store import Bounds
-
-if TYPE_CHECKING:
-    from agentchat.hub.app import Hub
 
 __all__ = ["ReadyFrame", "RecentBounds", "StreamEndpoint", "parse_flag"]
 

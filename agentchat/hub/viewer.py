@@ -25,16 +25,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from importlib import resources
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from agentchat.hub.parts import Hub
 from agentchat.message import dumps
-
-if TYPE_CHECKING:
-    from agentchat.hub.app import Hub
 
 __all__ = ["PUBLIC_PATHS", "Asset", "config", "load_assets", "routes"]
 
