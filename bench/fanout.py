@@ -52,7 +52,9 @@ sys.path.insert(0, str(BENCH.parent))
 
 from agentchat.hub_client import HubClient  # noqa: E402
 from agentchat.message import Message  # noqa: E402
-from tests.support import UNBOUNDED, HubProcess, answers, free_port, wait_until  # noqa: E402
+from tests.kit.hubs import UNBOUNDED, HubProcess  # noqa: E402
+from tests.kit.ports import free_port  # noqa: E402
+from tests.kit.waits import answers, wait_until  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")

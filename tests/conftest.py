@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.support import HubProcess, InProcessHub
+from tests.kit.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.kit.hubs import HubProcess, InProcessHub
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "AGENTCHAT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -27,8 +27,12 @@ from agentchat.dashboard.views import EMPTY_TEXT
 from agentchat.message import Draft
 from agentchat.probe import CHECK_NAMES
 from agentchat.store import Store, create_store_engine
-from tests.apptest import board, board_texts, markdown, run_until
-from tests.support import ROOT, InProcessHub, free_port, shipped_dashboard_address, wait_until
+from tests.kit.apptest import board, board_texts, markdown, run_until
+from tests.kit.dashboard_config import shipped_dashboard_address
+from tests.kit.hubs import InProcessHub
+from tests.kit.paths import ROOT
+from tests.kit.ports import free_port
+from tests.kit.waits import wait_until
 
 APP = ROOT / "app.py"
 DIAGNOSTICS = "pages/1_Diagnostics.py"

@@ -18,8 +18,10 @@ from streamlit.testing.v1 import AppTest
 
 from agentchat.dashboard.access import Access, Gate, configure_login_line, decide, is_loopback
 from agentchat.dashboard.formatting import escape_markdown
-from tests.apptest import board_texts, isolated_dashboard
-from tests.support import ROOT, InProcessHub, shipped_dashboard_address
+from tests.kit.apptest import board_texts, isolated_dashboard
+from tests.kit.dashboard_config import shipped_dashboard_address
+from tests.kit.hubs import InProcessHub
+from tests.kit.paths import ROOT
 
 APP = ROOT / "app.py"
 DIAGNOSTICS = "pages/1_Diagnostics.py"

@@ -14,7 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import HubProcess, InProcessHub, SseReader, wait_until
+from tests.kit.hubs import HubProcess, InProcessHub
+from tests.kit.sse import SseReader
+from tests.kit.waits import wait_until
 
 
 @pytest.fixture(params=["httptools", "h11"])

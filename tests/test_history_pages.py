@@ -15,8 +15,10 @@ from agentchat.agents import BUILTIN_ROSTER
 from agentchat.dashboard import history_page
 from agentchat.dashboard.agent_figures import equity_series, message_rows, risk_figures
 from agentchat.dashboard.history_page import selection_of
-from tests.apptest import board_texts, isolated_dashboard, run_until
-from tests.support import ROOT, InProcessHub, age_messages
+from tests.kit.aging import age_messages
+from tests.kit.apptest import board_texts, isolated_dashboard, run_until
+from tests.kit.hubs import InProcessHub
+from tests.kit.paths import ROOT
 
 APP = ROOT / "app.py"
 HISTORY = "pages/3_History.py"

@@ -29,7 +29,10 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from agentchat.probe import CHECK_NAMES
-from tests.support import ROOT, STARTED_LINE, stop_process, wait_answering, wait_until
+from tests.kit.hubs import STARTED_LINE
+from tests.kit.paths import ROOT
+from tests.kit.processes import stop_process
+from tests.kit.waits import wait_answering, wait_until
 
 COMMANDS = ("hub", "run", "check", "db", "scheduler", "agent-example", "dashboard")
 # Run by the installed venv's Python: the pages of the Streamlit script `agentchat dashboard` serves.

@@ -27,8 +27,9 @@ from agentchat.dashboard.standings import (
     trade_rows,
     whole_money,
 )
-from tests.apptest import isolated_dashboard, markdown, run_until
-from tests.support import ROOT, InProcessHub
+from tests.kit.apptest import isolated_dashboard, markdown, run_until
+from tests.kit.hubs import InProcessHub
+from tests.kit.paths import ROOT
 
 APP = ROOT / "app.py"
 LEADERBOARD = "pages/2_Leaderboard.py"

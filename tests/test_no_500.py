@@ -13,7 +13,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.support import InProcessHub
+from tests.kit.hubs import InProcessHub
 
 
 def assert_json_error(response: httpx.Response, status: int) -> dict[str, str]:

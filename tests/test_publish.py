@@ -21,7 +21,8 @@ from agentchat.agents import BUILTIN_ROSTER, load_roster, token_digest
 from agentchat.books import START_CASH
 from agentchat.errors import ConfigError
 from agentchat.hub.publish import MAX_GROSS_LEVERAGE
-from tests.support import InProcessHub, SseReader
+from tests.kit.hubs import InProcessHub
+from tests.kit.sse import SseReader
 
 StartHub = Callable[..., InProcessHub]
 TOKENS = {"alpha": "alpha-secret-token", "beta": "beta-secret-token"}

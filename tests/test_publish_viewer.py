@@ -14,7 +14,8 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, expect
 
-from tests.support import ROOT, InProcessHub
+from tests.kit.hubs import InProcessHub
+from tests.kit.paths import ROOT
 from tests.test_publish import order_body, post, roster_file
 from tests.test_viewer import BROWSER_MARKS, PAYLOAD, card, context, open_tab
 

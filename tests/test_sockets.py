@@ -16,7 +16,8 @@ import pytest
 
 from agentchat.hub.fanout import Mode
 from agentchat.hub.sockets import AsgiSocket, Chunk, UvicornSocket, Write, open_socket
-from tests.support import InProcessHub, wait_until
+from tests.kit.hubs import InProcessHub
+from tests.kit.waits import wait_until
 
 
 class ScriptedSend:

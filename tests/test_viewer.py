@@ -20,8 +20,12 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from agentchat.agents import BUILTIN_ROSTER
-from tests.browser import BROWSER_MARKS
-from tests.support import ROOT, HubProcess, InProcessHub, age_messages, free_port, wait_until
+from tests.kit.aging import age_messages
+from tests.kit.browser import BROWSER_MARKS
+from tests.kit.hubs import HubProcess, InProcessHub
+from tests.kit.paths import ROOT
+from tests.kit.ports import free_port
+from tests.kit.waits import wait_until
 from tests.test_llm import MODEL, FakeLlm
 
 pytestmark = BROWSER_MARKS
