@@ -87,11 +87,11 @@ class Row:
 
     @property
     def cpu_ns_per_byte(self) -> float:
-        return self.cpu_seconds / max(1, self.result["bytes"]) * 1e9
+        return self.cpu_seconds / max(1, int(self.result["bytes"])) * 1e9
 
     @property
     def connects_per_second(self) -> float:
-        return self.connections / self.result["connect_seconds"]
+        return self.connections / float(self.result["connect_seconds"])
 
 
 class Server:

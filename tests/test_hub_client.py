@@ -41,7 +41,7 @@ from tests.kit.ports import free_port
 
 SSE_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
 EMPTY_OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
-Handler = Callable[[socket.socket, bytes], None]
+Handler = Callable[[socket.socket, bytes], object]  # what it returns is not used
 
 
 class SocketServer:

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from agentchat.probe import CHECK_NAMES
 from tests.kit.hubs import STARTED_LINE
@@ -101,7 +101,7 @@ def succeed(argv: list[str], **options: Any) -> None:
     assert result.returncode == 0, f"{argv!r} exited with {result.returncode}:\n{result.stdout}{result.stderr}"
 
 
-def pins() -> dict[str, str]:
+def pins() -> dict[NormalizedName, str]:
     """requirements.txt as {canonical name: pinned version}."""
     found = {}
     for line in (ROOT / "requirements.txt").read_text().splitlines():

@@ -71,7 +71,11 @@ def book(hub: InProcessHub, agent_id: str) -> dict[str, Any]:
 
 
 def order_body(symbol: str = "BTC", side: str = "buy", quantity: float = 2, **extra: Any) -> dict[str, Any]:
-    body = {"agent_id": "alpha", "kind": "trade", "content": f"{side} {quantity} {symbol}: breakout confirmed"}
+    body: dict[str, Any] = {
+        "agent_id": "alpha",
+        "kind": "trade",
+        "content": f"{side} {quantity} {symbol}: breakout confirmed",
+    }
     body["order"] = {"symbol": symbol, "side": side, "quantity": quantity}
     return {**body, **extra}
 

@@ -8,7 +8,7 @@ under each of its HTTP protocols.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import httpx
@@ -25,11 +25,11 @@ class ScriptedSend:
 
     def __init__(self, waits: bool = False) -> None:
         self.waits = waits
-        self.sent: list[dict[str, Any]] = []
-        self.finished: list[dict[str, Any]] = []
+        self.sent: list[MutableMapping[str, Any]] = []
+        self.finished: list[MutableMapping[str, Any]] = []
         self.room = asyncio.Event()
 
-    async def __call__(self, message: dict[str, Any]) -> None:
+    async def __call__(self, message: MutableMapping[str, Any]) -> None:
         self.sent.append(message)
         if self.waits:
             await self.room.wait()

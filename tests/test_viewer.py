@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from agentchat.agents import BUILTIN_ROSTER
 from tests.kit.aging import age_messages
 from tests.kit.browser import BROWSER_MARKS
+from tests.kit.http import HubClientMixin
 from tests.kit.hubs import HubProcess, InProcessHub
 from tests.kit.paths import ROOT
 from tests.kit.ports import free_port
@@ -77,7 +78,7 @@ def column_ids(page: Page, agent_id: str) -> list[int]:
     return [int(value) for value in ids.evaluate_all("cards => cards.map(card => card.dataset.id)")]
 
 
-def generate(hub: HubProcess, agents: list[str] | None = None) -> list[dict[str, Any]]:
+def generate(hub: HubClientMixin, agents: list[str] | None = None) -> list[dict[str, Any]]:
     response = hub.generate(agents)
     assert response.status_code == 201, response.text
     return list(response.json()["messages"])
