@@ -9,6 +9,7 @@
     hubs.py              InProcessHub (uvicorn in a thread), HubProcess (`python -m agentchat hub`), hub_env
     sse.py               SseReader and its Event: one stream read in a thread, waited on with markers
     aging.py             age_messages: stored messages moved into the past, for retention
+    roster.py            roster_file and TOKENS: the built-in agents beside two external ones
     dashboard_config.py  the dashboard's shipped config.toml, which an AppTest does not read
     apptest.py           the Streamlit AppTest helpers: a run until a condition, the board, an isolated session
     browser.py           Debian's Chromium and `Dashboard`, the dashboard as `streamlit run app.py`
