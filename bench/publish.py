@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.arrivals import Arrivals
 from tests.kit.hubs import UNBOUNDED, HubProcess
-from tests.test_publish import TOKENS, roster_file
+from tests.kit.roster import TOKENS, roster_file
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -28,7 +28,8 @@ from tests.kit.fake_model import FakeModel, serving
 from tests.kit.hubs import InProcessHub, hub_env
 from tests.kit.paths import ROOT
 from tests.kit.ports import free_port
-from tests.test_publish import TOKENS, book, roster_file
+from tests.kit.roster import TOKENS, roster_file
+from tests.test_publish import book
 
 StartHub = Callable[..., InProcessHub]
 DECISION = {

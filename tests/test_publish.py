@@ -22,24 +22,10 @@ from agentchat.books import START_CASH
 from agentchat.errors import ConfigError
 from agentchat.hub.publish import MAX_GROSS_LEVERAGE
 from tests.kit.hubs import InProcessHub
+from tests.kit.roster import TOKENS, roster_file
 from tests.kit.sse import SseReader
 
 StartHub = Callable[..., InProcessHub]
-TOKENS = {"alpha": "alpha-secret-token", "beta": "beta-secret-token"}
-
-
-def roster_file(directory: Path) -> Path:
-    """The built-in agents and two external ones, as an operator writes it."""
-    lines = []
-    for agent in BUILTIN_ROSTER:
-        lines += ["[[agents]]", f'id = "{agent.id}"', f'name = "{agent.name}"', f'color = "{agent.color}"']
-        lines += [f'strategy = "{agent.strategy}"', ""]
-    for agent_id, token in TOKENS.items():
-        lines += ["[[agents]]", f'id = "{agent_id}"', f'name = "Agent {agent_id.title()}"', 'color = "#336699"']
-        lines += ['strategy = "LLM swing (gpt-4o)"', f'publish_token_sha256 = "{token_digest(token)}"', ""]
-    path = directory / "agents.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from playwright.sync_api import BrowserContext, expect
 from tests.kit.browser import BROWSER_MARKS
 from tests.kit.hubs import InProcessHub
 from tests.kit.paths import ROOT
-from tests.test_publish import order_body, post, roster_file
+from tests.kit.roster import roster_file
+from tests.test_publish import order_body, post
 from tests.test_viewer import PAYLOAD, card, context, open_tab
 
 pytestmark = BROWSER_MARKS
