@@ -37,7 +37,7 @@ from playwright.async_api import Error as PlaywrightError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support import HubProcess
+from tests.kit.hubs import HubProcess
 
 RETRY_FLOOR = 0.5  # seconds; the hub's retry: hint is 3 s, a test of many faults waits less
 CHROMIUM = "/usr/bin/chromium"

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agentchat.hub_client import HubClient
 from bench.arrivals import Arrivals
-from tests.support import UNBOUNDED, HubProcess
+from tests.kit.hubs import UNBOUNDED, HubProcess
 
 DEFAULT_ADMIN_URL = os.environ.get(
     "AGENTCHAT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

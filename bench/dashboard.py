@@ -54,8 +54,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agentchat.agents import BUILTIN_ROSTER
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, Dashboard
-from tests.support import HubProcess, free_port
+from tests.kit.browser import CHROMIUM, CHROMIUM_ARGS, Dashboard
+from tests.kit.hubs import HubProcess
+from tests.kit.ports import free_port
 
 MODES = ("elements", "element")
 MISS_SECONDS = 15.0

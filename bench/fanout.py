@@ -52,7 +52,9 @@ sys.path.insert(0, str(BENCH.parent))
 
 from agentchat.hub_client import HubClient  # noqa: E402
 from agentchat.message import Message  # noqa: E402
-from tests.support import UNBOUNDED, HubProcess, answers, free_port, wait_until  # noqa: E402
+from tests.kit.hubs import UNBOUNDED, HubProcess  # noqa: E402
+from tests.kit.ports import free_port  # noqa: E402
+from tests.kit.waits import answers, wait_until  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -85,11 +87,11 @@ class Row:
 
     @property
     def cpu_ns_per_byte(self) -> float:
-        return self.cpu_seconds / max(1, self.result["bytes"]) * 1e9
+        return self.cpu_seconds / max(1, int(self.result["bytes"])) * 1e9
 
     @property
     def connects_per_second(self) -> float:
-        return self.connections / self.result["connect_seconds"]
+        return self.connections / float(self.result["connect_seconds"])
 
 
 class Server:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fuzzing import run_schemathesis
-from tests.support import HubProcess
+from tests.kit.fuzzing import run_schemathesis
+from tests.kit.hubs import HubProcess
 
 TOKEN = "bench-fuzz-token"
 

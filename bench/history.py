@@ -43,7 +43,7 @@ from agentchat import migrate
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.message import utc_now
 from agentchat.store import Store, create_store_engine, messages_table
-from tests.support import UNBOUNDED, HubProcess
+from tests.kit.hubs import UNBOUNDED, HubProcess
 
 WINDOW_PER_AGENT = 20
 SYMBOLS = ("BTC", "ETH", "SOL", "SPY", "NVDA", "GLD")

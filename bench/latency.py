@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from agentchat.hub_client import HubClient
 from agentchat.message import MAX_CONTENT_CHARS, MAX_FRAME_BYTES, Message
 from bench.arrivals import Arrivals
-from tests.support import UNBOUNDED, HubProcess
+from tests.kit.hubs import UNBOUNDED, HubProcess
 
 
 def frame_size_of_longest_message() -> int:

@@ -22,6 +22,7 @@ import socket
 import sys
 import time
 from datetime import datetime
+from typing import cast
 
 import uvloop
 
@@ -55,8 +56,8 @@ class Stream(asyncio.Protocol):
         self.book_bytes = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # uvloop's TCPTransport
-        transport.write(self.request)
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's TCPTransport
+        self.transport.write(self.request)
 
     def data_received(self, data: bytes) -> None:
         if not self.ready.done():

@@ -25,7 +25,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agentchat.books import Book, Fill, performance_entry
-from tests.support import HubProcess
+from tests.kit.hubs import HubProcess
 
 
 def replayed_equity(messages: list[dict[str, Any]], prices: dict[str, float]) -> dict[str, float]:

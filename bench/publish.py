@@ -27,8 +27,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.arrivals import Arrivals
-from tests.support import UNBOUNDED, HubProcess
-from tests.test_publish import TOKENS, roster_file
+from tests.kit.hubs import UNBOUNDED, HubProcess
+from tests.kit.roster import TOKENS, roster_file
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agentchat import RealtimeAgentMessages
 from agentchat.hub_client import HubClient
-from tests.support import HubProcess
+from tests.kit.hubs import HubProcess
 
 
 def wait_for_state(feed: RealtimeAgentMessages, wanted: set[str], timeout: float = 60.0) -> float:

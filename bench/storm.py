@@ -45,7 +45,9 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-from tests.support import UNBOUNDED, HubProcess, answers, free_port, wait_until  # noqa: E402
+from tests.kit.hubs import UNBOUNDED, HubProcess  # noqa: E402
+from tests.kit.ports import free_port  # noqa: E402
+from tests.kit.waits import answers, wait_until  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 SERVER_CORE, LOAD_CORE = 0, 1

@@ -28,7 +28,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agentchat.agents import BUILTIN_ROSTER
-from tests.support import HubProcess
+from tests.kit.hubs import HubProcess
 
 CHROMIUM = "/usr/bin/chromium"
 INTERVAL_SECONDS = 0.25

@@ -12,9 +12,12 @@ from typing import Any, TypeVar
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, sync_playwright
+from streamlit import config as streamlit_config
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.support import HubProcess, InProcessHub
+from tests.kit.apptest import isolated_dashboard
+from tests.kit.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.kit.dashboard_config import shipped_dashboard_address
+from tests.kit.hubs import HubProcess, InProcessHub
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "AGENTCHAT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -142,6 +145,24 @@ def browser() -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def dashboard_feeds_timeout() -> float:
+    """How long a dashboard session may take to release its feed's thread after a test; a module overrides this."""
+    return 5.0
+
+
+@pytest.fixture
+def dashboard_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dashboard_feeds_timeout: float) -> Iterator[None]:
+    """The clean environment of a Streamlit AppTest of the dashboard, for every test of the modules that name it
+    in `pytestmark`: no AGENTCHAT_ variable or `.env` of the developer's leaks in (the test runs in `tmp_path`),
+    the dashboard is on its shipped (loopback) address before and after the test (an AppTest reads no
+    script-level config; loopback needs no login), and the session's feed is released after."""
+    with isolated_dashboard(monkeypatch, tmp_path, feeds_timeout=dashboard_feeds_timeout):
+        streamlit_config.set_option("server.address", shipped_dashboard_address())
+        yield
+        streamlit_config.set_option("server.address", shipped_dashboard_address())
 
 
 # How `make test` spreads the tests over pytest-xdist workers (`--dist loadfile --no-loadscope-reorder`):

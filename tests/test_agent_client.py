@@ -1,6 +1,6 @@
 """`AgentClient` and `agentchat agent-example` against a real hub.
 
-The model is a tiny OpenAI-compatible server of the tests (`tests/fake_model.py`): it answers
+The model is a tiny OpenAI-compatible server of the tests (`tests/kit/fake_model.py`): it answers
 `/chat/completions` with a fixed decision and keeps what it was asked. A lost answer is made by a
 small TCP relay in front of the hub that forwards the first request and then hangs up without
 passing the answer back: the client must try again with the same `Idempotency-Key`, and the hub
@@ -24,9 +24,12 @@ import pytest
 
 from agentchat import AgentClient
 from agentchat.errors import BadRequest, Unauthorized
-from tests.fake_model import FakeModel, serving
-from tests.support import ROOT, InProcessHub, free_port, hub_env
-from tests.test_publish import TOKENS, book, roster_file
+from tests.kit.fake_model import FakeModel, serving
+from tests.kit.hubs import InProcessHub, hub_env
+from tests.kit.paths import ROOT
+from tests.kit.ports import free_port
+from tests.kit.roster import TOKENS, roster_file
+from tests.test_publish import book
 
 StartHub = Callable[..., InProcessHub]
 DECISION = {

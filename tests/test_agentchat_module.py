@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.browser import BROWSER_MARKS, open_module
-from tests.support import InProcessHub
+from tests.kit.browser import BROWSER_MARKS, open_module
+from tests.kit.hubs import InProcessHub
 
 pytestmark = BROWSER_MARKS
 

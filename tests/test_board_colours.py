@@ -54,7 +54,7 @@ def test_the_old_pale_colours_were_unreadable() -> None:
 @pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("agent", BUILTIN_ROSTER, ids=[agent.id for agent in BUILTIN_ROSTER])
 def test_every_agents_name_is_readable_on_the_card(agent: Agent, theme: str) -> None:
-    color = readable(agent.color, theme)  # type: ignore[arg-type]
+    color = readable(agent.color, theme)
     assert ratio(color, CARD_BACKGROUNDS[theme]) >= 4.5
 
 

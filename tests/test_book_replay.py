@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.books import Book, Fill, Position, performance_entry, replay
-from tests.support import UNBOUNDED, InProcessHub
+from tests.kit.hubs import UNBOUNDED, InProcessHub
 
 AGENT_IDS = [agent.id for agent in BUILTIN_ROSTER]
 AVG_PRICE_STEP = 1.01e-8  # one unit in the 8th place, where the API rounds `avg_price`

@@ -15,7 +15,8 @@ import httpx
 
 from agentchat.books import rank
 from agentchat.hub.book_frames import book_change, merge_book_frame
-from tests.support import Event, InProcessHub, SseReader
+from tests.kit.hubs import InProcessHub
+from tests.kit.sse import Event, SseReader
 from tests.test_shared_market import generate, performance
 
 StartHub = Callable[..., InProcessHub]

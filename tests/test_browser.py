@@ -27,8 +27,11 @@ from playwright.sync_api import Browser, Page, expect
 from agentchat.dashboard.standings import whole_money
 from agentchat.message import Draft
 from agentchat.store import Store, create_store_engine
-from tests.browser import BROWSER_MARKS, Dashboard, card, wait_until_woken_by_its_stream
-from tests.support import ROOT, UNBOUNDED, HubProcess, InProcessHub, free_port, wait_until
+from tests.kit.browser import BROWSER_MARKS, Dashboard, card, wait_until_woken_by_its_stream
+from tests.kit.hubs import UNBOUNDED, HubProcess, InProcessHub
+from tests.kit.paths import ROOT
+from tests.kit.ports import free_port
+from tests.kit.waits import wait_until
 
 pytestmark = BROWSER_MARKS
 TOKEN = "browser-test-token"

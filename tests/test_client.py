@@ -17,7 +17,11 @@ import pytest
 
 from agentchat import RealtimeAgentMessages
 from agentchat.hub_client import RetryWatcher
-from tests.support import HubProcess, InProcessHub, SseReader, age_messages, free_port, wait_until
+from tests.kit.aging import age_messages
+from tests.kit.hubs import HubProcess, InProcessHub
+from tests.kit.ports import free_port
+from tests.kit.sse import SseReader
+from tests.kit.waits import wait_until
 
 FeedFactory = Callable[..., RealtimeAgentMessages]
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 
 from agentchat.hub.pacing import ConnectGate
-from tests.support import InProcessHub
+from tests.kit.hubs import InProcessHub
 
 
 def test_connects_beyond_the_slice_wait_for_later_iterations_in_arrival_order() -> None:

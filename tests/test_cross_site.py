@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.support import InProcessHub
+from tests.kit.hubs import InProcessHub
 
 
 def test_a_text_plain_body_is_a_415_and_generates_nothing(hub: InProcessHub) -> None:

@@ -8,17 +8,14 @@ when a browser tab disconnects.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 import streamlit as st
-from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
 from agentchat.agents import BUILTIN_ROSTER
@@ -27,8 +24,11 @@ from agentchat.dashboard.views import EMPTY_TEXT
 from agentchat.message import Draft
 from agentchat.probe import CHECK_NAMES
 from agentchat.store import Store, create_store_engine
-from tests.apptest import board, board_texts, markdown, run_until
-from tests.support import ROOT, InProcessHub, free_port, shipped_dashboard_address, wait_until
+from tests.kit.apptest import board, board_texts, markdown, run_until
+from tests.kit.hubs import InProcessHub
+from tests.kit.paths import ROOT
+from tests.kit.ports import free_port
+from tests.kit.waits import wait_until
 
 APP = ROOT / "app.py"
 DIAGNOSTICS = "pages/1_Diagnostics.py"
@@ -36,18 +36,7 @@ TOKEN = "dashboard-test-token"
 PAYLOAD = "<img src=x onerror=alert(1)> [x](javascript:alert(1)) **bold** $x$ :red[red] http://example.com"
 
 
-@pytest.fixture(autouse=True)
-def dashboard_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No AGENTCHAT_ variable or `.env` of the developer's leaks in, the dashboard is on its shipped (loopback)
-    address, and the session's feed is released after."""
-    for name in [name for name in os.environ if name.startswith("AGENTCHAT_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    streamlit_config.set_option("server.address", shipped_dashboard_address())  # loopback, so no login is needed
-    yield
-    st.cache_resource.clear()  # what Streamlit does when a session ends: on_release closes the feed
-    st.cache_data.clear()
-    wait_until(lambda: not feed_threads(), timeout=5)
+pytestmark = pytest.mark.usefixtures("dashboard_env")  # tests/conftest.py: the dashboard's clean environment
 
 
 def feed_threads() -> list[threading.Thread]:

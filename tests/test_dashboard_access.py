@@ -8,7 +8,7 @@ as a table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,10 @@ from streamlit.testing.v1 import AppTest
 
 from agentchat.dashboard.access import Access, Gate, configure_login_line, decide, is_loopback
 from agentchat.dashboard.formatting import escape_markdown
-from tests.apptest import board_texts, isolated_dashboard
-from tests.support import ROOT, InProcessHub, shipped_dashboard_address
+from tests.kit.apptest import board_texts
+from tests.kit.dashboard_config import shipped_dashboard_address
+from tests.kit.hubs import InProcessHub
+from tests.kit.paths import ROOT
 
 APP = ROOT / "app.py"
 DIAGNOSTICS = "pages/1_Diagnostics.py"
@@ -29,12 +31,7 @@ GENERATE_REQUESTED = "_agentchat_generate_requested"  # what the Generate button
 CHECK_REQUESTED = "_agentchat_check_requested"  # what the Run connection test button's callback sets
 
 
-@pytest.fixture(autouse=True)
-def dashboard_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No AGENTCHAT_ variable or `.env` leaks in; the shipped address is put back and every feed released after."""
-    with isolated_dashboard(monkeypatch, tmp_path, feeds_timeout=5):
-        yield
-        streamlit_config.set_option("server.address", shipped_dashboard_address())
+pytestmark = pytest.mark.usefixtures("dashboard_env")  # tests/conftest.py: the dashboard's clean environment
 
 
 def open_dashboard(

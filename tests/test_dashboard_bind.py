@@ -18,7 +18,11 @@ import pytest
 
 from agentchat.settings import load_settings
 from agentchat.supervisor import Supervisor
-from tests.support import ROOT, free_port, listening_addresses, stop_process, wait_answering
+from tests.kit.netstat import listening_addresses
+from tests.kit.paths import ROOT
+from tests.kit.ports import free_port
+from tests.kit.processes import stop_process
+from tests.kit.waits import wait_answering
 
 COMMANDS = {
     "streamlit run app.py": ([sys.executable, "-m", "streamlit", "run", "app.py"], ROOT),

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.support import InProcessHub
+from tests.kit.hubs import InProcessHub
 
 
 def test_healthz_names_the_database_file_but_not_its_path(hub: InProcessHub, tmp_path: Path) -> None:

@@ -14,7 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import HubProcess, InProcessHub, SseReader, wait_until
+from tests.kit.hubs import HubProcess, InProcessHub
+from tests.kit.sse import SseReader
+from tests.kit.waits import wait_until
 
 
 @pytest.fixture(params=["httptools", "h11"])
@@ -114,7 +116,7 @@ def test_sigterm_ends_open_streams_and_exits_cleanly(start_hub_process) -> None:
     assert "Traceback" not in hub.log()
 
 
-def connect_and_hang_up(hub: InProcessHub, count: int) -> None:
+def connect_and_hang_up(hub: InProcessHub | HubProcess, count: int) -> None:
     """Open `count` SSE streams (100 at a time), read their first bytes, and close them."""
     request = f"GET /api/chat/stream HTTP/1.1\r\nHost: 127.0.0.1:{hub.port}\r\n\r\n".encode()
     for start in range(0, count, 100):

@@ -1,7 +1,7 @@
 """schemathesis attacks a real hub from its own `/openapi.json`, and each thing it found stays fixed.
 
 The fuzz run uses a fixed seed so the suite is repeatable; `bench/fuzz.py` explores with fresh seeds
-and many more examples. How the run is driven, and what it cannot check on the stream: `tests/fuzzing.py`.
+and many more examples. How the run is driven, and what it cannot check on the stream: `tests/kit/fuzzing.py`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from agentchat.hub.params import MAX_STORE_ID
-from tests.fuzzing import run_schemathesis
-from tests.support import HubProcess
+from tests.kit.fuzzing import run_schemathesis
+from tests.kit.hubs import HubProcess
 
 TOKEN = "fuzz-token"
 EXAMPLES_PER_OPERATION = 25

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from agentchat import migrate
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.hub import routes
-from tests.support import InProcessHub, SseReader
+from tests.kit.hubs import InProcessHub
+from tests.kit.sse import SseReader
 
 TOKEN = "s3cret-token"
 

@@ -14,7 +14,7 @@ import pytest
 from agentchat.errors import ConfigError, RateLimited
 from agentchat.hub.ratelimit import SlidingWindowLimit
 from agentchat.settings import load_settings
-from tests.support import InProcessHub
+from tests.kit.hubs import InProcessHub
 
 TOKEN = "rate-limit-token"
 

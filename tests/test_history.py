@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from agentchat.message import parse_timestamp
 from agentchat.store import messages_table
-from tests.support import InProcessHub
+from tests.kit.hubs import InProcessHub
 
 StartHub = Callable[..., InProcessHub]
 Message = dict[str, Any]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,8 +13,12 @@ from agentchat.agents import BUILTIN_ROSTER
 from agentchat.dashboard import history_page
 from agentchat.dashboard.agent_figures import equity_series, message_rows, risk_figures
 from agentchat.dashboard.history_page import selection_of
-from tests.apptest import board_texts, isolated_dashboard, run_until
-from tests.support import ROOT, InProcessHub, age_messages
+from tests.kit.aging import age_messages
+from tests.kit.apptest import board_texts, run_until
+from tests.kit.hubs import InProcessHub
+from tests.kit.paths import ROOT
+
+pytestmark = pytest.mark.usefixtures("dashboard_env")  # tests/conftest.py: the dashboard's clean environment
 
 APP = ROOT / "app.py"
 HISTORY = "pages/3_History.py"
@@ -83,13 +85,6 @@ def test_the_days_of_the_filters_are_whole_utc_days() -> None:
 
 
 # the pages in AppTest -----------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def dashboard_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No AGENTCHAT_ variable of the developer's leaks in; the session's feed is released after."""
-    with isolated_dashboard(monkeypatch, tmp_path, feeds_timeout=5):
-        yield
 
 
 def open_page(monkeypatch: pytest.MonkeyPatch, hub_url: str, page: str, **query: str) -> AppTest:

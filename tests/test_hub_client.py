@@ -36,11 +36,12 @@ from agentchat.hub_client import (
     describe_response,
     refusal,
 )
-from tests.support import HubProcess, free_port
+from tests.kit.hubs import HubProcess
+from tests.kit.ports import free_port
 
 SSE_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
 EMPTY_OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
-Handler = Callable[[socket.socket, bytes], None]
+Handler = Callable[[socket.socket, bytes], object]  # what it returns is not used
 
 
 class SocketServer:

@@ -26,10 +26,13 @@ from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from agentchat.probe import CHECK_NAMES
-from tests.support import ROOT, STARTED_LINE, stop_process, wait_answering, wait_until
+from tests.kit.hubs import STARTED_LINE
+from tests.kit.paths import ROOT
+from tests.kit.processes import stop_process
+from tests.kit.waits import wait_answering, wait_until
 
 COMMANDS = ("hub", "run", "check", "db", "scheduler", "agent-example", "dashboard")
 # Run by the installed venv's Python: the pages of the Streamlit script `agentchat dashboard` serves.
@@ -98,7 +101,7 @@ def succeed(argv: list[str], **options: Any) -> None:
     assert result.returncode == 0, f"{argv!r} exited with {result.returncode}:\n{result.stdout}{result.stderr}"
 
 
-def pins() -> dict[str, str]:
+def pins() -> dict[NormalizedName, str]:
     """requirements.txt as {canonical name: pinned version}."""
     found = {}
     for line in (ROOT / "requirements.txt").read_text().splitlines():

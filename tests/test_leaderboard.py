@@ -6,9 +6,7 @@ fire the fragment's timer, so a test reruns the script to stand in for a tick (`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,8 +25,11 @@ from agentchat.dashboard.standings import (
     trade_rows,
     whole_money,
 )
-from tests.apptest import isolated_dashboard, markdown, run_until
-from tests.support import ROOT, InProcessHub
+from tests.kit.apptest import markdown, run_until
+from tests.kit.hubs import InProcessHub
+from tests.kit.paths import ROOT
+
+pytestmark = pytest.mark.usefixtures("dashboard_env")  # tests/conftest.py: the dashboard's clean environment
 
 APP = ROOT / "app.py"
 LEADERBOARD = "pages/2_Leaderboard.py"
@@ -147,11 +148,10 @@ def test_trade_rows_are_the_agents_messages_that_traded_with_their_words() -> No
 # The page in AppTest ----------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def dashboard_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No AGENTCHAT_ variable of the developer's leaks in; the session's feed is released after."""
-    with isolated_dashboard(monkeypatch, tmp_path, feeds_timeout=30):
-        yield
+@pytest.fixture
+def dashboard_feeds_timeout() -> float:
+    """The Leaderboard's tests give a session's feed up to 30 s to be released after a test, not 5."""
+    return 30.0
 
 
 def open_leaderboard(monkeypatch: pytest.MonkeyPatch, hub_url: str) -> AppTest:

@@ -8,7 +8,7 @@ import sys
 
 from agentchat.hub.limits import RESERVE_FDS, stream_cap
 from agentchat.settings import Settings
-from tests.support import ROOT
+from tests.kit.paths import ROOT
 
 
 def test_the_soft_fd_limit_is_raised_to_the_hard_one_at_start() -> None:

@@ -26,7 +26,9 @@ from agentchat.agents import BUILTIN_ROSTER
 from agentchat.generator.llm import plain_text
 from agentchat.hub.market import MAX_ROUNDS_AT_MODEL
 from agentchat.message import MAX_CONTENT_CHARS, MAX_CONTENT_JSON_BYTES
-from tests.support import ROOT, InProcessHub, hub_env, wait_until
+from tests.kit.hubs import InProcessHub, hub_env
+from tests.kit.paths import ROOT
+from tests.kit.waits import wait_until
 
 MODEL = "test-model"
 API_KEY = "sk-test-key"

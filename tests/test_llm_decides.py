@@ -1,6 +1,6 @@
 """`AGENTCHAT_LLM_DECIDES=true`: the model decides the simulated agents' trades, checked like an external order.
 
-A real hub with a tiny OpenAI-compatible server (`tests/fake_model.py`, not part of agentchat) that answers
+A real hub with a tiny OpenAI-compatible server (`tests/kit/fake_model.py`, not part of agentchat) that answers
 each agent differently: a valid decision, an order the book cannot hold, and an answer that is not
 JSON. The valid one becomes the agent's message, fill and details; the others fall back to the
 engine's decision, counted in `/metrics`.
@@ -15,8 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fake_model import FakeModel, serving
-from tests.support import InProcessHub, SseReader
+from tests.kit.fake_model import FakeModel, serving
+from tests.kit.hubs import InProcessHub
+from tests.kit.sse import SseReader
 
 StartHub = Callable[..., InProcessHub]
 VALID = {

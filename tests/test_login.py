@@ -25,8 +25,10 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, WebSocketR
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from tests.browser import BROWSER_MARKS, Dashboard, card
-from tests.support import InProcessHub, free_port, wait_answering
+from tests.kit.browser import BROWSER_MARKS, Dashboard, card
+from tests.kit.hubs import InProcessHub
+from tests.kit.ports import free_port
+from tests.kit.waits import wait_answering
 
 pytestmark = BROWSER_MARKS
 TOKEN = "login-test-token"

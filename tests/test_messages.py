@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from agentchat.agents import BUILTIN_ROSTER
-from tests.support import InProcessHub
+from tests.kit.hubs import InProcessHub
 
 
 def test_messages_since_id_returns_newer_ones_in_id_order(hub: InProcessHub) -> None:

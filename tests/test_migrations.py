@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from agentchat import migrate
 from agentchat.message import Draft, utc_now
 from agentchat.store import Store, create_store_engine
-from tests.support import ROOT, HubProcess, InProcessHub, hub_env
+from tests.kit.hubs import HubProcess, InProcessHub, hub_env
+from tests.kit.paths import ROOT
 
 HEAD = migrate.head_revision()
 StartHub = Callable[..., InProcessHub]

@@ -8,10 +8,11 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from agentchat.dashboard.formatting import model_notice
-from tests.support import InProcessHub
+from tests.kit.hubs import InProcessHub
 from tests.test_dashboard import DIAGNOSTICS, open_dashboard
-from tests.test_dashboard import dashboard_env as dashboard_env  # autouse: the dashboard's clean environment
 from tests.test_llm import MODEL, FakeLlm
+
+pytestmark = pytest.mark.usefixtures("dashboard_env")  # tests/conftest.py: the dashboard's clean environment
 
 
 @pytest.fixture

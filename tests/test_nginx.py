@@ -21,8 +21,12 @@ from playwright.sync_api import Browser, expect
 
 from agentchat import RealtimeAgentMessages
 from agentchat.agents import BUILTIN_ROSTER
-from tests.browser import CHROMIUM
-from tests.support import ROOT, HubProcess, SseReader, answers, free_port, wait_until
+from tests.kit.browser import CHROMIUM
+from tests.kit.hubs import HubProcess
+from tests.kit.paths import ROOT
+from tests.kit.ports import free_port
+from tests.kit.sse import SseReader
+from tests.kit.waits import answers, wait_until
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 pytestmark = pytest.mark.skipif(not Path(NGINX).exists(), reason="the proxy tests need nginx (apt-get install nginx)")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.support import InProcessHub
+from tests.kit.hubs import InProcessHub
 
 
 def assert_json_error(response: httpx.Response, status: int) -> dict[str, str]:
@@ -138,7 +138,7 @@ def test_a_crash_inside_the_stream_is_one_log_line_and_a_json_500(hub: InProcess
     def broken(*_args: object) -> object:
         raise RuntimeError("boom")
 
-    hub.app.hub.store.bounds = broken  # type: ignore[method-assign]  # a fault inside the store's answer
+    hub.app.hub.store.bounds = broken  # type: ignore[method-assign, assignment]  # a fault inside the store's answer
     response = httpx.get(f"{hub.url}/api/chat/stream", headers={"Last-Event-ID": "0"})
     assert_json_error(response, 500)
     assert hub.log().count("unexpected error on GET /api/chat/stream") == 1

@@ -13,7 +13,7 @@ from agentchat.hub.api_reference import PAGE, reference_page
 from agentchat.hub.app import create_app
 from agentchat.hub.openapi import build_document
 from agentchat.settings import Settings
-from tests.support import HubProcess
+from tests.kit.hubs import HubProcess
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 

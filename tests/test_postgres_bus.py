@@ -23,7 +23,9 @@ import sqlalchemy as sa
 from agentchat.agents import BUILTIN_ROSTER, STRATEGIES
 from agentchat.bus.postgres import INLINE_LIMIT_BYTES, notification_payload
 from agentchat.message import Message
-from tests.support import InProcessHub, SseReader, wait_until
+from tests.kit.hubs import InProcessHub
+from tests.kit.sse import SseReader
+from tests.kit.waits import wait_until
 
 ROSTER_SIZE = len(BUILTIN_ROSTER)
 StartHub = Callable[..., InProcessHub]

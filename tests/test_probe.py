@@ -15,7 +15,9 @@ import pytest
 
 from agentchat.probe import CHECK_NAMES, run_check, run_checks
 from agentchat.settings import Settings
-from tests.support import ROOT, InProcessHub, free_port
+from tests.kit.hubs import InProcessHub
+from tests.kit.paths import ROOT
+from tests.kit.ports import free_port
 
 ESCAPE = "\x1b"
 

@@ -21,24 +21,11 @@ from agentchat.agents import BUILTIN_ROSTER, load_roster, token_digest
 from agentchat.books import START_CASH
 from agentchat.errors import ConfigError
 from agentchat.hub.publish import MAX_GROSS_LEVERAGE
-from tests.support import InProcessHub, SseReader
+from tests.kit.hubs import InProcessHub
+from tests.kit.roster import TOKENS, roster_file
+from tests.kit.sse import SseReader
 
 StartHub = Callable[..., InProcessHub]
-TOKENS = {"alpha": "alpha-secret-token", "beta": "beta-secret-token"}
-
-
-def roster_file(directory: Path) -> Path:
-    """The built-in agents and two external ones, as an operator writes it."""
-    lines = []
-    for agent in BUILTIN_ROSTER:
-        lines += ["[[agents]]", f'id = "{agent.id}"', f'name = "{agent.name}"', f'color = "{agent.color}"']
-        lines += [f'strategy = "{agent.strategy}"', ""]
-    for agent_id, token in TOKENS.items():
-        lines += ["[[agents]]", f'id = "{agent_id}"', f'name = "Agent {agent_id.title()}"', 'color = "#336699"']
-        lines += ['strategy = "LLM swing (gpt-4o)"', f'publish_token_sha256 = "{token_digest(token)}"', ""]
-    path = directory / "agents.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
 
 
 @pytest.fixture
@@ -70,7 +57,11 @@ def book(hub: InProcessHub, agent_id: str) -> dict[str, Any]:
 
 
 def order_body(symbol: str = "BTC", side: str = "buy", quantity: float = 2, **extra: Any) -> dict[str, Any]:
-    body = {"agent_id": "alpha", "kind": "trade", "content": f"{side} {quantity} {symbol}: breakout confirmed"}
+    body: dict[str, Any] = {
+        "agent_id": "alpha",
+        "kind": "trade",
+        "content": f"{side} {quantity} {symbol}: breakout confirmed",
+    }
     body["order"] = {"symbol": symbol, "side": side, "quantity": quantity}
     return {**body, **extra}
 

@@ -14,9 +14,12 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, expect
 
-from tests.support import ROOT, InProcessHub
-from tests.test_publish import order_body, post, roster_file
-from tests.test_viewer import BROWSER_MARKS, PAYLOAD, card, context, open_tab
+from tests.kit.browser import BROWSER_MARKS
+from tests.kit.hubs import InProcessHub
+from tests.kit.paths import ROOT
+from tests.kit.roster import roster_file
+from tests.test_publish import order_body, post
+from tests.test_viewer import PAYLOAD, card, context, open_tab
 
 pytestmark = BROWSER_MARKS
 __all__ = ["context"]  # the browser profile fixture of the viewer tests, dialogs and CSP watched

@@ -44,8 +44,8 @@ def test_a_named_dashboard_host_and_stream_origins_are_accepted_too() -> None:
         _env_file=None,
         dashboard_host="desk.example",
         dashboard_port=9000,
-        stream_origins="https://desk.example",  # type: ignore[arg-type]  # as read from the environment
-        cors_origins="https://viewer.example",  # type: ignore[arg-type]
+        stream_origins="https://desk.example",  # as read from the environment
+        cors_origins="https://viewer.example",
     )
     assert settings.dashboard_origins == {
         "http://127.0.0.1:9000",

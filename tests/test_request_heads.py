@@ -16,7 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import ROOT, HubProcess, free_port, hub_env, stop_process, wait_answering, wait_until
+from tests.kit.hubs import HubProcess, hub_env
+from tests.kit.paths import ROOT
+from tests.kit.ports import free_port
+from tests.kit.processes import stop_process
+from tests.kit.waits import wait_answering, wait_until
 
 HUGE_HEAD_BYTES = 16 * 1024 * 1024  # what a hostile client offers; the hub must stop reading long before
 PIECE = 64 * 1024

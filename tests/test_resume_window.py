@@ -19,7 +19,9 @@ import sqlalchemy as sa
 
 from agentchat.message import Draft
 from agentchat.store import Store, create_store_engine
-from tests.support import InProcessHub, SseReader, wait_until
+from tests.kit.hubs import InProcessHub
+from tests.kit.sse import SseReader
+from tests.kit.waits import wait_until
 
 StartHub = Callable[..., InProcessHub]
 ROSTER_SIZE = 6

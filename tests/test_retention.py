@@ -15,7 +15,10 @@ import sqlalchemy as sa
 
 from agentchat import RealtimeAgentMessages
 from agentchat.agents import BUILTIN_ROSTER
-from tests.support import InProcessHub, SseReader, age_messages, wait_until
+from tests.kit.aging import age_messages
+from tests.kit.hubs import InProcessHub
+from tests.kit.sse import SseReader
+from tests.kit.waits import wait_until
 
 StartHub = Callable[..., InProcessHub]
 BEAT = 0.2  # a hub beats only live streams: the first heartbeat ends a replay

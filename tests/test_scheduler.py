@@ -18,7 +18,10 @@ import pytest
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.errors import ConfigError
 from agentchat.scheduling import Slot, interval_ms
-from tests.support import ROOT, InProcessHub, free_port, wait_until
+from tests.kit.hubs import InProcessHub
+from tests.kit.paths import ROOT
+from tests.kit.ports import free_port
+from tests.kit.waits import wait_until
 
 TOKEN = "scheduler-token"
 ROUND = len(BUILTIN_ROSTER)

@@ -10,7 +10,8 @@ import pytest
 
 from agentchat.errors import ConfigError
 from agentchat.settings import load_settings
-from tests.support import ROOT, hub_env
+from tests.kit.hubs import hub_env
+from tests.kit.paths import ROOT
 
 
 def run_hub(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -21,7 +21,8 @@ from agentchat.generator.market import Market
 from agentchat.hub.book_frames import merge_book_frame
 from agentchat.ledger import Ledger
 from agentchat.store import create_store_engine
-from tests.support import InProcessHub, SseReader
+from tests.kit.hubs import InProcessHub
+from tests.kit.sse import SseReader
 
 StartHub = Callable[..., InProcessHub]
 AGENTS = len(BUILTIN_ROSTER)

@@ -17,8 +17,8 @@ from playwright.sync_api import Browser, Page
 
 from agentchat.dashboard.formatting import EMPTY_TEXT, GAP_TEXT, KIND_COLORS, PILLS, meta_line, relative_age
 from agentchat.message import MESSAGE_KINDS
-from tests.browser import BROWSER_MARKS, open_module
-from tests.support import InProcessHub
+from tests.kit.browser import BROWSER_MARKS, open_module
+from tests.kit.hubs import InProcessHub
 
 pytestmark = BROWSER_MARKS
 

@@ -8,7 +8,7 @@ under each of its HTTP protocols.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import httpx
@@ -16,7 +16,8 @@ import pytest
 
 from agentchat.hub.fanout import Mode
 from agentchat.hub.sockets import AsgiSocket, Chunk, UvicornSocket, Write, open_socket
-from tests.support import InProcessHub, wait_until
+from tests.kit.hubs import InProcessHub
+from tests.kit.waits import wait_until
 
 
 class ScriptedSend:
@@ -24,11 +25,11 @@ class ScriptedSend:
 
     def __init__(self, waits: bool = False) -> None:
         self.waits = waits
-        self.sent: list[dict[str, Any]] = []
-        self.finished: list[dict[str, Any]] = []
+        self.sent: list[MutableMapping[str, Any]] = []
+        self.finished: list[MutableMapping[str, Any]] = []
         self.room = asyncio.Event()
 
-    async def __call__(self, message: dict[str, Any]) -> None:
+    async def __call__(self, message: MutableMapping[str, Any]) -> None:
         self.sent.append(message)
         if self.waits:
             await self.room.wait()

@@ -13,7 +13,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.support import InProcessHub, SseReader
+from tests.kit.hubs import InProcessHub
+from tests.kit.sse import SseReader
 
 
 @pytest.fixture(params=["httptools", "h11"])

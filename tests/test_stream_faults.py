@@ -17,7 +17,9 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from tests.support import InProcessHub, SseReader, wait_until
+from tests.kit.hubs import InProcessHub
+from tests.kit.sse import SseReader
+from tests.kit.waits import wait_until
 
 
 def read_until_closed(connection: socket.socket) -> bytes:

@@ -25,7 +25,11 @@ import httpx
 import pytest
 
 from agentchat.agents import BUILTIN_ROSTER
-from tests.support import ROOT, free_port, hub_env, listening_addresses, wait_until
+from tests.kit.hubs import hub_env
+from tests.kit.netstat import listening_addresses
+from tests.kit.paths import ROOT
+from tests.kit.ports import free_port
+from tests.kit.waits import wait_until
 
 
 def process_state(pid: int) -> str | None:

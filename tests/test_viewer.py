@@ -20,8 +20,13 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from agentchat.agents import BUILTIN_ROSTER
-from tests.browser import BROWSER_MARKS
-from tests.support import ROOT, HubProcess, InProcessHub, age_messages, free_port, wait_until
+from tests.kit.aging import age_messages
+from tests.kit.browser import BROWSER_MARKS
+from tests.kit.http import HubClientMixin
+from tests.kit.hubs import HubProcess, InProcessHub
+from tests.kit.paths import ROOT
+from tests.kit.ports import free_port
+from tests.kit.waits import wait_until
 from tests.test_llm import MODEL, FakeLlm
 
 pytestmark = BROWSER_MARKS
@@ -73,7 +78,7 @@ def column_ids(page: Page, agent_id: str) -> list[int]:
     return [int(value) for value in ids.evaluate_all("cards => cards.map(card => card.dataset.id)")]
 
 
-def generate(hub: HubProcess, agents: list[str] | None = None) -> list[dict[str, Any]]:
+def generate(hub: HubClientMixin, agents: list[str] | None = None) -> list[dict[str, Any]]:
     response = hub.generate(agents)
     assert response.status_code == 201, response.text
     return list(response.json()["messages"])

@@ -12,7 +12,7 @@ import httpx
 
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.hub.viewer import load_assets
-from tests.support import HubProcess
+from tests.kit.hubs import HubProcess
 
 ASSETS = ["/agentchat.js", "/agentchat.css", "/favicon.svg"]
 

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import BROWSER_MARKS
-from tests.support import InProcessHub
+from tests.kit.browser import BROWSER_MARKS
+from tests.kit.hubs import InProcessHub
 
 pytestmark = BROWSER_MARKS
 

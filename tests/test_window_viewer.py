@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, expect
 
 from agentchat.store import messages_table
-from tests.browser import BROWSER_MARKS, Dashboard
-from tests.support import InProcessHub
+from tests.kit.browser import BROWSER_MARKS, Dashboard
+from tests.kit.hubs import InProcessHub
 
 pytestmark = BROWSER_MARKS
 

@@ -15,7 +15,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.support import wait_until
+from tests.kit.waits import wait_until
 
 __all__ = ["board", "board_texts", "isolated_dashboard", "markdown", "run_until"]
 

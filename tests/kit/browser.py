@@ -18,7 +18,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.support import ROOT, free_port, stop_process, wait_answering
+from tests.kit.paths import ROOT
+from tests.kit.ports import free_port
+from tests.kit.processes import stop_process
+from tests.kit.waits import wait_answering
 
 __all__ = [
     "BROWSER_MARKS",

@@ -1,0 +1,45 @@
+"""Waiting on a condition or a server, never for a fixed time: the ceilings only catch a hang.
+
+The default ceilings here (30-60 s) only catch a hang: what they wait for takes a second or two on
+a quiet machine, and several times that beside a loaded one (`make flake-hunt`).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
+    """Poll `condition` until it returns something truthy (and return that); fail the test after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def answers(url: str) -> bool:
+    """Whether `url` answers 200 within a second (a refused or silent server does not)."""
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_answering(process: subprocess.Popen[bytes], url: str, log: Callable[[], str], timeout: float = 60.0) -> None:
+    """Wait until `url` answers 200; fail with the process's log if it exits first."""
+
+    def answering() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"{process.args!r} exited with {process.returncode}:\n{log()}")
+        return answers(url)
+
+    wait_until(answering, timeout)
