@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentchat.agents import BUILTIN_ROSTER
-from agentchat.books import Book, Fill, Position, performance_entry, replay
+from agentchat.market.books import Book, Position
+from tests.market_replay import book_entry, fill_from_meta, replay
 from tests.support import UNBOUNDED, InProcessHub
 
 AGENT_IDS = [agent.id for agent in BUILTIN_ROSTER]
@@ -85,9 +86,9 @@ def test_replaying_every_trade_since_a_snapshot_gives_the_books_the_hub_reports(
         fills = [
             fill
             for message in messages
-            if message["agent_id"] == entry["agent_id"] and (fill := Fill.from_meta(message["meta"])) is not None
+            if message["agent_id"] == entry["agent_id"] and (fill := fill_from_meta(message["meta"])) is not None
         ]
-        replayed = performance_entry(entry["agent_id"], replay(before[entry["agent_id"]], fills), reported["prices"])
+        replayed = book_entry(entry["agent_id"], replay(before[entry["agent_id"]], fills), reported["prices"])
         assert_same_book(replayed, entry)
 
 

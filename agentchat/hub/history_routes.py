@@ -27,8 +27,7 @@ from agentchat.history import (
     page,
     pages,
 )
-from agentchat.hub.book_routes import parse_since
-from agentchat.hub.params import parse_agents, parse_int
+from agentchat.hub.params import parse_agents, parse_int, parse_since
 from agentchat.hub.responses import json_response
 from agentchat.message import Message
 
