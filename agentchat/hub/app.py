@@ -114,7 +114,7 @@ class Hub:
         self.book_frames = BookFrames(self.simulation_store, self.fanout, settings.book_frames == "every_stream")
         self.fill_frames = FillFrames(self.book_frames, [a.id for a in self.roster if a.external])
         self.recent = RecentMessages(settings.retention_seconds)  # what agents may answer
-        self.rounds = Rounds(self.store, self.bus, self.market.prepare, self.recent, self.generate_limit)
+        self.rounds = Rounds(self.store, self.bus, self.market, self.recent, self.generate_limit)
         self.publisher = Publisher(self.rounds, self.simulation_store, self.roster, settings.publish_per_minute)
         self.started_monotonic = time.monotonic()
         self.migrated = False

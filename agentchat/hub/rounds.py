@@ -6,9 +6,8 @@ body; this is where the product's rule lives, *persist, then publish*:
 1. An `Idempotency-Key` already answered returns the first answer; nothing is generated. The
    key is remembered with a digest of the request (`request_hash`: the agents asked for), and
    the same key with another request is refused (422), as the IETF idempotency-key draft says.
-2. The shared market (`market/round.py`, handed in as `prepare`) prepares the round's writer from
-   the recent messages (`RecentMessages`, kept from the bus); with an LLM, the model phrases the
-   round here.
+2. The shared market (`market/round.py`) prepares the round's writer from the recent messages
+   (`RecentMessages`, kept from the bus); with an LLM, the model phrases the round here.
 3. Under the hub's round lock the store runs the round in one transaction: the writer reads the
    simulation's state, decides the round and writes the new state and books back, then the
    messages are inserted and the bus's `before_commit` runs inside it (a PostgreSQL bus sends
@@ -26,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -35,15 +34,13 @@ import anyio.to_thread
 from agentchat.agents import Agent
 from agentchat.bus import Bus
 from agentchat.hub.ratelimit import SlidingWindowLimit
+from agentchat.market.round import SharedMarket
 from agentchat.message import Message, utc_now
-from agentchat.store import RoundWriter, Store
+from agentchat.store import Store
 
-__all__ = ["RECENT_FOR_REPLIES", "PrepareRound", "RecentMessages", "Round", "Rounds", "request_hash"]
+__all__ = ["RECENT_FOR_REPLIES", "RecentMessages", "Round", "Rounds", "request_hash"]
 
 RECENT_FOR_REPLIES = 30
-
-PrepareRound = Callable[[Sequence[Agent], Sequence[Message]], Awaitable[RoundWriter]]
-"""The writer of one round for the agents asked, given what they may answer (`SharedMarket.prepare`)."""
 
 
 def request_hash(agents: Sequence[Agent]) -> str:
@@ -80,12 +77,12 @@ class Rounds:
     """Makes rounds for the hub: idempotency, generation, insert with the bus hook, publish."""
 
     def __init__(
-        self, store: Store, bus: Bus, prepare: PrepareRound, recent: RecentMessages, limit: SlidingWindowLimit
+        self, store: Store, bus: Bus, market: SharedMarket, recent: RecentMessages, limit: SlidingWindowLimit
     ) -> None:
         self.store = store
         self.limit = limit  # AGENTCHAT_GENERATE_PER_MINUTE: a replay of a known key does not count
         self.bus = bus
-        self.prepare = prepare
+        self.market = market
         self.recent = recent
         self.lock = asyncio.Lock()  # publish in commit order
 
@@ -97,7 +94,7 @@ class Rounds:
             if earlier is not None:
                 return Round(earlier, replayed=True)
         self.limit.acquire("rounds")  # past the limit: RateLimited, 429 with Retry-After
-        write_round = await self.prepare(agents, self.recent.retained())  # runs in the insert's transaction
+        write_round = await self.market.prepare(agents, self.recent.retained())  # runs in the insert's transaction
         async with self.lock:
             messages, created = await anyio.to_thread.run_sync(
                 self.store.insert_round, write_round, idempotency_key, self.bus.before_commit, body_hash

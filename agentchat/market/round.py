@@ -18,8 +18,8 @@ the model's words can never describe a trade the simulation did not make.
 `recent` (what agents may answer) is taken once, before the round, and the same list is used by
 both passes, so a phrasing is not thrown away because a message arrived meanwhile.
 
-With a `ModelDecider` (`AGENTCHAT_LLM_DECIDES=true`, `hub/decisions.py`) the model decides instead
-of phrasing, with the same two passes: it is asked before the lock, from the bar the round will
+With a `Decider` (`AGENTCHAT_LLM_DECIDES=true`: the hub's `ModelDecider`, `hub/decisions.py`) the
+model decides instead of phrasing, with the same two passes: it is asked before the lock, from the bar the round will
 trade at, and under the lock each agent's checked decision replaces the engine's draft and fill
 only if the round is still that bar and the book can hold it (`apply_decisions`).
 
@@ -36,7 +36,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import anyio.to_thread
 from sqlalchemy.engine import Connection
@@ -45,17 +45,15 @@ from agentchat.agents import Agent
 from agentchat.errors import BadRequest
 from agentchat.generator import Generator, SimulatedRound
 from agentchat.generator.health import WriterHealth
-from agentchat.hub.decisions import ModelDecider
-from agentchat.hub.publish import PublishRequest
 from agentchat.market.books import Book
 from agentchat.market.prices import MarketSnapshot
 from agentchat.market.state import SimulationState
 from agentchat.market.storage import SimulationStore
-from agentchat.market.trading import execute
-from agentchat.message import Draft, Message, dumps, utc_now
+from agentchat.market.trading import Order, execute
+from agentchat.message import Draft, Message, MessageKind, dumps, utc_now
 from agentchat.store import RoundWriter
 
-__all__ = ["MAX_ROUNDS_AT_MODEL", "MODEL_THREADS", "SharedMarket"]
+__all__ = ["MAX_ROUNDS_AT_MODEL", "MODEL_THREADS", "Decider", "Decision", "SharedMarket"]
 
 logger = logging.getLogger("agentchat.market.round")
 
@@ -63,6 +61,34 @@ _DraftKey = tuple[str, str, str, str]
 
 MODEL_THREADS = 4  # rounds phrased at once (each round's calls run concurrently inside its thread)
 MAX_ROUNDS_AT_MODEL = 8  # rounds waiting for the model at once, phrased or queued for a thread
+
+
+class Decision(Protocol):
+    """One agent's decision as a round uses it: the message it writes and the order it makes, if any."""
+
+    @property
+    def kind(self) -> MessageKind: ...
+
+    @property
+    def content(self) -> str: ...
+
+    @property
+    def order(self) -> Order | None: ...
+
+    @property
+    def details(self) -> dict[str, Any] | None: ...
+
+
+class Decider(Protocol):
+    """Decides each agent's trade for a bar (the hub's `ModelDecider`); a round falls back to the engine's."""
+
+    def decide(
+        self, agents: Sequence[Agent], market: MarketSnapshot, books: Mapping[str, Book]
+    ) -> Mapping[str, Decision]: ...
+
+    def rejected(self, agent: Agent, reason: str) -> None:
+        """A decision not used: the engine decides for `agent` this round."""
+        ...
 
 
 def _key(draft: Draft) -> _DraftKey:
@@ -77,7 +103,7 @@ class SharedMarket:
         generator: Generator,
         simulation_store: SimulationStore,
         roster: Sequence[Agent],
-        decider: ModelDecider | None = None,
+        decider: Decider | None = None,
     ) -> None:
         self.generator = generator
         self.simulation_store = simulation_store
@@ -111,8 +137,8 @@ class SharedMarket:
             self.rounds_at_model -= 1
 
     async def _decide(
-        self, decider: ModelDecider, agents: Sequence[Agent], bar: MarketSnapshot, books: Mapping[str, Book]
-    ) -> dict[str, PublishRequest]:
+        self, decider: Decider, agents: Sequence[Agent], bar: MarketSnapshot, books: Mapping[str, Book]
+    ) -> Mapping[str, Decision]:
         """The model's checked decisions, in the model's own threads; none (the engine decides) when too
         many rounds already wait for it."""
         if self.rounds_at_model >= MAX_ROUNDS_AT_MODEL:
@@ -129,7 +155,7 @@ class SharedMarket:
         agents, recent = tuple(agents), tuple(recent)
         fresh: SimulationState | None = None  # the market phrased from, when the store has none yet
         phrased: dict[_DraftKey, Draft] = {}
-        decided: dict[str, PublishRequest] = {}
+        decided: Mapping[str, Decision] = {}
         decided_at: tuple[int, int] | None = None  # (seed, round) of the state the model decided from
         if self.decider is not None:
             stored = await anyio.to_thread.run_sync(self.simulation_store.current)
@@ -166,7 +192,7 @@ class SharedMarket:
         before: SimulationState,
         simulated: SimulatedRound,
         agents: Sequence[Agent],
-        decided: Mapping[str, PublishRequest],
+        decided: Mapping[str, Decision],
         decided_at: tuple[int, int] | None,
     ) -> SimulatedRound:
         """The round with each valid model decision in place of the engine's (under the lock)."""
