@@ -15,3 +15,5 @@ One module per job, from the values up to the store:
 This package's `__init__` imports nothing, so importing one of its modules (the generator imports
 `prices.py` and `books.py`) never loads `round.py`, which imports the generator.
 """
+
+__all__: list[str] = []
