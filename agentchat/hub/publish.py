@@ -13,8 +13,8 @@ same locks, so a published message and a round can never interleave:
    or the write lock (SQLite) that orders every hub's rounds: the writer reads the market and the
    books as the latest round left them (`SimulationStore.load_for_update`), fills the order at the
    current price if the book can hold it (`market/trading.py`: `execute`), writes the book back and
-   returns the message's draft, whose `meta` carries the fill. The book and the message commit together or
-   not at all, and every hub on the store sees the same price and the same book.
+   returns the message's draft, whose `meta` carries the fill. The book and the message commit
+   together or not at all, and every hub on the store sees the same price and the same book.
 
 The order and the order rule are the market's (`market/trading.py`); a fill the book cannot hold is
 a 400, and nothing is written.

@@ -3,10 +3,10 @@
 A hub holds no market of its own. `SharedMarket.prepare(agents, recent)` returns the round's
 `RoundWriter`, which `Store.insert_round` calls inside its transaction, after the lock that orders
 ids (the advisory lock on PostgreSQL, the write lock on SQLite): it reads the stored state
-(`SimulationStore.load_for_update`), lets the generator decide the round from it, writes the state and the
-round's books back, and returns the drafts. The state and the messages commit together or not at
-all, so any number of hubs on one store make one market, a restart continues where it stopped, and
-concurrent rounds queue on the lock instead of forking the market.
+(`SimulationStore.load_for_update`), lets the generator decide the round from it, writes the state
+and the round's books back, and returns the drafts. The state and the messages commit together or
+not at all, so any number of hubs on one store make one market, a restart continues where it
+stopped, and concurrent rounds queue on the lock instead of forking the market.
 
 Deciding a round is fast and deterministic (`Generator.next_round`), so it is done under the lock.
 Phrasing it with an LLM is slow, so `prepare` does that first, outside the lock, from the state as
@@ -19,9 +19,11 @@ the model's words can never describe a trade the simulation did not make.
 both passes, so a phrasing is not thrown away because a message arrived meanwhile.
 
 With a `Decider` (`AGENTCHAT_LLM_DECIDES=true`: the hub's `ModelDecider`, `hub/decisions.py`) the
-model decides instead of phrasing, with the same two passes: it is asked before the lock, from the bar the round will
-trade at, and under the lock each agent's checked decision replaces the engine's draft and fill
-only if the round is still that bar and the book can hold it (`apply_decisions`).
+model decides instead of phrasing, with the same two passes: it is asked before the lock, from the
+bar the round will trade at, and under the lock each agent's checked decision replaces the engine's
+draft and fill only if the round is still that bar and the book can hold it (`apply_decisions`).
+`Decider` and `Decision` are protocols here (the hub's `PublishRequest` is a `Decision`), so the
+market imports nothing of the hub that builds them.
 
 A model has capacity of its own. Phrasing (and deciding) runs in worker threads of a limiter of its own
 (`MODEL_THREADS`), never in the pool every store read (and `/healthz`) uses: a model that hangs
