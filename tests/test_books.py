@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.generator import OfflineGenerator
+from agentchat.hub.openapi import build_document
 from agentchat.market.books import START_CASH, Book, Fill, Position
 from agentchat.market.prices import INSTRUMENTS, Market
 from agentchat.market.report import BookReport, rank
 from agentchat.market.state import SimulationState
+from agentchat.message import dumps
 from tests.market_replay import InMemorySimulation, book_entry, fill_from_meta, replay
 
 SYMBOLS = [instrument.symbol for instrument in INSTRUMENTS]
@@ -96,6 +98,21 @@ def test_fills_are_read_back_only_from_messages_that_traded() -> None:
     )
     assert fill_from_meta({"symbol": "BTC", "side": None, "price": 70_000.5}) is None
     assert fill_from_meta({"symbol": "BTC", "price": "70k", "quantity": 1}) is None
+
+
+def test_a_book_report_read_back_from_its_wire_form_writes_the_same_bytes() -> None:
+    book = replay(Book(), [Fill("BTC", 0.5, 70_000.0), Fill("ETH", -2, 3_800.0), Fill("BTC", -0.25, 71_000.0)])
+    report = BookReport.of("a", book.marked({"BTC": 70_500.5, "ETH": 3_790.25}), {"BTC": 70_500.5, "ETH": 3_790.25})
+    text = dumps(report.wire())
+    assert dumps(BookReport.model_validate(json.loads(text)).wire()) == text
+    assert list(json.loads(text)) == list(BookReport.model_fields)  # the keys on the wire, in the model's order
+
+
+def test_the_openapi_book_entry_is_the_book_report_models_schema() -> None:
+    component = build_document(BUILTIN_ROSTER, token_required=False)["components"]["schemas"]["BookEntry"]
+    assert list(component["properties"]) == component["required"] == list(BookReport.model_fields)
+    assert component["properties"]["agent_id"] == {"$ref": "#/components/schemas/AgentId"}
+    assert component["additionalProperties"] is False
 
 
 def test_ranking_is_by_equity_then_agent_id() -> None:
