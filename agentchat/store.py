@@ -388,7 +388,7 @@ class Store:
 
         `drafts` may be a `RoundWriter`: it is called inside the transaction, after the lock and
         the key check, and returns the drafts. That is where a round reads the simulation's
-        state, advances it and writes it back (`hub/market.py`), so the state and the messages
+        state, advances it and writes it back (`market/round.py`), so the state and the messages
         commit together, in id order, and a replayed key advances nothing.
         """
         with self._connect(write=True) as connection:

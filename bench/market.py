@@ -24,17 +24,18 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agentchat.books import Book, Fill, performance_entry
+from agentchat.market.books import Book
 from tests.kit.hubs import HubProcess
+from tests.kit.market_replay import book_entry, fill_from_meta
 
 
 def replayed_equity(messages: list[dict[str, Any]], prices: dict[str, float]) -> dict[str, float]:
     books: dict[str, Book] = {}
     for message in messages:
-        fill = Fill.from_meta(message["meta"])
+        fill = fill_from_meta(message["meta"])
         if fill is not None:
             books[message["agent_id"]], _ = books.get(message["agent_id"], Book()).filled(fill)
-    return {agent_id: performance_entry(agent_id, book, prices)["equity"] for agent_id, book in books.items()}
+    return {agent_id: book_entry(agent_id, book, prices)["equity"] for agent_id, book in books.items()}
 
 
 def all_messages(client: httpx.Client) -> list[dict[str, Any]]:

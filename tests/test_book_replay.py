@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentchat.agents import BUILTIN_ROSTER
-from agentchat.books import Book, Fill, Position, performance_entry, replay
+from agentchat.market.books import Book, Position
 from tests.kit.hubs import UNBOUNDED, InProcessHub
+from tests.kit.market_replay import book_entry, fill_from_meta, replay
 
 AGENT_IDS = [agent.id for agent in BUILTIN_ROSTER]
 AVG_PRICE_STEP = 1.01e-8  # one unit in the 8th place, where the API rounds `avg_price`
@@ -85,9 +86,9 @@ def test_replaying_every_trade_since_a_snapshot_gives_the_books_the_hub_reports(
         fills = [
             fill
             for message in messages
-            if message["agent_id"] == entry["agent_id"] and (fill := Fill.from_meta(message["meta"])) is not None
+            if message["agent_id"] == entry["agent_id"] and (fill := fill_from_meta(message["meta"])) is not None
         ]
-        replayed = performance_entry(entry["agent_id"], replay(before[entry["agent_id"]], fills), reported["prices"])
+        replayed = book_entry(entry["agent_id"], replay(before[entry["agent_id"]], fills), reported["prices"])
         assert_same_book(replayed, entry)
 
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
-from agentchat.books import rank
 from agentchat.hub.book_frames import book_change, merge_book_frame
 from tests.kit.hubs import InProcessHub
+from tests.kit.market_replay import ranked_entries
 from tests.kit.sse import Event, SseReader
 from tests.test_shared_market import generate, performance
 
@@ -75,14 +75,14 @@ def test_a_book_stream_starts_with_the_full_books_then_merges_changes_to_what_th
         reader.next("ready")
         report = performance(hub)
         books, held = books_of_round(reader, report["round"])
-        assert rank(books.values()) == report["agents"]
+        assert ranked_entries(books.values()) == report["agents"]
         for agents in (["llama_maker"], None, ["grok_sentiment"], None):
             generate(hub, agents)
             change = reader.next("book").data
             assert change["full"] is False and change["round"] == held + 1
             books, held = merge_book_frame(books, held, change)
             report = performance(hub)
-            assert rank(books.values()) == report["agents"]
+            assert ranked_entries(books.values()) == report["agents"]
             assert len(httpx.Response(200, json=change).content) < len(httpx.Response(200, json=report).content)
     finally:
         reader.close()
@@ -97,7 +97,7 @@ def test_a_reconnected_book_stream_gets_the_full_books_again(start_hub: StartHub
         reader.next("ready")
         report = performance(hub)
         books, _held = books_of_round(reader, report["round"])
-        assert rank(books.values()) == report["agents"]
+        assert ranked_entries(books.values()) == report["agents"]
     finally:
         reader.close()
 
@@ -173,6 +173,6 @@ def test_a_stream_that_asks_after_rounds_nobody_asked_for_gets_the_latest_books(
     try:
         reader.next("ready")
         books, _held = books_of_round(reader, 3)
-        assert rank(books.values()) == performance(hub)["agents"]
+        assert ranked_entries(books.values()) == performance(hub)["agents"]
     finally:
         reader.close()

@@ -14,9 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentchat.agents import BUILTIN_ROSTER
-from agentchat.books import START_CASH, Book, Fill, Position, performance_entry, rank, replay
-from agentchat.generator import OfflineGenerator, SimulationState
-from agentchat.generator.market import INSTRUMENTS, Market
+from agentchat.generator import OfflineGenerator
+from agentchat.hub.openapi import build_document
+from agentchat.market.books import START_CASH, Book, Fill, Position
+from agentchat.market.prices import INSTRUMENTS, Market
+from agentchat.market.report import BookReport, rank
+from agentchat.market.state import SimulationState
+from agentchat.message import dumps
+from tests.kit.market_replay import InMemorySimulation, book_entry, fill_from_meta, replay
 
 SYMBOLS = [instrument.symbol for instrument in INSTRUMENTS]
 START_PRICES = {instrument.symbol: instrument.start_price for instrument in INSTRUMENTS}
@@ -74,7 +79,7 @@ def test_a_closing_fill_with_a_profit_is_a_win_and_one_with_a_loss_is_not() -> N
 
 
 def test_a_book_that_never_closed_a_trade_has_no_win_rate() -> None:
-    entry = performance_entry("a", replay(Book(), [Fill("BTC", 1, 100.0)]), {"BTC": 90.0})
+    entry = book_entry("a", replay(Book(), [Fill("BTC", 1, 100.0)]), {"BTC": 90.0})
     assert entry["win_rate"] is None
     assert entry["unrealized_pnl"] == -10.0 and entry["equity"] == START_CASH - 10.0
 
@@ -88,16 +93,31 @@ def test_drawdown_is_the_deepest_fall_from_a_peak_over_the_marks() -> None:
 
 
 def test_fills_are_read_back_only_from_messages_that_traded() -> None:
-    assert Fill.from_meta({"symbol": "BTC", "side": "sell", "price": 70_000.5, "quantity": -0.25}) == Fill(
+    assert fill_from_meta({"symbol": "BTC", "side": "sell", "price": 70_000.5, "quantity": -0.25}) == Fill(
         "BTC", -0.25, 70_000.5
     )
-    assert Fill.from_meta({"symbol": "BTC", "side": None, "price": 70_000.5}) is None
-    assert Fill.from_meta({"symbol": "BTC", "price": "70k", "quantity": 1}) is None
+    assert fill_from_meta({"symbol": "BTC", "side": None, "price": 70_000.5}) is None
+    assert fill_from_meta({"symbol": "BTC", "price": "70k", "quantity": 1}) is None
+
+
+def test_a_book_report_read_back_from_its_wire_form_writes_the_same_bytes() -> None:
+    book = replay(Book(), [Fill("BTC", 0.5, 70_000.0), Fill("ETH", -2, 3_800.0), Fill("BTC", -0.25, 71_000.0)])
+    report = BookReport.of("a", book.marked({"BTC": 70_500.5, "ETH": 3_790.25}), {"BTC": 70_500.5, "ETH": 3_790.25})
+    text = dumps(report.wire())
+    assert dumps(BookReport.model_validate(json.loads(text)).wire()) == text
+    assert list(json.loads(text)) == list(BookReport.model_fields)  # the keys on the wire, in the model's order
+
+
+def test_the_openapi_book_entry_is_the_book_report_models_schema() -> None:
+    component = build_document(BUILTIN_ROSTER, token_required=False)["components"]["schemas"]["BookEntry"]
+    assert list(component["properties"]) == component["required"] == list(BookReport.model_fields)
+    assert component["properties"]["agent_id"] == {"$ref": "#/components/schemas/AgentId"}
+    assert component["additionalProperties"] is False
 
 
 def test_ranking_is_by_equity_then_agent_id() -> None:
-    entries = [{"agent_id": "b", "equity": 5.0}, {"agent_id": "c", "equity": 9.0}, {"agent_id": "a", "equity": 5.0}]
-    assert [entry["agent_id"] for entry in rank(entries)] == ["c", "a", "b"]
+    entries = [BookReport.of(agent_id, Book(cash=cash), {}) for agent_id, cash in (("b", 5.0), ("c", 9.0), ("a", 5.0))]
+    assert [entry.agent_id for entry in rank(entries)] == ["c", "a", "b"]
 
 
 # The simulation as a value ----------------------------------------------------------------------
@@ -114,8 +134,8 @@ def test_the_market_state_survives_json_and_continues_the_same_series() -> None:
 
 def test_bar_n_of_a_seed_is_the_same_bar_whoever_computes_it() -> None:
     """Prices depend on the seed and the bar number alone: not on the agents asked or what they said."""
-    many = OfflineGenerator(seed=42)
-    one = OfflineGenerator(seed=42)
+    many = InMemorySimulation(seed=42)
+    one = InMemorySimulation(seed=42)
     for _ in range(10):
         many.generate_round(BUILTIN_ROSTER, [])
         one.generate_round(BUILTIN_ROSTER[:1], [])
@@ -148,7 +168,7 @@ def test_books_replayed_from_the_drafts_fills_are_the_simulations_books(rounds: 
     for ids in rounds:
         simulated = generator.next_round(state, [agent for agent in BUILTIN_ROSTER if agent.id in ids], [])
         for draft in simulated.drafts:
-            fill = Fill.from_meta(draft.meta)
+            fill = fill_from_meta(draft.meta)
             if fill is not None:
                 traded.setdefault(draft.agent_id, []).append(fill)
         state = simulated.state

@@ -15,12 +15,13 @@ from datetime import UTC, datetime
 import pytest
 
 from agentchat.agents import BUILTIN_ROSTER, STRATEGIES, Agent
-from agentchat.books import Position
 from agentchat.generator import Generator, OfflineGenerator
-from agentchat.generator.market import INSTRUMENTS, Market
 from agentchat.generator.voices import GENERIC_WRITER, writer_for
 from agentchat.generator.writers import ALERT_SIGMA
+from agentchat.market.books import Position
+from agentchat.market.prices import INSTRUMENTS, Market
 from agentchat.message import MESSAGE_KINDS, Draft, Message
+from tests.kit.market_replay import InMemorySimulation
 
 SIGNED_PERCENT = re.compile(r"[+-]\d+\.\d+%")
 META_KEYS = {"symbol", "side", "price", "confidence", "reply_to"}
@@ -57,7 +58,7 @@ class Feed:
 
 
 def run_feed(
-    generator: OfflineGenerator, rounds: int, agents: Sequence[Agent] = BUILTIN_ROSTER
+    generator: InMemorySimulation, rounds: int, agents: Sequence[Agent] = BUILTIN_ROSTER
 ) -> Iterator[tuple[list[Message], list[Draft]]]:
     """Yield (recent as passed in, drafts) for each round of a live feed."""
     feed = Feed()
@@ -69,7 +70,7 @@ def run_feed(
 
 
 def all_drafts(seed: int, rounds: int) -> list[Draft]:
-    return [draft for _, drafts in run_feed(OfflineGenerator(seed), rounds) for draft in drafts]
+    return [draft for _, drafts in run_feed(InMemorySimulation(seed), rounds) for draft in drafts]
 
 
 def message_from(agent_id: str, agent_name: str, message_id: int, symbol: str, side: str | None) -> Message:
@@ -88,18 +89,18 @@ def message_from(agent_id: str, agent_name: str, message_id: int, symbol: str, s
 
 
 def test_offline_generator_satisfies_the_generator_protocol() -> None:
-    assert isinstance(OfflineGenerator(seed=1), Generator)
+    assert isinstance(OfflineGenerator(), Generator)
 
 
 def test_round_has_one_draft_per_agent_in_the_order_given() -> None:
-    generator = OfflineGenerator(seed=1)
+    generator = InMemorySimulation(seed=1)
     for agents in (BUILTIN_ROSTER, tuple(reversed(BUILTIN_ROSTER)), BUILTIN_ROSTER[:2]):
         drafts = generator.generate_round(agents, [])
         assert [(d.agent_id, d.agent_name) for d in drafts] == [(a.id, a.name) for a in agents]
 
 
 def test_round_for_no_agents_is_empty() -> None:
-    assert OfflineGenerator(seed=1).generate_round([], []) == []
+    assert InMemorySimulation(seed=1).generate_round([], []) == []
 
 
 def test_every_draft_has_a_known_kind_and_exactly_the_meta_keys() -> None:
@@ -162,7 +163,7 @@ def test_an_agent_does_not_repeat_its_sentences_round_after_round() -> None:
 
 @pytest.mark.parametrize("seed", [11, 31, 32])
 def test_meta_price_is_the_simulated_price_and_the_text_names_price_and_move(seed: int) -> None:
-    generator = OfflineGenerator(seed)
+    generator = InMemorySimulation(seed)
     for _, drafts in run_feed(generator, rounds=60):
         quotes = generator.snapshot().quotes
         for draft in drafts:
@@ -173,7 +174,7 @@ def test_meta_price_is_the_simulated_price_and_the_text_names_price_and_move(see
 
 
 def test_alerts_are_the_violent_moves_and_every_violent_move_is_an_alert() -> None:
-    generator = OfflineGenerator(seed=12)
+    generator = InMemorySimulation(seed=12)
     alerts = 0
     for _, drafts in run_feed(generator, rounds=150):
         quotes = generator.snapshot().quotes
@@ -199,7 +200,7 @@ def test_alerts_are_the_violent_moves_and_every_violent_move_is_an_alert() -> No
 )
 def test_each_strategy_speaks_its_own_vocabulary(strategy: str, vocabulary: tuple[str, ...]) -> None:
     agent = Agent(f"{strategy}_agent", f"The {strategy} desk", "#123456", strategy)
-    generator = OfflineGenerator(seed=13)
+    generator = InMemorySimulation(seed=13)
     drafts = [draft for _, round_ in run_feed(generator, rounds=40, agents=[agent]) for draft in round_]
     assert drafts
     for draft in drafts:
@@ -212,7 +213,7 @@ def test_builtin_strategies_all_have_their_own_writer() -> None:
 
 def test_agent_with_an_unknown_strategy_still_gets_a_sensible_message() -> None:
     agent = Agent("oracle", "Zoë Oracle", "#123456", "astrology")
-    generator = OfflineGenerator(seed=14)
+    generator = InMemorySimulation(seed=14)
     for _, drafts in run_feed(generator, rounds=30, agents=[agent]):
         (draft,) = drafts
         quote = generator.snapshot().quotes[draft.meta["symbol"]]
@@ -225,7 +226,7 @@ def test_agent_with_an_unknown_strategy_still_gets_a_sensible_message() -> None:
 
 
 def test_agents_sometimes_reply_to_another_agents_recent_message() -> None:
-    generator = OfflineGenerator(seed=15)
+    generator = InMemorySimulation(seed=15)
     replies = total = 0
     for recent, drafts in run_feed(generator, rounds=60):
         by_id = {message.id: message for message in recent}
@@ -243,7 +244,7 @@ def test_agents_sometimes_reply_to_another_agents_recent_message() -> None:
 
 
 def test_without_recent_messages_nobody_replies() -> None:
-    generator = OfflineGenerator(seed=16)
+    generator = InMemorySimulation(seed=16)
     for _ in range(50):
         drafts = generator.generate_round(BUILTIN_ROSTER, [])
         assert all(d.kind != "reply" and d.meta["reply_to"] is None for d in drafts)
@@ -252,7 +253,7 @@ def test_without_recent_messages_nobody_replies() -> None:
 def test_an_agent_never_replies_to_its_own_messages() -> None:
     agent = BUILTIN_ROSTER[1]
     own = [message_from(agent.id, agent.name, 100 + i, "BTC", "buy") for i in range(10)]
-    generator = OfflineGenerator(seed=17)
+    generator = InMemorySimulation(seed=17)
     for _ in range(100):
         (draft,) = generator.generate_round([agent], own)
         assert draft.kind != "reply"
@@ -260,14 +261,14 @@ def test_an_agent_never_replies_to_its_own_messages() -> None:
 
 def test_messages_about_symbols_outside_the_market_get_no_reply() -> None:
     stranger = message_from("stranger", "Stranger", 5, "AAPL", "buy")
-    generator = OfflineGenerator(seed=18)
+    generator = InMemorySimulation(seed=18)
     for _ in range(60):
         assert all(d.kind != "reply" for d in generator.generate_round(BUILTIN_ROSTER, [stranger]))
 
 
 def test_reply_names_another_agent_in_ascii_even_when_its_name_is_not() -> None:
     other = message_from("zoe", "Zoë Quant ☃", 42, "ETH", "sell")
-    generator = OfflineGenerator(seed=19)
+    generator = InMemorySimulation(seed=19)
     replies = [
         draft for _ in range(40) for draft in generator.generate_round(BUILTIN_ROSTER, [other]) if draft.kind == "reply"
     ]
@@ -322,7 +323,7 @@ def test_crypto_quotes_carry_funding_and_others_do_not() -> None:
 
 
 def test_side_is_set_exactly_when_a_message_trades_with_its_signed_quantity_and_position_after() -> None:
-    generator = OfflineGenerator(seed=33)
+    generator = InMemorySimulation(seed=33)
     fills = views_without_trade = 0
     for _ in range(80):
         before = {agent.id: generator.positions(agent.id) for agent in BUILTIN_ROSTER}
@@ -351,7 +352,7 @@ def test_a_message_that_holds_or_only_leans_carries_no_side() -> None:
 
 
 def test_a_trade_changes_that_agents_position_in_the_direction_of_its_side() -> None:
-    generator = OfflineGenerator(seed=27)
+    generator = InMemorySimulation(seed=27)
     trades = 0
     for _ in range(60):
         before = {agent.id: generator.positions(agent.id) for agent in BUILTIN_ROSTER}
@@ -370,7 +371,7 @@ def test_a_trade_changes_that_agents_position_in_the_direction_of_its_side() -> 
 
 
 def test_positions_are_per_agent() -> None:
-    generator = OfflineGenerator(seed=28)
+    generator = InMemorySimulation(seed=28)
     for _ in range(10):
         generator.generate_round(BUILTIN_ROSTER[:1], [])
     assert generator.positions(BUILTIN_ROSTER[0].id)
@@ -378,7 +379,7 @@ def test_positions_are_per_agent() -> None:
 
 
 def test_closing_trades_realize_pnl_from_the_simulated_prices() -> None:
-    generator = OfflineGenerator(seed=29)
+    generator = InMemorySimulation(seed=29)
     for _ in range(150):
         generator.generate_round(BUILTIN_ROSTER, [])
     assert any(generator.realized_pnl(agent.id) != 0 for agent in BUILTIN_ROSTER)
@@ -407,7 +408,7 @@ def test_position_uses_average_cost_accounting(
 
 
 def test_rounds_from_several_threads_each_advance_the_market_once() -> None:
-    generator = OfflineGenerator(seed=30)
+    generator = InMemorySimulation(seed=30)
     results: list[list[Draft]] = []
 
     def worker() -> None:

@@ -37,19 +37,26 @@ CLAUDE, GROK = BUILTIN_ROSTER[0], BUILTIN_ROSTER[-1]
 
 
 def entry(agent_id: str, equity: float, **fields: Any) -> dict[str, Any]:
+    """An agent's entry as the hub sends it (`BookReport`), with `fields` in place of the defaults."""
     base = {
         "agent_id": agent_id,
         "equity": equity,
-        "return_pct": (equity / 1_000_000 - 1) * 100,
+        "cash": equity,
         "realized_pnl": 0.0,
         "unrealized_pnl": 0.0,
+        "return_pct": (equity / 1_000_000 - 1) * 100,
         "positions": [],
         "trades": 0,
         "closed_trades": 0,
+        "winning_trades": 0,
         "win_rate": None,
         "max_drawdown_pct": 0.0,
     }
     return base | fields
+
+
+def position(symbol: str, quantity: float, price: float) -> dict[str, Any]:
+    return {"symbol": symbol, "quantity": quantity, "avg_price": price, "mark_price": price, "unrealized_pnl": 0.0}
 
 
 # standings: pure ----------------------------------------------------------------------------------
@@ -61,7 +68,7 @@ def test_standings_keep_the_hubs_ranking_and_describe_open_positions() -> None:
             entry(
                 GROK.id,
                 1_002_000.0,
-                positions=[{"symbol": "BTC", "quantity": 0.25}, {"symbol": "EURUSD", "quantity": -873143.0}],
+                positions=[position("BTC", 0.25, 71_250.0), position("EURUSD", -873143.0, 1.085)],
             ),
             entry(CLAUDE.id, 998_000.0, win_rate=0.5, closed_trades=4),
             entry("stranger", 990_000.0),

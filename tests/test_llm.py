@@ -24,7 +24,7 @@ import pytest
 
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.generator.llm import plain_text
-from agentchat.hub.market import MAX_ROUNDS_AT_MODEL
+from agentchat.market.round import MAX_ROUNDS_AT_MODEL
 from agentchat.message import MAX_CONTENT_CHARS, MAX_CONTENT_JSON_BYTES
 from tests.kit.hubs import InProcessHub, hub_env
 from tests.kit.paths import ROOT

@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from agentchat.agents import BUILTIN_ROSTER, load_roster, token_digest
-from agentchat.books import START_CASH
 from agentchat.errors import ConfigError
-from agentchat.hub.publish import MAX_GROSS_LEVERAGE
+from agentchat.market.books import START_CASH
+from agentchat.market.trading import MAX_GROSS_LEVERAGE
 from tests.kit.hubs import InProcessHub
 from tests.kit.roster import TOKENS, roster_file
 from tests.kit.sse import SseReader

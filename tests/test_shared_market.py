@@ -3,7 +3,7 @@
 Real hubs (in this process, on free ports) on a real SQLite file or the local PostgreSQL. The
 price path is checked against `Market(seed)` stepped bar by bar: a market's bar N depends only on
 its seed and N, so one continuous market is exactly that path, whichever hub made each round. The
-books are checked by replaying every trade message (`agentchat.books.replay`).
+books are checked by replaying every trade message (`tests/kit/market_replay.py`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ import httpx
 import pytest
 
 from agentchat.agents import BUILTIN_ROSTER
-from agentchat.books import Book, Fill, performance_entry, rank
-from agentchat.generator.market import Market
 from agentchat.hub.book_frames import merge_book_frame
-from agentchat.ledger import Ledger
+from agentchat.market.books import Book
+from agentchat.market.prices import Market
+from agentchat.market.storage import SimulationStore
 from agentchat.store import create_store_engine
 from tests.kit.hubs import InProcessHub
+from tests.kit.market_replay import book_entry, fill_from_meta, ranked_entries
 from tests.kit.sse import SseReader
 
 StartHub = Callable[..., InProcessHub]
@@ -43,7 +44,7 @@ def generate(hub: InProcessHub, agents: Sequence[str] | None = None) -> list[dic
 def stored_seed(database_url: str) -> int:
     engine = create_store_engine(database_url)
     try:
-        stored = Ledger(engine).current()
+        stored = SimulationStore(engine).current()
     finally:
         engine.dispose()
     assert stored is not None
@@ -77,10 +78,10 @@ def replayed_entries(messages: list[dict[str, Any]], prices: dict[str, float]) -
     """Every agent's book rebuilt from the fills its messages announce, from an empty book."""
     books: dict[str, Book] = {agent.id: Book() for agent in BUILTIN_ROSTER}
     for message in sorted(messages, key=lambda message: int(message["id"])):
-        fill = Fill.from_meta(message["meta"])
+        fill = fill_from_meta(message["meta"])
         if fill is not None:
             books[message["agent_id"]], _ = books[message["agent_id"]].filled(fill)
-    return {agent_id: performance_entry(agent_id, book, prices) for agent_id, book in books.items()}
+    return {agent_id: book_entry(agent_id, book, prices) for agent_id, book in books.items()}
 
 
 def without_drawdown(entry: dict[str, Any]) -> dict[str, Any]:
@@ -221,7 +222,7 @@ def test_each_round_sends_one_book_frame_with_the_books_the_api_reports(start_hu
             books, held = merge_book_frame(books, held, frame)
             report = performance(hub)
             assert (frame["round"], frame["as_of"]) == (report["round"], report["as_of"])
-            assert rank(books.values()) == report["agents"]
+            assert ranked_entries(books.values()) == report["agents"]
         generate(hub)  # a fourth round: any extra frame of the three would come before this round's own
         fourth = performance(hub)["round"]
         extra = []
@@ -257,7 +258,7 @@ def test_a_round_made_on_one_hub_sends_its_book_frame_on_the_other_too(start_hub
         reader.next("ready")
         generate(maker)
         books, _held = merge_book_frame({}, None, reader.next("book").data)
-        assert rank(books.values()) == performance(maker)["agents"]
+        assert ranked_entries(books.values()) == performance(maker)["agents"]
     finally:
         reader.close()
 

@@ -1,9 +1,11 @@
 """What the Leaderboard shows, as pure functions of the hub's answers: rows, the round, the clock, curves, trades.
 
 Nothing here calls Streamlit or the network (`leaderboard` draws, `hub_api` asks), so every value
-the Leaderboard puts on screen is a plain function with a test. Figures are formatted without a
-currency sign: `$` would open LaTeX in Streamlit's Markdown. Agents the dashboard's roster does not
-know (a hub with another roster file) are shown under their id, in gray.
+the Leaderboard puts on screen is a plain function with a test. Each agent's entry is read with the
+model the hub writes it with (`market/report.py`'s `BookReport`); an entry that is not one is left
+out. Figures are formatted without a currency sign: `$` would open LaTeX in Streamlit's Markdown.
+Agents the dashboard's roster does not know (a hub with another roster file) are shown under their
+id, in gray.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from agentchat.agents import Agent
 from agentchat.dashboard.hub_api import FALLBACK_COLOR
+from agentchat.market.report import BookReport, PositionReport
 from agentchat.message import parse_timestamp
 from agentchat.scheduling import Slot, interval_ms
 
@@ -79,41 +84,40 @@ def _number(value: Any, default: float = 0.0) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
 
 
-def _positions_text(positions: Any) -> str:
-    if not isinstance(positions, list):
-        return ""
-    parts = []
-    for position in positions:
-        if isinstance(position, Mapping) and isinstance(position.get("symbol"), str):
-            parts.append(f"{position['symbol']} {_number(position.get('quantity')):+,.8g}")
-    return " · ".join(parts)
+def _positions_text(positions: Sequence[PositionReport]) -> str:
+    return " · ".join(f"{position.symbol} {position.quantity:+,.8g}" for position in positions)
+
+
+def _ranked_reports(entries: Any) -> list[tuple[int, BookReport]]:
+    """The entries that are book reports, each with its place in the hub's ranking."""
+    reports = []
+    for rank, entry in enumerate(entries if isinstance(entries, list) else [], start=1):
+        try:
+            reports.append((rank, BookReport.model_validate(entry)))
+        except ValidationError:
+            continue
+    return reports
 
 
 def standings(performance: Mapping[str, Any], roster: Sequence[Agent]) -> list[Standing]:
     """The hub's ranking as rows, in its order (highest equity first)."""
     by_id = {agent.id: agent for agent in roster}
-    rows = []
-    entries = performance.get("agents")
-    for rank, entry in enumerate(entries if isinstance(entries, list) else [], start=1):
-        if not isinstance(entry, Mapping):
-            continue
-        win_rate = entry.get("win_rate")
-        rows.append(
-            Standing(
-                rank=rank,
-                agent=_agent(str(entry.get("agent_id")), by_id),
-                equity=_number(entry.get("equity")),
-                return_pct=_number(entry.get("return_pct")),
-                realized_pnl=_number(entry.get("realized_pnl")),
-                unrealized_pnl=_number(entry.get("unrealized_pnl")),
-                win_rate=_number(win_rate) if win_rate is not None else None,
-                closed_trades=int(_number(entry.get("closed_trades"))),
-                trades=int(_number(entry.get("trades"))),
-                max_drawdown_pct=_number(entry.get("max_drawdown_pct")),
-                positions=_positions_text(entry.get("positions")),
-            )
+    return [
+        Standing(
+            rank=rank,
+            agent=_agent(report.agent_id, by_id),
+            equity=report.equity,
+            return_pct=report.return_pct,
+            realized_pnl=report.realized_pnl,
+            unrealized_pnl=report.unrealized_pnl,
+            win_rate=report.win_rate,
+            closed_trades=report.closed_trades,
+            trades=report.trades,
+            max_drawdown_pct=report.max_drawdown_pct,
+            positions=_positions_text(report.positions),
         )
-    return rows
+        for rank, report in _ranked_reports(performance.get("agents"))
+    ]
 
 
 def round_status(performance: Mapping[str, Any], roster: Sequence[Agent]) -> tuple[bool, str]:

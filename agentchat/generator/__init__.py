@@ -13,10 +13,10 @@ from typing import Protocol, runtime_checkable
 from agentchat.agents import Agent
 from agentchat.generator.llm import LlmGenerator
 from agentchat.generator.offline import OfflineGenerator, SimulatedRound
-from agentchat.generator.state import SimulationState
+from agentchat.market.state import SimulationState
 from agentchat.message import Draft, Message
 
-__all__ = ["Generator", "LlmGenerator", "OfflineGenerator", "SimulatedRound", "SimulationState"]
+__all__ = ["Generator", "LlmGenerator", "OfflineGenerator", "SimulatedRound"]
 
 
 @runtime_checkable

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from agentchat.books import Position
-from agentchat.generator.market import Quote
+from agentchat.market.books import Position
+from agentchat.market.prices import Quote
 
 __all__ = [
     "MAX_NAME_CHARS",

@@ -8,7 +8,7 @@ the market and the recent conversation. So `meta` always matches the simulation,
 call fails still has its message: the offline draft, with the failure logged and counted
 (`agentchat_llm_failures_total`). The hub phrases a round before it takes the store's lock and
 keeps a phrasing only for a draft the round, decided again under the lock, still makes
-(`hub/market.py`), so a slow model never holds the lock that orders every hub's rounds.
+(`market/round.py`), so a slow model never holds the lock that orders every hub's rounds.
 
 The answer is untrusted text from the network. It is never interpreted: it becomes one line of plain
 text (control and format characters removed, whitespace collapsed) capped at `message`'s
@@ -22,8 +22,9 @@ A failed call's reason includes what the provider said (the `error.message` of i
 API key masked), and each round's outcome is kept in `health` (`health.py`), which `/healthz` and
 the dashboard show: a model that fails is visible, not only counted. A message the model wrote
 carries `meta.writer: "llm"`; the hub marks every other one `"offline"`.
-The hub runs `generate_round` in a worker thread, which has no event loop: the round's calls get an
-event loop and an HTTP client of their own, closed when the round is done.
+The hub runs `phrase` in a worker thread of the model's own (`market/round.py`), which has no event
+loop: the round's calls get an event loop and an HTTP client of their own, closed when the round is
+done.
 """
 
 from __future__ import annotations
@@ -41,9 +42,9 @@ import httpx
 from agentchat.agents import Agent
 from agentchat.errors import ConfigError
 from agentchat.generator.health import WriterHealth
-from agentchat.generator.market import MarketSnapshot
 from agentchat.generator.offline import OfflineGenerator, SimulatedRound
-from agentchat.generator.state import SimulationState
+from agentchat.market.prices import MarketSnapshot
+from agentchat.market.state import SimulationState
 from agentchat.message import MAX_CONTENT_CHARS, MAX_CONTENT_JSON_BYTES, Draft, Message
 from agentchat.settings import Settings
 

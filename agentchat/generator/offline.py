@@ -6,30 +6,27 @@ carried between rounds: round N's bar draws from `bar_rng(seed, "market", N)` an
 `bar_rng(seed, "voices", N)`, so the hub can keep the state in the store, and the market does not
 change because an agent happened to write a longer message, or because another hub ran the round.
 
-Every trade a writer proposes is booked here (`Book.filled`, the same accounting as the API and a
-replay of trade messages), and after the round every book is marked at the new prices.
+Every trade a writer proposes is booked here at the bar's price (`Book.filled`, the accounting the
+API and an external agent's orders use too), and after the round every book is marked at the new
+prices (`market/trading.py`: `close_round`).
 
 Replies are decided here, not in the writers, because choosing *whom* to answer needs the feed
 (`recent`), while *what* to say is the strategy's business.
-
-`OfflineGenerator` also keeps a state in memory (`generate_round`, `positions`, `snapshot`), for a
-simulation without a store: the tests of the voices, and a bench. Its lock makes rounds from several
-threads each advance that state once.
 """
 
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agentchat.agents import Agent
-from agentchat.books import Book, Fill, Position
-from agentchat.generator.market import Market, MarketSnapshot, bar_rng
-from agentchat.generator.state import SimulationState
 from agentchat.generator.voices import writer_for
 from agentchat.generator.writers import Context, Post, ReplyTarget
+from agentchat.market.books import Book, Fill
+from agentchat.market.prices import Market, MarketSnapshot, bar_rng
+from agentchat.market.state import SimulationState
+from agentchat.market.trading import close_round
 from agentchat.message import Draft, Message
 
 __all__ = ["OfflineGenerator", "SimulatedRound"]
@@ -51,10 +48,6 @@ class OfflineGenerator:
     """Decides and writes each round from the simulation's state; the text is its own (no model)."""
 
     phrases = False  # `phrase` returns the drafts as they are: nothing to prepare outside the store's lock
-
-    def __init__(self, seed: int | None = None) -> None:
-        self._state = SimulationState.new(seed)
-        self._lock = threading.Lock()
 
     def next_round(self, state: SimulationState, agents: Sequence[Agent], recent: Sequence[Message]) -> SimulatedRound:
         """Advance `state` one bar and write one draft per agent, booking the trades they make."""
@@ -80,39 +73,13 @@ class OfflineGenerator:
                     details=post.details,
                 )
             )
-        prices = {symbol: quote.price for symbol, quote in market.quotes.items()}
-        marked = {agent_id: book.marked(prices) for agent_id, book in books.items()}
+        marked = close_round(books, market.prices())
         after = SimulationState(seed=state.seed, round=number, market=simulated.state(), books=marked)
         return SimulatedRound(drafts, market, after)
 
     def phrase(self, simulated: SimulatedRound, agents: Sequence[Agent], recent: Sequence[Message]) -> list[Draft]:
         """The drafts as written: the offline voices are the text."""
         return simulated.drafts
-
-    # A simulation in memory ----------------------------------------------------------------------
-
-    def generate_round(self, agents: Sequence[Agent], recent: Sequence[Message]) -> list[Draft]:
-        """Advance the in-memory state one round and return one draft per agent, in the order given."""
-        with self._lock:
-            simulated = self.next_round(self._state, agents, recent)
-            self._state = simulated.state
-            return simulated.drafts
-
-    @property
-    def state(self) -> SimulationState:
-        with self._lock:
-            return self._state
-
-    def snapshot(self) -> MarketSnapshot:
-        """The market as the latest in-memory round saw it."""
-        return self.state.snapshot()
-
-    def positions(self, agent_id: str) -> dict[str, Position]:
-        """The agent's open positions by symbol (a copy; flat symbols are absent)."""
-        return dict(self.state.book(agent_id).positions)
-
-    def realized_pnl(self, agent_id: str) -> float:
-        return self.state.book(agent_id).realized_pnl
 
     # One agent's message -------------------------------------------------------------------------
 

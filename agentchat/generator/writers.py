@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from agentchat.agents import Agent
-from agentchat.books import Position
 from agentchat.generator.formatting import (
     amount,
     ascii_name,
@@ -40,7 +39,8 @@ from agentchat.generator.formatting import (
     signed_amount,
     signed_pct,
 )
-from agentchat.generator.market import SLOW_BARS, MarketSnapshot, Quote
+from agentchat.market.books import Position
+from agentchat.market.prices import SLOW_BARS, MarketSnapshot, Quote
 from agentchat.message import Message, MessageKind
 
 __all__ = [

@@ -1,9 +1,9 @@
 """`event: book` on the stream: each round's books, sent by every hub to the streams that ask.
 
-The round's books are written to the store in the round's own transaction (`ledger`), and every
+The round's books are written to the store in the round's own transaction (`market/storage.py`), and every
 hub learns of a round the way it learns of its messages: from the bus. So `BookFrames` is one more
 bus listener. On a batch of messages it reads the rounds it has not sent yet from the store
-(`Ledger.rounds_after`: the latest few, in order, so a hub whose bus caught up after a reconnect
+(`SimulationStore.rounds_after`: the latest few, in order, so a hub whose bus caught up after a reconnect
 sends each missed round once) and hands one frame per round to the fan-out, which encodes it once
 per distinct agent filter: a stream that follows some agents gets only their books.
 
@@ -11,10 +11,10 @@ Only streams opened with `?books=1` get book frames (`Fanout.book_subscribers`):
 the dashboard's wake-up, a two-agent embed or `curl` never show books, and a round's books were the
 larger part of what every one of them was sent. A book stream gets the books in two forms:
 
-- `{"round", "as_of", "full": true, "agents": [...]}`: every followed agent's whole book, as
-  `GET /api/agents/performance` shows it, ranked. Sent once when the stream goes live, from the
-  latest round this hub sent (held in memory, so a connect reads no store), and whenever this hub
-  has no earlier round to compare with.
+- `{"round", "as_of", "full": true, "agents": [...]}`: every followed agent's whole book (its
+  `BookReport`, `market/report.py`), as `GET /api/agents/performance` shows it, ranked. Sent
+  once when the stream goes live, from the latest round this hub sent (held in memory, so a
+  connect reads no store), and whenever this hub has no earlier round to compare with.
 - `{"round", "as_of", "full": false, "marks": {symbol: price}, "changes": {agent_id: change}}` for
   each round after it: `marks` once for every symbol whose mark moved (it is every position's
   `mark_price` in that symbol, so no position repeats it), and only the agents whose book or marks
@@ -60,7 +60,7 @@ import anyio.to_thread
 
 from agentchat.errors import StoreUnavailable
 from agentchat.hub.fanout import Fanout
-from agentchat.ledger import BookRound, Ledger
+from agentchat.market.storage import BookRound, SimulationStore
 from agentchat.message import Message, event_frame, format_timestamp
 
 __all__ = ["MAX_ROUNDS_PER_READ", "BookFrames", "book_change", "book_payload", "merge_book_frame"]
@@ -74,7 +74,7 @@ Entry = dict[str, Any]
 
 def book_payload(book_round: BookRound, agents: frozenset[str] | None) -> dict[str, Any]:
     """The former frame's data: the round, when it was played and the books (of `agents` only, when given)."""
-    entries = book_round.entries if agents is None else [e for e in book_round.entries if e["agent_id"] in agents]
+    entries = [e.wire() for e in book_round.entries if agents is None or e.agent_id in agents]
     return {"round": book_round.round, "as_of": format_timestamp(book_round.at), "agents": entries}
 
 
@@ -146,8 +146,8 @@ def merge_book_frame(
 class BookFrames:
     """Bus listener that sends one `event: book` frame per round (see the module docstring)."""
 
-    def __init__(self, ledger: Ledger, fanout: Fanout, every_stream: bool = False) -> None:
-        self.ledger = ledger
+    def __init__(self, simulation_store: SimulationStore, fanout: Fanout, every_stream: bool = False) -> None:
+        self.simulation_store = simulation_store
         self.fanout = fanout
         self.every_stream = every_stream  # the former frames: full books to every stream
         self.last_round: int | None = None  # None: not known yet, so only the latest round is sent
@@ -163,7 +163,7 @@ class BookFrames:
     async def start(self) -> None:
         """Remember the latest round already played: earlier rounds are not news to anyone."""
         try:
-            latest = await anyio.to_thread.run_sync(self.ledger.rounds_after, None, 1)
+            latest = await anyio.to_thread.run_sync(self.simulation_store.rounds_after, None, 1)
         except StoreUnavailable as error:
             logger.warning("book frames: cannot read the latest round yet (%s)", error.detail)
             return
@@ -232,7 +232,7 @@ class BookFrames:
         """The latest round's books read again after a fill (`refresh`), now or when a stream asks for
         books after fills nobody saw; False when there is no round yet or the store cannot say."""
         try:
-            latest = await anyio.to_thread.run_sync(self.ledger.rounds_after, None, 1)
+            latest = await anyio.to_thread.run_sync(self.simulation_store.rounds_after, None, 1)
         except StoreUnavailable as error:
             logger.warning("book frames: cannot read the books after a fill (%s)", error.detail)
             return False
@@ -251,7 +251,9 @@ class BookFrames:
         while True:
             self._again = False
             try:
-                rounds = await anyio.to_thread.run_sync(self.ledger.rounds_after, self.last_round, MAX_ROUNDS_PER_READ)
+                rounds = await anyio.to_thread.run_sync(
+                    self.simulation_store.rounds_after, self.last_round, MAX_ROUNDS_PER_READ
+                )
             except StoreUnavailable as error:
                 logger.warning(
                     "book frames: cannot read the round's books (%s); sent with the next round", error.detail
@@ -288,10 +290,10 @@ class BookFrames:
 def _changes(previous: BookRound, book_round: BookRound) -> tuple[dict[str, Entry], dict[str, float]]:
     """Each agent whose entry changed since `previous`, with what changed (in the round's rank order),
     and the marks that moved, taken out of the positions that carried them."""
-    before = {entry["agent_id"]: entry for entry in previous.entries}
+    before = {report.agent_id: report.wire() for report in previous.entries}
     changes: dict[str, Entry] = {}
     marks: dict[str, float] = {}
-    for entry in book_round.entries:
+    for entry in (report.wire() for report in book_round.entries):
         held = before.get(entry["agent_id"])
         change = _whole(entry) if held is None else book_change(held, entry)
         for symbol, moved in change.get("positions", {}).items():

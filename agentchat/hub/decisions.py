@@ -4,11 +4,11 @@ Each agent's model is asked, before the round takes the lock, for one JSON objec
 "buy"|"sell"|"hold", "symbol", "quantity", "message", "reasoning"}`, given the bar the round will
 trade at and the agent's book. The answer is turned into the very body an external agent would
 publish and checked by the same code (`PublishRequest.parse`: kind, text limits, known symbol,
-quantity), and under the lock the fill is checked against the same order rule
-(`check_exposure`). Whatever fails (no answer, not JSON, a rule broken, or another round came in
-between so the bar is not the one the model saw) falls back to the engine's own decision for that
-agent, logged and counted (`agentchat_llm_decisions_invalid_total`). So the chat line is the
-model's own and can never contradict the trade: both come from the one decision.
+quantity), and under the lock the fill is checked against the same order rule (`market/trading.py`:
+`execute`). Whatever fails (no answer, not JSON, a rule broken, or another round came in between so
+the bar is not the one the model saw) falls back to the engine's own decision for that agent, logged
+and counted (`agentchat_llm_decisions_invalid_total`). So the chat line is the model's own and can
+never contradict the trade: both come from the one decision.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 
 from agentchat.agents import Agent
-from agentchat.books import Book
 from agentchat.errors import BadRequest
-from agentchat.generator.market import MarketSnapshot
 from agentchat.hub.publish import PublishRequest
+from agentchat.market.books import Book
+from agentchat.market.prices import MarketSnapshot
 
 __all__ = ["DECISION_PROMPT", "ModelDecider", "decision_request"]
 

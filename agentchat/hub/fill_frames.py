@@ -2,7 +2,7 @@
 
 A fill does not start a round, so `BookFrames` (which sends a frame per new round) has nothing new
 to send for it. The fill rewrites the current round's book history in its own transaction
-(`Ledger.save_fill`), and every hub learns of the fill's message from the bus; so this listener,
+(`SimulationStore.save_fill`), and every hub learns of the fill's message from the bus; so this listener,
 on a message from an external agent that traded, has `BookFrames.refresh_latest` read the latest
 round's books from the store and hand them to `BookFrames.refresh`: a full frame (`full: true`) of
 that round to the streams that asked for books, which replaces what they hold (a change frame of a

@@ -26,8 +26,7 @@ from agentchat.history import (
     page,
     pages,
 )
-from agentchat.hub.book_routes import parse_since
-from agentchat.hub.params import parse_agents, parse_int
+from agentchat.hub.params import parse_agents, parse_int, parse_since
 from agentchat.hub.parts import Hub
 from agentchat.hub.responses import json_response
 from agentchat.message import Message

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -34,9 +35,11 @@ from agentchat.history import EXPORT_FORMATS, MAX_QUERY_CHARS
 from agentchat.history import MAX_PAGE as MAX_HISTORY_PAGE
 from agentchat.hub.params import MAX_STORE_ID
 from agentchat.hub.parts import Hub
-from agentchat.hub.publish import MAX_DETAILS_BYTES, MAX_GROSS_LEVERAGE, MAX_ORDER_QUANTITY, SYMBOLS
+from agentchat.hub.publish import MAX_DETAILS_BYTES
 from agentchat.hub.routes import MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY, MAX_LIMIT
-from agentchat.ledger import KEPT_ROUNDS
+from agentchat.market.report import BookReport
+from agentchat.market.storage import KEPT_ROUNDS
+from agentchat.market.trading import MAX_GROSS_LEVERAGE, MAX_ORDER_QUANTITY, SYMBOLS
 from agentchat.message import MAX_CONTENT_CHARS, MESSAGE_KINDS, dumps
 from agentchat.settings import Settings
 
@@ -569,6 +572,42 @@ def _event(name: str, data: str, with_id: bool = False) -> Schema:
     return {"type": "object", "required": list(properties), "properties": properties}
 
 
+_LEAF_KEYS = ("type", "minimum", "maximum")  # the order this document writes a leaf schema's keys in
+
+
+def _from_model(model: type[BaseModel], **overrides: Schema) -> Schema:
+    """`model`'s JSON schema (`model_json_schema`) in this document's shape, so a body is declared once.
+
+    Nested models are written inline, titles and docstrings are left out, `X | None` is
+    `{"type": [X, "null"]}`, an object is `_object` (closed when the model forbids extra fields), and
+    `overrides` replace properties (an agent id by the roster's `AgentId`).
+    """
+    generated = model.model_json_schema()
+    definitions: dict[str, Schema] = generated.get("$defs", {})
+
+    def shaped(node: Schema) -> Schema:
+        if "$ref" in node:
+            return shaped(definitions[node["$ref"].rsplit("/", 1)[-1]])
+        choices = node.get("anyOf")
+        if choices is not None and len(choices) == 2 and {"type": "null"} in choices:
+            (value,) = (shaped(choice) for choice in choices if choice != {"type": "null"})
+            return {**value, "type": [value["type"], "null"]}
+        if node.get("type") == "object" and "properties" in node:
+            properties = {name: shaped(value) for name, value in node["properties"].items()}
+            required = node.get("required", [])
+            optional = [name for name in properties if name not in required]
+            return _object(properties, optional, closed=node.get("additionalProperties") is False)
+        if node.get("type") == "array":
+            return {"type": "array", "items": shaped(node["items"])}
+        leaf = {key: node[key] for key in _LEAF_KEYS if key in node}
+        leaf.update((key, value) for key, value in node.items() if key not in (*leaf, "title", "description"))
+        return leaf
+
+    schema = shaped(generated)
+    schema["properties"].update(overrides)
+    return schema
+
+
 STORE_ID: Schema = {
     "type": "string",
     "description": "The store's identity, created with its schema: another value is another store.",
@@ -732,33 +771,7 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
         ),
         "Unavailable": ref("Error"),
         "Heartbeat": _object({"server_time": timestamp, "clients": {"type": "integer", "minimum": 0}}),
-        "BookEntry": _object(
-            {
-                "agent_id": ref("AgentId"),
-                "equity": money,
-                "cash": money,
-                "realized_pnl": money,
-                "unrealized_pnl": money,
-                "return_pct": money,
-                "positions": {
-                    "type": "array",
-                    "items": _object(
-                        {
-                            "symbol": {"type": "string"},
-                            "quantity": {"type": "number"},
-                            "avg_price": {"type": "number"},
-                            "mark_price": {"type": "number"},
-                            "unrealized_pnl": money,
-                        }
-                    ),
-                },
-                "trades": count,
-                "closed_trades": count,
-                "winning_trades": count,
-                "win_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
-                "max_drawdown_pct": {"type": "number", "minimum": 0},
-            }
-        ),
+        "BookEntry": _from_model(BookReport, agent_id=ref("AgentId")),
         "Performance": _object(
             {
                 "as_of": timestamp,

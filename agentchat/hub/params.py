@@ -1,4 +1,4 @@
-"""Query-parameter and header parsing shared by the stream and the messages endpoint.
+"""Query-parameter and header parsing shared by the endpoints: ids, agent lists, `since` times.
 
 A number from a client is ASCII digits only (Python's `int` would also read `١٢` as 12 and
 `1_0` as 10) and at most `MAX_STORE_ID`, the largest id the store's BIGINT column holds, so
@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable
+from datetime import UTC, datetime, timedelta
 
 from agentchat.errors import BadRequest, UnknownAgent
 
-__all__ = ["MAX_STORE_ID", "known_agents", "parse_agents", "parse_int"]
+__all__ = ["MAX_STORE_ID", "known_agents", "parse_agents", "parse_int", "parse_since"]
 
 MAX_STORE_ID = 2**63 - 1  # BIGINT (PostgreSQL) and SQLite's INTEGER
 _DIGITS = re.compile(r"[0-9]{1,19}")  # 19 digits hold every value up to MAX_STORE_ID
@@ -45,3 +46,26 @@ def parse_int(name: str, raw: str, minimum: int = 0, maximum: int = MAX_STORE_ID
     if not minimum <= value <= maximum:
         raise BadRequest(f"{name} must be between {minimum} and {maximum}, got {value}")
     return value
+
+
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
+
+
+def parse_since(raw: str | None) -> datetime | None:
+    """`since` as an RFC 3339 time (`2026-11-23T10:15:00Z`, an offset required) in UTC; absent is None; else a 400.
+
+    A time whose conversion to UTC leaves the calendar (year 1 at +23:00) is the first or last moment there is.
+    """
+    if raw is None:
+        return None
+    try:
+        if not _RFC3339.fullmatch(raw):
+            raise ValueError(raw)
+        moment = datetime.fromisoformat(raw.upper().replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"since must be an RFC 3339 time like 2026-11-23T10:15:00Z, got {raw!r}") from None
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        ahead_of_utc = (moment.utcoffset() or timedelta(0)) > timedelta(0)
+        return (datetime.min if ahead_of_utc else datetime.max).replace(tzinfo=UTC)

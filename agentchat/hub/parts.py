@@ -27,7 +27,6 @@ from agentchat.hub.fanout import Fanout
 from agentchat.hub.fill_frames import FillFrames
 from agentchat.hub.heads import HeadWatch
 from agentchat.hub.limits import descriptor_budget, stream_cap
-from agentchat.hub.market import SharedMarket
 from agentchat.hub.metrics import HubMetrics
 from agentchat.hub.pacing import ConnectGate
 from agentchat.hub.publish import Publisher
@@ -35,7 +34,8 @@ from agentchat.hub.ratelimit import SlidingWindowLimit
 from agentchat.hub.resume import ResumeCounts
 from agentchat.hub.rounds import RecentMessages, Rounds
 from agentchat.hub.window import FrameWindow
-from agentchat.ledger import Ledger
+from agentchat.market.round import SharedMarket
+from agentchat.market.storage import SimulationStore
 from agentchat.settings import Settings
 from agentchat.store import Store, create_store_engine
 
@@ -80,13 +80,13 @@ class Hub:
         self.store_id: str | None = None  # the store's identity, read at start (lifespan)
         self.generator: Generator = generator or _default_generator(settings, self.metrics)
         self.generate_limit = SlidingWindowLimit(settings.generate_per_minute, window_seconds=60.0)
-        self.ledger = Ledger(self.store.engine)  # the simulation's state and the agents' books
-        self.market = SharedMarket(self.generator, self.ledger, self.roster, _decider(settings, self.metrics))
-        self.book_frames = BookFrames(self.ledger, self.fanout, settings.book_frames == "every_stream")
+        self.simulation_store = SimulationStore(self.store.engine)  # the simulation's state and the agents' books
+        self.market = SharedMarket(self.generator, self.simulation_store, self.roster, _decider(settings, self.metrics))
+        self.book_frames = BookFrames(self.simulation_store, self.fanout, settings.book_frames == "every_stream")
         self.fill_frames = FillFrames(self.book_frames, [a.id for a in self.roster if a.external])
         self.recent = RecentMessages(settings.retention_seconds)  # what agents may answer
         self.rounds = Rounds(self.store, self.bus, self.market, self.recent, self.generate_limit)
-        self.publisher = Publisher(self.rounds, self.ledger, self.roster, settings.publish_per_minute)
+        self.publisher = Publisher(self.rounds, self.simulation_store, self.roster, settings.publish_per_minute)
         self.started_monotonic = time.monotonic()
         self.migrated = False
 

@@ -11,14 +11,13 @@ same locks, so a published message and a round can never interleave:
    the market counts, an order the book then refuses too; a replay and a malformed body do not.
 3. Under the hub's round lock the store runs one transaction, after the advisory lock (PostgreSQL)
    or the write lock (SQLite) that orders every hub's rounds: the writer reads the market and the
-   books as the latest round left them (`Ledger.load_for_update`), fills the order at the current
-   price, checks the book can hold it (`check_exposure`), writes the book back and returns the
-   message's draft, whose `meta` carries the fill. The book and the message commit together or
-   not at all, and every hub on the store sees the same price and the same book.
+   books as the latest round left them (`SimulationStore.load_for_update`), fills the order at the
+   current price if the book can hold it (`market/trading.py`: `execute`), writes the book back and
+   returns the message's draft, whose `meta` carries the fill. The book and the message commit
+   together or not at all, and every hub on the store sees the same price and the same book.
 
-The order rule: after the fill, the agent's gross exposure (the sum of every position's quantity
-times its current price, longs and shorts alike) is at most `MAX_GROSS_LEVERAGE` times its equity,
-and its equity is positive. A fill that would break it is a 400, and nothing is written.
+The order and the order rule are the market's (`market/trading.py`); a fill the book cannot hold is
+a 400, and nothing is written.
 """
 
 from __future__ import annotations
@@ -29,18 +28,18 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import Any, TypeGuard
 
 import anyio.to_thread
 from sqlalchemy.engine import Connection
 
 from agentchat.agents import Agent
-from agentchat.books import QUANTITY_DIGITS, Book, Fill
 from agentchat.errors import BadRequest
-from agentchat.generator.market import INSTRUMENTS
-from agentchat.generator.state import SimulationState
 from agentchat.hub.ratelimit import SlidingWindowLimit
-from agentchat.ledger import Ledger
+from agentchat.hub.rounds import Rounds
+from agentchat.market.state import SimulationState
+from agentchat.market.storage import SimulationStore
+from agentchat.market.trading import Order, execute, parse_order
 from agentchat.message import (
     MAX_CONTENT_CHARS,
     MAX_CONTENT_JSON_BYTES,
@@ -54,61 +53,15 @@ from agentchat.message import (
 )
 from agentchat.store import RoundWriter
 
-if TYPE_CHECKING:
-    from agentchat.hub.rounds import Rounds  # which imports the market, which checks decisions here
+__all__ = ["MAX_DETAILS_BYTES", "PublishRequest", "Publisher", "stored_key"]
 
-__all__ = [
-    "MAX_DETAILS_BYTES",
-    "MAX_GROSS_LEVERAGE",
-    "MAX_ORDER_QUANTITY",
-    "SYMBOLS",
-    "Order",
-    "PublishRequest",
-    "Publisher",
-    "check_exposure",
-    "stored_key",
-]
-
-MAX_GROSS_LEVERAGE = 2.0  # gross exposure after a fill, at most this many times the agent's equity
-MAX_ORDER_QUANTITY = 1e12  # any larger quantity is a typo, whatever the price
 MAX_DETAILS_BYTES = 8 * 1024  # SPEC section 4: `details` as compact JSON
 MAX_REPLY_TO = 2**63 - 1  # the store's message ids are 64-bit
-SYMBOLS: tuple[str, ...] = tuple(instrument.symbol for instrument in INSTRUMENTS)
 FIELDS = frozenset({"agent_id", "kind", "content", "reply_to", "confidence", "order", "details"})
-ORDER_FIELDS = frozenset({"symbol", "side", "quantity"})
-
-
-@dataclass(frozen=True, slots=True)
-class Order:
-    """What the agent asks to trade: `quantity` (> 0) units of `symbol`, bought or sold."""
-
-    symbol: str
-    side: str
-    quantity: float
-
-    @property
-    def signed_quantity(self) -> float:
-        return self.quantity if self.side == "buy" else -self.quantity
 
 
 def _number(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _order(value: Any) -> Order:
-    if not isinstance(value, dict):
-        raise BadRequest('\'order\' must be an object like {"symbol": "BTC", "side": "buy", "quantity": 0.5}')
-    extra = sorted(set(value) - ORDER_FIELDS)
-    if extra:
-        raise BadRequest(f"unknown order field {', '.join(extra)}; the fields are symbol, side, quantity")
-    symbol, side, quantity = value.get("symbol"), value.get("side"), value.get("quantity")
-    if not isinstance(symbol, str) or symbol not in SYMBOLS:
-        raise BadRequest(f"unknown symbol {str(symbol)[:40]!r}; the market has {', '.join(SYMBOLS)}")
-    if side not in ("buy", "sell"):
-        raise BadRequest("order side must be 'buy' or 'sell'")
-    if not _number(quantity) or not 0 < quantity <= MAX_ORDER_QUANTITY or round(quantity, QUANTITY_DIGITS) == 0:
-        raise BadRequest(f"order quantity must be a number above 0 and at most {MAX_ORDER_QUANTITY:g}")
-    return Order(symbol, str(side), round(float(quantity), QUANTITY_DIGITS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +115,7 @@ class PublishRequest:
             content=content,
             reply_to=reply_to,
             confidence=float(confidence) if confidence is not None else None,
-            order=_order(order) if order is not None else None,
+            order=parse_order(order) if order is not None else None,
             details=details,
         )
 
@@ -177,23 +130,14 @@ def stored_key(agent_id: str, idempotency_key: str) -> str:
     return "publish:" + hashlib.sha256(f"{agent_id}\n{idempotency_key}".encode()).hexdigest()
 
 
-def check_exposure(book: Book, prices: dict[str, float]) -> None:
-    """The order rule (see the module docstring), on the book after the fill; a `BadRequest` when broken."""
-    equity = book.equity(prices)
-    gross = math.fsum(abs(position.quantity) * prices[symbol] for symbol, position in book.positions.items())
-    if equity <= 0 or gross > MAX_GROSS_LEVERAGE * equity:
-        raise BadRequest(
-            f"the book cannot hold this order: gross exposure after it would be {gross:,.2f}, over "
-            f"{MAX_GROSS_LEVERAGE:g} x equity {equity:,.2f}"
-        )
-
-
 class Publisher:
     """Stores and broadcasts external agents' messages, filling their orders (see the module docstring)."""
 
-    def __init__(self, rounds: Rounds, ledger: Ledger, roster: Sequence[Agent], per_minute: int) -> None:
+    def __init__(
+        self, rounds: Rounds, simulation_store: SimulationStore, roster: Sequence[Agent], per_minute: int
+    ) -> None:
         self.rounds = rounds  # its lock, store and bus: a publish queues with the rounds
-        self.ledger = ledger
+        self.simulation_store = simulation_store
         self.agent_ids = tuple(agent.id for agent in roster)
         self.per_minute = per_minute
         self._limits: dict[str, SlidingWindowLimit] = {}
@@ -234,20 +178,11 @@ class Publisher:
             }
             order = request.order
             if order is not None:
-                state = self.ledger.load_for_update(connection) or SimulationState.new()
-                prices = state.prices()
-                price = prices[order.symbol]
-                book, _ = state.book(agent.id).filled(Fill(order.symbol, order.signed_quantity, price))
-                check_exposure(book, prices)
+                state = self.simulation_store.load_for_update(connection) or SimulationState.new()
+                book, trade = execute(state.book(agent.id), order, state.prices())
                 after = dataclasses.replace(state, books={**state.books, agent.id: book})
-                self.ledger.save_fill(connection, after, agent.id, self.agent_ids, utc_now())
-                meta.update(
-                    symbol=order.symbol,
-                    side=order.side,
-                    price=price,
-                    quantity=order.signed_quantity,
-                    position_after=book.position(order.symbol).quantity,
-                )
+                self.simulation_store.save_fill(connection, after, agent.id, self.agent_ids, utc_now())
+                meta.update(trade)
             return [Draft(agent.id, agent.name, request.kind, request.content, meta, request.details)]
 
         return write

@@ -20,13 +20,13 @@ from starlette.responses import Response
 
 from agentchat.agents import Agent
 from agentchat.errors import AgentchatError, BadRequest, Forbidden, Unauthorized, UnknownAgent, UnsupportedMediaType
-from agentchat.generator.state import SimulationState
 from agentchat.hub.parts import Hub
 from agentchat.hub.publish import PublishRequest
 from agentchat.hub.responses import json_response
 from agentchat.hub.routes import idempotency_key, json_depth, messages, read_body
 from agentchat.hub_client import IDEMPOTENT_REPLAYED
-from agentchat.ledger import StoredSimulation
+from agentchat.market.state import SimulationState
+from agentchat.market.storage import StoredSimulation
 from agentchat.message import Draft, format_timestamp, utc_now
 
 __all__ = [
@@ -114,17 +114,17 @@ def _start_market(hub: Hub) -> StoredSimulation | None:
     """Before the first round: write the market every hub will then share (under the rounds' lock), and read it."""
 
     def write(connection: Connection) -> list[Draft]:
-        if hub.ledger.load_for_update(connection) is None:
-            hub.ledger.save_fill(connection, SimulationState.new(), None, (), utc_now())
+        if hub.simulation_store.load_for_update(connection) is None:
+            hub.simulation_store.save_fill(connection, SimulationState.new(), None, (), utc_now())
         return []
 
     hub.store.insert_round(write)
-    return hub.ledger.current()
+    return hub.simulation_store.current()
 
 
 async def market(request: Request) -> Response:
     hub = _hub(request)
-    stored = await hub.in_thread(hub.ledger.current)
+    stored = await hub.in_thread(hub.simulation_store.current)
     if stored is None:
         stored = await hub.in_thread(_start_market, hub)
     if stored is None:  # pragma: no cover - the market was just written

@@ -6,7 +6,7 @@ body; this is where the product's rule lives, *persist, then publish*:
 1. An `Idempotency-Key` already answered returns the first answer; nothing is generated. The
    key is remembered with a digest of the request (`request_hash`: the agents asked for), and
    the same key with another request is refused (422), as the IETF idempotency-key draft says.
-2. The shared market (`hub/market.py`) prepares the round's writer from the recent messages
+2. The shared market (`market/round.py`) prepares the round's writer from the recent messages
    (`RecentMessages`, kept from the bus); with an LLM, the model phrases the round here.
 3. Under the hub's round lock the store runs the round in one transaction: the writer reads the
    simulation's state, decides the round and writes the new state and books back, then the
@@ -33,8 +33,8 @@ import anyio.to_thread
 
 from agentchat.agents import Agent
 from agentchat.bus import Bus
-from agentchat.hub.market import SharedMarket
 from agentchat.hub.ratelimit import SlidingWindowLimit
+from agentchat.market.round import SharedMarket
 from agentchat.message import Message, utc_now
 from agentchat.store import Store
 

@@ -15,6 +15,7 @@
     browser.py           Debian's Chromium and `Dashboard`, the dashboard as `streamlit run app.py`
     fuzzing.py           schemathesis's command line against a running hub
     fake_model.py        a tiny OpenAI-compatible model server
+    market_replay.py     the books rebuilt from trade messages alone, and a simulation held in memory
 
 The suite imports them as `tests.kit.<module>` (pytest's `pythonpath = ["."]`); a bench script puts the
 checkout's root on `sys.path` first, as it does for `agentchat`. Nothing here is re-exported from this

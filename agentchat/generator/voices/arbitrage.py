@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from agentchat.generator.formatting import amount, band
-from agentchat.generator.market import MarketSnapshot, Quote
 from agentchat.generator.writers import MAX_NOTIONAL, Context, Plan, Writer, clip, sign
+from agentchat.market.prices import MarketSnapshot, Quote
 
 __all__ = ["ArbitrageWriter"]
 

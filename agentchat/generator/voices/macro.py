@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from agentchat.generator.formatting import band, signed_pct
-from agentchat.generator.market import MarketSnapshot, Quote
 from agentchat.generator.writers import Plan, Writer, clip, trend_strength
+from agentchat.market.prices import MarketSnapshot, Quote
 
 __all__ = ["MacroWriter"]
 

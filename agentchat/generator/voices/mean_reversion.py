@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-from agentchat.generator.market import MarketSnapshot, Quote
 from agentchat.generator.writers import OPEN_SIGNAL, Context, Plan, Writer, clip, sign
+from agentchat.market.prices import MarketSnapshot, Quote
 
 __all__ = ["MeanReversionWriter"]
 

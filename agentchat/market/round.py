@@ -3,10 +3,10 @@
 A hub holds no market of its own. `SharedMarket.prepare(agents, recent)` returns the round's
 `RoundWriter`, which `Store.insert_round` calls inside its transaction, after the lock that orders
 ids (the advisory lock on PostgreSQL, the write lock on SQLite): it reads the stored state
-(`Ledger.load_for_update`), lets the generator decide the round from it, writes the state and the
-round's books back, and returns the drafts. The state and the messages commit together or not at
-all, so any number of hubs on one store make one market, a restart continues where it stopped, and
-concurrent rounds queue on the lock instead of forking the market.
+(`SimulationStore.load_for_update`), lets the generator decide the round from it, writes the state
+and the round's books back, and returns the drafts. The state and the messages commit together or
+not at all, so any number of hubs on one store make one market, a restart continues where it
+stopped, and concurrent rounds queue on the lock instead of forking the market.
 
 Deciding a round is fast and deterministic (`Generator.next_round`), so it is done under the lock.
 Phrasing it with an LLM is slow, so `prepare` does that first, outside the lock, from the state as
@@ -18,10 +18,12 @@ the model's words can never describe a trade the simulation did not make.
 `recent` (what agents may answer) is taken once, before the round, and the same list is used by
 both passes, so a phrasing is not thrown away because a message arrived meanwhile.
 
-With a `ModelDecider` (`AGENTCHAT_LLM_DECIDES=true`, `hub/decisions.py`) the model decides instead
-of phrasing, with the same two passes: it is asked before the lock, from the bar the round will
-trade at, and under the lock each agent's checked decision replaces the engine's draft and fill
-only if the round is still that bar and the book can hold it (`apply_decisions`).
+With a `Decider` (`AGENTCHAT_LLM_DECIDES=true`: the hub's `ModelDecider`, `hub/decisions.py`) the
+model decides instead of phrasing, with the same two passes: it is asked before the lock, from the
+bar the round will trade at, and under the lock each agent's checked decision replaces the engine's
+draft and fill only if the round is still that bar and the book can hold it (`apply_decisions`).
+`Decider` and `Decision` are protocols here (the hub's `PublishRequest` is a `Decision`), so the
+market imports nothing of the hub that builds them.
 
 A model has capacity of its own. Phrasing (and deciding) runs in worker threads of a limiter of its own
 (`MODEL_THREADS`), never in the pool every store read (and `/healthz`) uses: a model that hangs
@@ -36,31 +38,59 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import anyio.to_thread
 from sqlalchemy.engine import Connection
 
 from agentchat.agents import Agent
-from agentchat.books import Book, Fill
 from agentchat.errors import BadRequest
-from agentchat.generator import Generator, SimulatedRound, SimulationState
+from agentchat.generator import Generator, SimulatedRound
 from agentchat.generator.health import WriterHealth
-from agentchat.generator.market import MarketSnapshot
-from agentchat.hub.decisions import ModelDecider
-from agentchat.hub.publish import PublishRequest, check_exposure
-from agentchat.ledger import Ledger
-from agentchat.message import Draft, Message, dumps, utc_now
+from agentchat.market.books import Book
+from agentchat.market.prices import MarketSnapshot
+from agentchat.market.state import SimulationState
+from agentchat.market.storage import SimulationStore
+from agentchat.market.trading import Order, execute
+from agentchat.message import Draft, Message, MessageKind, dumps, utc_now
 from agentchat.store import RoundWriter
 
-__all__ = ["MAX_ROUNDS_AT_MODEL", "MODEL_THREADS", "SharedMarket"]
+__all__ = ["MAX_ROUNDS_AT_MODEL", "MODEL_THREADS", "Decider", "Decision", "SharedMarket"]
 
-logger = logging.getLogger("agentchat.hub.market")
+logger = logging.getLogger("agentchat.market.round")
 
 _DraftKey = tuple[str, str, str, str]
 
 MODEL_THREADS = 4  # rounds phrased at once (each round's calls run concurrently inside its thread)
 MAX_ROUNDS_AT_MODEL = 8  # rounds waiting for the model at once, phrased or queued for a thread
+
+
+class Decision(Protocol):
+    """One agent's decision as a round uses it: the message it writes and the order it makes, if any."""
+
+    @property
+    def kind(self) -> MessageKind: ...
+
+    @property
+    def content(self) -> str: ...
+
+    @property
+    def order(self) -> Order | None: ...
+
+    @property
+    def details(self) -> dict[str, Any] | None: ...
+
+
+class Decider(Protocol):
+    """Decides each agent's trade for a bar (the hub's `ModelDecider`); a round falls back to the engine's."""
+
+    def decide(
+        self, agents: Sequence[Agent], market: MarketSnapshot, books: Mapping[str, Book]
+    ) -> Mapping[str, Decision]: ...
+
+    def rejected(self, agent: Agent, reason: str) -> None:
+        """A decision not used: the engine decides for `agent` this round."""
+        ...
 
 
 def _key(draft: Draft) -> _DraftKey:
@@ -71,10 +101,14 @@ class SharedMarket:
     """Builds each round's writer over the simulation in the store (see the module docstring)."""
 
     def __init__(
-        self, generator: Generator, ledger: Ledger, roster: Sequence[Agent], decider: ModelDecider | None = None
+        self,
+        generator: Generator,
+        simulation_store: SimulationStore,
+        roster: Sequence[Agent],
+        decider: Decider | None = None,
     ) -> None:
         self.generator = generator
-        self.ledger = ledger
+        self.simulation_store = simulation_store
         self.agent_ids = tuple(agent.id for agent in roster)
         self.decider = decider
         self.rounds_at_model = 0
@@ -105,8 +139,8 @@ class SharedMarket:
             self.rounds_at_model -= 1
 
     async def _decide(
-        self, decider: ModelDecider, agents: Sequence[Agent], bar: MarketSnapshot, books: Mapping[str, Book]
-    ) -> dict[str, PublishRequest]:
+        self, decider: Decider, agents: Sequence[Agent], bar: MarketSnapshot, books: Mapping[str, Book]
+    ) -> Mapping[str, Decision]:
         """The model's checked decisions, in the model's own threads; none (the engine decides) when too
         many rounds already wait for it."""
         if self.rounds_at_model >= MAX_ROUNDS_AT_MODEL:
@@ -123,17 +157,17 @@ class SharedMarket:
         agents, recent = tuple(agents), tuple(recent)
         fresh: SimulationState | None = None  # the market phrased from, when the store has none yet
         phrased: dict[_DraftKey, Draft] = {}
-        decided: dict[str, PublishRequest] = {}
+        decided: Mapping[str, Decision] = {}
         decided_at: tuple[int, int] | None = None  # (seed, round) of the state the model decided from
         if self.decider is not None:
-            stored = await anyio.to_thread.run_sync(self.ledger.current)
+            stored = await anyio.to_thread.run_sync(self.simulation_store.current)
             start = stored.state if stored is not None else SimulationState.new()
             fresh = None if stored is not None else start
             bar = self.generator.next_round(start, agents, recent).market
             decided = await self._decide(self.decider, agents, bar, start.books)
             decided_at = (start.seed, start.round)
         elif self.generator.phrases:
-            stored = await anyio.to_thread.run_sync(self.ledger.current)
+            stored = await anyio.to_thread.run_sync(self.simulation_store.current)
             start = stored.state if stored is not None else SimulationState.new()
             fresh = None if stored is not None else start
             draft_round = self.generator.next_round(start, agents, recent)
@@ -142,12 +176,12 @@ class SharedMarket:
                 phrased = {_key(draft): said for draft, said in zip(draft_round.drafts, words, strict=True)}
 
         def write(connection: Connection) -> list[Draft]:
-            state = self.ledger.load_for_update(connection) or fresh or SimulationState.new()
+            state = self.simulation_store.load_for_update(connection) or fresh or SimulationState.new()
             simulated = self.generator.next_round(state, agents, recent)
             if decided:
                 simulated = self.apply_decisions(state, simulated, agents, decided, decided_at)
             round_agents = [agent.id for agent in agents]
-            self.ledger.save_round(connection, simulated.state, round_agents, self.agent_ids, utc_now())
+            self.simulation_store.save_round(connection, simulated.state, round_agents, self.agent_ids, utc_now())
             drafts = [_with_writer(phrased.get(_key(draft), draft)) for draft in simulated.drafts]
             if phrased and any(_key(draft) not in phrased for draft in simulated.drafts):
                 logger.info("round %d changed while it was phrased; the offline text is used", simulated.state.round)
@@ -160,7 +194,7 @@ class SharedMarket:
         before: SimulationState,
         simulated: SimulatedRound,
         agents: Sequence[Agent],
-        decided: Mapping[str, PublishRequest],
+        decided: Mapping[str, Decision],
         decided_at: tuple[int, int] | None,
     ) -> SimulatedRound:
         """The round with each valid model decision in place of the engine's (under the lock)."""
@@ -170,7 +204,7 @@ class SharedMarket:
                 if agent.id in decided:
                     self.decider.rejected(agent, "another round came in while the model decided")
             return simulated
-        prices = {symbol: quote.price for symbol, quote in simulated.market.quotes.items()}
+        prices = simulated.market.prices()
         drafts = list(simulated.drafts)
         books = dict(simulated.state.books)
         for index, agent in enumerate(agents):
@@ -181,20 +215,12 @@ class SharedMarket:
             meta: dict[str, Any] = {"symbol": None, "side": None, "price": None, "confidence": None, "reply_to": None}
             meta["writer"] = "llm"  # the model decided and wrote it
             if request.order is not None:
-                order = request.order
-                book, _ = book.filled(Fill(order.symbol, order.signed_quantity, prices[order.symbol]))
                 try:
-                    check_exposure(book, prices)
+                    book, trade = execute(book, request.order, prices)
                 except BadRequest as error:
                     self.decider.rejected(agent, error.detail)
                     continue
-                meta.update(
-                    symbol=order.symbol,
-                    side=order.side,
-                    price=prices[order.symbol],
-                    quantity=order.signed_quantity,
-                    position_after=book.position(order.symbol).quantity,
-                )
+                meta.update(trade)
             books[agent.id] = book.marked(prices)
             drafts[index] = Draft(agent.id, agent.name, request.kind, request.content, meta, request.details)
         state = dataclasses.replace(simulated.state, books=books)

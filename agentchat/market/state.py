@@ -1,8 +1,8 @@
 """The whole simulation as a value: the market, every agent's book, and how many rounds made them.
 
-`SimulationState` is what the store keeps (`agentchat.ledger`) and what a round reads and returns
-(`OfflineGenerator.next_round`). It holds no random generator: each round's randomness is derived
-from `seed` and the round's number (`market.bar_rng`), so the state after round N is a function of
+`SimulationState` is what the store keeps (`storage.py`) and what a round reads and returns
+(`Generator.next_round`). It holds no random generator: each round's randomness is derived from
+`seed` and the round's number (`prices.bar_rng`), so the state after round N is a function of
 the state before it, the agents asked and the messages they could answer, wherever it is computed.
 `to_dict()` is plain JSON values, and floats survive JSON exactly, so a state read back from the
 store continues exactly where it was written.
@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentchat.books import Book
-from agentchat.generator.market import Market, MarketSnapshot
+from agentchat.market.books import Book
+from agentchat.market.prices import Market, MarketSnapshot
 
 __all__ = ["SimulationState"]
 
@@ -44,7 +44,7 @@ class SimulationState:
         return Market.from_state(self.market).snapshot
 
     def prices(self) -> dict[str, float]:
-        return {symbol: quote.price for symbol, quote in self.snapshot().quotes.items()}
+        return self.snapshot().prices()
 
     def to_dict(self) -> dict[str, Any]:
         return {

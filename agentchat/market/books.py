@@ -1,7 +1,7 @@
-"""An agent's book: cash, positions at average cost, realized P&L, and the record a leaderboard shows.
+"""An agent's book: cash, positions at average cost, realized P&L, trade counts and drawdown.
 
 A `Book` is a value: `filled()` and `marked()` return a new one. It is the one place that does the
-accounting, so the simulation, the hub's API and a replay of trade messages agree by construction:
+accounting, so the simulation, an external agent's fill and the hub's API agree by construction:
 
 - Every agent starts with `START_CASH` and no position. A fill of `quantity` (signed: > 0 buys) at
   `price` moves `quantity * price` of cash and changes the position through `Position.after_fill`
@@ -13,20 +13,18 @@ accounting, so the simulation, the hub's API and a replay of trade messages agre
 - A *closing* fill is one against the position held (it reduces, closes or flips it); it is a *win*
   when the P&L it realized is positive. `win_rate` is wins over closing fills, None before the first.
 
-`Fill.from_meta` reads a fill back from a message's `meta` (`symbol`, `price`, signed `quantity`), so
-`replay` can rebuild a book from the trade messages; marks and drawdown need the prices of every
-round and are not part of a replay.
+What the API and the dashboard show of a book is `report.py`'s `BookReport`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["QUANTITY_DIGITS", "START_CASH", "Book", "Fill", "Position", "performance_entry", "rank", "replay"]
+__all__ = ["QUANTITY_DIGITS", "START_CASH", "Book", "Fill", "Position"]
 
 START_CASH = 1_000_000.0
 QUANTITY_DIGITS = 10  # a position's quantity is rounded to this many decimals after every fill
@@ -78,16 +76,6 @@ class Fill:
     symbol: str
     quantity: float
     price: float
-
-    @classmethod
-    def from_meta(cls, meta: Mapping[str, Any]) -> Fill | None:
-        """The fill a message's `meta` announces, or None when the message traded nothing."""
-        quantity, price, symbol = meta.get("quantity"), meta.get("price"), meta.get("symbol")
-        if not isinstance(quantity, int | float) or not isinstance(price, int | float) or not isinstance(symbol, str):
-            return None
-        if quantity == 0:
-            return None
-        return cls(symbol, float(quantity), float(price))
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,51 +166,3 @@ class Book:
             peak_equity=float(values["peak_equity"]),
             max_drawdown_pct=float(values["max_drawdown_pct"]),
         )
-
-
-def replay(book: Book, fills: Iterable[Fill]) -> Book:
-    """`book` after each of `fills`, in order."""
-    for fill in fills:
-        book, _ = book.filled(fill)
-    return book
-
-
-def _money(value: float) -> float:
-    return round(value, 2)
-
-
-def performance_entry(agent_id: str, book: Book, prices: Mapping[str, float]) -> dict[str, Any]:
-    """One agent as `GET /api/agents/performance` shows it: money to the cent, percentages to 4 decimals."""
-    equity = book.equity(prices)
-    positions = []
-    for symbol, position in sorted(book.positions.items()):
-        mark = prices.get(symbol, position.entry_price)
-        positions.append(
-            {
-                "symbol": symbol,
-                "quantity": position.quantity,
-                "avg_price": round(position.entry_price, 8),
-                "mark_price": mark,
-                "unrealized_pnl": _money(position.unrealized_pnl(mark)),
-            }
-        )
-    win_rate = book.win_rate
-    return {
-        "agent_id": agent_id,
-        "equity": _money(equity),
-        "cash": _money(book.cash),
-        "realized_pnl": _money(book.realized_pnl),
-        "unrealized_pnl": _money(book.unrealized_pnl(prices)),
-        "return_pct": round((equity / START_CASH - 1) * 100, 4),
-        "positions": positions,
-        "trades": book.trades,
-        "closed_trades": book.closed_trades,
-        "winning_trades": book.winning_trades,
-        "win_rate": round(win_rate, 4) if win_rate is not None else None,
-        "max_drawdown_pct": round(book.max_drawdown_pct, 4),
-    }
-
-
-def rank(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Highest equity first; equal equity in agent id order, so every hub ranks alike."""
-    return sorted(entries, key=lambda entry: (-entry["equity"], entry["agent_id"]))

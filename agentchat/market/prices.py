@@ -17,8 +17,8 @@ hub on that store continues the same series. Each bar draws from its own `random
 the market's seed and the bar number (`bar_rng`), never from a generator carried between bars: the
 stored state is small, and bar N is the same bar whichever process computes it.
 
-Positions and their accounting are `agentchat.books`: the same code books the simulation's trades,
-answers the hub's API and replays trade messages.
+Positions and their accounting are `books.py`, the trading rules `trading.py`: the same code books
+the simulation's trades, an external agent's orders and the model's decisions.
 """
 
 from __future__ import annotations
@@ -170,6 +170,10 @@ class MarketSnapshot:
     @property
     def symbols(self) -> tuple[str, ...]:
         return tuple(self.quotes)
+
+    def prices(self) -> dict[str, float]:
+        """Each instrument's price after this bar: what books are filled and marked at."""
+        return {symbol: quote.price for symbol, quote in self.quotes.items()}
 
     def fear_greed(self) -> int:
         """0 (extreme fear) .. 100 (extreme greed), from crypto sentiment."""

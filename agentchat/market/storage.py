@@ -6,8 +6,8 @@ Three tables, created by migration 0005:
   the agents of the latest round and when it was played.
 - `agent_chat_books`: one row per agent: its book (JSON text: cash, positions at average price,
   realized P&L, trade counts, peak equity, deepest drawdown).
-- `agent_chat_book_history`: per round and agent, the equity and the agent's entry as
-  `GET /api/agents/performance` shows it. This feeds the equity curves (`equity`) and the `book`
+- `agent_chat_book_history`: per round and agent, the equity and the agent's `BookReport` (as
+  `GET /api/agents/performance` shows it, `report.py`). This feeds the equity curves (`equity`) and the `book`
   frame every hub sends for a round (`rounds_after`). It is not cut by the message retention; it
   keeps the latest `KEPT_ROUNDS` rounds (30 days of 15-minute rounds), pruned as each round is
   written. The drawdown in a book covers its whole life, whatever the history still holds.
@@ -36,9 +36,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from agentchat.books import Book, performance_entry, rank
 from agentchat.errors import StoreUnavailable
-from agentchat.generator.state import SimulationState
+from agentchat.market.books import Book
+from agentchat.market.report import BookReport, rank
+from agentchat.market.state import SimulationState
 from agentchat.message import dumps
 from agentchat.store import database_error_reason, metadata
 
@@ -46,7 +47,7 @@ __all__ = [
     "KEPT_ROUNDS",
     "BookRound",
     "EquityPoint",
-    "Ledger",
+    "SimulationStore",
     "StoredSimulation",
     "book_history_table",
     "books_table",
@@ -111,7 +112,7 @@ class BookRound:
 
     round: int
     at: datetime
-    entries: list[dict[str, Any]]
+    entries: list[BookReport]
 
 
 def _utc(moment: datetime) -> datetime:
@@ -129,7 +130,7 @@ def _state(market_row: sa.Row[Any], book_rows: Sequence[sa.Row[Any]]) -> Simulat
     )
 
 
-class Ledger:
+class SimulationStore:
     """Reads and writes the simulation's tables; see the module docstring for the locking."""
 
     def __init__(self, engine: Engine, kept_rounds: int = KEPT_ROUNDS) -> None:
@@ -185,14 +186,14 @@ class Ledger:
         everyone = sorted(set(agent_ids) | set(state.books))
         rows = []
         for agent_id in everyone:
-            entry = performance_entry(agent_id, state.book(agent_id), prices)
+            report = BookReport.of(agent_id, state.book(agent_id), prices)
             rows.append(
                 {
                     "round": state.round,
                     "agent_id": agent_id,
                     "created_at": now,
-                    "equity": entry["equity"],
-                    "entry": dumps(entry),
+                    "equity": report.equity,
+                    "entry": dumps(report.wire()),
                 }
             )
         if rows:
@@ -238,8 +239,8 @@ class Ledger:
         prices = state.prices()
         history = book_history_table.c
         for each in sorted(set(agent_ids) | set(state.books)):
-            entry = performance_entry(each, state.book(each), prices)
-            row = {"created_at": now, "equity": entry["equity"], "entry": dumps(entry)}
+            report = BookReport.of(each, state.book(each), prices)
+            row = {"created_at": now, "equity": report.equity, "entry": dumps(report.wire())}
             updated = connection.execute(
                 sa.update(book_history_table)
                 .where(history.round == state.round, history.agent_id == each)
@@ -309,5 +310,5 @@ class Ledger:
         rounds: dict[int, BookRound] = {}
         for row in rows:
             book_round = rounds.setdefault(int(row.round), BookRound(int(row.round), _utc(row.created_at), []))
-            book_round.entries.append(json.loads(row.entry))
+            book_round.entries.append(BookReport.model_validate(json.loads(row.entry)))
         return [BookRound(r.round, r.at, rank(r.entries)) for r in rounds.values()]
