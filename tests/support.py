@@ -38,6 +38,7 @@ import sseclient
 import uvicorn
 
 from agentchat.cli import HubServer
+from agentchat.contract import GENERATE_PATH, HEALTH_PATH, MESSAGES_PATH, METRICS_PATH
 from agentchat.hub.app import HubApp, create_app
 from agentchat.hub.sockets.protocols import http_protocol
 from agentchat.settings import Settings
@@ -170,19 +171,19 @@ class HubClientMixin:
 
     def generate(self, agents: Iterable[str] | None = None, **headers: str) -> httpx.Response:
         body = {"agents": list(agents)} if agents is not None else None
-        return httpx.post(f"{self.url}/api/chat/generate", json=body, headers=headers, timeout=30)
+        return httpx.post(f"{self.url}{GENERATE_PATH}", json=body, headers=headers, timeout=30)
 
     def messages(self, **params: Any) -> dict[str, Any]:
-        response = httpx.get(f"{self.url}/api/chat/messages", params=params, timeout=10)
+        response = httpx.get(f"{self.url}{MESSAGES_PATH}", params=params, timeout=10)
         response.raise_for_status()
         return dict(response.json())
 
     def metric(self, name: str) -> float:
-        text = httpx.get(f"{self.url}/metrics", timeout=10).text
+        text = httpx.get(f"{self.url}{METRICS_PATH}", timeout=10).text
         for line in text.splitlines():
             if line.startswith(name + " ") or line.startswith(name + "{"):
                 return float(line.rsplit(" ", 1)[1])
-        raise AssertionError(f"metric {name} not in /metrics")
+        raise AssertionError(f"metric {name} not in {METRICS_PATH}")
 
 
 class InProcessHub(HubClientMixin):
@@ -324,7 +325,7 @@ class HubProcess(HubClientMixin):
 
     def wait_healthy(self, timeout: float = 60.0) -> None:
         assert self.process is not None
-        wait_answering(self.process, f"{self.url}/healthz", self.log, timeout)
+        wait_answering(self.process, f"{self.url}{HEALTH_PATH}", self.log, timeout)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from agentchat import RealtimeAgentMessages
-from agentchat.hub_client import RetryWatcher
+from agentchat.event_stream import RetryWatcher
 from tests.support import HubProcess, InProcessHub, SseReader, age_messages, free_port, wait_until
 
 FeedFactory = Callable[..., RealtimeAgentMessages]

@@ -27,12 +27,23 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from agentchat import migrate
-from agentchat.agent_client import MARKET_PATH
 from agentchat.bus import create_bus
+from agentchat.contract import (
+    AGENTS_PATH,
+    EQUITY_PATH,
+    GENERATE_PATH,
+    HEALTH_PATH,
+    HISTORY_PATH,
+    MARKET_PATH,
+    MESSAGE_PATH,
+    MESSAGES_PATH,
+    METRICS_PATH,
+    PERFORMANCE_PATH,
+    STREAM_PATH,
+)
 from agentchat.errors import StoreUnavailable
 from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
 from agentchat.generator.health import OFFLINE, WriterHealth
-from agentchat.history import HISTORY_PATH, MESSAGE_PATH
 from agentchat.hub import book_routes, history_routes, openapi, publish_routes, routes, viewer
 from agentchat.hub.book_frames import BookFrames
 from agentchat.hub.decisions import ModelDecider
@@ -51,16 +62,6 @@ from agentchat.hub.resume import ResumeCounts
 from agentchat.hub.rounds import RECENT_FOR_REPLIES, RecentMessages, Rounds
 from agentchat.hub.stream import StreamEndpoint
 from agentchat.hub.window import FrameWindow
-from agentchat.hub_client import (
-    AGENTS_PATH,
-    EQUITY_PATH,
-    GENERATE_PATH,
-    HEALTH_PATH,
-    MESSAGES_PATH,
-    METRICS_PATH,
-    PERFORMANCE_PATH,
-    STREAM_PATH,
-)
 from agentchat.ledger import Ledger
 from agentchat.message import event_frame, format_timestamp, utc_now
 from agentchat.settings import Settings

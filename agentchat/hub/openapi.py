@@ -30,11 +30,33 @@ from starlette.responses import Response
 
 from agentchat import __version__
 from agentchat.agents import MAX_LABEL_CHARS, STRATEGIES, Agent
+from agentchat.contract import (
+    AGENTS_PATH,
+    EQUITY_PATH,
+    EVENT_STREAM,
+    GENERATE_PATH,
+    HEALTH_PATH,
+    HISTORY_PAGE_LIMIT,
+    HISTORY_PATH,
+    IDEMPOTENCY_KEY,
+    IDEMPOTENT_REPLAYED,
+    JSON,
+    LAST_EVENT_ID,
+    MARKET_PATH,
+    MESSAGE_PATH,
+    MESSAGES_PAGE_DEFAULT,
+    MESSAGES_PAGE_LIMIT,
+    MESSAGES_PATH,
+    METRICS_PATH,
+    OPENAPI_PATH,
+    PERFORMANCE_PATH,
+    STREAM_PATH,
+    VIEWER_CONFIG_PATH,
+)
 from agentchat.history import EXPORT_FORMATS, MAX_QUERY_CHARS
-from agentchat.history import MAX_PAGE as MAX_HISTORY_PAGE
 from agentchat.hub.params import MAX_STORE_ID
 from agentchat.hub.publish import MAX_DETAILS_BYTES, MAX_GROSS_LEVERAGE, MAX_ORDER_QUANTITY, SYMBOLS
-from agentchat.hub.routes import MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY, MAX_LIMIT
+from agentchat.hub.routes import MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY
 from agentchat.ledger import KEPT_ROUNDS
 from agentchat.message import MAX_CONTENT_CHARS, MESSAGE_KINDS, dumps
 from agentchat.settings import Settings
@@ -43,8 +65,6 @@ __all__ = ["Operation", "Reply", "Schema", "build_document", "error", "openapi_j
 
 Schema = dict[str, Any]
 
-JSON = "application/json"
-EVENT_STREAM = "text/event-stream"
 PROMETHEUS_TEXT = "text/plain"
 BEARER = "bearer"
 AGENT_TOKEN = "agentToken"
@@ -96,7 +116,7 @@ BAD_PARAMETER = error(400, "A parameter is malformed or out of bounds, or an age
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET",
-        "/api/chat/stream",
+        STREAM_PATH,
         "streamMessages",
         "Live messages as Server-Sent Events",
         description=(
@@ -118,7 +138,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "the stream has no book frame. "
             "The stream does not end; a client that does not read is cut off."
         ),
-        parameters=("agents", "books", "last_event_id", "Last-Event-ID", "details"),
+        parameters=("agents", "books", "last_event_id", LAST_EVENT_ID, "details"),
         replies=(
             Reply(
                 200,
@@ -133,20 +153,18 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "POST",
-        "/api/chat/generate",
+        GENERATE_PATH,
         "generateRound",
         "Generate one message per agent, store them, then broadcast them",
         description=(
             "Without a body, or with `{}`, every agent of the roster posts. The same `Idempotency-Key` again "
             "(remembered for a day, or the retention if longer) returns the first answer and generates nothing."
         ),
-        parameters=("Idempotency-Key",),
+        parameters=(IDEMPOTENCY_KEY,),
         body=ref("GenerateRequest"),
         secured=True,
         replies=(
-            Reply(
-                201, "The round: one message per agent, in id order.", ref("Round"), headers=("Idempotent-Replayed",)
-            ),
+            Reply(201, "The round: one message per agent, in id order.", ref("Round"), headers=(IDEMPOTENT_REPLAYED,)),
             error(400, "The body is not the JSON object described, or names an agent not in the roster."),
             error(401, "AGENTCHAT_GENERATE_TOKEN is set and the request lacks `Authorization: Bearer <token>`."),
             error(403, "A browser Origin that is not in AGENTCHAT_CORS_ORIGINS."),
@@ -165,7 +183,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
-        "/api/chat/messages",
+        MESSAGES_PATH,
         "listMessages",
         "Messages of the live window after an id, in id order",
         description=(
@@ -183,7 +201,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "POST",
-        "/api/chat/messages",
+        MESSAGES_PATH,
         "publishMessage",
         "An external agent publishes a message, and trades when it carries an order",
         description=(
@@ -193,11 +211,11 @@ OPERATIONS: tuple[Operation, ...] = (
             f"after the fill, gross exposure at most {MAX_GROSS_LEVERAGE:g} x equity, equity positive. The same "
             "`Idempotency-Key` again returns the first answer and changes nothing."
         ),
-        parameters=("Idempotency-Key",),
+        parameters=(IDEMPOTENCY_KEY,),
         body=ref("PublishRequest"),
         agent_token=True,
         replies=(
-            Reply(201, "The stored message.", ref("Published"), headers=("Idempotent-Replayed",)),
+            Reply(201, "The stored message.", ref("Published"), headers=(IDEMPOTENT_REPLAYED,)),
             error(400, "A bad body, an unknown symbol or agent, or an order the book cannot hold."),
             error(401, "No `Authorization: Bearer <token>` of an external agent of the roster."),
             error(403, "The token is another agent's, the agent is simulated, or a foreign browser Origin."),
@@ -216,14 +234,14 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
-        "/api/market",
+        MARKET_PATH,
         "market",
         "The shared simulated market now: what an agent decides from",
         replies=(Reply(200, "Every symbol's price and its move over the latest bar.", ref("Market")), STORE_DOWN),
     ),
     Operation(
         "GET",
-        "/api/chat/messages/{message_id}",
+        MESSAGE_PATH,
         "getMessage",
         "One message, with its `details`, while history holds it",
         parameters=("message_id",),
@@ -236,14 +254,14 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
-        "/api/chat/history",
+        HISTORY_PATH,
         "searchHistory",
         "Every message history holds, filtered, newest first, paged by id; or exported as CSV or JSON Lines",
         description=(
             "Messages are kept `AGENTCHAT_HISTORY_DAYS` (default 30). Filters combine: `agents`, `kind`, "
             "`symbol`, `side` (messages that traded), `q` (a case-insensitive substring of the text), "
             "`since` (created at or after) and `until` (created before). A page holds at most "
-            f"{MAX_HISTORY_PAGE} messages (`limit`, default 100); `next_before_id` asks for the next, older page, "
+            f"{HISTORY_PAGE_LIMIT} messages (`limit`, default 100); `next_before_id` asks for the next, older page, "
             "null on the last. With `format=csv` (a header line, then one line per message) or "
             "`format=jsonl` (one message JSON a line) the same selection is streamed as a download, "
             "`limit` capping its rows when given. Messages carry their `details` (in CSV, the `details` "
@@ -277,14 +295,14 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
-        "/api/agents",
+        AGENTS_PATH,
         "listAgents",
         "The roster",
         replies=(Reply(200, "Every agent of this hub.", {"type": "array", "items": ref("Agent")}),),
     ),
     Operation(
         "GET",
-        "/api/agents/performance",
+        PERFORMANCE_PATH,
         "agentsPerformance",
         "The agents' books from the shared simulation, ranked by equity",
         description=(
@@ -295,7 +313,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
-        "/api/agents/{agent_id}/equity",
+        EQUITY_PATH,
         "agentEquity",
         "One agent's equity after each round the hub keeps",
         description=(
@@ -312,7 +330,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
-        "/healthz",
+        HEALTH_PATH,
         "health",
         "Whether the hub can reach its store and bus",
         replies=(
@@ -322,7 +340,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
-        "/metrics",
+        METRICS_PATH,
         "metrics",
         "Prometheus metrics",
         description=(
@@ -354,14 +372,14 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
-        "/api/viewer/config",
+        VIEWER_CONFIG_PATH,
         "viewerConfig",
         "What the viewer page needs to start: the roster, messages kept per agent, the poll period",
         replies=(Reply(200, "The viewer's configuration.", {"type": "object"}),),
     ),
     Operation(
         "GET",
-        "/openapi.json",
+        OPENAPI_PATH,
         "openapi",
         "This document",
         replies=(Reply(200, "The OpenAPI 3.1 document of this hub.", {"type": "object"}),),
@@ -406,8 +424,8 @@ PARAMETERS: dict[str, Schema] = {
         ),
         "schema": {"type": "string"},
     },
-    "Last-Event-ID": {
-        "name": "Last-Event-ID",
+    LAST_EVENT_ID: {
+        "name": LAST_EVENT_ID,
         "in": "header",
         "description": f"The id of the last message the client has, as an EventSource sends it. {_ID_DESCRIPTION}",
         "schema": _integer(0),
@@ -422,7 +440,7 @@ PARAMETERS: dict[str, Schema] = {
         "name": "limit",
         "in": "query",
         "description": "At most this many messages.",
-        "schema": _integer(1, MAX_LIMIT, default=100),
+        "schema": _integer(1, MESSAGES_PAGE_LIMIT, default=MESSAGES_PAGE_DEFAULT),
     },
     "agent_id": {
         "name": "agent_id",
@@ -492,7 +510,7 @@ PARAMETERS: dict[str, Schema] = {
     "history_limit": {
         "name": "limit",
         "in": "query",
-        "description": f"At most this many messages (a JSON page holds at most {MAX_HISTORY_PAGE}).",
+        "description": f"At most this many messages (a JSON page holds at most {HISTORY_PAGE_LIMIT}).",
         "schema": _integer(1, default=100),
     },
     "format": {
@@ -507,8 +525,8 @@ PARAMETERS: dict[str, Schema] = {
         "description": "ETags of earlier answers, comma-separated; when one is this answer's, the answer is 304.",
         "schema": {"type": "string"},
     },
-    "Idempotency-Key": {
-        "name": "Idempotency-Key",
+    IDEMPOTENCY_KEY: {
+        "name": IDEMPOTENCY_KEY,
         "in": "header",
         "description": "Names the round: the same key again returns the first answer and generates nothing.",
         "schema": {
@@ -537,7 +555,7 @@ HEADERS: dict[str, Schema] = {
         "required": True,
         "schema": {"const": "no"},
     },
-    "Idempotent-Replayed": {
+    IDEMPOTENT_REPLAYED: {
         "description": "Present when the answer is the stored first answer to this `Idempotency-Key`.",
         "required": False,
         "schema": {"const": "true"},

@@ -19,12 +19,12 @@ from sqlalchemy.engine import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from agentchat.contract import IDEMPOTENT_REPLAYED
 from agentchat.errors import AgentchatError, BadRequest, Forbidden, Unauthorized, UnknownAgent, UnsupportedMediaType
 from agentchat.generator.state import SimulationState
 from agentchat.hub.publish import PublishRequest
 from agentchat.hub.responses import json_response
 from agentchat.hub.routes import idempotency_key, json_depth, messages, read_body
-from agentchat.hub_client import IDEMPOTENT_REPLAYED
 from agentchat.ledger import StoredSimulation
 from agentchat.message import Draft, format_timestamp, utc_now
 

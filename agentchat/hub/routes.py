@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import Response
 
+from agentchat.contract import IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, MESSAGES_PAGE_DEFAULT, MESSAGES_PAGE_LIMIT
 from agentchat.errors import (
     AgentchatError,
     BadRequest,
@@ -29,7 +30,6 @@ from agentchat.hub.metrics import CONTENT_TYPE
 from agentchat.hub.params import known_agents, parse_agents, parse_int
 from agentchat.hub.responses import json_response
 from agentchat.hub.rounds import Round
-from agentchat.hub_client import IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED
 from agentchat.message import Message, dumps
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ __all__ = [
     "BODY_READ_SECONDS",
     "MAX_BODY_BYTES",
     "MAX_IDEMPOTENCY_KEY",
-    "MAX_LIMIT",
     "agents",
     "generate",
     "healthz",
@@ -52,7 +51,6 @@ __all__ = [
 ]
 
 MAX_BODY_BYTES = 16 * 1024
-MAX_LIMIT = 1000
 MAX_IDEMPOTENCY_KEY = 200
 BODY_READ_SECONDS = 10.0  # a body declared and not sent is not allowed to hold a connection open
 MAX_JSON_DEPTH = 4  # the body is {"agents": [...]}; anything deeper is refused before parsing
@@ -179,7 +177,7 @@ async def messages(request: Request) -> Response:
     hub = _hub(request)
     query = request.query_params
     since_id = parse_int("since_id", query.get("since_id", "0"))
-    limit = parse_int("limit", query.get("limit", "100"), minimum=1, maximum=MAX_LIMIT)
+    limit = parse_int("limit", query.get("limit", str(MESSAGES_PAGE_DEFAULT)), minimum=1, maximum=MESSAGES_PAGE_LIMIT)
     agents = parse_agents(query.get("agents", ""), hub.agent_ids)
     found, gap = await hub.in_thread(_messages_since, hub, since_id, sorted(agents) if agents else None, limit)
     body = dumps(

@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from agentchat.contract import VIEWER_CONFIG_PATH
 from agentchat.message import dumps
 
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PUBLIC_PATHS", "Asset", "config", "load_assets", "routes"]
 
-CONFIG_PATH = "/api/viewer/config"
 ASSET_MAX_AGE_SECONDS = 300
 PAGE_POLICY = "; ".join(
     [
@@ -109,4 +109,4 @@ async def config(request: Request) -> Response:
 def routes() -> list[Route]:
     """The viewer's routes, for the hub's route table."""
     assets = [Route(path, asset.respond, methods=["GET"]) for path, asset in load_assets().items()]
-    return [*assets, Route(CONFIG_PATH, config, methods=["GET"])]
+    return [*assets, Route(VIEWER_CONFIG_PATH, config, methods=["GET"])]
