@@ -7,6 +7,9 @@ Deliberate choices:
   schemas, parameters and headers they name sit next to it (`_schemas`, `PARAMETERS`, `HEADERS`).
   `tests/test_openapi.py` fails when this table and the app's routes disagree, and
   `tests/test_fuzz.py` (schemathesis) when the hub answers anything the document does not say.
+- The bodies declared as pydantic models (`hub/bodies.py`: the message, the messages page, the
+  health) are not described again here: their components are the models' JSON Schema
+  (`_body_schemas`), written in this document's style by `_BodySchema`.
 - Schemas are exact, not indicative. The fuzzer sends what a schema allows and expects it
   accepted, and what it forbids and expects a 4xx. So an agent id is an enum of this hub's
   roster, every integer carries the bounds the hub enforces, and bodies forbid unknown fields.
@@ -20,11 +23,14 @@ Deliberate choices:
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -54,6 +60,7 @@ from agentchat.contract import (
     VIEWER_CONFIG_PATH,
 )
 from agentchat.history import EXPORT_FORMATS, MAX_QUERY_CHARS
+from agentchat.hub import bodies
 from agentchat.hub.params import MAX_STORE_ID
 from agentchat.hub.publish import MAX_DETAILS_BYTES, MAX_GROSS_LEVERAGE, MAX_ORDER_QUANTITY, SYMBOLS
 from agentchat.hub.routes import MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY
@@ -592,6 +599,43 @@ STORE_ID: Schema = {
 }
 
 
+class _BodySchema(GenerateJsonSchema):
+    """Pydantic's JSON Schema written as the rest of this document is: no titles, no defaults (a
+    field with a default is one the hub may leave out), `"type": [..., "null"]` for a nullable value,
+    and no description of a whole model (its docstring speaks of the code)."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+        inner = self.generate_inner(schema["schema"])
+        if "enum" in inner:
+            return {key: value for key, value in inner.items() if key != "type"} | {"enum": [*inner["enum"], None]}
+        if isinstance(inner.get("type"), str):
+            return {**inner, "type": [inner["type"], "null"]}
+        return super().nullable_schema(schema)
+
+    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
+        json_schema = super().model_schema(schema)
+        json_schema.pop("title", None)
+        json_schema.pop("description", None)
+        return json_schema
+
+
+@functools.cache
+def _body_schemas() -> dict[str, Schema]:
+    """The components of the bodies declared as models (`hub/bodies.py`), and of the models they name."""
+    schemas: dict[str, Schema] = {}
+    for model in (bodies.Message, bodies.MessagesPage, bodies.Health):
+        schema = model.model_json_schema(ref_template=ref("{model}")["$ref"], schema_generator=_BodySchema)
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return schemas
+
+
 def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
     timestamp: Schema = {
         "type": "string",
@@ -601,6 +645,7 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
     nullable_id: Schema = {"type": ["integer", "null"], "minimum": 1}
     money: Schema = {"type": "number"}
     count: Schema = {"type": "integer", "minimum": 0}
+    bodies = copy.deepcopy(_body_schemas())  # a document is the caller's to change
     return {
         "Error": _object({"error": {"type": "string", "examples": ["bad_request"]}, "detail": {"type": "string"}}),
         "AgentId": {"type": "string", "enum": list(agent_ids)},
@@ -617,48 +662,8 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                 },
             }
         ),
-        "Message": _object(
-            {
-                "id": {"type": "integer", "minimum": 1},
-                "agent_id": {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"},
-                "agent_name": {"type": "string"},
-                "kind": {"enum": list(MESSAGE_KINDS)},
-                "content": {"type": "string"},
-                "created_at": timestamp,
-                "details": {
-                    "type": "object",
-                    "description": "why: where asked for (`?details=1`, publish), always in history and by id",
-                },
-                "meta": _object(
-                    {
-                        "symbol": {"type": ["string", "null"]},
-                        "side": {"enum": ["buy", "sell", None]},
-                        "price": {"type": ["number", "null"]},
-                        "confidence": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
-                        "reply_to": nullable_id,
-                        "quantity": {"type": "number", "description": "signed: > 0 bought; only on a trade"},
-                        "position_after": {"type": "number", "description": "the position after the trade"},
-                        "writer": {
-                            "enum": ["llm", "offline"],
-                            "description": "who wrote the words: the model, or the offline writer (no model, or"
-                            " it failed, or too many rounds already waited for it)",
-                        },
-                    },
-                    optional=(
-                        "symbol",
-                        "side",
-                        "price",
-                        "confidence",
-                        "reply_to",
-                        "quantity",
-                        "position_after",
-                        "writer",
-                    ),
-                    closed=False,
-                ),
-            },
-            optional=("details",),
-        ),
+        "Message": bodies["Message"],
+        "MessageMeta": bodies["MessageMeta"],
         "GenerateRequest": _object(
             {"agents": {"type": ["array", "null"], "items": ref("AgentId"), "minItems": 1}},
             optional=("agents",),
@@ -703,15 +708,7 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                 },
             }
         ),
-        "MessagesPage": _object(
-            {
-                "messages": {"type": "array", "items": ref("Message")},
-                "last_id": {"type": "integer", "minimum": 0, "maximum": MAX_STORE_ID},
-                "retention_seconds": {"type": "number", "exclusiveMinimum": 0},
-                "gap": {"type": "boolean", "description": "since_id is above every id this store handed out"},
-                "store_id": STORE_ID,
-            }
-        ),
+        "MessagesPage": bodies["MessagesPage"],
         "HistoryPage": _object(
             {
                 "messages": {"type": "array", "items": ref("Message")},
@@ -722,21 +719,7 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                 },
             }
         ),
-        "Health": _object(
-            {
-                "status": {"enum": ["ok", "degraded"]},
-                "database": {"type": "string", "description": "`ok`, or why the store does not answer"},
-                "bus": {"type": "string", "description": "`ok`, or why the bus is not delivering"},
-                "generator": {
-                    "type": "string",
-                    "description": "`offline` (no model set), `ok` (the model wrote the latest round), or"
-                    " `degraded: <reason>` while rounds fall back to the offline text (the provider's error"
-                    " message, a timeout, or too many rounds waiting for the model)",
-                },
-                "clients": {"type": "integer", "minimum": 0},
-                "uptime_seconds": {"type": "number", "minimum": 0},
-            }
-        ),
+        "Health": bodies["Health"],
         "Ready": _object(
             {
                 "server_time": timestamp,

@@ -26,6 +26,7 @@ from agentchat.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from agentchat.hub.bodies import Health
 from agentchat.hub.metrics import CONTENT_TYPE
 from agentchat.hub.params import known_agents, parse_agents, parse_int
 from agentchat.hub.responses import json_response
@@ -180,6 +181,7 @@ async def messages(request: Request) -> Response:
     limit = parse_int("limit", query.get("limit", str(MESSAGES_PAGE_DEFAULT)), minimum=1, maximum=MESSAGES_PAGE_LIMIT)
     agents = parse_agents(query.get("agents", ""), hub.agent_ids)
     found, gap = await hub.in_thread(_messages_since, hub, since_id, sorted(agents) if agents else None, limit)
+    # `bodies.MessagesPage`, encoded here without the model: a poll's page holds up to a thousand messages.
     body = dumps(
         {
             "messages": [message.to_dict() for message in found],
@@ -222,15 +224,15 @@ async def healthz(request: Request) -> Response:
     except StoreUnavailable as error:
         database = hub.public_detail(error.detail)  # the file's name, never its path on the server
     healthy = database == "ok" and hub.bus.status == "ok"
-    payload = {
-        "status": "ok" if healthy else "degraded",
-        "database": database,
-        "bus": hub.bus.status,
-        "generator": hub.generator_status(),
-        "clients": len(hub.fanout),
-        "uptime_seconds": round(time.monotonic() - hub.started_monotonic, 3),
-    }
-    return json_response(payload, 200 if database == "ok" else 503)
+    health = Health(
+        status="ok" if healthy else "degraded",
+        database=database,
+        bus=hub.bus.status,
+        generator=hub.generator_status(),
+        clients=len(hub.fanout),
+        uptime_seconds=round(time.monotonic() - hub.started_monotonic, 3),
+    )
+    return json_response(health.model_dump(), 200 if database == "ok" else 503)
 
 
 async def metrics(request: Request) -> Response:
