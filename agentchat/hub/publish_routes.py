@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from agentchat.contract import IDEMPOTENT_REPLAYED
+from agentchat.contract import IDEMPOTENT_REPLAYED, JSON
 from agentchat.errors import AgentchatError, BadRequest, Forbidden, Unauthorized, UnknownAgent, UnsupportedMediaType
 from agentchat.generator.state import SimulationState
 from agentchat.hub.publish import PublishRequest
@@ -79,7 +79,7 @@ async def publish(request: Request) -> Response:
     agent = authenticate(hub, request)
     body = await read_body(request)
     media_type = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
-    if media_type != "application/json":
+    if media_type != JSON:
         raise UnsupportedMediaType(
             f"a body must be Content-Type: application/json, got {request.headers.get('content-type') or 'none'}"
         )

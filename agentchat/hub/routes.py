@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import Response
 
-from agentchat.contract import IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, MESSAGES_PAGE_DEFAULT, MESSAGES_PAGE_LIMIT
+from agentchat.contract import IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, JSON, MESSAGES_PAGE_DEFAULT, MESSAGES_PAGE_LIMIT
 from agentchat.errors import (
     AgentchatError,
     BadRequest,
@@ -140,7 +140,7 @@ def _agents_from_body(hub: Hub, body: bytes, content_type: str | None) -> list[A
     if not body.strip():
         return list(hub.simulated)
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    if media_type != "application/json":
+    if media_type != JSON:
         raise UnsupportedMediaType(f"a body must be Content-Type: application/json, got {content_type or 'none'}")
     if _json_depth(body) > MAX_JSON_DEPTH:
         raise BadRequest(f"body nests deeper than {MAX_JSON_DEPTH} levels")
@@ -195,7 +195,7 @@ async def messages(request: Request) -> Response:
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if _etag_matches(etag, request.headers.get("if-none-match", "")):
         return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+    return Response(body, media_type=JSON, headers=headers)
 
 
 def _messages_since(hub: Hub, since_id: int, agents: list[str] | None, limit: int) -> tuple[list[Message], bool]:

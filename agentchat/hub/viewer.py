@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from agentchat.contract import VIEWER_CONFIG_PATH
+from agentchat.contract import JSON, VIEWER_CONFIG_PATH
 from agentchat.message import dumps
 
 if TYPE_CHECKING:
@@ -101,9 +101,7 @@ async def config(request: Request) -> Response:
         "max_per_agent": settings.max_per_agent,
         "poll_seconds": settings.poll_seconds,
     }
-    return Response(
-        dumps(payload), media_type="application/json", headers={**_COMMON_HEADERS, "Cache-Control": "no-cache"}
-    )
+    return Response(dumps(payload), media_type=JSON, headers={**_COMMON_HEADERS, "Cache-Control": "no-cache"})
 
 
 def routes() -> list[Route]:
