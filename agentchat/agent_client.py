@@ -26,12 +26,12 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
+from agentchat.contract import IDEMPOTENCY_KEY, MARKET_PATH, MESSAGES_PATH
 from agentchat.errors import HubUnreachable, RateLimited, StoreUnavailable
-from agentchat.hub_client import IDEMPOTENCY_KEY, MESSAGES_PATH, answer_phrase, describe_error, refusal
+from agentchat.http_errors import answer_phrase, describe_error, refusal
 
-__all__ = ["MARKET_PATH", "AgentClient"]
+__all__ = ["AgentClient"]
 
-MARKET_PATH = "/api/market"
 RETRYABLE = (HubUnreachable, RateLimited, StoreUnavailable)
 
 

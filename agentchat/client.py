@@ -6,7 +6,8 @@ process, and anyone can use it (`from agentchat import RealtimeAgentMessages`).
 This module is the feed's API, its thread and its two transports (the SSE stream and the
 fallback poll). What it keeps is `FeedBuffer` (`feed_buffer.py`: dedupe, order, trim); when it
 connects and polls is `FeedSchedule` (`feed_schedule.py`: backoff, poll interval); the wire is
-`HubClient` (`hub_client.py`: paths, headers, timeouts, errors in words).
+`HubClient` (`hub_client.py`) and `EventStream` (`event_stream.py`), speaking the contract
+(`contract.py`), with errors in words (`http_errors.py`).
 
 Deliberate choices, each for a reason:
 
@@ -48,16 +49,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from agentchat.contract import EVENT_STREAM, MESSAGES_PAGE_LIMIT
+from agentchat.event_stream import EventStream
 from agentchat.feed_buffer import FeedBuffer
 from agentchat.feed_schedule import FeedSchedule
-from agentchat.hub_client import (
-    EVENT_STREAM,
-    MAX_PAGE,
-    EventStream,
-    HubClient,
-    describe_error,
-    describe_response,
-)
+from agentchat.http_errors import describe_error, describe_response
+from agentchat.hub_client import HubClient
 from agentchat.message import parse_timestamp
 
 __all__ = ["FeedDiagnostics", "FeedSnapshot", "RealtimeAgentMessages", "State"]
@@ -440,7 +437,7 @@ class RealtimeAgentMessages:
                 with self._changed:
                     since = self._buffer.position
                 etag = self._etag[1] if self._etag and self._etag[0] == since else None
-                response = hub.messages(since_id=since, agent_ids=self.agent_ids, limit=MAX_PAGE, etag=etag)
+                response = hub.messages(since_id=since, agent_ids=self.agent_ids, limit=MESSAGES_PAGE_LIMIT, etag=etag)
                 if response.status_code == 304:
                     break
                 if response.status_code != 200:
@@ -459,7 +456,7 @@ class RealtimeAgentMessages:
                     for message in page:
                         self._add(message, live=live)
                     self._bump()
-                if len(page) < MAX_PAGE:
+                if len(page) < MESSAGES_PAGE_LIMIT:
                     break
         except _Failed as failed:
             self._poll_done(str(failed))

@@ -21,7 +21,7 @@ AgentchatError                  base: catch this to catch everything below
 The hub turns a ``RequestRefused`` or ``StoreUnavailable`` into the JSON body
 ``{"error": code, "detail": detail}`` with ``status`` and the error's ``headers()`` (built by
 ``error_body``), and its clients turn that body back into the same class
-(`agentchat.hub_client.refusal`); the CLI turns any ``AgentchatError`` into one readable line.
+(`agentchat.http_errors.refusal`); the CLI turns any ``AgentchatError`` into one readable line.
 Nothing here carries a traceback to a user.
 
 ``RequestRefused`` is not named ``RequestError``: beside httpx, whose ``RequestError`` means the

@@ -29,10 +29,7 @@ __all__ = [
     "CSV_COLUMNS",
     "EXPORT_FORMATS",
     "EXPORT_PAGE",
-    "HISTORY_PATH",
-    "MAX_PAGE",
     "MAX_QUERY_CHARS",
-    "MESSAGE_PATH",
     "SIDES",
     "HistoryFilter",
     "csv_header",
@@ -43,9 +40,6 @@ __all__ = [
     "pages",
 ]
 
-HISTORY_PATH = "/api/chat/history"
-MESSAGE_PATH = "/api/chat/messages/{message_id}"  # a route pattern
-MAX_PAGE = 1000  # messages in one JSON page
 EXPORT_PAGE = 1000  # rows per store read while an export streams
 EXPORT_FORMATS = ("json", "csv", "jsonl")
 SIDES = ("buy", "sell")

@@ -100,7 +100,8 @@ class Message:
     details: dict[str, Any] | None = None  # up to 8 KiB: only where asked for, never in the default frame
 
     def to_dict(self, with_details: bool = False) -> dict[str, Any]:
-        """SPEC section 4's message; with `with_details`, its `details` too when it has any."""
+        """SPEC section 4's message (`hub/bodies.py`'s `Message` declares it); with `with_details`, its `details`
+        too when it has any."""
         body = {
             "id": self.id,
             "agent_id": self.agent_id,

@@ -38,7 +38,10 @@ from typing import Any, TextIO
 
 import httpx
 
-from agentchat.hub_client import EVENT_STREAM, MAX_PAGE, EventStream, HubClient, describe_error, describe_response
+from agentchat.contract import EVENT_STREAM, MESSAGES_PAGE_LIMIT
+from agentchat.event_stream import EventStream
+from agentchat.http_errors import describe_error, describe_response
+from agentchat.hub_client import HubClient
 from agentchat.settings import Settings
 
 __all__ = ["CHECK_NAMES", "Check", "CheckResult", "outline", "run_check", "run_checks", "summary", "wants_color"]
@@ -254,7 +257,7 @@ class _Probe:
     def _check_polling(self) -> tuple[bool, str]:
         wanted = self._require_generated()
         since_id = min(wanted) - 1
-        response = self.hub.messages(since_id=since_id, limit=MAX_PAGE)
+        response = self.hub.messages(since_id=since_id, limit=MESSAGES_PAGE_LIMIT)
         if response.status_code != 200:
             return False, describe_response(response)
         ids = [int(message["id"]) for message in response.json()["messages"]]
@@ -266,7 +269,7 @@ class _Probe:
         etag = response.headers.get("etag")
         if not etag:
             return False, f"{len(wanted)} messages returned, but no ETag header"
-        again = self.hub.messages(since_id=since_id, limit=MAX_PAGE, etag=etag)
+        again = self.hub.messages(since_id=since_id, limit=MESSAGES_PAGE_LIMIT, etag=etag)
         if again.status_code != 304:
             return False, f"{len(wanted)} messages returned, but If-None-Match gave {again.status_code}, not 304"
         return True, f"{len(wanted)}/{len(wanted)} returned in id order, If-None-Match gives 304"

@@ -50,15 +50,10 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from agentchat.contract import IDEMPOTENT_REPLAYED
 from agentchat.errors import AgentchatError, ConfigError, HubUnreachable
-from agentchat.hub_client import (
-    IDEMPOTENT_REPLAYED,
-    HubClient,
-    answer_phrase,
-    describe_error,
-    generate_timeout,
-    refusal,
-)
+from agentchat.http_errors import answer_phrase, describe_error, refusal
+from agentchat.hub_client import HubClient, generate_timeout
 from agentchat.message import format_timestamp
 from agentchat.settings import Settings, load_settings
 

@@ -320,10 +320,6 @@ class Store:
             return None
         return (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("live_window")
 
-    def ping(self) -> None:
-        with self._connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-
     def store_id(self) -> str:
         """The identity created with the schema: a new or recreated store has another one."""
         with self._connect() as connection:

@@ -49,7 +49,7 @@ from typing import IO
 
 import httpx
 
-from agentchat.hub_client import HEALTH_PATH, METRICS_PATH, STREAM_PATH
+from agentchat.contract import HEALTH_PATH, METRICS_PATH, STREAM_PATH
 from agentchat.settings import Settings
 
 __all__ = ["Child", "HubReady", "Output", "Supervisor", "describe_exit", "local_url", "run_all"]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from agentchat import RealtimeAgentMessages
-from agentchat.hub_client import RetryWatcher
+from agentchat.event_stream import RetryWatcher
 from tests.kit.aging import age_messages
 from tests.kit.hubs import HubProcess, InProcessHub
 from tests.kit.ports import free_port

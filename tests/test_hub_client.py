@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from agentchat.agents import BUILTIN_ROSTER
+from agentchat.contract import GENERATE_PATH, MESSAGES_PATH, STREAM_PATH
 from agentchat.errors import (
     AgentchatError,
     NotFound,
@@ -26,16 +27,8 @@ from agentchat.errors import (
     Unauthorized,
     UnknownAgent,
 )
-from agentchat.hub_client import (
-    GENERATE_PATH,
-    MESSAGES_PATH,
-    STREAM_PATH,
-    TOKEN_HINT,
-    HubClient,
-    describe_error,
-    describe_response,
-    refusal,
-)
+from agentchat.http_errors import TOKEN_HINT, describe_error, describe_response, refusal
+from agentchat.hub_client import HubClient
 from tests.kit.hubs import HubProcess
 from tests.kit.ports import free_port
 

@@ -12,10 +12,11 @@ from typing import Any
 
 import httpx
 
+from agentchat.contract import HISTORY_PATH
 from agentchat.dashboard.hub_api import START_HINT
 from agentchat.errors import AgentchatError, HubUnreachable
-from agentchat.history import HISTORY_PATH, HistoryFilter
-from agentchat.hub_client import describe_error, describe_response, json_body, refusal
+from agentchat.history import HistoryFilter
+from agentchat.http_errors import describe_error, describe_response, json_body, refusal
 
 __all__ = ["EXPORT_TIMEOUT_SECONDS", "HistoryPage", "export", "history_page"]
 

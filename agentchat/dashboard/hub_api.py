@@ -20,16 +20,10 @@ from typing import Any
 import httpx
 
 from agentchat.agents import Agent
+from agentchat.contract import HEALTH_PATH, PERFORMANCE_PATH
 from agentchat.errors import AgentchatError, HubUnreachable
-from agentchat.hub_client import (
-    HEALTH_PATH,
-    PERFORMANCE_PATH,
-    HubClient,
-    describe_error,
-    describe_response,
-    json_body,
-    refusal,
-)
+from agentchat.http_errors import describe_error, json_body, successful_json
+from agentchat.hub_client import HubClient
 
 __all__ = ["FALLBACK_COLOR", "START_HINT", "Health", "HubApi"]
 
@@ -112,11 +106,7 @@ class HubApi:
 
     def _json(self, request: Callable[[HubClient], httpx.Response]) -> Any:
         """The JSON of a successful answer; anything else raises the error it stands for."""
-        response = self._send(request)
-        body = json_body(response)
-        if response.is_success and body is not None:
-            return body
-        raise refusal(response, f"the hub at {self.hub_url} answered {describe_response(response)}")
+        return successful_json(self._send(request), f"the hub at {self.hub_url}")
 
     def _send(self, request: Callable[[HubClient], httpx.Response]) -> httpx.Response:
         try:

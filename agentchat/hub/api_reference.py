@@ -61,6 +61,8 @@ def render(document: Schema) -> str:
             lines.append(f"| `{name}` | | {_cell(_type(schema))} | |")
             continue
         lines += [f"| `{name}` | `{field}` | {value} | {required} |" for field, value, required in _fields(schema)]
+        if schema.get("additionalProperties") is not False:
+            lines.append(f"| `{name}` | any other | other fields may appear | no |")
     lines += ["", "## Details"]
     for path, item in document["paths"].items():
         for method, operation in item.items():

@@ -20,25 +20,29 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from agentchat.agent_client import MARKET_PATH
+from agentchat.contract import (
+    AGENTS_PATH,
+    EQUITY_PATH,
+    GENERATE_PATH,
+    HEALTH_PATH,
+    HISTORY_PATH,
+    IDEMPOTENCY_KEY,
+    LAST_EVENT_ID,
+    MARKET_PATH,
+    MESSAGE_PATH,
+    MESSAGES_PATH,
+    METRICS_PATH,
+    OPENAPI_PATH,
+    PERFORMANCE_PATH,
+    STREAM_PATH,
+)
 from agentchat.generator import Generator
-from agentchat.history import HISTORY_PATH, MESSAGE_PATH
 from agentchat.hub import book_routes, history_routes, openapi, periodic, publish_routes, routes, viewer
 from agentchat.hub.guard import RequestGuard
 from agentchat.hub.parts import Hub
 from agentchat.hub.responses import EXCEPTION_HANDLERS, JsonCorsMiddleware, agentchat_error_response
 from agentchat.hub.rounds import RECENT_FOR_REPLIES
 from agentchat.hub.stream import StreamEndpoint
-from agentchat.hub_client import (
-    AGENTS_PATH,
-    EQUITY_PATH,
-    GENERATE_PATH,
-    HEALTH_PATH,
-    MESSAGES_PATH,
-    METRICS_PATH,
-    PERFORMANCE_PATH,
-    STREAM_PATH,
-)
 from agentchat.settings import Settings
 
 __all__ = ["HubApp", "create_app", "lifespan"]
@@ -99,8 +103,8 @@ class HubApp:
                     allow_headers=[
                         "Authorization",
                         "Content-Type",
-                        "Idempotency-Key",
-                        "Last-Event-ID",
+                        IDEMPOTENCY_KEY,
+                        LAST_EVENT_ID,
                         "If-None-Match",
                     ],
                     expose_headers=["ETag", "Retry-After"],
@@ -119,7 +123,7 @@ class HubApp:
                 Route(EQUITY_PATH, book_routes.equity, methods=["GET"]),
                 Route(HEALTH_PATH, routes.healthz, methods=["GET"]),
                 Route(METRICS_PATH, routes.metrics, methods=["GET"]),
-                Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
+                Route(OPENAPI_PATH, openapi.openapi_json, methods=["GET"]),
                 *viewer.routes(),
             ],
             middleware=middleware,

@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 
 from starlette.types import Scope
 
+from agentchat.contract import STREAM_PATH
 from agentchat.errors import AgentchatError, BadRequest, Forbidden, PayloadTooLarge
-from agentchat.hub_client import STREAM_PATH
 from agentchat.settings import Settings, is_loopback_host
 
 __all__ = ["MAX_HEADER_BYTES", "HeadersTooLarge", "RequestGuard", "served_host_names"]

@@ -14,10 +14,10 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from agentchat.contract import HISTORY_PAGE_LIMIT
 from agentchat.errors import BadRequest, NotFound
 from agentchat.history import (
     EXPORT_FORMATS,
-    MAX_PAGE,
     HistoryFilter,
     csv_header,
     csv_line,
@@ -91,7 +91,7 @@ async def history(request: Request) -> Response:
     if export != "json":
         total = parse_int("limit", query["limit"], minimum=1) if query.get("limit") else None
         return await _export(hub, selection, before_id, total, export)
-    limit = min(MAX_PAGE, parse_int("limit", query.get("limit") or str(DEFAULT_PAGE), minimum=1))
+    limit = min(HISTORY_PAGE_LIMIT, parse_int("limit", query.get("limit") or str(DEFAULT_PAGE), minimum=1))
     found, next_before_id = await hub.in_thread(page, hub.store, selection, before_id, limit)
     return json_response(
         {"messages": [item.to_dict(with_details=True) for item in found], "next_before_id": next_before_id}

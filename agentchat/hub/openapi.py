@@ -7,6 +7,9 @@ Deliberate choices:
   schemas, parameters and headers they name sit next to it (`_schemas`, `PARAMETERS`, `HEADERS`).
   `tests/test_openapi.py` fails when this table and the app's routes disagree, and
   `tests/test_fuzz.py` (schemathesis) when the hub answers anything the document does not say.
+- The bodies declared as pydantic models (`hub/bodies.py`: the message, the messages page, the
+  health) are not described again here: their components are the models' JSON Schema
+  (`_body_schemas`), written in this document's style by `_BodySchema`.
 - Schemas are exact, not indicative. The fuzzer sends what a schema allows and expects it
   accepted, and what it forbids and expects a 4xx. So an agent id is an enum of this hub's
   roster, every integer carries the bounds the hub enforces, and bodies forbid unknown fields.
@@ -20,23 +23,48 @@ Deliberate choices:
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 from starlette.requests import Request
 from starlette.responses import Response
 
 from agentchat import __version__
 from agentchat.agents import MAX_LABEL_CHARS, STRATEGIES, Agent
+from agentchat.contract import (
+    AGENTS_PATH,
+    EQUITY_PATH,
+    EVENT_STREAM,
+    GENERATE_PATH,
+    HEALTH_PATH,
+    HISTORY_PAGE_LIMIT,
+    HISTORY_PATH,
+    IDEMPOTENCY_KEY,
+    IDEMPOTENT_REPLAYED,
+    JSON,
+    LAST_EVENT_ID,
+    MARKET_PATH,
+    MESSAGE_PATH,
+    MESSAGES_PAGE_DEFAULT,
+    MESSAGES_PAGE_LIMIT,
+    MESSAGES_PATH,
+    METRICS_PATH,
+    OPENAPI_PATH,
+    PERFORMANCE_PATH,
+    STREAM_PATH,
+    VIEWER_CONFIG_PATH,
+)
 from agentchat.history import EXPORT_FORMATS, MAX_QUERY_CHARS
-from agentchat.history import MAX_PAGE as MAX_HISTORY_PAGE
+from agentchat.hub import bodies
 from agentchat.hub.params import MAX_STORE_ID
 from agentchat.hub.parts import Hub
 from agentchat.hub.publish import MAX_DETAILS_BYTES
-from agentchat.hub.routes import MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY, MAX_LIMIT
+from agentchat.hub.routes import MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY
 from agentchat.market.report import BookReport
 from agentchat.market.storage import KEPT_ROUNDS
 from agentchat.market.trading import MAX_GROSS_LEVERAGE, MAX_ORDER_QUANTITY, SYMBOLS
@@ -47,8 +75,6 @@ __all__ = ["Operation", "Reply", "Schema", "build_document", "error", "openapi_j
 
 Schema = dict[str, Any]
 
-JSON = "application/json"
-EVENT_STREAM = "text/event-stream"
 PROMETHEUS_TEXT = "text/plain"
 BEARER = "bearer"
 AGENT_TOKEN = "agentToken"
@@ -100,7 +126,7 @@ BAD_PARAMETER = error(400, "A parameter is malformed or out of bounds, or an age
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET",
-        "/api/chat/stream",
+        STREAM_PATH,
         "streamMessages",
         "Live messages as Server-Sent Events",
         description=(
@@ -122,7 +148,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "the stream has no book frame. "
             "The stream does not end; a client that does not read is cut off."
         ),
-        parameters=("agents", "books", "last_event_id", "Last-Event-ID", "details"),
+        parameters=("agents", "books", "last_event_id", LAST_EVENT_ID, "details"),
         replies=(
             Reply(
                 200,
@@ -137,20 +163,18 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "POST",
-        "/api/chat/generate",
+        GENERATE_PATH,
         "generateRound",
         "Generate one message per agent, store them, then broadcast them",
         description=(
             "Without a body, or with `{}`, every agent of the roster posts. The same `Idempotency-Key` again "
             "(remembered for a day, or the retention if longer) returns the first answer and generates nothing."
         ),
-        parameters=("Idempotency-Key",),
+        parameters=(IDEMPOTENCY_KEY,),
         body=ref("GenerateRequest"),
         secured=True,
         replies=(
-            Reply(
-                201, "The round: one message per agent, in id order.", ref("Round"), headers=("Idempotent-Replayed",)
-            ),
+            Reply(201, "The round: one message per agent, in id order.", ref("Round"), headers=(IDEMPOTENT_REPLAYED,)),
             error(400, "The body is not the JSON object described, or names an agent not in the roster."),
             error(401, "AGENTCHAT_GENERATE_TOKEN is set and the request lacks `Authorization: Bearer <token>`."),
             error(403, "A browser Origin that is not in AGENTCHAT_CORS_ORIGINS."),
@@ -169,7 +193,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
-        "/api/chat/messages",
+        MESSAGES_PATH,
         "listMessages",
         "Messages of the live window after an id, in id order",
         description=(
@@ -187,7 +211,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "POST",
-        "/api/chat/messages",
+        MESSAGES_PATH,
         "publishMessage",
         "An external agent publishes a message, and trades when it carries an order",
         description=(
@@ -197,11 +221,11 @@ OPERATIONS: tuple[Operation, ...] = (
             f"after the fill, gross exposure at most {MAX_GROSS_LEVERAGE:g} x equity, equity positive. The same "
             "`Idempotency-Key` again returns the first answer and changes nothing."
         ),
-        parameters=("Idempotency-Key",),
+        parameters=(IDEMPOTENCY_KEY,),
         body=ref("PublishRequest"),
         agent_token=True,
         replies=(
-            Reply(201, "The stored message.", ref("Published"), headers=("Idempotent-Replayed",)),
+            Reply(201, "The stored message.", ref("Published"), headers=(IDEMPOTENT_REPLAYED,)),
             error(400, "A bad body, an unknown symbol or agent, or an order the book cannot hold."),
             error(401, "No `Authorization: Bearer <token>` of an external agent of the roster."),
             error(403, "The token is another agent's, the agent is simulated, or a foreign browser Origin."),
@@ -220,14 +244,14 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
-        "/api/market",
+        MARKET_PATH,
         "market",
         "The shared simulated market now: what an agent decides from",
         replies=(Reply(200, "Every symbol's price and its move over the latest bar.", ref("Market")), STORE_DOWN),
     ),
     Operation(
         "GET",
-        "/api/chat/messages/{message_id}",
+        MESSAGE_PATH,
         "getMessage",
         "One message, with its `details`, while history holds it",
         parameters=("message_id",),
@@ -240,14 +264,14 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
-        "/api/chat/history",
+        HISTORY_PATH,
         "searchHistory",
         "Every message history holds, filtered, newest first, paged by id; or exported as CSV or JSON Lines",
         description=(
             "Messages are kept `AGENTCHAT_HISTORY_DAYS` (default 30). Filters combine: `agents`, `kind`, "
             "`symbol`, `side` (messages that traded), `q` (a case-insensitive substring of the text), "
             "`since` (created at or after) and `until` (created before). A page holds at most "
-            f"{MAX_HISTORY_PAGE} messages (`limit`, default 100); `next_before_id` asks for the next, older page, "
+            f"{HISTORY_PAGE_LIMIT} messages (`limit`, default 100); `next_before_id` asks for the next, older page, "
             "null on the last. With `format=csv` (a header line, then one line per message) or "
             "`format=jsonl` (one message JSON a line) the same selection is streamed as a download, "
             "`limit` capping its rows when given. Messages carry their `details` (in CSV, the `details` "
@@ -281,14 +305,14 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
-        "/api/agents",
+        AGENTS_PATH,
         "listAgents",
         "The roster",
         replies=(Reply(200, "Every agent of this hub.", {"type": "array", "items": ref("Agent")}),),
     ),
     Operation(
         "GET",
-        "/api/agents/performance",
+        PERFORMANCE_PATH,
         "agentsPerformance",
         "The agents' books from the shared simulation, ranked by equity",
         description=(
@@ -299,7 +323,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
-        "/api/agents/{agent_id}/equity",
+        EQUITY_PATH,
         "agentEquity",
         "One agent's equity after each round the hub keeps",
         description=(
@@ -316,7 +340,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
-        "/healthz",
+        HEALTH_PATH,
         "health",
         "Whether the hub can reach its store and bus",
         replies=(
@@ -326,7 +350,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
-        "/metrics",
+        METRICS_PATH,
         "metrics",
         "Prometheus metrics",
         description=(
@@ -358,14 +382,14 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
-        "/api/viewer/config",
+        VIEWER_CONFIG_PATH,
         "viewerConfig",
         "What the viewer page needs to start: the roster, messages kept per agent, the poll period",
         replies=(Reply(200, "The viewer's configuration.", {"type": "object"}),),
     ),
     Operation(
         "GET",
-        "/openapi.json",
+        OPENAPI_PATH,
         "openapi",
         "This document",
         replies=(Reply(200, "The OpenAPI 3.1 document of this hub.", {"type": "object"}),),
@@ -410,8 +434,8 @@ PARAMETERS: dict[str, Schema] = {
         ),
         "schema": {"type": "string"},
     },
-    "Last-Event-ID": {
-        "name": "Last-Event-ID",
+    LAST_EVENT_ID: {
+        "name": LAST_EVENT_ID,
         "in": "header",
         "description": f"The id of the last message the client has, as an EventSource sends it. {_ID_DESCRIPTION}",
         "schema": _integer(0),
@@ -426,7 +450,7 @@ PARAMETERS: dict[str, Schema] = {
         "name": "limit",
         "in": "query",
         "description": "At most this many messages.",
-        "schema": _integer(1, MAX_LIMIT, default=100),
+        "schema": _integer(1, MESSAGES_PAGE_LIMIT, default=MESSAGES_PAGE_DEFAULT),
     },
     "agent_id": {
         "name": "agent_id",
@@ -496,7 +520,7 @@ PARAMETERS: dict[str, Schema] = {
     "history_limit": {
         "name": "limit",
         "in": "query",
-        "description": f"At most this many messages (a JSON page holds at most {MAX_HISTORY_PAGE}).",
+        "description": f"At most this many messages (a JSON page holds at most {HISTORY_PAGE_LIMIT}).",
         "schema": _integer(1, default=100),
     },
     "format": {
@@ -511,8 +535,8 @@ PARAMETERS: dict[str, Schema] = {
         "description": "ETags of earlier answers, comma-separated; when one is this answer's, the answer is 304.",
         "schema": {"type": "string"},
     },
-    "Idempotency-Key": {
-        "name": "Idempotency-Key",
+    IDEMPOTENCY_KEY: {
+        "name": IDEMPOTENCY_KEY,
         "in": "header",
         "description": "Names the round: the same key again returns the first answer and generates nothing.",
         "schema": {
@@ -541,7 +565,7 @@ HEADERS: dict[str, Schema] = {
         "required": True,
         "schema": {"const": "no"},
     },
-    "Idempotent-Replayed": {
+    IDEMPOTENT_REPLAYED: {
         "description": "Present when the answer is the stored first answer to this `Idempotency-Key`.",
         "required": False,
         "schema": {"const": "true"},
@@ -572,46 +596,53 @@ def _event(name: str, data: str, with_id: bool = False) -> Schema:
     return {"type": "object", "required": list(properties), "properties": properties}
 
 
-_LEAF_KEYS = ("type", "minimum", "maximum")  # the order this document writes a leaf schema's keys in
-
-
-def _from_model(model: type[BaseModel], **overrides: Schema) -> Schema:
-    """`model`'s JSON schema (`model_json_schema`) in this document's shape, so a body is declared once.
-
-    Nested models are written inline, titles and docstrings are left out, `X | None` is
-    `{"type": [X, "null"]}`, an object is `_object` (closed when the model forbids extra fields), and
-    `overrides` replace properties (an agent id by the roster's `AgentId`).
-    """
-    generated = model.model_json_schema()
-    definitions: dict[str, Schema] = generated.get("$defs", {})
-
-    def shaped(node: Schema) -> Schema:
-        if "$ref" in node:
-            return shaped(definitions[node["$ref"].rsplit("/", 1)[-1]])
-        choices = node.get("anyOf")
-        if choices is not None and len(choices) == 2 and {"type": "null"} in choices:
-            (value,) = (shaped(choice) for choice in choices if choice != {"type": "null"})
-            return {**value, "type": [value["type"], "null"]}
-        if node.get("type") == "object" and "properties" in node:
-            properties = {name: shaped(value) for name, value in node["properties"].items()}
-            required = node.get("required", [])
-            optional = [name for name in properties if name not in required]
-            return _object(properties, optional, closed=node.get("additionalProperties") is False)
-        if node.get("type") == "array":
-            return {"type": "array", "items": shaped(node["items"])}
-        leaf = {key: node[key] for key in _LEAF_KEYS if key in node}
-        leaf.update((key, value) for key, value in node.items() if key not in (*leaf, "title", "description"))
-        return leaf
-
-    schema = shaped(generated)
-    schema["properties"].update(overrides)
-    return schema
-
-
 STORE_ID: Schema = {
     "type": "string",
     "description": "The store's identity, created with its schema: another value is another store.",
 }
+
+
+class _BodySchema(GenerateJsonSchema):
+    """Pydantic's JSON Schema written as the rest of this document is: no titles, no defaults (a
+    field with a default is one the hub may leave out), `"type": [..., "null"]` for a nullable value,
+    and no description of a whole model (its docstring speaks of the code)."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+        inner = self.generate_inner(schema["schema"])
+        if "enum" in inner:
+            return {key: value for key, value in inner.items() if key != "type"} | {"enum": [*inner["enum"], None]}
+        if isinstance(inner.get("type"), str):
+            return {**inner, "type": [inner["type"], "null"]}
+        return super().nullable_schema(schema)
+
+    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
+        json_schema = super().model_schema(schema)
+        json_schema.pop("title", None)
+        json_schema.pop("description", None)
+        return json_schema
+
+
+def _with_properties(schema: Schema, **properties: Schema) -> Schema:
+    """`schema` with `properties` in place of its own of those names (an agent id as the roster's `AgentId`)."""
+    return {**schema, "properties": {**schema["properties"], **properties}}
+
+
+@functools.cache
+def _body_schemas() -> dict[str, Schema]:
+    """The components of the bodies declared as models (`hub/bodies.py`, the market's `BookReport`), and of
+    the models they name."""
+    schemas: dict[str, Schema] = {}
+    for model in (bodies.Message, bodies.MessagesPage, bodies.Health, BookReport):
+        schema = model.model_json_schema(ref_template=ref("{model}")["$ref"], schema_generator=_BodySchema)
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return schemas
 
 
 def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
@@ -623,6 +654,7 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
     nullable_id: Schema = {"type": ["integer", "null"], "minimum": 1}
     money: Schema = {"type": "number"}
     count: Schema = {"type": "integer", "minimum": 0}
+    bodies = copy.deepcopy(_body_schemas())  # a document is the caller's to change
     return {
         "Error": _object({"error": {"type": "string", "examples": ["bad_request"]}, "detail": {"type": "string"}}),
         "AgentId": {"type": "string", "enum": list(agent_ids)},
@@ -639,48 +671,8 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                 },
             }
         ),
-        "Message": _object(
-            {
-                "id": {"type": "integer", "minimum": 1},
-                "agent_id": {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"},
-                "agent_name": {"type": "string"},
-                "kind": {"enum": list(MESSAGE_KINDS)},
-                "content": {"type": "string"},
-                "created_at": timestamp,
-                "details": {
-                    "type": "object",
-                    "description": "why: where asked for (`?details=1`, publish), always in history and by id",
-                },
-                "meta": _object(
-                    {
-                        "symbol": {"type": ["string", "null"]},
-                        "side": {"enum": ["buy", "sell", None]},
-                        "price": {"type": ["number", "null"]},
-                        "confidence": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
-                        "reply_to": nullable_id,
-                        "quantity": {"type": "number", "description": "signed: > 0 bought; only on a trade"},
-                        "position_after": {"type": "number", "description": "the position after the trade"},
-                        "writer": {
-                            "enum": ["llm", "offline"],
-                            "description": "who wrote the words: the model, or the offline writer (no model, or"
-                            " it failed, or too many rounds already waited for it)",
-                        },
-                    },
-                    optional=(
-                        "symbol",
-                        "side",
-                        "price",
-                        "confidence",
-                        "reply_to",
-                        "quantity",
-                        "position_after",
-                        "writer",
-                    ),
-                    closed=False,
-                ),
-            },
-            optional=("details",),
-        ),
+        "Message": bodies["Message"],
+        "MessageMeta": bodies["MessageMeta"],
         "GenerateRequest": _object(
             {"agents": {"type": ["array", "null"], "items": ref("AgentId"), "minItems": 1}},
             optional=("agents",),
@@ -725,15 +717,7 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                 },
             }
         ),
-        "MessagesPage": _object(
-            {
-                "messages": {"type": "array", "items": ref("Message")},
-                "last_id": {"type": "integer", "minimum": 0, "maximum": MAX_STORE_ID},
-                "retention_seconds": {"type": "number", "exclusiveMinimum": 0},
-                "gap": {"type": "boolean", "description": "since_id is above every id this store handed out"},
-                "store_id": STORE_ID,
-            }
-        ),
+        "MessagesPage": bodies["MessagesPage"],
         "HistoryPage": _object(
             {
                 "messages": {"type": "array", "items": ref("Message")},
@@ -744,21 +728,7 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
                 },
             }
         ),
-        "Health": _object(
-            {
-                "status": {"enum": ["ok", "degraded"]},
-                "database": {"type": "string", "description": "`ok`, or why the store does not answer"},
-                "bus": {"type": "string", "description": "`ok`, or why the bus is not delivering"},
-                "generator": {
-                    "type": "string",
-                    "description": "`offline` (no model set), `ok` (the model wrote the latest round), or"
-                    " `degraded: <reason>` while rounds fall back to the offline text (the provider's error"
-                    " message, a timeout, or too many rounds waiting for the model)",
-                },
-                "clients": {"type": "integer", "minimum": 0},
-                "uptime_seconds": {"type": "number", "minimum": 0},
-            }
-        ),
+        "Health": bodies["Health"],
         "Ready": _object(
             {
                 "server_time": timestamp,
@@ -771,7 +741,8 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
         ),
         "Unavailable": ref("Error"),
         "Heartbeat": _object({"server_time": timestamp, "clients": {"type": "integer", "minimum": 0}}),
-        "BookEntry": _from_model(BookReport, agent_id=ref("AgentId")),
+        "BookEntry": _with_properties(bodies["BookReport"], agent_id=ref("AgentId")),
+        "PositionReport": bodies["PositionReport"],
         "Performance": _object(
             {
                 "as_of": timestamp,

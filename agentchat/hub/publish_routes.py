@@ -19,12 +19,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from agentchat.agents import Agent
+from agentchat.contract import IDEMPOTENT_REPLAYED, JSON
 from agentchat.errors import AgentchatError, BadRequest, Forbidden, Unauthorized, UnknownAgent, UnsupportedMediaType
 from agentchat.hub.parts import Hub
 from agentchat.hub.publish import PublishRequest
 from agentchat.hub.responses import json_response
 from agentchat.hub.routes import idempotency_key, json_depth, messages, read_body
-from agentchat.hub_client import IDEMPOTENT_REPLAYED
 from agentchat.market.state import SimulationState
 from agentchat.market.storage import StoredSimulation
 from agentchat.message import Draft, format_timestamp, utc_now
@@ -76,7 +76,7 @@ async def publish(request: Request) -> Response:
     agent = authenticate(hub, request)
     body = await read_body(request)
     media_type = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
-    if media_type != "application/json":
+    if media_type != JSON:
         raise UnsupportedMediaType(
             f"a body must be Content-Type: application/json, got {request.headers.get('content-type') or 'none'}"
         )

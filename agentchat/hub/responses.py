@@ -19,6 +19,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from agentchat.contract import JSON
 from agentchat.errors import AgentchatError, error_body
 from agentchat.message import dumps
 
@@ -42,7 +43,7 @@ def json_response(payload: Any, status: int = 200, headers: dict[str, str] | Non
     """`payload` as JSON bytes. A lone surrogate (a client's `"\\ud800"` echoed in an error) has no UTF-8
     form: it is written as its JSON escape, which is what the client sent, instead of failing."""
     body = dumps(payload).encode("utf-8", "backslashreplace")
-    return Response(body, status_code=status, media_type="application/json", headers=headers)
+    return Response(body, status_code=status, media_type=JSON, headers=headers)
 
 
 def error_response(code: str, detail: str, status: int, headers: Mapping[str, str] | None = None) -> Response:

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from agentchat.agents import Agent
+from agentchat.contract import IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, JSON, MESSAGES_PAGE_DEFAULT, MESSAGES_PAGE_LIMIT
 from agentchat.errors import (
     AgentchatError,
     BadRequest,
@@ -25,19 +26,18 @@ from agentchat.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from agentchat.hub.bodies import Health
 from agentchat.hub.metrics import CONTENT_TYPE
 from agentchat.hub.params import known_agents, parse_agents, parse_int
 from agentchat.hub.parts import Hub
 from agentchat.hub.responses import json_response
 from agentchat.hub.rounds import Round
-from agentchat.hub_client import IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED
 from agentchat.message import Message, dumps
 
 __all__ = [
     "BODY_READ_SECONDS",
     "MAX_BODY_BYTES",
     "MAX_IDEMPOTENCY_KEY",
-    "MAX_LIMIT",
     "agents",
     "generate",
     "healthz",
@@ -49,7 +49,6 @@ __all__ = [
 ]
 
 MAX_BODY_BYTES = 16 * 1024
-MAX_LIMIT = 1000
 MAX_IDEMPOTENCY_KEY = 200
 BODY_READ_SECONDS = 10.0  # a body declared and not sent is not allowed to hold a connection open
 MAX_JSON_DEPTH = 4  # the body is {"agents": [...]}; anything deeper is refused before parsing
@@ -138,7 +137,7 @@ def _agents_from_body(hub: Hub, body: bytes, content_type: str | None) -> list[A
     if not body.strip():
         return list(hub.simulated)
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    if media_type != "application/json":
+    if media_type != JSON:
         raise UnsupportedMediaType(f"a body must be Content-Type: application/json, got {content_type or 'none'}")
     if _json_depth(body) > MAX_JSON_DEPTH:
         raise BadRequest(f"body nests deeper than {MAX_JSON_DEPTH} levels")
@@ -176,9 +175,10 @@ async def messages(request: Request) -> Response:
     hub = _hub(request)
     query = request.query_params
     since_id = parse_int("since_id", query.get("since_id", "0"))
-    limit = parse_int("limit", query.get("limit", "100"), minimum=1, maximum=MAX_LIMIT)
+    limit = parse_int("limit", query.get("limit", str(MESSAGES_PAGE_DEFAULT)), minimum=1, maximum=MESSAGES_PAGE_LIMIT)
     agents = parse_agents(query.get("agents", ""), hub.agent_ids)
     found, gap = await hub.in_thread(_messages_since, hub, since_id, sorted(agents) if agents else None, limit)
+    # `bodies.MessagesPage`, encoded here without the model: a poll's page holds up to a thousand messages.
     body = dumps(
         {
             "messages": [message.to_dict() for message in found],
@@ -192,7 +192,7 @@ async def messages(request: Request) -> Response:
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if _etag_matches(etag, request.headers.get("if-none-match", "")):
         return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+    return Response(body, media_type=JSON, headers=headers)
 
 
 def _messages_since(hub: Hub, since_id: int, agents: list[str] | None, limit: int) -> tuple[list[Message], bool]:
@@ -221,15 +221,15 @@ async def healthz(request: Request) -> Response:
     except StoreUnavailable as error:
         database = hub.public_detail(error.detail)  # the file's name, never its path on the server
     healthy = database == "ok" and hub.bus.status == "ok"
-    payload = {
-        "status": "ok" if healthy else "degraded",
-        "database": database,
-        "bus": hub.bus.status,
-        "generator": hub.generator_status(),
-        "clients": len(hub.fanout),
-        "uptime_seconds": round(time.monotonic() - hub.started_monotonic, 3),
-    }
-    return json_response(payload, 200 if database == "ok" else 503)
+    health = Health(
+        status="ok" if healthy else "degraded",
+        database=database,
+        bus=hub.bus.status,
+        generator=hub.generator_status(),
+        clients=len(hub.fanout),
+        uptime_seconds=round(time.monotonic() - hub.started_monotonic, 3),
+    )
+    return json_response(health.model_dump(), 200 if database == "ok" else 503)
 
 
 async def metrics(request: Request) -> Response:

@@ -46,6 +46,7 @@ from urllib.parse import parse_qs
 from starlette.types import Message as AsgiMessage
 from starlette.types import Receive, Scope, Send
 
+from agentchat.contract import LAST_EVENT_ID
 from agentchat.errors import AgentchatError, BadRequest, StoreUnavailable
 from agentchat.hub.params import parse_agents, parse_int
 from agentchat.hub.parts import Hub
@@ -302,7 +303,7 @@ class StreamEndpoint:
         in_query = query.get("last_event_id", [None])[-1]
         last_event_id = None if in_query is None else parse_int("last_event_id", in_query)
         if header is not None:  # an empty one too: EventSource sends none rather than an empty one
-            last_event_id = parse_int("Last-Event-ID", header.decode("latin-1"))
+            last_event_id = parse_int(LAST_EVENT_ID, header.decode("latin-1"))
         return agents, last_event_id, books
 
     def _headers(self, origin: bytes | None) -> list[tuple[bytes, bytes]]:

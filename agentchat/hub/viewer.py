@@ -30,12 +30,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from agentchat.contract import JSON, VIEWER_CONFIG_PATH
 from agentchat.hub.parts import Hub
 from agentchat.message import dumps
 
 __all__ = ["PUBLIC_PATHS", "Asset", "config", "load_assets", "routes"]
 
-CONFIG_PATH = "/api/viewer/config"
 ASSET_MAX_AGE_SECONDS = 300
 PAGE_POLICY = "; ".join(
     [
@@ -98,12 +98,10 @@ async def config(request: Request) -> Response:
         "max_per_agent": settings.max_per_agent,
         "poll_seconds": settings.poll_seconds,
     }
-    return Response(
-        dumps(payload), media_type="application/json", headers={**_COMMON_HEADERS, "Cache-Control": "no-cache"}
-    )
+    return Response(dumps(payload), media_type=JSON, headers={**_COMMON_HEADERS, "Cache-Control": "no-cache"})
 
 
 def routes() -> list[Route]:
     """The viewer's routes, for the hub's route table."""
     assets = [Route(path, asset.respond, methods=["GET"]) for path, asset in load_assets().items()]
-    return [*assets, Route(CONFIG_PATH, config, methods=["GET"])]
+    return [*assets, Route(VIEWER_CONFIG_PATH, config, methods=["GET"])]

@@ -26,6 +26,7 @@ from typing import Any
 import uvicorn
 
 from agentchat.cli import HubServer
+from agentchat.contract import HEALTH_PATH
 from agentchat.hub.app import HubApp, create_app
 from agentchat.hub.sockets.protocols import http_protocol
 from agentchat.settings import Settings
@@ -190,7 +191,7 @@ class HubProcess(HubClientMixin):
 
     def wait_healthy(self, timeout: float = 60.0) -> None:
         assert self.process is not None
-        wait_answering(self.process, f"{self.url}/healthz", self.log, timeout)
+        wait_answering(self.process, f"{self.url}{HEALTH_PATH}", self.log, timeout)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -34,10 +34,11 @@
  *   the CSSOM and only as #RRGGBB, so the page's CSP (script-src 'self', style-src 'self') holds.
  */
 
+// The hub's contract (agentchat/contract.py, under the same names; tests/test_contract.py holds them equal).
 const STREAM_PATH = "/api/chat/stream";
 const MESSAGES_PATH = "/api/chat/messages";
-const CONFIG_PATH = "/api/viewer/config";
-const POLL_PAGE = 1000; // the hub's maximum `limit`
+const VIEWER_CONFIG_PATH = "/api/viewer/config";
+const MESSAGES_PAGE_LIMIT = 1000; // the hub's maximum `limit` on MESSAGES_PATH
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_CAP_MS = 10000;
 const LIVENESS_SLACK_MS = 1000;
@@ -112,7 +113,7 @@ function unreachable(hub) {
 export async function fetchConfig(hub) {
   let response;
   try {
-    response = await fetch(hub + CONFIG_PATH, { cache: "no-store" });
+    response = await fetch(hub + VIEWER_CONFIG_PATH, { cache: "no-store" });
   } catch {
     throw new Error(unreachable(hub));
   }
@@ -406,7 +407,7 @@ export class HubConnection {
     this.pollAbort = abort;
     let again = this.pollMs;
     const since = this.position();
-    const url = hubUrl(this.hub, MESSAGES_PATH, { agents: this.agents, since_id: since, limit: POLL_PAGE });
+    const url = hubUrl(this.hub, MESSAGES_PATH, { agents: this.agents, since_id: since, limit: MESSAGES_PAGE_LIMIT });
     const headers = this.etag && this.etag[0] === url ? { "If-None-Match": this.etag[1] } : {};
     try {
       const response = await fetch(url, { headers, cache: "no-store", signal: abort.signal });
@@ -428,7 +429,7 @@ export class HubConnection {
           again = 0; // this page starts after an id of the old store: read the new one from the start
         } else {
           if (messages.length) this.onMessages(messages);
-          if (messages.length >= POLL_PAGE) again = 0; // more to read
+          if (messages.length >= MESSAGES_PAGE_LIMIT) again = 0; // more to read
         }
         this.polled();
       } else {

@@ -1,0 +1,98 @@
+"""The JSON bodies the hub answers with, each declared once: a message, the messages page, the health.
+
+These models are the declaration: the OpenAPI document takes their schemas from them
+(`hub/openapi.py`), `/healthz` builds its body with `Health`, and `tests/test_bodies.py` validates
+what the hub sends against them.
+
+Deliberate choices:
+
+- **The hot path does not go through a model.** A message is encoded once per publish into the
+  frame every stream shares (`Message.sse_frame`), and a page of up to a thousand is encoded per
+  poll: both keep their own compact dumps, whose bytes the models validate in the tests.
+- **Strict.** `strict=True` and closed bodies (`extra="forbid"`; `meta` is open): a body the hub
+  sends with a field of the wrong type or one the declaration does not name fails validation,
+  and the schema says the same to the fuzzer.
+- **A field with a default is one the hub may leave out.** `details` (only where asked for) and
+  the trade's fields of `meta` have None as their default without being nullable in the schema
+  (`SkipJsonSchema[None]`): the hub leaves them out rather than sending null.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from agentchat.hub.params import MAX_STORE_ID
+from agentchat.message import MessageKind
+
+__all__ = ["TIMESTAMP_PATTERN", "Health", "Message", "MessageMeta", "MessagesPage"]
+
+TIMESTAMP_PATTERN = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"  # `format_timestamp`: UTC, milliseconds, `Z`
+STORE_ID_DESCRIPTION = "The store's identity, created with its schema: another value is another store."
+
+
+class MessageMeta(BaseModel):
+    """A message's `meta`: what it is about, and on a trade what was traded. Other fields may appear."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    symbol: str | None = None
+    side: Literal["buy", "sell"] | None = None
+    price: float | None = None
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    reply_to: int | None = Field(default=None, ge=1)
+    quantity: float | SkipJsonSchema[None] = Field(default=None, description="signed: > 0 bought; only on a trade")
+    position_after: float | SkipJsonSchema[None] = Field(default=None, description="the position after the trade")
+    writer: Literal["llm", "offline"] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="who wrote the words: the model, or the offline writer (no model, or it failed, or too"
+        " many rounds already waited for it)",
+    )
+
+
+class Message(BaseModel):
+    """A message as the API returns it (SPEC section 4): `agentchat.message.Message.to_dict` builds it."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    id: int = Field(ge=1)
+    agent_id: str = Field(pattern="^[a-z0-9_]{1,64}$")
+    agent_name: str
+    kind: MessageKind
+    content: str
+    created_at: str = Field(pattern=TIMESTAMP_PATTERN, json_schema_extra={"format": "date-time"})
+    details: dict[str, Any] | SkipJsonSchema[None] = Field(
+        default=None, description="why: where asked for (`?details=1`, publish), always in history and by id"
+    )
+    meta: MessageMeta
+
+
+class MessagesPage(BaseModel):
+    """`GET MESSAGES_PATH`'s page: messages of the live window after `since_id`, in id order."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    messages: list[Message]
+    last_id: int = Field(ge=0, le=MAX_STORE_ID)
+    retention_seconds: float = Field(gt=0)
+    gap: bool = Field(description="since_id is above every id this store handed out")
+    store_id: str = Field(description=STORE_ID_DESCRIPTION)
+
+
+class Health(BaseModel):
+    """`GET HEALTH_PATH`'s body, with 200 when the store answers and 503 when it does not."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    status: Literal["ok", "degraded"]
+    database: str = Field(description="`ok`, or why the store does not answer")
+    bus: str = Field(description="`ok`, or why the bus is not delivering")
+    generator: str = Field(
+        description="`offline` (no model set), `ok` (the model wrote the latest round), or"
+        " `degraded: <reason>` while rounds fall back to the offline text (the provider's error"
+        " message, a timeout, or too many rounds waiting for the model)"
+    )
+    clients: int = Field(ge=0)
+    uptime_seconds: float = Field(ge=0)
