@@ -20,13 +20,13 @@ from agentchat.dashboard.agent_figures import equity_series, message_rows, risk_
 from agentchat.dashboard.formatting import colored, escape_markdown
 from agentchat.dashboard.history_api import history_page
 from agentchat.dashboard.hub_api import HubApi
+from agentchat.dashboard.session import current
 from agentchat.dashboard.standings import pct, signed_money, whole_money
-from agentchat.dashboard.views import current
 from agentchat.errors import AgentchatError
 from agentchat.history import SIDES, HistoryFilter
 
 if TYPE_CHECKING:
-    from agentchat.dashboard.views import Dashboard
+    from agentchat.dashboard.session import Dashboard
 
 __all__ = ["THREAD_SIZE", "TRADES_SIZE", "agent_page", "draw_page"]
 

@@ -1,9 +1,9 @@
 """What a value looks like on the dashboard: pure functions from messages, agents and feed state to text.
 
 Nothing here calls Streamlit, so every string the pages draw around agent text can be tested as a
-plain function (`tests/test_dashboard_formatting.py`); `views` only places them on the page.
+plain function (`tests/test_dashboard_formatting.py`); `session` only places them on the page.
 
-Agent text is always text: message content goes through `st.text` in `views`; the short fields that
+Agent text is always text: message content goes through `st.text` in `session`; the short fields that
 sit in Markdown (symbols, names, reasons) go through `escape_markdown` here, which backslash-escapes
 every ASCII punctuation character, so no HTML, link, directive or LaTeX can form. The only styling is
 Streamlit's own Markdown colour directive (`colored`), fed colours that match `#RRGGBB` (see `hub_api`).

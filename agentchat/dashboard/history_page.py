@@ -18,13 +18,13 @@ import streamlit as st
 from agentchat.dashboard.agent_figures import message_rows
 from agentchat.dashboard.formatting import escape_markdown
 from agentchat.dashboard.history_api import export, history_page
-from agentchat.dashboard.views import current
+from agentchat.dashboard.session import current
 from agentchat.errors import AgentchatError
 from agentchat.history import SIDES, HistoryFilter
 from agentchat.message import MESSAGE_KINDS
 
 if TYPE_CHECKING:
-    from agentchat.dashboard.views import Dashboard
+    from agentchat.dashboard.session import Dashboard
 
 __all__ = ["PAGE_SIZE", "draw_page", "history_page_script", "selection_of"]
 

@@ -38,7 +38,7 @@ from agentchat.dashboard.standings import (
 from agentchat.errors import AgentchatError
 
 if TYPE_CHECKING:
-    from agentchat.dashboard.views import Dashboard
+    from agentchat.dashboard.session import Dashboard
 
 __all__ = ["COLUMNS", "compact_standings", "draw_page"]
 

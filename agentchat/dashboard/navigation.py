@@ -12,7 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from agentchat.dashboard.history_navigation import history_pages
-from agentchat.dashboard.views import live_page, start
+from agentchat.dashboard.session import live_page, start
 
 __all__ = ["run"]
 

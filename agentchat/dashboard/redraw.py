@@ -36,7 +36,7 @@ from agentchat.dashboard import wakeup
 from agentchat.dashboard.feed import wait_until_seen
 
 if TYPE_CHECKING:
-    from agentchat.dashboard.views import Dashboard
+    from agentchat.dashboard.session import Dashboard
 
 __all__ = [
     "ERROR_REFRESH_SECONDS",
