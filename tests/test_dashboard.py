@@ -22,8 +22,7 @@ from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
 from agentchat.agents import BUILTIN_ROSTER
-from agentchat.dashboard.formatting import escape_markdown
-from agentchat.dashboard.session import EMPTY_TEXT
+from agentchat.dashboard.formatting import EMPTY_TEXT, escape_markdown
 from agentchat.message import Draft
 from agentchat.probe import CHECK_NAMES
 from agentchat.store import Store, create_store_engine
