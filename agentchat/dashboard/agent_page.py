@@ -16,7 +16,7 @@ import altair as alt
 import streamlit as st
 
 from agentchat.agents import Agent
-from agentchat.dashboard.agent_figures import equity_series, message_rows, risk_figures
+from agentchat.dashboard.agent_figures import RiskFigures, equity_series, message_rows, risk_figures
 from agentchat.dashboard.formatting import colored, escape_markdown
 from agentchat.dashboard.history_api import read_history_page
 from agentchat.dashboard.hub_api import HubApi
@@ -82,7 +82,7 @@ def draw_page(dashboard: Dashboard) -> None:
     _thread(hub_url, agent, names)
 
 
-def _figures(figures: Any, book: Mapping[str, Any]) -> None:
+def _figures(figures: RiskFigures, book: Mapping[str, Any]) -> None:
     equity = book.get("equity")
     cells = st.columns(6)
     cells[0].metric("Equity", whole_money(float(equity)) if isinstance(equity, int | float) else "–")
