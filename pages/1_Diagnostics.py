@@ -1,5 +1,5 @@
 """The Diagnostics page of `streamlit run app.py` (the installed twin: agentchat/dashboard/scripts/diagnostics.py)."""
 
-from agentchat.dashboard import diagnostics_page
+from agentchat.dashboard.diagnostics_page import diagnostics_page
 
 diagnostics_page()

@@ -1,5 +1,5 @@
 """The History page of `streamlit run app.py` (the installed twin: agentchat/dashboard/scripts/history.py)."""
 
-from agentchat.dashboard.history_page import history_page_script
+from agentchat.dashboard.history_page import history_page
 
-history_page_script()
+history_page()

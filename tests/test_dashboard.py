@@ -19,8 +19,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from agentchat.agents import BUILTIN_ROSTER
-from agentchat.dashboard.formatting import escape_markdown
-from agentchat.dashboard.views import EMPTY_TEXT
+from agentchat.dashboard.formatting import EMPTY_TEXT, escape_markdown
 from agentchat.message import Draft
 from agentchat.probe import CHECK_NAMES
 from agentchat.store import Store, create_store_engine

@@ -10,23 +10,20 @@ agent name in a History table links here; the picker on the page moves between a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import altair as alt
 import streamlit as st
 
 from agentchat.agents import Agent
-from agentchat.dashboard.agent_figures import equity_series, message_rows, risk_figures
+from agentchat.dashboard.agent_figures import RiskFigures, equity_series, message_rows, risk_figures
 from agentchat.dashboard.formatting import colored, escape_markdown
-from agentchat.dashboard.history_api import history_page
+from agentchat.dashboard.history_api import read_history_page
 from agentchat.dashboard.hub_api import HubApi
+from agentchat.dashboard.session import Dashboard, current
 from agentchat.dashboard.standings import pct, signed_money, whole_money
-from agentchat.dashboard.views import current
 from agentchat.errors import AgentchatError
 from agentchat.history import SIDES, HistoryFilter
-
-if TYPE_CHECKING:
-    from agentchat.dashboard.views import Dashboard
 
 __all__ = ["THREAD_SIZE", "TRADES_SIZE", "agent_page", "draw_page"]
 
@@ -85,7 +82,7 @@ def draw_page(dashboard: Dashboard) -> None:
     _thread(hub_url, agent, names)
 
 
-def _figures(figures: Any, book: Mapping[str, Any]) -> None:
+def _figures(figures: RiskFigures, book: Mapping[str, Any]) -> None:
     equity = book.get("equity")
     cells = st.columns(6)
     cells[0].metric("Equity", whole_money(float(equity)) if isinstance(equity, int | float) else "–")
@@ -165,7 +162,7 @@ def _trades(hub_url: str, agent: Agent, names: Mapping[str, str]) -> None:
         found = [
             message
             for side in SIDES
-            for message in history_page(
+            for message in read_history_page(
                 hub_url, HistoryFilter(agents=frozenset({agent.id}), side=side), None, TRADES_SIZE
             )[0]
         ]
@@ -187,7 +184,7 @@ def _trades(hub_url: str, agent: Agent, names: Mapping[str, str]) -> None:
 def _thread(hub_url: str, agent: Agent, names: Mapping[str, str]) -> None:
     st.subheader("Thread")
     try:
-        messages, _ = history_page(hub_url, HistoryFilter(agents=frozenset({agent.id})), None, THREAD_SIZE)
+        messages, _ = read_history_page(hub_url, HistoryFilter(agents=frozenset({agent.id})), None, THREAD_SIZE)
     except AgentchatError as error:
         st.error(f"The thread cannot be read: {escape_markdown(error.detail)}")
         return

@@ -1,9 +1,9 @@
 """What a value looks like on the dashboard: pure functions from messages, agents and feed state to text.
 
 Nothing here calls Streamlit, so every string the pages draw around agent text can be tested as a
-plain function (`tests/test_dashboard_formatting.py`); `views` only places them on the page.
+plain function (`tests/test_dashboard_formatting.py`); the pages only place them.
 
-Agent text is always text: message content goes through `st.text` in `views`; the short fields that
+Agent text is always text: message content is never Markdown (see `live_page`); the short fields that
 sit in Markdown (symbols, names, reasons) go through `escape_markdown` here, which backslash-escapes
 every ASCII punctuation character, so no HTML, link, directive or LaTeX can form. The only styling is
 Streamlit's own Markdown colour directive (`colored`), fed colours that match `#RRGGBB` (see `hub_api`).
@@ -33,6 +33,7 @@ __all__ = [
     "check_rows",
     "colored",
     "duration",
+    "empty_hint",
     "escape_markdown",
     "latency_summary",
     "message_age_seconds",
@@ -152,6 +153,13 @@ def model_notice(generator: object) -> str | None:
         return None
     reason = generator.partition(":")[2].strip() or "no reason given"
     return f"⚠️ The model is not writing: rounds use the offline text ({escape_markdown(reason)})."
+
+
+def empty_hint(operator: bool) -> str:
+    """What brings the first messages: Generate for an operator; a read-only user can only wait."""
+    if operator:
+        return "Press **Generate messages** in the sidebar, or wait for the scheduler's next round."
+    return "They appear with the scheduler's next round."
 
 
 def pill_markdown(color: str, label: str, reason: str) -> str:

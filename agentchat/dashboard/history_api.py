@@ -18,7 +18,7 @@ from agentchat.errors import AgentchatError, HubUnreachable
 from agentchat.history import HistoryFilter
 from agentchat.http_errors import describe_error, describe_response, json_body, refusal
 
-__all__ = ["EXPORT_TIMEOUT_SECONDS", "HistoryPage", "export", "history_page"]
+__all__ = ["EXPORT_TIMEOUT_SECONDS", "HistoryPage", "export", "read_history_page"]
 
 TIMEOUT_SECONDS = 5.0
 EXPORT_TIMEOUT_SECONDS = 60.0  # a month of messages is a few MiB: more than a page's wait, still bounded
@@ -47,7 +47,9 @@ def _get(hub_url: str, params: dict[str, str], timeout: float) -> httpx.Response
     return response
 
 
-def history_page(hub_url: str, selection: HistoryFilter, before_id: int | None = None, limit: int = 50) -> HistoryPage:
+def read_history_page(
+    hub_url: str, selection: HistoryFilter, before_id: int | None = None, limit: int = 50
+) -> HistoryPage:
     """One page of the selection, newest first, and the `before_id` of the next (None on the last)."""
     body = json_body(_get(hub_url, _params(selection, before_id, limit, "json"), TIMEOUT_SECONDS))
     messages = body.get("messages") if isinstance(body, dict) else None

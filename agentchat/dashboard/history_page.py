@@ -11,22 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import streamlit as st
 
 from agentchat.dashboard.agent_figures import message_rows
 from agentchat.dashboard.formatting import escape_markdown
-from agentchat.dashboard.history_api import export, history_page
-from agentchat.dashboard.views import current
+from agentchat.dashboard.history_api import export, read_history_page
+from agentchat.dashboard.session import Dashboard, current
 from agentchat.errors import AgentchatError
 from agentchat.history import SIDES, HistoryFilter
 from agentchat.message import MESSAGE_KINDS
 
-if TYPE_CHECKING:
-    from agentchat.dashboard.views import Dashboard
-
-__all__ = ["PAGE_SIZE", "draw_page", "history_page_script", "selection_of"]
+__all__ = ["PAGE_SIZE", "draw_page", "history_page", "selection_of"]
 
 PAGE_SIZE: Final = 50
 _CURSOR_KEY = "history_cursor"  # the before_ids of the pages stepped through (empty: the newest page)
@@ -102,7 +99,7 @@ def draw_page(dashboard: Dashboard) -> None:
     cursor: list[int] = st.session_state.get(_CURSOR_KEY, [])
     hub_url = dashboard.settings.hub_url
     try:
-        messages, next_before_id = history_page(hub_url, selection, cursor[-1] if cursor else None, PAGE_SIZE)
+        messages, next_before_id = read_history_page(hub_url, selection, cursor[-1] if cursor else None, PAGE_SIZE)
     except AgentchatError as error:
         st.error(f"History cannot be read: {escape_markdown(error.detail)}")
         return
@@ -154,6 +151,6 @@ def draw_page(dashboard: Dashboard) -> None:
     )
 
 
-def history_page_script() -> None:
+def history_page() -> None:
     """The page script's entry: this run's dashboard (sidebar and feed), then the History page."""
     draw_page(current())

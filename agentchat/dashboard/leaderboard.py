@@ -1,29 +1,27 @@
-"""The Leaderboard page and the compact standings on the live page, drawn with Streamlit.
+"""The Leaderboard page: the agents' books ranked, their equity curves and one agent's trades.
 
-The books come from the hub (`GET /api/agents/performance`, `GET /api/agents/{id}/equity`), read
-again only when the session's live feed has seen a new message: a round always has one, so the
-feed's last event id is the change marker, and the requests are cached on it. So the page follows
-the chat's rule (`redraw`): while the feed is live the board is a fragment rerun when a message
-arrives (and every few seconds, so the countdown moves), and what did not change is not redrawn;
-while the feed polls, the page reruns every poll interval. The rows, the round, the countdown and
-the curves are `standings`, pure functions; names are escaped Markdown in the agent's colour,
-message text goes through a dataframe, as text.
+The page follows the chat's rule (`redraw`): while the feed is live the board is a fragment rerun
+when a message arrives (and every few seconds, so the countdown moves), and what did not change is
+not redrawn; while the feed polls, the page reruns every poll interval. The books are `hub_cache`'s
+reads, shared with the live page's line of standings and read again only when a round arrives. The
+rows, the round, the countdown and the curves are `standings`, pure functions; names are escaped
+Markdown in the agent's colour, message text goes through a dataframe, as text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Final
 
 import altair as alt
 import streamlit as st
 
 from agentchat.agents import Agent
-from agentchat.dashboard import board, redraw
+from agentchat.dashboard import hub_cache, redraw
 from agentchat.dashboard.agent_figures import agent_link
 from agentchat.dashboard.formatting import colored, escape_markdown
-from agentchat.dashboard.hub_api import HubApi
+from agentchat.dashboard.session import Dashboard, current
 from agentchat.dashboard.standings import (
     Standing,
     equity_rows,
@@ -37,12 +35,8 @@ from agentchat.dashboard.standings import (
 )
 from agentchat.errors import AgentchatError
 
-if TYPE_CHECKING:
-    from agentchat.dashboard.views import Dashboard
+__all__ = ["COLUMNS", "draw_page", "leaderboard_page"]
 
-__all__ = ["COLUMNS", "compact_standings", "draw_page"]
-
-CACHE_SECONDS: Final = 60  # a book read is refreshed at least this often, new message or not
 COLUMNS: Final = (
     ("#", 0.4),
     ("Agent", 2.0),
@@ -57,48 +51,6 @@ COLUMNS: Final = (
 _TRADES_AGENT_KEY = "leaderboard_agent"
 
 
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def _performance(hub_url: str, marker: int | None) -> dict[str, Any]:
-    return HubApi(hub_url, timeout_seconds=3).performance()
-
-
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def _equity(hub_url: str, agent_id: str, marker: int | None) -> list[dict[str, Any]]:
-    return HubApi(hub_url, timeout_seconds=3).equity(agent_id)
-
-
-def _marker(dashboard: Dashboard) -> int | None:
-    """What changes when a round arrives: the feed's last event id."""
-    return dashboard.feed.snapshot().diagnostics.last_event_id
-
-
-def compact_standings(dashboard: Dashboard) -> None:
-    """One line on the live page: each agent by rank in its colour, equity and return; the round under it.
-
-    One Markdown line, not columns, so the live page's layout (the analytics row, then the agents'
-    columns) is unchanged.
-    """
-    try:
-        performance = _performance(dashboard.settings.hub_url, _marker(dashboard))
-    except AgentchatError as error:
-        st.caption(f"Standings unavailable: {escape_markdown(error.detail)}")
-        return
-    rows = standings(performance, dashboard.roster)
-    if not rows:
-        return
-    with st.container(border=True, key="compact-standings"):
-        st.markdown(
-            " · ".join(
-                f"**{row.rank}\\. {colored(row.agent.name, board.name_color(row.agent.color))}** "
-                f"{escape_markdown(whole_money(row.equity))} {escape_markdown(pct(row.return_pct))}"
-                for row in rows
-            )
-        )
-        _, status = round_status(performance, dashboard.roster)
-        when = next_round_text(dashboard.settings.schedule_minutes, datetime.now(UTC))
-        st.caption(f"{escape_markdown(status)} · {escape_markdown(when)} · the Leaderboard page has the details")
-
-
 def draw_page(dashboard: Dashboard) -> None:
     """The Leaderboard: standings, equity curves, one agent's trades; redrawn as rounds arrive."""
     st.title("Leaderboard")
@@ -106,10 +58,10 @@ def draw_page(dashboard: Dashboard) -> None:
 
 
 def _board(dashboard: Dashboard) -> None:
-    marker = _marker(dashboard)
+    marker = hub_cache.round_marker(dashboard.feed)
     hub_url = dashboard.settings.hub_url
     try:
-        performance = _performance(hub_url, marker)
+        performance = hub_cache.performance(hub_url, marker)
     except AgentchatError as error:
         st.error(f"The books cannot be read: {escape_markdown(error.detail)}")
         return
@@ -149,7 +101,7 @@ def _table(rows: Sequence[Standing]) -> None:
 
 def _curves(hub_url: str, agents: Sequence[Agent], marker: int | None) -> None:
     try:
-        curves = {agent.id: _equity(hub_url, agent.id, marker) for agent in agents}
+        curves = {agent.id: hub_cache.equity(hub_url, agent.id, marker) for agent in agents}
     except AgentchatError as error:
         st.error(f"The equity curves cannot be read: {escape_markdown(error.detail)}")
         return
@@ -185,3 +137,8 @@ def _trades(dashboard: Dashboard, agents: Sequence[Agent]) -> None:
         return
     st.caption(f"Trades announced in the latest {kept} messages of each agent this page holds, newest first.")
     st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def leaderboard_page() -> None:
+    """The page script's entry: this run's dashboard (sidebar and feed), then the Leaderboard."""
+    draw_page(current())

@@ -26,7 +26,7 @@ two connections, either may be first.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import streamlit as st
 from streamlit_autorefresh import st_autorefresh
@@ -34,9 +34,7 @@ from streamlit_autorefresh import st_autorefresh
 from agentchat.client import RealtimeAgentMessages
 from agentchat.dashboard import wakeup
 from agentchat.dashboard.feed import wait_until_seen
-
-if TYPE_CHECKING:
-    from agentchat.dashboard.views import Dashboard
+from agentchat.dashboard.session import Dashboard
 
 __all__ = [
     "ERROR_REFRESH_SECONDS",

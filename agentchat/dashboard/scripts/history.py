@@ -1,5 +1,5 @@
 """The History page of the installed dashboard: every message kept, filtered, searched, paged, exported."""
 
-from agentchat.dashboard.history_page import history_page_script
+from agentchat.dashboard.history_page import history_page
 
-history_page_script()
+history_page()

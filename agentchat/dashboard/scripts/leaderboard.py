@@ -1,5 +1,5 @@
 """The Leaderboard page of the installed dashboard: the agents' books ranked, equity curves, trades."""
 
-from agentchat.dashboard import leaderboard_page
+from agentchat.dashboard.leaderboard import leaderboard_page
 
 leaderboard_page()
