@@ -11,14 +11,20 @@ TEST_DIST ?= loadfile --no-loadscope-reorder
 FLAKE_RUNS ?= 3
 FLAKE_HOGS ?= 2
 
+# Python writes the bytecode of what it imports (`__pycache__`), even where PYTHONDONTWRITEBYTECODE is set: the
+# tests start hundreds of Python processes (hubs, `agentchat` commands, pytest workers rewriting asserts), and each
+# would compile every module of agentchat, its tests and pytest's plugins again (a hub start 3-4 s instead of 1).
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: run test pytest flake-hunt lint typecheck bench fuzz api-doc clean
 
 # The venv's own pip installs only uv, the pinned release (requirements.txt); uv installs the rest with the same
-# constraints, in a few seconds where pip took most of a minute (tests/test_install.py installs the wheel with it too)
+# constraints, in a few seconds where pip took most of a minute (tests/test_install.py installs the wheel with it
+# too). --compile-bytecode: byte-compiled at install, as pip does, not by each process that imports them.
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.txt uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -c requirements.txt -e ".[dev]"
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -c requirements.txt -e ".[dev]"
 	touch $(STAMP)
 
 run: $(STAMP)
