@@ -26,6 +26,7 @@ import sqlalchemy as sa
 import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
+from agentchat import migrate
 from agentchat.errors import AgentchatError, ConfigError, StoreUnavailable
 from agentchat.settings import Settings, load_settings
 from agentchat.store import create_store_engine, database_error_reason
@@ -158,8 +159,6 @@ def _hub(args: argparse.Namespace, _rest: Sequence[str]) -> int:
 
 
 def _db(args: argparse.Namespace, _rest: Sequence[str]) -> int:
-    from agentchat import migrate  # Alembic: only the commands that migrate load it
-
     settings = load_settings()
     with database_named(settings):
         engine = create_store_engine(settings.database_url, settings.db_timeout_seconds)
