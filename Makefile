@@ -31,9 +31,10 @@ run: $(STAMP)
 	$(BIN)/python -m agentchat run
 
 # lint and typecheck beside the tests, not before them: mypy with no cache yet (a fresh clone) is 20-25 s of one
-# core, which costs the run less beside the tests (they often wait on sockets and child processes) than before them
+# core, which costs the run less beside the tests (they often wait on sockets and child processes) than before them.
+# Not --output-sync: it would hold pytest's progress back until the end; ruff's and mypy's lines fall among it.
 test: $(STAMP)
-	$(MAKE) --no-print-directory --jobs=3 --output-sync=line lint typecheck pytest
+	$(MAKE) --no-print-directory --jobs=3 lint typecheck pytest
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist $(TEST_DIST)
