@@ -11,18 +11,32 @@ TEST_DIST ?= loadfile --no-loadscope-reorder
 FLAKE_RUNS ?= 3
 FLAKE_HOGS ?= 2
 
-.PHONY: run test flake-hunt lint typecheck bench fuzz api-doc clean
+# Python writes the bytecode of what it imports (`__pycache__`), even where PYTHONDONTWRITEBYTECODE is set: the
+# tests start hundreds of Python processes (hubs, `agentchat` commands, pytest workers rewriting asserts), and each
+# would compile every module of agentchat, its tests and pytest's plugins again (a hub start 3-4 s instead of 1).
+unexport PYTHONDONTWRITEBYTECODE
 
+.PHONY: run test pytest flake-hunt lint typecheck bench fuzz api-doc clean
+
+# The venv's own pip installs only uv, the pinned release (requirements.txt); uv installs the rest with the same
+# constraints, in a few seconds where pip took most of a minute (tests/test_install.py installs the wheel with it
+# too). --compile-bytecode: byte-compiled at install, as pip does, not by each process that imports them.
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements.txt -e ".[dev]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.txt uv
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -c requirements.txt -e ".[dev]"
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/python -m agentchat run
 
-test: $(STAMP) lint typecheck
+# lint and typecheck beside the tests, not before them: mypy with no cache yet (a fresh clone) is 20-25 s of one
+# core, which costs the run less beside the tests (they often wait on sockets and child processes) than before them.
+# Not --output-sync: it would hold pytest's progress back until the end; ruff's and mypy's lines fall among it.
+test: $(STAMP)
+	$(MAKE) --no-print-directory --jobs=3 lint typecheck pytest
+
+pytest: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist $(TEST_DIST)
 
 flake-hunt: $(STAMP)

@@ -171,17 +171,18 @@ def dashboard_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dashboard_fee
 # Seconds of one file run alone, roughly; what is not listed counts as a third of a second a test.
 FILE_SECONDS = {
     "tests/test_browser.py": 120,
-    "tests/test_supervisor.py": 90,
-    "tests/test_nginx.py": 80,
-    "tests/test_viewer.py": 60,
-    "tests/test_install.py": 40,
-    "tests/test_client.py": 40,
-    "tests/test_migrations.py": 40,
-    "tests/test_login.py": 40,
-    "tests/test_postgres_bus.py": 35,
-    "tests/test_resume_window.py": 30,
-    "tests/test_dashboard.py": 30,
-    "tests/test_fuzz.py": 25,
+    "tests/test_supervisor.py": 100,
+    "tests/test_viewer.py": 70,
+    "tests/test_nginx.py": 65,
+    "tests/test_client.py": 55,
+    "tests/test_migrations.py": 50,
+    "tests/test_install.py": 30,  # the wheel installed by uv: 1-2 s where pip took 15-20
+    "tests/test_login.py": 30,
+    "tests/test_fuzz.py": 28,
+    "tests/test_dashboard.py": 25,
+    "tests/test_postgres_bus.py": 22,
+    "tests/test_settings.py": 20,  # 34 tests, most starting `python -m agentchat hub`
+    "tests/test_resume_window.py": 18,
     "tests/test_exported_members.py": 5,  # many small checks
     "tests/test_dashboard_formatting.py": 5,
     "tests/test_generator.py": 10,

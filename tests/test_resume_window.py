@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from agentchat.message import Draft
+from agentchat.message import Draft, parse_timestamp
 from agentchat.store import Store, create_store_engine
 from tests.kit.hubs import InProcessHub
 from tests.kit.sse import SseReader
@@ -130,15 +131,21 @@ def test_resume_from_the_window_replays_only_the_followed_agents(hub: InProcessH
 
 
 def test_window_never_replays_what_left_the_live_window(start_hub: StartHub) -> None:
-    hub = start_hub(retention_seconds=2, max_per_agent=1, heartbeat_seconds=HEARTBEAT_SECONDS)  # 2 s, or the latest
-    expired = [m["id"] for m in hub.generate().json()["messages"]]
-    second = [m["id"] for m in hub.generate().json()["messages"]]  # each agent's latest: the first round may leave
-    wait_until(lambda: expired[0] not in [m["id"] for m in hub.messages()["messages"]], timeout=60)
-    kept = [m["id"] for m in hub.generate().json()["messages"]]  # each agent's latest: the second round may leave
-    wait_until(lambda: not set(second) & {m["id"] for m in hub.messages()["messages"]}, timeout=60)
-    ready, replayed = replay_of(hub, expired[0])
-    assert replayed == kept
-    assert ready["gap"] is True and ready["earliest_id"] == kept[0]
+    """The window's clock is stepped to where the first two rounds are past retention and the third is not."""
+    retention = timedelta(hours=1)
+    hub = start_hub(
+        retention_seconds=retention.total_seconds(), max_per_agent=1, heartbeat_seconds=HEARTBEAT_SECONDS
+    )  # an hour, or the latest
+    expired = hub.generate().json()["messages"]
+    second = hub.generate().json()["messages"]  # each agent's latest until the next round
+    kept = hub.generate().json()["messages"]  # each agent's latest, and inside the hour
+    kept_since = min(parse_timestamp(m["created_at"]) for m in kept)
+    assert all(parse_timestamp(m["created_at"]) < kept_since for m in second)
+    assert hub.app is not None
+    hub.app.hub.window.clock = lambda: kept_since + retention  # an hour on: the first two rounds have left
+    ready, replayed = replay_of(hub, expired[0]["id"])
+    assert replayed == [m["id"] for m in kept]
+    assert ready["gap"] is True and ready["earliest_id"] == kept[0]["id"]
     assert resumes(hub, "window") == 1
 
 

@@ -31,6 +31,8 @@ Deliberate choices:
   arrive), so it never replays what a store read would not. Messages out of the window stay here
   until the count and byte bounds evict them: they make the resume's `gap`, which follows the
   store's rule (`store.Bounds.gap`): a message after Last-Event-ID that no replay brings.
+- **Its own clock** (`clock`, `utc_now` unless the hub hands another): "now" for the retention test,
+  so a test can step time past a message's retention instead of waiting for it.
 - **Filters as live delivery applies them**: a stream that follows some agents is replayed only
   their messages.
 """
@@ -39,7 +41,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -64,11 +66,19 @@ class WindowReplay:
 class FrameWindow:
     """The last published messages with their frames; see the module docstring."""
 
-    def __init__(self, max_messages: int, max_bytes: int, retention_seconds: float, max_per_agent: int = 20) -> None:
+    def __init__(
+        self,
+        max_messages: int,
+        max_bytes: int,
+        retention_seconds: float,
+        max_per_agent: int = 20,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.max_messages = max_messages
         self.max_bytes = max_bytes
         self.retention = timedelta(seconds=retention_seconds)
         self.max_per_agent = max_per_agent
+        self.clock = clock  # the time the retention test reads, timezone-aware UTC like `created_at`
         self._latest: dict[str, deque[int]] = {}  # each agent's latest ids seen, at most max_per_agent
         self.filled = False  # until `fill`, every resume goes to the store
         self.floor = 0  # every message with a larger id is here (once filled)
@@ -107,7 +117,7 @@ class FrameWindow:
         """The replay after `last_event_id` for a stream with filter `agents`; None when the store must answer."""
         if not self.filled or not self.floor <= last_event_id <= self.last_id:
             return None
-        oldest = utc_now() - self.retention
+        oldest = self.clock() - self.retention
         floors = self._agent_floors()
         ids, messages, frames = self._ids, self._messages, self._frames
         start = bisect_right(ids, last_event_id, self._head)
