@@ -29,10 +29,12 @@ from agentchat.contract import (
     MESSAGES_PATH,
     PERFORMANCE_PATH,
     STREAM_PATH,
+    VIEWER_CONFIG_PATH,
 )
 from agentchat.hub import bodies, market_bodies, request_bodies, stream_bodies
 from agentchat.hub.openapi import BODIES, build_document
 from agentchat.message import dumps
+from agentchat.settings import Settings
 from tests.kit.hubs import InProcessHub
 from tests.kit.market_calls import order_body, post
 from tests.kit.roster import roster_file
@@ -94,6 +96,8 @@ def test_the_cold_bodies_fit_their_declarations(start_hub: Callable[..., InProce
     agents = httpx.get(hub.url + AGENTS_PATH, timeout=10)
     assert agents.status_code == 200
     assert len([bodies.Agent.model_validate(agent, strict=True) for agent in agents.json()]) == len(agents.json())
+    viewer = fits(bodies.ViewerConfig, httpx.get(hub.url + VIEWER_CONFIG_PATH, timeout=10))
+    assert [agent.id for agent in viewer.agents] == [agent["id"] for agent in agents.json()]
     fits(market_bodies.Market, httpx.get(hub.url + MARKET_PATH, timeout=10))  # the market before the first round
     fits(market_bodies.Performance, httpx.get(hub.url + PERFORMANCE_PATH, timeout=10))  # the starting books
     for _ in range(ROUNDS):
@@ -152,3 +156,10 @@ def test_the_document_shows_each_declared_body_as_its_model_does(name: str) -> N
     schema = BODIES[name].model_json_schema()
     assert list(schemas[name]["properties"]) == list(schema["properties"])
     assert schemas[name].get("required", []) == schema.get("required", [])
+
+
+@pytest.mark.parametrize("name", ["max_per_agent", "poll_seconds"])
+def test_the_viewer_configs_bounds_are_the_settings_own(name: str) -> None:
+    setting = Settings.model_fields[name].metadata
+    declared = bodies.ViewerConfig.model_fields[name].metadata
+    assert setting == declared

@@ -1,5 +1,5 @@
 """The JSON bodies the hub answers with, each declared once: an error, an agent, a message, the messages
-and history pages, a round, a published message, the health.
+and history pages, a round, a published message, the health, the viewer's configuration.
 
 These models are the declaration: the OpenAPI document takes their schemas from them
 (`hub/openapi.py`), `/healthz` builds its body with `Health`, and `tests/test_bodies.py` validates
@@ -42,6 +42,7 @@ __all__ = [
     "MessagesPage",
     "Published",
     "Round",
+    "ViewerConfig",
 ]
 
 STORE_ID_DESCRIPTION = "The store's identity, created with its schema: another value is another store."
@@ -159,3 +160,13 @@ class HistoryPage(BaseModel):
 
     messages: list[Message]
     next_before_id: int | None = Field(ge=1, description="`before_id` of the next, older page; null on the last page")
+
+
+class ViewerConfig(BaseModel):
+    """`GET VIEWER_CONFIG_PATH`: what the viewer page needs to start (`hub/viewer.py` builds it)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    agents: list[Agent]
+    max_per_agent: int = Field(ge=1, le=1000, description="messages kept per agent (`AGENTCHAT_MAX_PER_AGENT`)")
+    poll_seconds: float = Field(gt=0, description="the poll period while the stream is down (`AGENTCHAT_POLL_SECONDS`)")

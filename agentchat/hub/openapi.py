@@ -389,7 +389,7 @@ OPERATIONS: tuple[Operation, ...] = (
         VIEWER_CONFIG_PATH,
         "viewerConfig",
         "What the viewer page needs to start: the roster, messages kept per agent, the poll period",
-        replies=(Reply(200, "The viewer's configuration.", {"type": "object"}),),
+        replies=(Reply(200, "The viewer's configuration.", ref("ViewerConfig")),),
     ),
     Operation(
         "GET",
@@ -637,6 +637,7 @@ BODIES: dict[str, type[BaseModel]] = {
     "PositionReport": PositionReport,
     "Performance": market_bodies.Performance,
     "Equity": market_bodies.Equity,
+    "ViewerConfig": bodies.ViewerConfig,
 }
 BOOK_FRAMES: tuple[type[BaseModel], ...] = (market_bodies.BookFull, market_bodies.BookChanges)
 
@@ -699,6 +700,7 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
             "oneOf": [body[model.__name__] for model in BOOK_FRAMES],
         },
         "Equity": body["Equity"],
+        "ViewerConfig": body["ViewerConfig"],
         "StreamEvent": {
             "description": "`ready` first, then messages (the default event type), heartbeats and each round's books.",
             "oneOf": [
