@@ -2,10 +2,12 @@
 /api/agents/performance`, `GET /api/agents/{id}/equity` and the stream's `event: book` frames.
 
 An agent's book inside them is the market's own `BookReport` (`market/report.py`, the OpenAPI
-component `BookEntry`). The bodies are built as plain dicts (`publish_routes.market_document`,
-`book_routes`, `book_frames`: a frame is encoded once per round for every stream), so these models
-are their declaration for the OpenAPI document and for `tests/test_bodies.py`, which holds what a
-real hub sends to them. Closed (`extra="forbid"`) and strict, as `hub/bodies.py`.
+component `BookEntry`). The answers of the cold routes are built through these models
+(`publish_routes.market_document`, `book_routes`), their dumps the same bytes as the dicts they
+replaced. The book frames are not: `hub/book_frames.py` computes a round's changes per agent and
+encodes each frame once for every stream, so `BookFull` and `BookChanges` are its declaration for
+the OpenAPI document and for `tests/test_bodies.py`, which holds what a real hub sends to them.
+Closed (`extra="forbid"`) and strict, as `hub/bodies.py`.
 """
 
 from __future__ import annotations
