@@ -75,7 +75,7 @@ from agentchat.market.trading import MAX_GROSS_LEVERAGE
 from agentchat.message import MESSAGE_KINDS, dumps
 from agentchat.settings import Settings
 
-__all__ = ["Operation", "Reply", "Schema", "build_document", "error", "openapi_json", "ref"]
+__all__ = ["BODIES", "Operation", "Reply", "Schema", "build_document", "error", "openapi_json", "ref"]
 
 Schema = dict[str, Any]
 
