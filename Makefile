@@ -64,7 +64,7 @@ fuzz: $(STAMP)
 	$(BIN)/python bench/fuzz.py --examples 500
 
 api-doc: $(STAMP)
-	$(BIN)/python -m agentchat.hub.api_reference
+	$(BIN)/python -m agentchat.hub.api_reference docs/API.md
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -26,10 +26,10 @@ from agentchat import AgentClient
 from agentchat.errors import BadRequest, Unauthorized
 from tests.kit.fake_model import FakeModel, serving
 from tests.kit.hubs import InProcessHub, hub_env
+from tests.kit.market_calls import book
 from tests.kit.paths import ROOT
 from tests.kit.ports import free_port
 from tests.kit.roster import TOKENS, roster_file
-from tests.test_publish import book
 
 StartHub = Callable[..., InProcessHub]
 DECISION = {

@@ -15,9 +15,9 @@ import httpx
 
 from agentchat.hub.book_frames import book_change, merge_book_frame
 from tests.kit.hubs import InProcessHub
+from tests.kit.market_calls import generate, performance
 from tests.kit.market_replay import ranked_entries
 from tests.kit.sse import Event, SseReader
-from tests.test_shared_market import generate, performance
 
 StartHub = Callable[..., InProcessHub]
 

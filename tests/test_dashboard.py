@@ -24,13 +24,11 @@ from agentchat.message import Draft
 from agentchat.probe import CHECK_NAMES
 from agentchat.store import Store, create_store_engine
 from tests.kit.apptest import board, board_texts, markdown, run_until
+from tests.kit.dashboard_app import DIAGNOSTICS, open_dashboard
 from tests.kit.hubs import InProcessHub
-from tests.kit.paths import ROOT
 from tests.kit.ports import free_port
 from tests.kit.waits import wait_until
 
-APP = ROOT / "app.py"
-DIAGNOSTICS = "pages/1_Diagnostics.py"
 TOKEN = "dashboard-test-token"
 PAYLOAD = "<img src=x onerror=alert(1)> [x](javascript:alert(1)) **bold** $x$ :red[red] http://example.com"
 
@@ -40,13 +38,6 @@ pytestmark = pytest.mark.usefixtures("dashboard_env")  # tests/conftest.py: the 
 
 def feed_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name.startswith("agentchat-feed")]
-
-
-def open_dashboard(monkeypatch: pytest.MonkeyPatch, hub_url: str, **settings: str) -> AppTest:
-    monkeypatch.setenv("AGENTCHAT_HUB_URL", hub_url)
-    for key, value in settings.items():
-        monkeypatch.setenv(f"AGENTCHAT_{key.upper()}", value)
-    return AppTest.from_file(APP, default_timeout=20).run()
 
 
 def texts(at: AppTest) -> list[str]:

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from agentchat.dashboard.formatting import model_notice
+from tests.kit.dashboard_app import DIAGNOSTICS, open_dashboard
+from tests.kit.fake_llm import MODEL, FakeLlm
 from tests.kit.hubs import InProcessHub
-from tests.test_dashboard import DIAGNOSTICS, open_dashboard
-from tests.test_llm import MODEL, FakeLlm
 
 pytestmark = pytest.mark.usefixtures("dashboard_env")  # tests/conftest.py: the dashboard's clean environment
 

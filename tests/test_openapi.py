@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -9,11 +10,12 @@ import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from agentchat.agents import BUILTIN_ROSTER, Agent
-from agentchat.hub.api_reference import PAGE, reference_page
+from agentchat.hub.api_reference import PAGE, main, reference_page
 from agentchat.hub.app import create_app
 from agentchat.hub.openapi import build_document
 from agentchat.settings import Settings
 from tests.kit.hubs import HubProcess
+from tests.kit.paths import ROOT
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -70,4 +72,11 @@ def test_generate_documents_each_refusal_with_the_json_error_body(status: str) -
 
 def test_api_reference_page_is_rendered_from_the_current_document() -> None:
     """docs/API.md is generated: after a change to the document, `make api-doc` rewrites it."""
-    assert PAGE.read_text(encoding="utf-8") == reference_page()
+    assert (ROOT / PAGE).read_text(encoding="utf-8") == reference_page()
+
+
+def test_api_reference_writer_writes_where_it_is_told_never_into_the_package(tmp_path: Path) -> None:
+    """An installed package has no docs/ to update: the writer writes the path it is given."""
+    main([str(tmp_path / "API.md")])
+    assert (tmp_path / "API.md").read_text(encoding="utf-8") == reference_page()
+    assert not PAGE.is_absolute()

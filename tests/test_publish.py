@@ -22,6 +22,7 @@ from agentchat.errors import ConfigError
 from agentchat.market.books import START_CASH
 from agentchat.market.trading import MAX_GROSS_LEVERAGE
 from tests.kit.hubs import InProcessHub
+from tests.kit.market_calls import book, order_body, post
 from tests.kit.roster import TOKENS, roster_file
 from tests.kit.sse import SseReader
 
@@ -33,13 +34,6 @@ def agents_file(tmp_path: Path) -> Path:
     return roster_file(tmp_path)
 
 
-def post(hub: InProcessHub, body: Any, token: str | None = TOKENS["alpha"], **headers: str) -> httpx.Response:
-    sent = dict(headers)
-    if token is not None:
-        sent["Authorization"] = f"Bearer {token}"
-    return httpx.post(f"{hub.url}/api/chat/messages", json=body, headers=sent, timeout=30)
-
-
 def market(hub: InProcessHub) -> dict[str, Any]:
     response = httpx.get(f"{hub.url}/api/market", timeout=10)
     assert response.status_code == 200, response.text
@@ -48,22 +42,6 @@ def market(hub: InProcessHub) -> dict[str, Any]:
 
 def price_of(document: dict[str, Any], symbol: str) -> float:
     return float(next(item["price"] for item in document["symbols"] if item["symbol"] == symbol))
-
-
-def book(hub: InProcessHub, agent_id: str) -> dict[str, Any]:
-    response = httpx.get(f"{hub.url}/api/agents/performance", timeout=10)
-    assert response.status_code == 200, response.text
-    return dict(next(entry for entry in response.json()["agents"] if entry["agent_id"] == agent_id))
-
-
-def order_body(symbol: str = "BTC", side: str = "buy", quantity: float = 2, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "agent_id": "alpha",
-        "kind": "trade",
-        "content": f"{side} {quantity} {symbol}: breakout confirmed",
-    }
-    body["order"] = {"symbol": symbol, "side": side, "quantity": quantity}
-    return {**body, **extra}
 
 
 def test_external_agents_join_the_roster_and_the_books_but_rounds_never_write_for_them(

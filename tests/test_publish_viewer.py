@@ -2,8 +2,8 @@
 
 The viewer page's `<agent-chat>` in Debian's Chromium (Playwright) on a real hub. The card of a
 published message with details folds them under "why"; markup in them is shown as text (the
-module's `context` fixture fails the test if any script runs). The README's picture of such a card
-is written by `UPDATE_SCREENSHOTS=1 python -m pytest tests/test_publish_viewer.py`.
+`context` fixture of tests/kit/viewer_page.py fails the test if any script runs). The README's
+picture of such a card is written by `UPDATE_SCREENSHOTS=1 python -m pytest tests/test_publish_viewer.py`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from playwright.sync_api import BrowserContext, expect
 
 from tests.kit.browser import BROWSER_MARKS
 from tests.kit.hubs import InProcessHub
+from tests.kit.market_calls import order_body, post
 from tests.kit.paths import ROOT
 from tests.kit.roster import roster_file
-from tests.test_publish import order_body, post
-from tests.test_viewer import PAYLOAD, card, context, open_tab
+from tests.kit.viewer_page import PAYLOAD, card, context, open_tab
 
 pytestmark = BROWSER_MARKS
-__all__ = ["context"]  # the browser profile fixture of the viewer tests, dialogs and CSP watched
+__all__ = ["context"]  # the browser profile fixture (tests/kit/viewer_page.py), dialogs and CSP watched
 
 
 def test_an_external_agents_details_are_folded_under_why_and_shown_as_text(

@@ -22,23 +22,12 @@ from agentchat.market.prices import Market
 from agentchat.market.storage import SimulationStore
 from agentchat.store import create_store_engine
 from tests.kit.hubs import InProcessHub
+from tests.kit.market_calls import generate, performance
 from tests.kit.market_replay import book_entry, fill_from_meta, ranked_entries
 from tests.kit.sse import SseReader
 
 StartHub = Callable[..., InProcessHub]
 AGENTS = len(BUILTIN_ROSTER)
-
-
-def performance(hub: InProcessHub) -> dict[str, Any]:
-    response = httpx.get(f"{hub.url}/api/agents/performance", timeout=10)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-def generate(hub: InProcessHub, agents: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    response = hub.generate(agents)
-    assert response.status_code == 201, response.text
-    return list(response.json()["messages"])
 
 
 def stored_seed(database_url: str) -> int:

@@ -17,60 +17,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from agentchat.agents import BUILTIN_ROSTER
 from tests.kit.aging import age_messages
 from tests.kit.browser import BROWSER_MARKS
+from tests.kit.fake_llm import MODEL, FakeLlm
 from tests.kit.http import HubClientMixin
 from tests.kit.hubs import HubProcess, InProcessHub
 from tests.kit.paths import ROOT
 from tests.kit.ports import free_port
+from tests.kit.viewer_page import ERROR, PAYLOAD, POLLING, REALTIME, TIMEOUT_MS, card, context, open_tab
 from tests.kit.waits import wait_until
-from tests.test_llm import MODEL, FakeLlm
 
 pytestmark = BROWSER_MARKS
+__all__ = ["context"]  # the browser profile fixture (tests/kit/viewer_page.py), dialogs and CSP watched
 
-REALTIME, POLLING, ERROR = "🟢 Real-time (SSE)", "🟡 Polling (fallback)", "🔴 Error"
 CONNECTED, CONNECTIONS = "agentchat_clients_connected", "agentchat_clients_connections_total"
-PAYLOAD = "<img src=x onerror=alert(1)><script>alert(2)</script> [x](javascript:alert(3))"
 STREAM = re.compile(r"/api/chat/stream")
 MESSAGES = "/api/chat/messages"
-WATCH_POLICY = (
-    "document.addEventListener('securitypolicyviolation', e => (window.violations ??= []).push(e.blockedURI))"
-)
-TIMEOUT_MS = 15_000  # for what waits on a hub restart or a handover; a delivery gets far less
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    """A fresh browser profile; a JavaScript dialog or a CSP violation in any of its tabs fails the test."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    dialogs: list[str] = []
-    pages: list[Page] = []
-
-    def watch(page: Page) -> None:
-        pages.append(page)
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-
-    context.on("page", watch)
-    context.add_init_script(WATCH_POLICY)
-    yield context
-    violations = [page.evaluate("window.violations ?? []") for page in pages if not page.is_closed()]
-    context.close()
-    assert dialogs == [], f"a script ran in the page: {dialogs}"
-    assert all(found == [] for found in violations), f"the page broke its Content-Security-Policy: {violations}"
-
-
-def open_tab(context: BrowserContext, url: str, pill: str = REALTIME) -> Page:
-    page = context.new_page()
-    page.goto(url)
-    expect(page.locator("agent-chat .pill")).to_have_text(pill, timeout=TIMEOUT_MS)
-    return page
-
-
-def card(page: Page, message: dict[str, Any]) -> Any:
-    return page.locator(f"agent-chat .card[data-id='{message['id']}']")
 
 
 def column_ids(page: Page, agent_id: str) -> list[int]:

@@ -1,22 +1,26 @@
 """docs/API.md: the hub's OpenAPI document rendered as Markdown tables.
 
-The page is generated, never edited: `make api-doc` (`python -m agentchat.hub.api_reference`) writes
-it from `build_document` for the built-in roster, and `tests/test_openapi.py` fails when the
-committed page is not what the current document renders to.
+The page is generated, never edited: `make api-doc` runs `python -m agentchat.hub.api_reference` from
+the checkout, which writes it from `build_document` for the built-in roster to `docs/API.md` under the
+current directory (or to the path given as its argument: an installed package never writes into its
+own install), and `tests/test_openapi.py` fails when the committed page is not what the current
+document renders to.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.hub.openapi import Schema, build_document
 
-__all__ = ["PAGE", "reference_page", "render"]
+__all__ = ["PAGE", "main", "reference_page", "render"]
 
-PAGE = Path(__file__).resolve().parents[2] / "docs" / "API.md"
+PAGE = Path("docs") / "API.md"  # relative to the checkout the writer runs from
 
 INTRO = """\
 # HTTP API reference
@@ -152,6 +156,14 @@ def reference_page() -> str:
     return render(build_document(BUILTIN_ROSTER, token_required=False))
 
 
+def main(argv: Sequence[str] | None = None) -> None:
+    """Write the page to the path given, `docs/API.md` of the current directory by default."""
+    parser = argparse.ArgumentParser(description="Write the HTTP API reference page (Markdown).")
+    parser.add_argument("output", nargs="?", type=Path, default=PAGE, help=f"where to write it (default {PAGE})")
+    output: Path = parser.parse_args(argv).output
+    output.write_text(reference_page(), encoding="utf-8")
+    sys.stdout.write(f"wrote {output}\n")
+
+
 if __name__ == "__main__":
-    PAGE.write_text(reference_page(), encoding="utf-8")
-    sys.stdout.write(f"wrote {PAGE}\n")
+    main()

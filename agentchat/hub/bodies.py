@@ -1,8 +1,10 @@
-"""The JSON bodies the hub answers with, each declared once: a message, the messages page, the health.
+"""The JSON bodies the hub answers with, each declared once: an error, an agent, a message, the messages
+and history pages, a round, a published message, the health, the viewer's configuration.
 
 These models are the declaration: the OpenAPI document takes their schemas from them
 (`hub/openapi.py`), `/healthz` builds its body with `Health`, and `tests/test_bodies.py` validates
-what the hub sends against them.
+what the hub sends against them. The stream's own events are in `hub/stream_bodies.py`, the market's
+and the books' in `hub/market_bodies.py`, the bodies the hub reads in `hub/request_bodies.py`.
 
 Deliberate choices:
 
@@ -24,13 +26,50 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from agentchat.agents import MAX_LABEL_CHARS, STRATEGIES
+from agentchat.body_types import AgentId, Timestamp
 from agentchat.hub.params import MAX_STORE_ID
 from agentchat.message import MessageKind
 
-__all__ = ["TIMESTAMP_PATTERN", "Health", "Message", "MessageMeta", "MessagesPage"]
+__all__ = [
+    "STORE_ID_DESCRIPTION",
+    "Agent",
+    "Error",
+    "Health",
+    "HistoryPage",
+    "Message",
+    "MessageMeta",
+    "MessagesPage",
+    "Published",
+    "Round",
+    "ViewerConfig",
+]
 
-TIMESTAMP_PATTERN = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"  # `format_timestamp`: UTC, milliseconds, `Z`
 STORE_ID_DESCRIPTION = "The store's identity, created with its schema: another value is another store."
+
+
+class Error(BaseModel):
+    """Every error body, 404 and 405 included (`errors.error_body` builds it)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    error: str = Field(examples=["bad_request"])
+    detail: str
+
+
+class Agent(BaseModel):
+    """An agent of the roster, as `GET AGENTS_PATH` lists it (`agents.Agent.to_dict`)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    id: AgentId
+    name: str
+    color: str = Field(pattern="^#[0-9A-Fa-f]{6}$")
+    strategy: str = Field(
+        min_length=1,
+        max_length=MAX_LABEL_CHARS,
+        description=f"one of {', '.join(STRATEGIES)}, or an external agent's own label",
+    )
 
 
 class MessageMeta(BaseModel):
@@ -62,7 +101,7 @@ class Message(BaseModel):
     agent_name: str
     kind: MessageKind
     content: str
-    created_at: str = Field(pattern=TIMESTAMP_PATTERN, json_schema_extra={"format": "date-time"})
+    created_at: Timestamp
     details: dict[str, Any] | SkipJsonSchema[None] = Field(
         default=None, description="why: where asked for (`?details=1`, publish), always in history and by id"
     )
@@ -96,3 +135,38 @@ class Health(BaseModel):
     )
     clients: int = Field(ge=0)
     uptime_seconds: float = Field(ge=0)
+
+
+class Round(BaseModel):
+    """`POST GENERATE_PATH`'s answer: the round's messages, one per agent, in id order."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    messages: list[Message]
+
+
+class Published(BaseModel):
+    """`POST MESSAGES_PATH`'s answer: the stored message, with its details."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    message: Message
+
+
+class HistoryPage(BaseModel):
+    """`GET HISTORY_PATH`'s page (`format=json`): newest first, each message with its details."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    messages: list[Message]
+    next_before_id: int | None = Field(ge=1, description="`before_id` of the next, older page; null on the last page")
+
+
+class ViewerConfig(BaseModel):
+    """`GET VIEWER_CONFIG_PATH`: what the viewer page needs to start (`hub/viewer.py` builds it)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    agents: list[Agent]
+    max_per_agent: int = Field(ge=1, le=1000, description="messages kept per agent (`AGENTCHAT_MAX_PER_AGENT`)")
+    poll_seconds: float = Field(gt=0, description="the poll period while the stream is down (`AGENTCHAT_POLL_SECONDS`)")

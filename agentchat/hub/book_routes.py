@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from agentchat.errors import NotFound
+from agentchat.hub.market_bodies import Equity, EquityPoint, Performance
 from agentchat.hub.params import parse_since
 from agentchat.hub.parts import Hub
 from agentchat.market.books import START_CASH, Book
@@ -35,34 +36,33 @@ def _json(payload: Any) -> Response:
     return Response(dumps(payload), media_type="application/json", headers={"Cache-Control": "no-cache"})
 
 
-def performance_document(stored: StoredSimulation | None, agent_ids: tuple[str, ...]) -> dict[str, Any]:
+def performance_document(stored: StoredSimulation | None, agent_ids: tuple[str, ...]) -> Performance:
     """The body of `GET /api/agents/performance` for the stored simulation (None before the first round)."""
     if stored is None:
-        entries = [BookReport.of(agent_id, Book(), {}) for agent_id in agent_ids]
-        return {
-            "as_of": format_timestamp(utc_now()),
-            "round": 0,
-            "round_agents": [],
-            "start_equity": START_CASH,
-            "prices": {},
-            "agents": [report.wire() for report in rank(entries)],
-        }
+        return Performance(
+            as_of=format_timestamp(utc_now()),
+            round=0,
+            round_agents=[],
+            start_equity=START_CASH,
+            prices={},
+            agents=rank(BookReport.of(agent_id, Book(), {}) for agent_id in agent_ids),
+        )
     state = stored.state
     prices = state.prices()
-    return {
-        "as_of": format_timestamp(stored.updated_at),
-        "round": state.round,
-        "round_agents": list(stored.round_agents),
-        "start_equity": START_CASH,
-        "prices": prices,
-        "agents": [report.wire() for report in rank(BookReport.of(a, state.book(a), prices) for a in agent_ids)],
-    }
+    return Performance(
+        as_of=format_timestamp(stored.updated_at),
+        round=state.round,
+        round_agents=list(stored.round_agents),
+        start_equity=START_CASH,
+        prices=prices,
+        agents=rank(BookReport.of(a, state.book(a), prices) for a in agent_ids),
+    )
 
 
 async def performance(request: Request) -> Response:
     hub = _hub(request)
     stored = await hub.in_thread(hub.simulation_store.current)
-    return _json(performance_document(stored, tuple(agent.id for agent in hub.roster)))
+    return _json(performance_document(stored, tuple(agent.id for agent in hub.roster)).model_dump())
 
 
 async def equity(request: Request) -> Response:
@@ -72,13 +72,10 @@ async def equity(request: Request) -> Response:
         raise NotFound(f"unknown agent id {agent_id!r}; known: {', '.join(sorted(hub.agent_ids))}")
     since = parse_since(request.query_params.get("since"))
     points = await hub.in_thread(hub.simulation_store.equity, agent_id, since)
-    return _json(
-        {
-            "agent_id": agent_id,
-            "start_equity": START_CASH,
-            "kept_rounds": hub.simulation_store.kept_rounds,
-            "points": [
-                {"round": point.round, "at": format_timestamp(point.at), "equity": point.equity} for point in points
-            ],
-        }
+    body = Equity(
+        agent_id=agent_id,
+        start_equity=START_CASH,
+        kept_rounds=hub.simulation_store.kept_rounds,
+        points=[EquityPoint(round=point.round, at=format_timestamp(point.at), equity=point.equity) for point in points],
     )
+    return _json(body.model_dump())

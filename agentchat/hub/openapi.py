@@ -7,12 +7,15 @@ Deliberate choices:
   schemas, parameters and headers they name sit next to it (`_schemas`, `PARAMETERS`, `HEADERS`).
   `tests/test_openapi.py` fails when this table and the app's routes disagree, and
   `tests/test_fuzz.py` (schemathesis) when the hub answers anything the document does not say.
-- The bodies declared as pydantic models (`hub/bodies.py`: the message, the messages page, the
-  health) are not described again here: their components are the models' JSON Schema
-  (`_body_schemas`), written in this document's style by `_BodySchema`.
+- Every body is declared once, as a pydantic model beside the code that builds or reads it
+  (`hub/bodies.py`, `hub/stream_bodies.py`, `hub/market_bodies.py`, `hub/request_bodies.py`, the
+  market's `BookReport`), and is not described again here: each component is its model's JSON
+  Schema (`BODIES`, `_body_schemas`), written in this document's style by `_BodySchema`. What only
+  a hub knows or only this document says stays here: `AgentId` (the roster), the stream's events.
 - Schemas are exact, not indicative. The fuzzer sends what a schema allows and expects it
   accepted, and what it forbids and expects a 4xx. So an agent id is an enum of this hub's
-  roster, every integer carries the bounds the hub enforces, and bodies forbid unknown fields.
+  roster (every model's `AgentId` field refers to it), every integer carries the bounds the hub
+  enforces, and bodies forbid unknown fields.
 - The document is per hub: the roster and whether generate needs a token come from its settings.
   It is built once per (roster, token required) and served as the same bytes after that.
 - HEAD is not listed: Starlette answers HEAD on every GET route (RFC 9110), and OpenAPI tools
@@ -29,13 +32,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 from starlette.requests import Request
 from starlette.responses import Response
 
 from agentchat import __version__
-from agentchat.agents import MAX_LABEL_CHARS, STRATEGIES, Agent
+from agentchat.agents import Agent
+from agentchat.body_types import AGENT_ID_COMPONENT, AGENT_ID_SCHEMA
 from agentchat.contract import (
     AGENTS_PATH,
     EQUITY_PATH,
@@ -60,18 +65,17 @@ from agentchat.contract import (
     VIEWER_CONFIG_PATH,
 )
 from agentchat.history import EXPORT_FORMATS, MAX_QUERY_CHARS
-from agentchat.hub import bodies
+from agentchat.hub import bodies, market_bodies, request_bodies, stream_bodies
 from agentchat.hub.params import MAX_STORE_ID
 from agentchat.hub.parts import Hub
-from agentchat.hub.publish import MAX_DETAILS_BYTES
 from agentchat.hub.routes import MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY
-from agentchat.market.report import BookReport
+from agentchat.market.report import BookReport, PositionReport
 from agentchat.market.storage import KEPT_ROUNDS
-from agentchat.market.trading import MAX_GROSS_LEVERAGE, MAX_ORDER_QUANTITY, SYMBOLS
-from agentchat.message import MAX_CONTENT_CHARS, MESSAGE_KINDS, dumps
+from agentchat.market.trading import MAX_GROSS_LEVERAGE
+from agentchat.message import MESSAGE_KINDS, dumps
 from agentchat.settings import Settings
 
-__all__ = ["Operation", "Reply", "Schema", "build_document", "error", "openapi_json", "ref"]
+__all__ = ["BODIES", "Operation", "Reply", "Schema", "build_document", "error", "openapi_json", "ref"]
 
 Schema = dict[str, Any]
 
@@ -385,7 +389,7 @@ OPERATIONS: tuple[Operation, ...] = (
         VIEWER_CONFIG_PATH,
         "viewerConfig",
         "What the viewer page needs to start: the roster, messages kept per agent, the poll period",
-        replies=(Reply(200, "The viewer's configuration.", {"type": "object"}),),
+        replies=(Reply(200, "The viewer's configuration.", ref("ViewerConfig")),),
     ),
     Operation(
         "GET",
@@ -573,18 +577,6 @@ HEADERS: dict[str, Schema] = {
 }
 
 
-def _object(properties: dict[str, Schema], optional: Sequence[str] = (), closed: bool = True) -> Schema:
-    """An object whose properties are all required except `optional`; `closed` forbids any other."""
-    schema: Schema = {
-        "type": "object",
-        "required": [name for name in properties if name not in optional],
-        "properties": properties,
-    }
-    if closed:
-        schema["additionalProperties"] = False
-    return schema
-
-
 def _event(name: str, data: str, with_id: bool = False) -> Schema:
     """One SSE event as a reader sees it: its type, its id when it has one, and its JSON data."""
     properties: dict[str, Schema] = {
@@ -594,12 +586,6 @@ def _event(name: str, data: str, with_id: bool = False) -> Schema:
     if with_id:
         properties["id"] = {"type": "string", "pattern": "^[1-9][0-9]*$"}
     return {"type": "object", "required": list(properties), "properties": properties}
-
-
-STORE_ID: Schema = {
-    "type": "string",
-    "description": "The store's identity, created with its schema: another value is another store.",
-}
 
 
 class _BodySchema(GenerateJsonSchema):
@@ -628,168 +614,93 @@ class _BodySchema(GenerateJsonSchema):
         return json_schema
 
 
-def _with_properties(schema: Schema, **properties: Schema) -> Schema:
-    """`schema` with `properties` in place of its own of those names (an agent id as the roster's `AgentId`)."""
-    return {**schema, "properties": {**schema["properties"], **properties}}
+# Each body's model by its component name (`_schemas` places them; `AgentId`, the roster, is written
+# per hub, and `Unavailable`, `Book` and `StreamEvent` name bodies declared here). A model that is
+# not named here (an order, a quote, an equity point, a book frame) is written inline where it is
+# used, as a part of the body that holds it.
+BODIES: dict[str, type[BaseModel]] = {
+    "Error": bodies.Error,
+    "Agent": bodies.Agent,
+    "Message": bodies.Message,
+    "MessageMeta": bodies.MessageMeta,
+    "GenerateRequest": request_bodies.GenerateBody,
+    "Round": bodies.Round,
+    "Published": bodies.Published,
+    "PublishRequest": request_bodies.PublishBody,
+    "Market": market_bodies.Market,
+    "MessagesPage": bodies.MessagesPage,
+    "HistoryPage": bodies.HistoryPage,
+    "Health": bodies.Health,
+    "Ready": stream_bodies.Ready,
+    "Heartbeat": stream_bodies.Heartbeat,
+    "BookEntry": BookReport,
+    "PositionReport": PositionReport,
+    "Performance": market_bodies.Performance,
+    "Equity": market_bodies.Equity,
+    "ViewerConfig": bodies.ViewerConfig,
+}
+BOOK_FRAMES: tuple[type[BaseModel], ...] = (market_bodies.BookFull, market_bodies.BookChanges)
 
 
 @functools.cache
 def _body_schemas() -> dict[str, Schema]:
-    """The components of the bodies declared as models (`hub/bodies.py`, the market's `BookReport`), and of
-    the models they name."""
+    """The JSON Schema of each body of `BODIES` and of each book frame, by name, references resolved:
+    to a component by its name in this document, a part inline, an agent id to `AgentId`."""
+    component_of = {model.__name__: name for name, model in BODIES.items()}
+    parts: dict[str, Schema] = {}
     schemas: dict[str, Schema] = {}
-    for model in (bodies.Message, bodies.MessagesPage, bodies.Health, BookReport):
+    for name, model in [*BODIES.items(), *((model.__name__, model) for model in BOOK_FRAMES)]:
         schema = model.model_json_schema(ref_template=ref("{model}")["$ref"], schema_generator=_BodySchema)
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
-    return schemas
+        parts.update(schema.pop("$defs", {}))
+        schemas[name] = schema
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if node == AGENT_ID_SCHEMA:
+            return ref(AGENT_ID_COMPONENT)
+        if "$ref" in node:
+            target = node["$ref"].rsplit("/", 1)[-1]
+            rest = {key: value for key, value in node.items() if key != "$ref"}
+            if target in component_of:
+                return {**ref(component_of[target]), **rest}
+            return {**resolve(parts[target]), **rest}
+        return {key: resolve(value) for key, value in node.items()}
+
+    return {name: resolve(schema) for name, schema in schemas.items()}
 
 
 def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
-    timestamp: Schema = {
-        "type": "string",
-        "format": "date-time",
-        "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$",
-    }
-    nullable_id: Schema = {"type": ["integer", "null"], "minimum": 1}
-    money: Schema = {"type": "number"}
-    count: Schema = {"type": "integer", "minimum": 0}
-    bodies = copy.deepcopy(_body_schemas())  # a document is the caller's to change
+    """Every component schema of a hub with these agent ids: each body's from its model (`BODIES`)."""
+    body = copy.deepcopy(_body_schemas())  # a document is the caller's to change
     return {
-        "Error": _object({"error": {"type": "string", "examples": ["bad_request"]}, "detail": {"type": "string"}}),
-        "AgentId": {"type": "string", "enum": list(agent_ids)},
-        "Agent": _object(
-            {
-                "id": ref("AgentId"),
-                "name": {"type": "string"},
-                "color": {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$"},
-                "strategy": {
-                    "type": "string",
-                    "minLength": 1,
-                    "maxLength": MAX_LABEL_CHARS,
-                    "description": f"one of {', '.join(STRATEGIES)}, or an external agent's own label",
-                },
-            }
-        ),
-        "Message": bodies["Message"],
-        "MessageMeta": bodies["MessageMeta"],
-        "GenerateRequest": _object(
-            {"agents": {"type": ["array", "null"], "items": ref("AgentId"), "minItems": 1}},
-            optional=("agents",),
-        ),
-        "Round": _object({"messages": {"type": "array", "items": ref("Message")}}),
-        "Published": _object({"message": ref("Message")}),
-        "PublishRequest": _object(
-            {
-                "agent_id": ref("AgentId"),
-                "kind": {"enum": list(MESSAGE_KINDS)},
-                "content": {"type": "string", "minLength": 1, "maxLength": MAX_CONTENT_CHARS},
-                "reply_to": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_STORE_ID},
-                "confidence": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
-                "order": _object(
-                    {
-                        "symbol": {"enum": list(SYMBOLS)},
-                        "side": {"enum": ["buy", "sell"]},
-                        "quantity": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_ORDER_QUANTITY},
-                    }
-                ),
-                "details": {
-                    "type": "object",
-                    "description": f"why: reasoning, inputs, decision; at most {MAX_DETAILS_BYTES} bytes as JSON",
-                },
-            },
-            optional=("reply_to", "confidence", "order", "details"),
-        ),
-        "Market": _object(
-            {
-                "as_of": timestamp,
-                "bar": count,
-                "round": count,
-                "symbols": {
-                    "type": "array",
-                    "items": _object(
-                        {
-                            "symbol": {"type": "string"},
-                            "price": {"type": "number"},
-                            "change_pct": {"type": "number", "description": "over the latest bar"},
-                        }
-                    ),
-                },
-            }
-        ),
-        "MessagesPage": bodies["MessagesPage"],
-        "HistoryPage": _object(
-            {
-                "messages": {"type": "array", "items": ref("Message")},
-                "next_before_id": {
-                    "type": ["integer", "null"],
-                    "minimum": 1,
-                    "description": "`before_id` of the next, older page; null on the last page",
-                },
-            }
-        ),
-        "Health": bodies["Health"],
-        "Ready": _object(
-            {
-                "server_time": timestamp,
-                "heartbeat_seconds": {"type": "number", "exclusiveMinimum": 0},
-                "last_id": nullable_id,
-                "earliest_id": nullable_id,
-                "gap": {"type": "boolean"},
-                "store_id": STORE_ID,
-            }
-        ),
+        "Error": body["Error"],
+        AGENT_ID_COMPONENT: {"type": "string", "enum": list(agent_ids)},
+        "Agent": body["Agent"],
+        "Message": body["Message"],
+        "MessageMeta": body["MessageMeta"],
+        "GenerateRequest": body["GenerateRequest"],
+        "Round": body["Round"],
+        "Published": body["Published"],
+        "PublishRequest": body["PublishRequest"],
+        "Market": body["Market"],
+        "MessagesPage": body["MessagesPage"],
+        "HistoryPage": body["HistoryPage"],
+        "Health": body["Health"],
+        "Ready": body["Ready"],
         "Unavailable": ref("Error"),
-        "Heartbeat": _object({"server_time": timestamp, "clients": {"type": "integer", "minimum": 0}}),
-        "BookEntry": _with_properties(bodies["BookReport"], agent_id=ref("AgentId")),
-        "PositionReport": bodies["PositionReport"],
-        "Performance": _object(
-            {
-                "as_of": timestamp,
-                "round": count,
-                "round_agents": {"type": "array", "items": ref("AgentId")},
-                "start_equity": money,
-                "prices": {"type": "object", "additionalProperties": {"type": "number"}},
-                "agents": {"type": "array", "items": ref("BookEntry")},
-            }
-        ),
+        "Heartbeat": body["Heartbeat"],
+        "BookEntry": body["BookEntry"],
+        "PositionReport": body["PositionReport"],
+        "Performance": body["Performance"],
         "Book": {
-            "description": "The full books (`full: true`) or one round's changes (`full: false`).",
-            "oneOf": [
-                _object(
-                    {
-                        "round": count,
-                        "as_of": timestamp,
-                        "full": {"const": True},
-                        "agents": {"type": "array", "items": ref("BookEntry")},
-                    }
-                ),
-                _object(
-                    {
-                        "round": count,
-                        "as_of": timestamp,
-                        "full": {"const": False},
-                        "marks": {"type": "object", "additionalProperties": {"type": "number"}},
-                        "changes": {
-                            "type": "object",
-                            "description": "By agent id: the changed fields of its book entry; `positions` by symbol.",
-                            "additionalProperties": {"type": "object"},
-                        },
-                    }
-                ),
-            ],
+            "description": market_bodies.BOOK_FRAME_DESCRIPTION,
+            "oneOf": [body[model.__name__] for model in BOOK_FRAMES],
         },
-        "Equity": _object(
-            {
-                "agent_id": ref("AgentId"),
-                "start_equity": money,
-                "kept_rounds": count,
-                "points": {
-                    "type": "array",
-                    "items": _object({"round": {"type": "integer", "minimum": 1}, "at": timestamp, "equity": money}),
-                },
-            }
-        ),
+        "Equity": body["Equity"],
+        "ViewerConfig": body["ViewerConfig"],
         "StreamEvent": {
             "description": "`ready` first, then messages (the default event type), heartbeats and each round's books.",
             "oneOf": [

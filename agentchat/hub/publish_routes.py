@@ -21,6 +21,7 @@ from starlette.responses import Response
 from agentchat.agents import Agent
 from agentchat.contract import IDEMPOTENT_REPLAYED, JSON
 from agentchat.errors import AgentchatError, BadRequest, Forbidden, Unauthorized, UnknownAgent, UnsupportedMediaType
+from agentchat.hub.market_bodies import Market, Quote
 from agentchat.hub.parts import Hub
 from agentchat.hub.publish import PublishRequest
 from agentchat.hub.responses import json_response
@@ -96,18 +97,18 @@ async def publish(request: Request) -> Response:
     return json_response({"message": message.to_dict(with_details=True)}, 201, headers)
 
 
-def market_document(stored: StoredSimulation) -> dict[str, object]:
+def market_document(stored: StoredSimulation) -> Market:
     """The body of `GET /api/market`: every symbol's price now and its move over the latest bar, in percent."""
     snapshot = stored.state.snapshot()
-    return {
-        "as_of": format_timestamp(stored.updated_at),
-        "bar": snapshot.bar,
-        "round": stored.state.round,
-        "symbols": [
-            {"symbol": quote.symbol, "price": quote.price, "change_pct": round(quote.move_pct, 6)}
+    return Market(
+        as_of=format_timestamp(stored.updated_at),
+        bar=snapshot.bar,
+        round=stored.state.round,
+        symbols=[
+            Quote(symbol=quote.symbol, price=quote.price, change_pct=round(quote.move_pct, 6))
             for quote in snapshot.quotes.values()
         ],
-    }
+    )
 
 
 def _start_market(hub: Hub) -> StoredSimulation | None:
@@ -129,4 +130,4 @@ async def market(request: Request) -> Response:
         stored = await hub.in_thread(_start_market, hub)
     if stored is None:  # pragma: no cover - the market was just written
         raise AgentchatError("the market could not be started")
-    return json_response(market_document(stored), headers={"Cache-Control": "no-cache"})
+    return json_response(market_document(stored).model_dump(), headers={"Cache-Control": "no-cache"})

@@ -31,6 +31,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from agentchat.contract import JSON, VIEWER_CONFIG_PATH
+from agentchat.hub.bodies import Agent, ViewerConfig
 from agentchat.hub.parts import Hub
 from agentchat.message import dumps
 
@@ -93,12 +94,12 @@ def load_assets() -> dict[str, Asset]:
 async def config(request: Request) -> Response:
     hub: Hub = request.app.state.hub
     settings = hub.settings
-    payload = {
-        "agents": [agent.to_dict() for agent in hub.roster],
-        "max_per_agent": settings.max_per_agent,
-        "poll_seconds": settings.poll_seconds,
-    }
-    return Response(dumps(payload), media_type=JSON, headers={**_COMMON_HEADERS, "Cache-Control": "no-cache"})
+    body = ViewerConfig(
+        agents=[Agent.model_validate(agent.to_dict()) for agent in hub.roster],
+        max_per_agent=settings.max_per_agent,
+        poll_seconds=settings.poll_seconds,
+    )
+    return Response(dumps(body.model_dump()), media_type=JSON, headers={**_COMMON_HEADERS, "Cache-Control": "no-cache"})
 
 
 def routes() -> list[Route]:

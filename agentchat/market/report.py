@@ -2,7 +2,8 @@
 
 `GET /api/agents/performance` lists one per agent, each `event: book` frame carries them, the book
 history in the store keeps them (JSON text, one per agent and round), the OpenAPI component
-`BookEntry` is their JSON schema (`hub/openapi.py` takes it from `model_json_schema`), and the
+`BookEntry` is their JSON schema (`hub/openapi.py` takes it from `model_json_schema`, `agent_id` as
+the roster's `AgentId`), and the
 dashboard's Leaderboard reads the API's answer back with the same model.
 
 Money is rounded to the cent and percentages to 4 decimals, average prices to 8; `quantity` and
@@ -18,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentchat.body_types import AgentId
 from agentchat.market.books import START_CASH, Book
 
 __all__ = ["BookReport", "PositionReport", "rank"]
@@ -40,7 +42,7 @@ class BookReport(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    agent_id: str
+    agent_id: AgentId
     equity: float
     cash: float
     realized_pnl: float
