@@ -11,6 +11,7 @@ so set the hub's and Node's figures from `bench/fanout.py` beside it.
 
     python bench/write_floor.py                      # N = 1,000, 5,000 and 10,000
     python bench/write_floor.py --sizes 1000 --messages 100
+    python bench/write_floor.py --uvloop             # through uvloop's transport.write, as the hub writes
 
 The user time is the Python loop around `send` (a fraction of a microsecond); the sys time is the
 kernel's. Only 127.0.0.1; bounded counts.
@@ -90,12 +91,42 @@ def measure(port: int, connections: int, messages: int, rate: float, frame: byte
     return (user1 - user0) / count * 1e6, (sys1 - sys0) / count * 1e6
 
 
+def measure_uvloop(port: int, connections: int, messages: int, rate: float, frame: bytes) -> tuple[float, float]:
+    """As `measure`, through uvloop transports' `write` (what the hub's fan-out calls) in one event loop."""
+    import uvloop
+
+    async def run() -> tuple[float, float]:
+        loop = asyncio.get_running_loop()
+        transports = []
+        for _ in range(connections):
+            transport, _protocol = await loop.create_connection(asyncio.Protocol, "127.0.0.1", port)
+            transports.append(transport)
+        writes = [transport.write for transport in transports]
+        await asyncio.sleep(1.0)
+        user0, sys0 = cpu()
+        started = time.perf_counter()
+        for index in range(messages):
+            delay = started + index / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            for write in writes:
+                write(frame)
+        user1, sys1 = cpu()
+        for transport in transports:
+            transport.abort()
+        count = connections * messages
+        return (user1 - user0) / count * 1e6, (sys1 - sys0) / count * 1e6
+
+    return uvloop.run(run())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000,10000")
     parser.add_argument("--messages", type=int, default=50)
     parser.add_argument("--rate", type=float, default=5.0, help="messages per second (as bench/fanout.py)")
     parser.add_argument("--frame-bytes", type=int, default=500)
+    parser.add_argument("--uvloop", action="store_true", help="write through uvloop transports, as the hub does")
     parser.add_argument("--reader", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.reader:
@@ -113,7 +144,7 @@ def main() -> None:
         os.sched_setaffinity(reader.pid, {READER_CORE})
         try:
             port = int(reader.stdout.readline())
-            user, system = measure(port, size, args.messages, args.rate, frame)
+            user, system = (measure_uvloop if args.uvloop else measure)(port, size, args.messages, args.rate, frame)
         finally:
             reader.stdin.close()
             reader.wait(30)
