@@ -89,7 +89,7 @@ def _check_version(state: Mapping[str, Any]) -> None:
 def _pstdev(values: list[float]) -> float:
     """Population standard deviation; `statistics.pstdev` is exact but ~20x slower, and a round is hot."""
     mean = math.fsum(values) / len(values)
-    return math.sqrt(math.fsum((value - mean) ** 2 for value in values) / len(values))
+    return math.sqrt(math.fsum([(value - mean) ** 2 for value in values]) / len(values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,8 +243,8 @@ class _State:
         state = cls(price=float(values["price"]), variance=float(values["variance"]))
         for name in _STATE_FIELDS:
             setattr(state, name, float(values[name]))
-        state.closes.extend(float(close) for close in values["closes"])
-        state.returns.extend(float(move) for move in values["returns"])
+        state.closes.extend(map(float, values["closes"]))
+        state.returns.extend(map(float, values["returns"]))
         return state
 
 
