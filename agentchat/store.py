@@ -92,6 +92,12 @@ PAGE_SIZE = 1000  # rows per query when reading everything after an id
 PURGE_BATCH = 500  # rows per delete transaction when history expires: the write lock is held briefly
 ROUND_LOCK_KEY = 0x61676E74  # "agnt": the PostgreSQL advisory lock that orders inserts across hubs
 
+# The write path's statements, built once: on SQLite, building a statement and its cache key each time
+# cost more than running it (profiled, #25), and every round runs these. Values go as parameters.
+_IDENTITY = sa.select(store_table.c.store_id).where(store_table.c.id == 1)
+_INSERT_MESSAGE = messages_table.insert().returning(messages_table.c.id)
+_INSERT_ROUND = rounds_table.insert()
+
 RoundWriter = Callable[[Connection], Sequence[Draft]]  # runs inside `insert_round`'s transaction
 
 
@@ -179,7 +185,7 @@ def database_error_reason(error: SQLAlchemyError) -> str:
 
 
 def _identity_row(connection: Connection) -> str:
-    found = connection.execute(sa.select(store_table.c.store_id).where(store_table.c.id == 1)).scalar()
+    found = connection.execute(_IDENTITY).scalar()
     if found is None:
         raise StoreUnavailable("database unavailable: the store has no identity row (agent_chat_store)")
     return str(found)
@@ -401,17 +407,16 @@ class Store:
             stored: list[Message] = []
             for draft in drafts:
                 new_id = connection.execute(
-                    messages_table.insert()
-                    .values(
-                        agent_id=draft.agent_id,
-                        agent_name=draft.agent_name,
-                        kind=draft.kind,
-                        content=draft.content,
-                        created_at=now,
-                        meta=draft.meta,
-                        details=draft.details,
-                    )
-                    .returning(messages_table.c.id)
+                    _INSERT_MESSAGE,
+                    {
+                        "agent_id": draft.agent_id,
+                        "agent_name": draft.agent_name,
+                        "kind": draft.kind,
+                        "content": draft.content,
+                        "created_at": now,
+                        "meta": draft.meta,
+                        "details": draft.details,
+                    },
                 ).scalar_one()
                 stored.append(
                     Message(
@@ -428,9 +433,13 @@ class Store:
             if idempotency_key is not None:
                 response = dumps([message.to_dict(with_details=True) for message in stored])
                 connection.execute(
-                    rounds_table.insert().values(
-                        idempotency_key=idempotency_key, response=response, created_at=now, body_hash=body_hash
-                    )
+                    _INSERT_ROUND,
+                    {
+                        "idempotency_key": idempotency_key,
+                        "response": response,
+                        "created_at": now,
+                        "body_hash": body_hash,
+                    },
                 )
             if before_commit is not None:
                 before_commit(connection, stored)

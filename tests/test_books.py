@@ -132,6 +132,17 @@ def test_the_market_state_survives_json_and_continues_the_same_series() -> None:
     assert [restored.step() for _ in range(20)] == [straight.step() for _ in range(20)]
 
 
+def test_a_states_prices_are_its_snapshots_prices_before_and_after_rounds() -> None:
+    """`SimulationState.prices()` reads the prices without building the quotes: the same numbers."""
+    generator = OfflineGenerator()
+    state = SimulationState.new(seed=45)
+    assert state.prices() == state.snapshot().prices()
+    for index in range(8):
+        simulated = generator.next_round(state, BUILTIN_ROSTER[: 1 + index % 6], [])
+        state = round_trip(simulated.state)
+        assert state.prices() == state.snapshot().prices() == simulated.market.prices()
+
+
 def test_bar_n_of_a_seed_is_the_same_bar_whoever_computes_it() -> None:
     """Prices depend on the seed and the bar number alone: not on the agents asked or what they said."""
     many = InMemorySimulation(seed=42)

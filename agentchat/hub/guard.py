@@ -32,6 +32,7 @@ from agentchat.settings import Settings, is_loopback_host
 __all__ = ["MAX_HEADER_BYTES", "HeadersTooLarge", "RequestGuard", "served_host_names"]
 
 MAX_HEADER_BYTES = 32 * 1024
+MAX_REMEMBERED_HOSTS = 64  # distinct Host headers whose answer `RequestGuard` keeps
 
 
 class HeadersTooLarge(PayloadTooLarge):
@@ -50,6 +51,7 @@ class RequestGuard:
         self.loopback_names = settings.hub_is_loopback
         self.cors_origins = frozenset(settings.cors_origins)
         self.stream_origins = settings.dashboard_origins
+        self._served: dict[str, bool] = {}  # `serves` by Host header: every request asks, with a handful of hosts
 
     def refusal(self, scope: Scope) -> AgentchatError | None:
         headers: list[tuple[bytes, bytes]] = scope["headers"]
@@ -61,7 +63,7 @@ class RequestGuard:
                 host = value.decode("latin-1")
             elif name == b"origin":
                 origin = value.decode("latin-1")
-        if host and not self.serves(host):
+        if host and not self._serves_cached(host):
             return BadRequest(f"Host {host[:100]!r} is not served here (AGENTCHAT_ALLOWED_HOSTS)")
         if (
             origin
@@ -72,6 +74,15 @@ class RequestGuard:
         ):
             return Forbidden(f"Origin {origin[:100]!r} is not allowed (AGENTCHAT_CORS_ORIGINS)")
         return None
+
+    def _serves_cached(self, host: str) -> bool:
+        served = self._served.get(host)
+        if served is None:
+            served = self.serves(host)
+            if len(self._served) >= MAX_REMEMBERED_HOSTS:  # any Host a client sends: never an unbounded cache
+                self._served.clear()
+            self._served[host] = served
+        return served
 
     def serves(self, host: str) -> bool:
         """Whether a request with this `Host` header is for this hub (see the module docstring)."""

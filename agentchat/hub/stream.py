@@ -180,7 +180,7 @@ class StreamEndpoint:
         hub = self.hub
         last_event_header, origin = _stream_headers(scope)
         try:
-            agents, last_event_id, books = self._parse(scope, last_event_header)
+            agents, last_event_id, books, details = self._parse(scope, last_event_header)
         except AgentchatError as error:
             await agentchat_error_response(error)(scope, receive, first_send)
             return
@@ -199,7 +199,7 @@ class StreamEndpoint:
             return
         every_stream = hub.book_frames.every_stream  # the former behaviour: full books to every stream
         subscriber = hub.fanout.add(open_socket(send), agents, books or every_stream)  # before reading history
-        subscriber.details = _wants_details(scope)  # `?details=1`: live frames carry each message's details
+        subscriber.details = details  # `?details=1`: live frames carry each message's details
         try:
             gap = False
             replay = b""
@@ -292,10 +292,11 @@ class StreamEndpoint:
             self._full_logged_at = now
             logger.warning("stream cap of %d reached: new streams are told to come back later", self.hub.stream_cap)
 
-    def _parse(self, scope: Scope, header: bytes | None) -> tuple[frozenset[str] | None, int | None, bool]:
+    def _parse(self, scope: Scope, header: bytes | None) -> tuple[frozenset[str] | None, int | None, bool, bool]:
+        """The agents filter, the Last-Event-ID, `books=1` and `details=1`, the query string parsed once."""
         query_string = scope.get("query_string", b"")
         if not query_string and header is None:  # a fresh connect of the whole feed: nothing to parse
-            return None, None, False
+            return None, None, False, False
         query = parse_qs(query_string.decode("latin-1"), keep_blank_values=True)
         agents = parse_agents(query.get("agents", [""])[-1], self.hub.agent_ids)
         books = parse_flag("books", query.get("books", ["0"])[-1])
@@ -304,7 +305,7 @@ class StreamEndpoint:
         last_event_id = None if in_query is None else parse_int("last_event_id", in_query)
         if header is not None:  # an empty one too: EventSource sends none rather than an empty one
             last_event_id = parse_int(LAST_EVENT_ID, header.decode("latin-1"))
-        return agents, last_event_id, books
+        return agents, last_event_id, books, _wants_details(query)
 
     def _headers(self, origin: bytes | None) -> list[tuple[bytes, bytes]]:
         if origin and origin.decode("latin-1") in self._cors_origins:
@@ -323,10 +324,13 @@ def _stream_headers(scope: Scope) -> tuple[bytes | None, bytes | None]:
     return last_event_id, origin
 
 
-def _wants_details(scope: Scope) -> bool:
-    """`?details=1` (or `true`): this stream's live message frames carry `details` (SPEC section 4)."""
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return query.get("details", [""])[-1].lower() in ("1", "true")
+def _wants_details(query: dict[str, list[str]]) -> bool:
+    """`?details=1` (or `true`): this stream's live message frames carry `details` (SPEC section 4).
+
+    The last `details` with a value decides; a blank one (`details=`) is not a value.
+    """
+    given = [value for value in query.get("details", ()) if value]
+    return bool(given) and given[-1].lower() in ("1", "true")
 
 
 def parse_flag(name: str, raw: str) -> bool:

@@ -81,10 +81,15 @@ def bar_rng(seed: int, stream: str, bar: int) -> random.Random:
     return random.Random(f"agentchat:{seed}:{stream}:{bar}")
 
 
+def _check_version(state: Mapping[str, Any]) -> None:
+    if state.get("version") != STATE_VERSION:
+        raise ValueError(f"market state version {state.get('version')!r}; this version reads {STATE_VERSION}")
+
+
 def _pstdev(values: list[float]) -> float:
     """Population standard deviation; `statistics.pstdev` is exact but ~20x slower, and a round is hot."""
     mean = math.fsum(values) / len(values)
-    return math.sqrt(math.fsum((value - mean) ** 2 for value in values) / len(values))
+    return math.sqrt(math.fsum([(value - mean) ** 2 for value in values]) / len(values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,8 +243,8 @@ class _State:
         state = cls(price=float(values["price"]), variance=float(values["variance"]))
         for name in _STATE_FIELDS:
             setattr(state, name, float(values[name]))
-        state.closes.extend(float(close) for close in values["closes"])
-        state.returns.extend(float(move) for move in values["returns"])
+        state.closes.extend(map(float, values["closes"]))
+        state.returns.extend(map(float, values["returns"]))
         return state
 
 
@@ -256,13 +261,12 @@ class Market:
         for warmup_bar in range(WARMUP_BARS):
             self._advance(bar_rng(self.seed, "warmup", warmup_bar))
         self._bar = 0
-        self._snapshot = self._build_snapshot()
+        self._snapshot: MarketSnapshot | None = None  # built when first read
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> Market:
         """The market `state()` described; an instrument the state does not know starts afresh."""
-        if state.get("version") != STATE_VERSION:
-            raise ValueError(f"market state version {state.get('version')!r}; this version reads {STATE_VERSION}")
+        _check_version(state)
         market = cls.__new__(cls)
         market.seed = int(state["seed"])
         market._bar = int(state["bar"])
@@ -274,8 +278,18 @@ class Market:
             inst.symbol: _State.from_dict(stored[inst.symbol]) if inst.symbol in stored else _State.fresh(inst)
             for inst in INSTRUMENTS
         }
-        market._snapshot = market._build_snapshot()
+        market._snapshot = None  # built when first read: a round steps at once and builds the next bar's
         return market
+
+    @staticmethod
+    def prices_of(state: Mapping[str, Any]) -> dict[str, float]:
+        """`from_state(state).snapshot.prices()` without building the snapshot: a quote's price is its state's."""
+        _check_version(state)
+        stored: Mapping[str, Any] = state["instruments"]
+        return {
+            inst.symbol: float(stored[inst.symbol]["price"]) if inst.symbol in stored else inst.start_price
+            for inst in INSTRUMENTS
+        }
 
     def state(self) -> dict[str, Any]:
         """Everything the next bar depends on, as plain JSON values (floats survive JSON exactly)."""
@@ -292,6 +306,8 @@ class Market:
     @property
     def snapshot(self) -> MarketSnapshot:
         """The market after the latest bar."""
+        if self._snapshot is None:
+            self._snapshot = self._build_snapshot()
         return self._snapshot
 
     def step(self) -> MarketSnapshot:

@@ -44,7 +44,8 @@ class SimulationState:
         return Market.from_state(self.market).snapshot
 
     def prices(self) -> dict[str, float]:
-        return self.snapshot().prices()
+        """Each instrument's price as the latest round left it (`snapshot().prices()`, without the quotes)."""
+        return Market.prices_of(self.market)
 
     def to_dict(self) -> dict[str, Any]:
         return {
