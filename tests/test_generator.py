@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 import pytest
 
 from agentchat.agents import BUILTIN_ROSTER, STRATEGIES, Agent
-from agentchat.generator import Generator, OfflineGenerator
+from agentchat.generator import OfflineGenerator
 from agentchat.generator.voices import GENERIC_WRITER, writer_for
 from agentchat.generator.writers import ALERT_SIGMA
 from agentchat.market.books import Position
+from agentchat.market.generation import Generator
 from agentchat.market.prices import INSTRUMENTS, Market
 from agentchat.message import MESSAGE_KINDS, Draft, Message
 from tests.kit.market_replay import InMemorySimulation

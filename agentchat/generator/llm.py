@@ -42,7 +42,8 @@ import httpx
 from agentchat.agents import Agent
 from agentchat.errors import ConfigError
 from agentchat.generator.health import WriterHealth
-from agentchat.generator.offline import OfflineGenerator, SimulatedRound
+from agentchat.generator.offline import OfflineGenerator
+from agentchat.market.generation import SimulatedRound
 from agentchat.market.prices import MarketSnapshot
 from agentchat.market.state import SimulationState
 from agentchat.message import MAX_CONTENT_CHARS, MAX_CONTENT_JSON_BYTES, Draft, Message

@@ -18,30 +18,21 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from agentchat.agents import Agent
 from agentchat.generator.voices import writer_for
 from agentchat.generator.writers import Context, Post, ReplyTarget
 from agentchat.market.books import Book, Fill
+from agentchat.market.generation import SimulatedRound
 from agentchat.market.prices import Market, MarketSnapshot, bar_rng
 from agentchat.market.state import SimulationState
 from agentchat.market.trading import close_round
 from agentchat.message import Draft, Message
 
-__all__ = ["OfflineGenerator", "SimulatedRound"]
+__all__ = ["OfflineGenerator"]
 
 REPLY_PROBABILITY = 0.2  # per draft, when another agent's message is available to answer
 REPLY_LOOKBACK = 12  # only the latest messages are worth answering
-
-
-@dataclass(frozen=True, slots=True)
-class SimulatedRound:
-    """One round: a draft per agent (in the order asked), the bar they saw, and the state after it."""
-
-    drafts: list[Draft]
-    market: MarketSnapshot
-    state: SimulationState
 
 
 class OfflineGenerator:

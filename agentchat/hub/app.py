@@ -36,13 +36,13 @@ from agentchat.contract import (
     PERFORMANCE_PATH,
     STREAM_PATH,
 )
-from agentchat.generator import Generator
 from agentchat.hub import book_routes, history_routes, openapi, periodic, publish_routes, routes, viewer
 from agentchat.hub.guard import RequestGuard
 from agentchat.hub.parts import Hub
 from agentchat.hub.responses import EXCEPTION_HANDLERS, JsonCorsMiddleware, agentchat_error_response
 from agentchat.hub.rounds import RECENT_FOR_REPLIES
 from agentchat.hub.stream import StreamEndpoint
+from agentchat.market.generation import Generator
 from agentchat.settings import Settings
 
 __all__ = ["HubApp", "create_app", "lifespan"]

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from agentchat import migrate
 from agentchat.bus import create_bus
-from agentchat.generator import Generator, LlmGenerator, OfflineGenerator
+from agentchat.generator import LlmGenerator, OfflineGenerator
 from agentchat.generator.health import OFFLINE, WriterHealth
 from agentchat.hub.book_frames import BookFrames
 from agentchat.hub.decisions import ModelDecider
@@ -34,6 +34,7 @@ from agentchat.hub.ratelimit import SlidingWindowLimit
 from agentchat.hub.resume import ResumeCounts
 from agentchat.hub.rounds import RecentMessages, Rounds
 from agentchat.hub.window import FrameWindow
+from agentchat.market.generation import Generator
 from agentchat.market.round import SharedMarket
 from agentchat.market.storage import SimulationStore
 from agentchat.settings import Settings

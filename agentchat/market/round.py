@@ -38,16 +38,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import anyio.to_thread
 from sqlalchemy.engine import Connection
 
 from agentchat.agents import Agent
 from agentchat.errors import BadRequest
-from agentchat.generator import Generator, SimulatedRound
-from agentchat.generator.health import WriterHealth
 from agentchat.market.books import Book
+from agentchat.market.generation import Generator, SimulatedRound
 from agentchat.market.prices import MarketSnapshot
 from agentchat.market.state import SimulationState
 from agentchat.market.storage import SimulationStore
@@ -55,9 +54,17 @@ from agentchat.market.trading import Order, execute
 from agentchat.message import Draft, Message, MessageKind, dumps, utc_now
 from agentchat.store import RoundWriter
 
-__all__ = ["MAX_ROUNDS_AT_MODEL", "MODEL_THREADS", "Decider", "Decision", "SharedMarket"]
+__all__ = ["MAX_ROUNDS_AT_MODEL", "MODEL_THREADS", "Decider", "Decision", "FailureReport", "SharedMarket"]
 
 logger = logging.getLogger("agentchat.market.round")
+
+
+@runtime_checkable
+class FailureReport(Protocol):
+    """A generator's `health`, told when a round cannot wait for the model (`generator/health.py`'s `WriterHealth`)."""
+
+    def failed(self, reason: str) -> None: ...
+
 
 _DraftKey = tuple[str, str, str, str]
 
@@ -126,7 +133,7 @@ class SharedMarket:
         if self.rounds_at_model >= MAX_ROUNDS_AT_MODEL:
             reason = f"the model is busy: {self.rounds_at_model} rounds already wait for it"
             health = getattr(self.generator, "health", None)
-            if isinstance(health, WriterHealth):
+            if isinstance(health, FailureReport):
                 health.failed(reason)
             logger.warning("%s; this round uses the offline text", reason)
             return None
