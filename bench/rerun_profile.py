@@ -3,12 +3,13 @@
 A hub holding a full retention window (120 cards), the dashboard (`bench/rerun_profile_app.py`:
 `app.py` with a profiler around the live fragment) and one Chromium page; `--reruns` one-agent
 messages are posted one at a time, each waiting for its card. Printed: the Streamlit process's CPU
-per woken rerun (all threads), the script thread's, and the top functions of the script thread's
-profile and of Streamlit's event loop's (which writes the run's elements to the websocket).
+per woken rerun (all threads) and while idle, the script thread's (by part of the page), and the
+top functions of the script thread's profile and of Streamlit's event loop's (which writes the
+run's elements to the websocket).
 
 A CPU profile stays valid on a busy machine; a latency measured there does not.
 
-    python bench/rerun_profile.py [--reruns 20] [--top 25] [--cards element|elements]
+    python bench/rerun_profile.py [--reruns 20] [--top 25] [--cards element|elements] [--plain] [--idle 20]
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ from tests.kit.processes import stop_process
 from tests.kit.waits import wait_answering, wait_until
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def top(path: Path, sort: str, count: int) -> str:
     out = io.StringIO()
     pstats.Stats(str(path), stream=out).strip_dirs().sort_stats(sort).print_stats(count)
@@ -49,6 +55,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25, help="functions printed per profile")
     parser.add_argument("--cards", default="element", help="AGENTCHAT_DASHBOARD_CARDS")
     parser.add_argument("--plain", action="store_true", help="CPU times only, without the profiler's own cost")
+    parser.add_argument("--idle", type=float, default=20.0, help="seconds of idle CPU measured first (0: none)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -82,6 +89,9 @@ def main() -> None:
                 hub.generate()
             url = f"http://127.0.0.1:{port}"
             wait_answering(dashboard, f"{url}/_stcore/health", (workdir / "dashboard.log").read_text, timeout=60)
+            empty_before, empty_started = cpu_seconds(dashboard.pid), time.monotonic()
+            time.sleep(min(args.idle, 8.0))
+            empty = (cpu_seconds(dashboard.pid) - empty_before) / max(1e-9, time.monotonic() - empty_started)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1600, "height": 1000})
@@ -91,6 +101,10 @@ def main() -> None:
                 )
                 wait_until_woken_by_its_stream(page, 120_000)
                 time.sleep(2)
+                idle_before, idle_started = cpu_seconds(dashboard.pid), time.monotonic()
+                time.sleep(args.idle)
+                idle_ended = time.monotonic()
+                idle = (cpu_seconds(dashboard.pid) - idle_before) / max(1e-9, idle_ended - idle_started)
                 for index in range(args.reruns):
                     agent = BUILTIN_ROSTER[index % len(BUILTIN_ROSTER)].id
                     message = hub.generate([agent]).json()["messages"][0]
@@ -108,6 +122,12 @@ def main() -> None:
             runs = figures["runs"]
             print(f"  runs of the live area meanwhile: {len(runs)} ({', '.join(sorted(set(runs)))})")
             reruns = len(script)
+            if args.idle:
+                idle_runs = [kind for at, kind in figures["every_run"] if idle_started <= at <= idle_ended]
+                print(
+                    f"  idle Streamlit CPU, one session open: {idle * 1000:.1f} ms per second"
+                    f" ({empty * 1000:.1f} with none); runs of the live area in those {args.idle:g} s: {len(idle_runs)}"
+                )
             print("  script thread CPU per rerun, by part (ms):")
             for name, spent in sorted(figures["parts_ms"].items(), key=lambda item: -item[1]):
                 print(f"    {name:<20} {spent / reruns:6.2f}")

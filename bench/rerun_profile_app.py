@@ -34,6 +34,7 @@ _state: dict[str, Any] = redraw.__dict__.setdefault(
         "runs": [],
         "started": False,
         "parts": {},
+        "every_run": [],
     },
 )
 _original = redraw.__dict__.setdefault("_unprofiled_area", redraw._area)
@@ -79,6 +80,7 @@ def _loop() -> Any:
 
 def _profiled_area(*args: Any) -> None:
     woke = wakeup.pending()
+    _state["every_run"].append((time.monotonic(), woke.kind or "other"))
     if _state["started"] and len(_state["reruns"]) < WANTED:
         _state["runs"].append(woke.kind or "other")  # every run of the live area in the profiled span
     if woke.kind != "message" or len(_state["reruns"]) >= WANTED:
@@ -121,6 +123,7 @@ def _profiled_area(*args: Any) -> None:
                         "runs": _state["runs"],
                         "parts_ms": _state["parts"],
                         "threads_ms": threads,
+                        "every_run": _state["every_run"],
                     }
                 )
             )
