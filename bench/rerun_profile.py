@@ -3,9 +3,10 @@
 A hub holding a full retention window (120 cards), the dashboard (`bench/rerun_profile_app.py`:
 `app.py` with a profiler around the live fragment) and one Chromium page; `--reruns` one-agent
 messages are posted one at a time, each waiting for its card. Printed: the Streamlit process's CPU
-per woken rerun (all threads) and while idle, the script thread's (by part of the page), and the
-top functions of the script thread's profile and of Streamlit's event loop's (which writes the
-run's elements to the websocket).
+per woken rerun (all threads) and while idle, the script thread's (by part of the page), the
+page's main thread in Chromium per rerun (script, layout, style), and the top functions of the
+script thread's profile and of Streamlit's event loop's (which writes the run's elements to the
+websocket).
 
 A CPU profile stays valid on a busy machine; a latency measured there does not.
 
@@ -24,18 +25,77 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import CDPSession, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agentchat.agents import BUILTIN_ROSTER
-from tests.kit.browser import CHROMIUM, CHROMIUM_ARGS, card, wait_until_woken_by_its_stream
+from tests.kit.browser import CHROMIUM, CHROMIUM_ARGS, wait_until_woken_by_its_stream
 from tests.kit.hubs import HubProcess
 from tests.kit.paths import ROOT
 from tests.kit.ports import free_port
 from tests.kit.processes import stop_process
 from tests.kit.waits import wait_answering, wait_until
+
+PAGE_METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
+
+
+def page_metrics(devtools: CDPSession) -> dict[str, float]:
+    """The page's main-thread time so far, by kind (Chrome DevTools' Performance domain), in seconds."""
+    metrics = devtools.send("Performance.getMetrics")["metrics"]
+    return {metric["name"]: float(metric["value"]) for metric in metrics if metric["name"] in PAGE_METRICS}
+
+
+def top_js(profile: dict[str, Any], count: int) -> str:
+    """A V8 CPU profile's functions by own time (samples x interval), with their script's name."""
+    nodes = {node["id"]: node for node in profile["nodes"]}
+    samples = profile.get("samples", [])
+    deltas = profile.get("timeDeltas", [])
+    own: dict[str, float] = {}
+    for node_id, delta in zip(samples, deltas, strict=False):
+        frame = nodes[node_id]["callFrame"]
+        script = frame["url"].rsplit("/", 1)[-1][:40] or "-"
+        name = f"{frame['functionName'] or '(anonymous)'} {script}:{frame['lineNumber'] + 1}"
+        own[name] = own.get(name, 0.0) + delta / 1000
+    total = sum(own.values()) or 1.0
+    ranked = sorted(own.items(), key=lambda item: -item[1])[:count]
+    return "\n".join(f"  {spent:9.1f} ms {spent / total:6.1%}  {name}" for name, spent in ranked)
+
+
+CARD_SHOWN = """(id) => new Promise((resolve) => {
+  const selector = `article.card[data-id='${id}'], .st-key-message-${id}`;
+  const roots = () => [document, ...[...document.querySelectorAll("*")].map((node) => node.shadowRoot).filter(Boolean)];
+  const found = () => roots().some((root) => root.querySelector(selector));
+  if (found()) return resolve(true);
+  const observer = new MutationObserver(() => {
+    if (found()) { observer.disconnect(); resolve(true); }
+  });
+  for (const root of roots()) observer.observe(root, { childList: true, subtree: true });
+})"""
+
+
+def chromium_cpu_seconds() -> float:
+    """CPU time of the Chromium processes below this script (the browser, its renderers and helpers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    total, todo = 0.0, [os.getpid()]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            todo.append(child)
+            try:
+                if "chrom" in Path(f"/proc/{child}/comm").read_text():
+                    total += cpu_seconds(child)
+            except (OSError, IndexError, ValueError):
+                continue
+    return total
 
 
 def cpu_seconds(pid: int) -> float:
@@ -55,6 +115,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25, help="functions printed per profile")
     parser.add_argument("--cards", default="element", help="AGENTCHAT_DASHBOARD_CARDS")
     parser.add_argument("--plain", action="store_true", help="CPU times only, without the profiler's own cost")
+    parser.add_argument("--page-profile", action="store_true", help="also a JavaScript profile of the page")
     parser.add_argument("--idle", type=float, default=20.0, help="seconds of idle CPU measured first (0: none)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,14 +163,30 @@ def main() -> None:
                 wait_until_woken_by_its_stream(page, 120_000)
                 time.sleep(2)
                 idle_before, idle_started = cpu_seconds(dashboard.pid), time.monotonic()
+                chromium_idle_before = chromium_cpu_seconds()
                 time.sleep(args.idle)
                 idle_ended = time.monotonic()
                 idle = (cpu_seconds(dashboard.pid) - idle_before) / max(1e-9, idle_ended - idle_started)
+                chromium_idle = (
+                    (chromium_cpu_seconds() - chromium_idle_before) / (idle_ended - idle_started) if args.idle else 0.0
+                )
+                devtools = page.context.new_cdp_session(page)
+                devtools.send("Performance.enable")
+                if args.page_profile:
+                    devtools.send("Profiler.enable")
+                    devtools.send("Profiler.setSamplingInterval", {"interval": 200})
+                    devtools.send("Profiler.start")
+                page_before = page_metrics(devtools)
+                chromium_before, reruns_started = chromium_cpu_seconds(), time.monotonic()
                 for index in range(args.reruns):
                     agent = BUILTIN_ROSTER[index % len(BUILTIN_ROSTER)].id
                     message = hub.generate([agent]).json()["messages"][0]
-                    card(page, message).wait_for(state="attached", timeout=60_000)
+                    page.evaluate(CARD_SHOWN, message["id"])  # no polling: the wait costs the page nothing
                     time.sleep(0.3)  # one message, one rerun
+                chromium_spent = chromium_cpu_seconds() - chromium_before
+                chromium_busy = chromium_spent - chromium_idle * (time.monotonic() - reruns_started)
+                page_spent = {name: page_metrics(devtools)[name] - page_before[name] for name in PAGE_METRICS}
+                page_top = top_js(devtools.send("Profiler.stop")["profile"], args.top) if args.page_profile else ""
                 result = workdir / "reruns.json"
                 wait_until(result.exists, timeout=60)
                 browser.close()
@@ -122,6 +199,14 @@ def main() -> None:
             runs = figures["runs"]
             print(f"  runs of the live area meanwhile: {len(runs)} ({', '.join(sorted(set(runs)))})")
             reruns = len(script)
+            print(
+                f"  Chromium's processes' CPU per woken rerun: {chromium_spent * 1000 / reruns:.1f} ms"
+                f" ({chromium_busy * 1000 / reruns:.1f} above its idle rate, {chromium_idle * 1000:.1f} ms/s)"
+            )
+            print(
+                "  the page's main thread per woken rerun (Chromium, wall ms: not valid on a busy machine): "
+                + ", ".join(f"{name} {spent * 1000 / reruns:.1f}" for name, spent in page_spent.items())
+            )
             if args.idle:
                 idle_runs = [kind for at, kind in figures["every_run"] if idle_started <= at <= idle_ended]
                 print(
@@ -134,6 +219,9 @@ def main() -> None:
             print("  the process's threads' CPU per woken rerun (ms; script runs are threads of their own, gone):")
             for name, spent in sorted(figures["threads_ms"].items(), key=lambda item: -item[1]):
                 print(f"    {name:<20} {spent / reruns:6.2f}")
+            if page_top:
+                print("\n== the page's main thread (JavaScript samples, by own time) ==")
+                print(page_top)
             if args.plain:
                 return
             print("\n== script thread, by cumulative time ==")
