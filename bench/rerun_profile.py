@@ -11,6 +11,7 @@ websocket).
 A CPU profile stays valid on a busy machine; a latency measured there does not.
 
     python bench/rerun_profile.py [--reruns 20] [--top 25] [--cards element|elements] [--plain] [--idle 20]
+        [--leave-out PARTS] [--page-profile]
 """
 
 from __future__ import annotations
@@ -115,6 +116,9 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25, help="functions printed per profile")
     parser.add_argument("--cards", default="element", help="AGENTCHAT_DASHBOARD_CARDS")
     parser.add_argument("--plain", action="store_true", help="CPU times only, without the profiler's own cost")
+    parser.add_argument(
+        "--leave-out", default="", help='parts of the live area not drawn ("_analytics,..."; "all": the cards alone)'
+    )
     parser.add_argument("--page-profile", action="store_true", help="also a JavaScript profile of the page")
     parser.add_argument("--idle", type=float, default=20.0, help="seconds of idle CPU measured first (0: none)")
     args = parser.parse_args()
@@ -131,6 +135,7 @@ def main() -> None:
             "AGENTCHAT_PROFILE_DIR": str(workdir),
             "AGENTCHAT_PROFILE_RERUNS": str(args.reruns),
             "AGENTCHAT_PROFILE_PLAIN": "1" if args.plain else "0",
+            "AGENTCHAT_PROFILE_LEAVE_OUT": args.leave_out,
             "PYTHONUNBUFFERED": "1",
         }
         log = (workdir / "dashboard.log").open("wb")
