@@ -11,6 +11,7 @@ outage during its reconnect (issue 13, point 1).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
 import time
@@ -487,6 +488,41 @@ def test_a_rerun_that_brings_one_message_adds_its_card_and_changes_nothing_else(
     shapes = [(change["type"], change["added"], len(change["removed"])) for change in others]
     assert shapes in ([], [("childList", [], 1)]), others
     assert all(int(change["removed"][0]) < made["id"] for change in others), others
+
+
+def test_a_rerun_that_brings_one_message_sends_that_message_not_the_window_again(
+    browser: Browser, stack: tuple[HubProcess, Dashboard]
+) -> None:
+    """The page's first run sends the window to the live chat element; a rerun woken by one message sends
+    that message, and no message the element already holds."""
+    hub, dashboard = stack
+    older = generate(hub, ["grok_sentiment"])[0]
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    frames: list[bytes] = []
+    page.on(
+        "websocket",
+        lambda socket: socket.on(
+            "framereceived", lambda frame: frames.append(frame if isinstance(frame, bytes) else frame.encode())
+        ),
+    )
+
+    def on_the_wire(message: dict[str, Any]) -> bool:
+        text = json.dumps(message["content"])[1:-1].encode()  # as the element's JSON data carries it
+        return any(text in frame for frame in frames)
+
+    try:
+        page.goto(dashboard.url)
+        expect(card(page, older)).to_be_visible(timeout=SHOWN_MS)
+        wait_until_woken_by_its_stream(page)
+        assert on_the_wire(older)
+        frames.clear()
+        made = generate(hub, ["grok_sentiment"])[0]
+        expect(card(page, made)).to_be_visible(timeout=SHOWN_MS)
+        assert on_the_wire(made)
+        assert not on_the_wire(older)
+        expect(card(page, older)).to_be_visible()
+    finally:
+        page.close()
 
 
 def test_three_dashboard_tabs_of_one_browser_hold_one_browser_stream(

@@ -8,6 +8,37 @@
 // brings one new message adds one card, and the ages move by the browser's own clock.
 
 const boards = new WeakMap();
+// The messages the board was given, by id, and the names of the messages they reply to: a rerun of the
+// live area sends only the messages it did not send before (`full` on a run of the whole page), with
+// `ids`, the order of all of them. Per page, not per mount point, so a remounted board still has them.
+const given = { messages: new Map(), names: new Map(), missing: 0 };
+
+/** The messages `data` stands for, in its order, from what this and earlier data brought; `complete` is
+ * false when one is not held (the board then asks for everything again). Forgets what left the window. */
+function takeMessages(data) {
+  if (data.full) {
+    given.messages.clear();
+    given.names.clear();
+  }
+  const brought = (Array.isArray(data.messages) ? data.messages : []).filter(isMessage);
+  for (const message of brought) given.messages.set(String(message.id), message);
+  if (data.names && typeof data.names === "object") {
+    for (const [id, name] of Object.entries(data.names)) if (typeof name === "string") given.names.set(id, name);
+  }
+  const ids = (Array.isArray(data.ids) ? data.ids : brought.map((message) => message.id)).map(String);
+  const messages = [];
+  let complete = true;
+  for (const id of ids) {
+    const message = given.messages.get(id);
+    if (message) messages.push(message);
+    else complete = false;
+  }
+  if (given.messages.size > ids.length) {
+    const kept = new Set(ids);
+    for (const id of given.messages.keys()) if (!kept.has(id)) given.messages.delete(id);
+  }
+  return { messages, complete };
+}
 
 /** Show or hide `node`, touching the DOM only when that changes. */
 function show(node, shown) {
@@ -55,7 +86,7 @@ class Board {
     clearInterval(this.ageTimer);
   }
 
-  draw(data) {
+  draw(data, messages) {
     const theme = themeOf(this.parent, data.theme);
     if (this.root.dataset.theme !== theme) this.root.dataset.theme = theme;
     const agents = Array.isArray(data.agents) ? data.agents : [];
@@ -65,9 +96,7 @@ class Board {
       this.shape = shape;
       this.build(layout, agents, theme);
     }
-    const messages = (Array.isArray(data.messages) ? data.messages : []).filter(isMessage);
-    const names = data.names && typeof data.names === "object" ? data.names : {};
-    const nameOf = (id) => (typeof names[id] === "string" ? names[id] : undefined);
+    const nameOf = (id) => given.names.get(String(id));
     const byId = new Map(agents.map((agent) => [agent.id, agent]));
     if (layout === "timeline") {
       const { list, empty } = this.panels.get("");
@@ -135,13 +164,18 @@ class Board {
 }
 
 /** The board element: draw `data` into the board kept for this mount point. */
-function mountBoard({ parentElement, data }) {
+function mountBoard({ parentElement, data, setTriggerValue }) {
   let board = boards.get(parentElement);
   if (!board) {
     board = new Board(parentElement);
     boards.set(parentElement, board);
   }
-  board.draw(data ?? {});
+  const { messages, complete } = takeMessages(data ?? {});
+  board.draw(data ?? {}, messages);
+  if (!complete && !data?.full) {  // (a full data set lacking one has a message the board cannot draw)
+    given.missing += 1;
+    setTriggerValue("missing", given.missing); // the rerun this causes sends every message again
+  }
   return () => {
     board.close();
     board.root.remove();

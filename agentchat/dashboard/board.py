@@ -9,6 +9,15 @@ cards by message id: a rerun that brings one new message adds one card, nothing 
 changes, and the ages move by the browser's clock. It is a Custom Components v2 element: no
 iframe, no build step; Streamlit serves the module, which is read from this package.
 
+**A rerun sends what changed.** The whole window is about 150 KB of JSON (the messages carry their
+folded "why"), and Streamlit sends an element's whole data at every rerun. So a full run of the
+page sends every message (`full`), and a rerun of the live fragment only the messages this session
+has not sent the element since (with `ids`, the order of all of them): one new message is one
+message on the wire, not 120. The module keeps what it was given (`board.js`, per page, across
+remounts) and forgets what left the window, as `draw` does; should it ever lack a message `ids`
+names (a page that lost its module), it says so (the `missing` trigger) and the rerun that causes
+sends everything again.
+
 Text stays text: the renderer sets agent text with `textContent` only, colours only as
 `#RRGGBB` through the CSSOM.
 
@@ -25,6 +34,7 @@ from importlib import resources
 from typing import Any, Final, Literal
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from agentchat.agents import Agent
 
@@ -47,6 +57,7 @@ MIN_CONTRAST: Final = 4.5  # WCAG AA for normal text
 CARD_BACKGROUNDS: Final[Mapping[str, str]] = {"light": "#ffffff", "dark": "#262730"}
 Layout = Literal["columns", "timeline", "tabs"]
 _MESSAGE_FIELDS: Final = ("id", "agent_id", "agent_name", "kind", "content", "meta", "created_at", "details")
+_SENT_KEY: Final = "_agentchat_board_sent"  # the ids the element holds, as this session last sent them
 
 
 @functools.cache
@@ -135,22 +146,47 @@ def draw(
     messages: Sequence[Mapping[str, Any]],
     names_by_message_id: Mapping[int, str],
 ) -> None:
-    """The element, fed with the picked agents and their messages (newest first, as the feed holds them)."""
+    """The element, fed with the picked agents and their messages (newest first, as the feed holds them).
+
+    A full run sends every message; a rerun of the fragment only those the element was not sent yet
+    (see the module docstring).
+    """
+    ids = [int(message["id"]) for message in messages]
+    held: frozenset[int] = frozenset() if _send_everything() else st.session_state.get(_SENT_KEY, frozenset())
+    new = [message for message in messages if int(message["id"]) not in held]
     targets: set[int] = set()
-    for message in messages:
+    for message in new:
         meta = message.get("meta")
         reply_to: Any = meta.get("reply_to") if isinstance(meta, Mapping) else None
         try:
             targets.add(int(reply_to))
         except (TypeError, ValueError):
             continue
+    st.session_state[_SENT_KEY] = frozenset(ids)
     _element(
         key=KEY,
         data={
             "layout": layout,
             "theme": theme(),
             "agents": [_agent(agent) for agent in agents],
-            "messages": [{key: message[key] for key in _MESSAGE_FIELDS if key in message} for message in messages],
+            "full": not held,
+            "ids": ids,
+            "messages": [{key: message[key] for key in _MESSAGE_FIELDS if key in message} for message in new],
             "names": {str(target): names_by_message_id[target] for target in targets if target in names_by_message_id},
         },
+        on_missing_change=_ignore,
     )
+
+
+def _send_everything() -> bool:
+    """A full run of the page (the element may be new), or the element said it lacks a message."""
+    context = get_script_run_ctx()
+    if context is None or not context.fragment_ids_this_run:
+        return True
+    value: Any = st.session_state.get(KEY)
+    missing = value.get("missing") if isinstance(value, dict) else getattr(value, "missing", None)
+    return bool(missing)
+
+
+def _ignore() -> None:
+    """The `missing` trigger's callback: the rerun it causes is what is wanted, `draw` reads the value."""

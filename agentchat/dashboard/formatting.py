@@ -11,6 +11,7 @@ Streamlit's own Markdown colour directive (`colored`), fed colours that match `#
 
 from __future__ import annotations
 
+import functools
 import re
 import statistics
 from collections.abc import Mapping, Sequence
@@ -95,9 +96,14 @@ def duration(seconds: float) -> str:
 def message_age_seconds(message: Mapping[str, Any], now: datetime) -> float | None:
     """Seconds since the message's `created_at` (never negative), None when it has no readable one."""
     try:
-        return max(0.0, (now - parse_timestamp(str(message["created_at"]))).total_seconds())
+        return max(0.0, (now - _created_at(str(message["created_at"]))).total_seconds())
     except (KeyError, ValueError):
         return None
+
+
+@functools.lru_cache(maxsize=4096)  # a window's timestamps are read again at every rerun of the live area
+def _created_at(text: str) -> datetime:
+    return parse_timestamp(text)
 
 
 def meta_line(message: Mapping[str, Any], names_by_message_id: Mapping[int, str]) -> str:

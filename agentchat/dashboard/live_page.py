@@ -59,16 +59,20 @@ def live_page() -> None:
 
 
 def _live_area(dashboard: Dashboard) -> None:
+    """The live fragment's body. What asks the hub (the model's health, the books) is drawn after the
+    cards into places kept for it above them: a new message never waits for a request."""
     snapshot = dashboard.feed.snapshot()
     now = datetime.now(UTC)
     _status(dashboard, snapshot)
-    _model_notice(dashboard, snapshot)
+    notice = st.empty()
     agents = dashboard.agents
     picked = {agent.id for agent in agents}
     messages = [message for message in snapshot.messages if message.get("agent_id") in picked]
     _analytics(dashboard, agents, messages, now)
-    standings_line = st.container()  # drawn after the cards: a new message never waits for the books
+    standings_line = st.container()
     _chat(dashboard, snapshot, agents, messages, now)
+    with notice:
+        _model_notice(dashboard, snapshot)
     with standings_line:
         _compact_standings(dashboard)
 
@@ -117,7 +121,7 @@ def _model_notice(dashboard: Dashboard, snapshot: FeedSnapshot) -> None:
 
     Asked only then (and answered from the 2 s cache), so a healthy model costs the live area nothing.
     """
-    newest = max(snapshot.messages, key=lambda message: int(message.get("id") or 0), default=None)
+    newest = snapshot.messages[0] if snapshot.messages else None  # the feed holds them newest first
     meta = newest.get("meta") if newest is not None else None
     if not isinstance(meta, Mapping) or meta.get("writer") != "offline" or snapshot.state not in redraw.LIVE_STATES:
         return

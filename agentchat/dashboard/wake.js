@@ -88,15 +88,26 @@ function retime(entry) {
   entry.clockMsRunning = wanted;
 }
 
-/** The wake-up element: invisible; reports `link` (and `role`) as state, and `news` as a trigger. */
-function mountWake({ data, setTriggerValue, setStateValue }) {
+// What each mount point last reported as its state: a state value set again, even unchanged, is a rerun.
+const reported = new WeakMap();
+
+/** The wake-up element: invisible; reports `link` (and `role`) as state, and `news` as a trigger.
+ *
+ * Streamlit calls this again whenever the element's data changes (its `since` moves with every
+ * message), so the state is set only when it differs from what this mount point last set: setting
+ * it again would rerun the fragment a second time for every message. */
+function mountWake({ data, parentElement, setTriggerValue, setStateValue }) {
   const hub = hubBase(data.hub_url);
   const entry = wakeEntry(hub, Number(data.since) || 0, Number(data.poll_seconds) || 45);
   clearTimeout(entry.closeTimer);
   entry.listeners.clear(); // this mount's callbacks replace the last one's
   const listener = (kind) => {
     if (kind === "state") {
-      setStateValue("link", entry.state === "open" ? "open" : `down: ${entry.reason}`);
+      const link = entry.state === "open" ? "open" : `down: ${entry.reason}`;
+      const last = reported.get(parentElement);
+      if (last && last.link === link && last.role === entry.role) return;
+      reported.set(parentElement, { link, role: entry.role });
+      setStateValue("link", link);
       setStateValue("role", entry.role);
       return;
     }
