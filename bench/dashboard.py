@@ -57,6 +57,7 @@ from agentchat.agents import BUILTIN_ROSTER
 from tests.kit.browser import CHROMIUM, CHROMIUM_ARGS, Dashboard
 from tests.kit.hubs import HubProcess
 from tests.kit.ports import free_port
+from tests.kit.processes import descendants
 
 MODES = ("elements", "element")
 MISS_SECONDS = 15.0
@@ -121,24 +122,6 @@ def cpu_per_second(pid: int, seconds: float) -> float:
     before, started = cpu_seconds(pid), time.monotonic()
     time.sleep(seconds)
     return (cpu_seconds(pid) - before) / (time.monotonic() - started)
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid` (Playwright's driver, Chromium and its renderers)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def browser_cpu_seconds() -> float:

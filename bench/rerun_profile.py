@@ -37,7 +37,7 @@ from tests.kit.browser import CHROMIUM, CHROMIUM_ARGS, wait_until_woken_by_its_s
 from tests.kit.hubs import HubProcess
 from tests.kit.paths import ROOT
 from tests.kit.ports import free_port
-from tests.kit.processes import stop_process
+from tests.kit.processes import descendants, stop_process
 from tests.kit.waits import wait_answering, wait_until
 
 PAGE_METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
@@ -79,23 +79,13 @@ CARD_SHOWN = """(id) => new Promise((resolve) => {
 
 def chromium_cpu_seconds() -> float:
     """CPU time of the Chromium processes below this script (the browser, its renderers and helpers)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    total, todo = 0.0, [os.getpid()]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            todo.append(child)
-            try:
-                if "chrom" in Path(f"/proc/{child}/comm").read_text():
-                    total += cpu_seconds(child)
-            except (OSError, IndexError, ValueError):
-                continue
+    total = 0.0
+    for child in descendants(os.getpid()):
+        try:
+            if "chrom" in Path(f"/proc/{child}/comm").read_text():
+                total += cpu_seconds(child)
+        except (OSError, IndexError, ValueError):
+            continue
     return total
 
 
