@@ -676,31 +676,13 @@ def _schemas(agent_ids: Sequence[str]) -> dict[str, Schema]:
     """Every component schema of a hub with these agent ids: each body's from its model (`BODIES`)."""
     body = copy.deepcopy(_body_schemas())  # a document is the caller's to change
     return {
-        "Error": body["Error"],
         AGENT_ID_COMPONENT: {"type": "string", "enum": list(agent_ids)},
-        "Agent": body["Agent"],
-        "Message": body["Message"],
-        "MessageMeta": body["MessageMeta"],
-        "GenerateRequest": body["GenerateRequest"],
-        "Round": body["Round"],
-        "Published": body["Published"],
-        "PublishRequest": body["PublishRequest"],
-        "Market": body["Market"],
-        "MessagesPage": body["MessagesPage"],
-        "HistoryPage": body["HistoryPage"],
-        "Health": body["Health"],
-        "Ready": body["Ready"],
+        **{name: body[name] for name in BODIES},
         "Unavailable": ref("Error"),
-        "Heartbeat": body["Heartbeat"],
-        "BookEntry": body["BookEntry"],
-        "PositionReport": body["PositionReport"],
-        "Performance": body["Performance"],
         "Book": {
             "description": market_bodies.BOOK_FRAME_DESCRIPTION,
             "oneOf": [body[model.__name__] for model in BOOK_FRAMES],
         },
-        "Equity": body["Equity"],
-        "ViewerConfig": body["ViewerConfig"],
         "StreamEvent": {
             "description": "`ready` first, then messages (the default event type), heartbeats and each round's books.",
             "oneOf": [
