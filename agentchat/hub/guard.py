@@ -21,6 +21,7 @@ Each refusal is an `AgentchatError`, answered with the hub's JSON error body by 
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit
 
 from starlette.types import Scope
@@ -51,7 +52,8 @@ class RequestGuard:
         self.loopback_names = settings.hub_is_loopback
         self.cors_origins = frozenset(settings.cors_origins)
         self.stream_origins = settings.dashboard_origins
-        self._served: dict[str, bool] = {}  # `serves` by Host header: every request asks, with a handful of hosts
+        # `serves` by Host header: every request asks, with a handful of hosts; bounded, since a client picks the Host
+        self._serves_cached = functools.lru_cache(maxsize=MAX_REMEMBERED_HOSTS)(self.serves)
 
     def refusal(self, scope: Scope) -> AgentchatError | None:
         headers: list[tuple[bytes, bytes]] = scope["headers"]
@@ -74,15 +76,6 @@ class RequestGuard:
         ):
             return Forbidden(f"Origin {origin[:100]!r} is not allowed (AGENTCHAT_CORS_ORIGINS)")
         return None
-
-    def _serves_cached(self, host: str) -> bool:
-        served = self._served.get(host)
-        if served is None:
-            served = self.serves(host)
-            if len(self._served) >= MAX_REMEMBERED_HOSTS:  # any Host a client sends: never an unbounded cache
-                self._served.clear()
-            self._served[host] = served
-        return served
 
     def serves(self, host: str) -> bool:
         """Whether a request with this `Host` header is for this hub (see the module docstring)."""
