@@ -125,11 +125,13 @@ def cpu_per_second(pid: int, seconds: float) -> float:
 
 
 def browser_cpu_seconds() -> float:
-    """CPU time of the live processes below this script, Chromium's among them."""
+    """CPU time of the live Chromium processes below this script (not the hub, Streamlit or Playwright's driver,
+    which are below it too)."""
     total = 0.0
     for pid in descendants(os.getpid()):
         try:
-            total += cpu_seconds(pid)
+            if "chrom" in Path(f"/proc/{pid}/comm").read_text():
+                total += cpu_seconds(pid)
         except (OSError, IndexError, ValueError):
             continue
     return total

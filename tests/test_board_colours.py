@@ -40,7 +40,7 @@ def blend(color: str, background: str, share: float) -> str:
 
 def palette(theme: str) -> dict[str, str]:
     css = resources.files("agentchat.dashboard").joinpath("board.css").read_text(encoding="utf-8")
-    block = re.search(r'\.board\[data-theme="' + theme + r'"\]\s*\{(.*?)\}', css, re.S)
+    block = re.search(r'\.board\[data-theme="' + theme + r'"\][^{]*\{(.*?)\}', css, re.S)
     assert block, f"no {theme} palette in board.css"
     return dict(re.findall(r"--([a-z]+):\s*(#[0-9a-fA-F]{6})", block.group(1)))
 

@@ -490,6 +490,32 @@ def test_a_rerun_that_brings_one_message_adds_its_card_and_changes_nothing_else(
     assert all(int(change["removed"][0]) < made["id"] for change in others), others
 
 
+CUT_TEXTS = """() => {
+  const host = [...document.querySelectorAll('*')].find((node) => node.shadowRoot?.querySelector('.figures'));
+  const texts = host.shadowRoot.querySelectorAll('.figure-label, .figure-value');
+  return [...texts].filter((node) => node.scrollWidth > node.clientWidth).map((node) => node.textContent);
+}"""
+
+
+def test_the_figures_and_the_standings_are_drawn_whole_and_move_with_a_round(
+    open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
+) -> None:
+    hub, _ = stack
+    generate(hub)
+    page = open_page()
+    expect(page.locator(".figures .figure")).to_have_count(4, timeout=SHOWN_MS)
+    assert page.evaluate(CUT_TEXTS) == []  # every label and value fits its box
+    made = generate(hub)
+    expect(card(page, made[-1])).to_be_visible(timeout=SHOWN_MS)
+    after = books(hub)
+    expect(page.locator(".standings")).to_contain_text(f"Round {after['round']}: all 6 agents", timeout=SHOWN_MS)
+    for entry in after["agents"]:
+        expect(page.locator(f".standing[data-agent='{entry['agent_id']}']")).to_contain_text(
+            whole_money(entry["equity"]), timeout=SHOWN_MS
+        )
+    expect(page.locator(".figure", has_text="Last message").locator(".age")).to_have_count(1)  # moved by the clock
+
+
 def test_a_rerun_that_brings_one_message_sends_that_message_not_the_window_again(
     browser: Browser, stack: tuple[HubProcess, Dashboard]
 ) -> None:

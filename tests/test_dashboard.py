@@ -130,6 +130,31 @@ def test_each_layout_shows_every_message_of_the_picked_agents(
         assert [tab["name"] for tab in board(at)["agents"]] == [agent.name for agent in BUILTIN_ROSTER]
 
 
+def test_the_figures_at_a_glance_count_the_picked_agents_messages_and_trades(
+    monkeypatch: pytest.MonkeyPatch, hub: InProcessHub
+) -> None:
+    made = hub.generate(["claude_arbitrage", "grok_sentiment"]).json()["messages"]
+    at = open_dashboard(monkeypatch, hub.url)
+    at.multiselect(key="agents").unselect("grok_sentiment").run()
+    figures = {figure["label"]: figure for figure in board(at)["figures"]}
+    assert list(figures) == ["Messages", "Active agents", "Trades", "Last message"]
+    assert figures["Messages"]["value"] == "1"
+    assert figures["Active agents"]["value"] == "1 / 5"
+    assert figures["Trades"]["value"] == str(int(made[0]["kind"] == "trade"))
+    assert figures["Last message"]["since"] == made[0]["created_at"]  # an age: the browser's clock moves it
+    assert "Grok Sentiment" not in figures["Active agents"]["help"]
+
+
+def test_the_element_per_card_drawing_shows_the_figures_as_metrics(
+    monkeypatch: pytest.MonkeyPatch, hub: InProcessHub
+) -> None:
+    hub.generate()
+    at = open_dashboard(monkeypatch, hub.url, dashboard_cards="elements")
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["Messages"] == "6" and metrics["Active agents"] == "6 / 6"
+    assert set(metrics) == {"Messages", "Active agents", "Trades", "Last message"}
+
+
 def test_unpicking_an_agent_hides_its_messages(monkeypatch: pytest.MonkeyPatch, hub: InProcessHub) -> None:
     made = hub.generate(["claude_arbitrage", "grok_sentiment"]).json()["messages"]
     at = open_dashboard(monkeypatch, hub.url)

@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from agentchat.agents import BUILTIN_ROSTER, Agent
+from agentchat.contract import PERFORMANCE_PATH
 from agentchat.dashboard.formatting import escape_markdown
 from agentchat.dashboard.standings import (
     equity_rows,
@@ -25,7 +26,7 @@ from agentchat.dashboard.standings import (
     trade_rows,
     whole_money,
 )
-from tests.kit.apptest import markdown, run_until
+from tests.kit.apptest import markdown, run_until, standings_data
 from tests.kit.hubs import InProcessHub
 from tests.kit.paths import ROOT
 
@@ -203,8 +204,23 @@ def test_leaderboard_without_a_hub_says_why_in_one_line(monkeypatch: pytest.Monk
 
 def test_the_live_page_shows_the_standings_in_one_line(monkeypatch: pytest.MonkeyPatch, hub: InProcessHub) -> None:
     hub.generate()
+    books = httpx.get(f"{hub.url}{PERFORMANCE_PATH}", timeout=10).json()
     monkeypatch.setenv("AGENTCHAT_HUB_URL", hub.url)
+    at = AppTest.from_file(APP, default_timeout=20).run()
+    line = standings_data(at)  # drawn by the live chat element, in the agents' readable colours
+    assert [row["agent"]["id"] for row in line["standings"]] == [entry["agent_id"] for entry in books["agents"]]
+    assert [row["equity"] for row in line["standings"]] == [whole_money(entry["equity"]) for entry in books["agents"]]
+    assert line["caption"].startswith("Round 1: all 6 agents · Next round in ")
+
+
+def test_the_element_per_card_drawing_keeps_the_standings_as_a_markdown_line(
+    monkeypatch: pytest.MonkeyPatch, hub: InProcessHub
+) -> None:
+    hub.generate()
+    monkeypatch.setenv("AGENTCHAT_HUB_URL", hub.url)
+    monkeypatch.setenv("AGENTCHAT_DASHBOARD_CARDS", "elements")
     at = AppTest.from_file(APP, default_timeout=20).run()
     line = next(m.value for m in at.markdown if m.value.startswith("**1\\. "))
     assert all(escape_markdown(agent.name) in line for agent in BUILTIN_ROSTER)
     assert any(escape_markdown("Round 1: all 6 agents") in caption.value for caption in at.caption)
+    assert standings_data(at) == {}

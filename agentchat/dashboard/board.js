@@ -70,25 +70,69 @@ function themeOf(node, fallback) {
   return light < 0.4 ? "dark" : "light";
 }
 
+/** Set `node`'s text, touching the DOM only when it changes. */
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+/** Set `node`'s theme attribute (the palettes of board.css), touching the DOM only when it changes. */
+function setTheme(node, theme) {
+  if (node.dataset.theme !== theme) node.dataset.theme = theme;
+}
+
+/** The figures above the chat, a box each: the label over the value, what it counts on hover. A figure
+ * with `since` is an age ("Last message"), moved by the browser's clock as the cards' ages are. */
+function drawFigures(node, figures) {
+  const list = (Array.isArray(figures) ? figures : []).filter((figure) => figure && typeof figure === "object");
+  while (node.children.length > list.length) node.lastElementChild.remove();
+  list.forEach((figure, index) => {
+    let box = node.children[index];
+    if (!box) {
+      box = element("div", "figure");
+      box.append(element("span", "figure-label"), element("span", "figure-value"));
+      node.append(box);
+    }
+    const [label, value] = box.children;
+    setText(label, String(figure.label ?? ""));
+    const help = String(figure.help ?? "");
+    if (box.title !== help) box.title = help;
+    const since = Date.parse(figure.since ?? "");
+    if (Number.isFinite(since)) {
+      if (value.dataset.createdAt !== String(since)) value.dataset.createdAt = String(since);
+      if (!value.classList.contains("age")) value.classList.add("age");
+      CardRenderer.age(value, Date.now());
+    } else {
+      if (value.classList.contains("age")) value.classList.remove("age");
+      setText(value, String(figure.value ?? ""));
+    }
+  });
+  show(node, list.length > 0);
+}
+
 class Board {
   constructor(parent) {
     this.parent = parent;
+    this.figures = element("div", "figures");
     this.root = element("div", "board");
-    parent.append(this.root);
+    parent.append(this.figures, this.root);
     this.cards = new CardRenderer();
     this.shape = null; // what the panels were built for: layout and agents
     this.panels = new Map();
     this.tab = null;
-    this.ageTimer = setInterval(() => CardRenderer.tickAges(this.root), AGE_TICK_MS);
+    this.ageTimer = setInterval(() => CardRenderer.tickAges(this.parent), AGE_TICK_MS);
   }
 
   close() {
     clearInterval(this.ageTimer);
+    this.figures.remove();
+    this.root.remove();
   }
 
   draw(data, messages) {
     const theme = themeOf(this.parent, data.theme);
-    if (this.root.dataset.theme !== theme) this.root.dataset.theme = theme;
+    setTheme(this.root, theme);
+    setTheme(this.figures, theme);
+    drawFigures(this.figures, data.figures);
     const agents = Array.isArray(data.agents) ? data.agents : [];
     const layout = ["columns", "timeline", "tabs"].includes(data.layout) ? data.layout : "columns";
     const shape = `${layout}|${theme}|${agents.map((agent) => `${agent.id}:${agent.name}`).join(",")}`;
@@ -178,7 +222,57 @@ function mountBoard({ parentElement, data, setTriggerValue }) {
   }
   return () => {
     board.close();
-    board.root.remove();
     boards.delete(parentElement);
+  };
+}
+
+// The standings line: a second mount of this element (the books arrive after the cards, see board.py);
+// its node per mount point, and what each node shows.
+const standingsLines = new WeakMap();
+const standingsShown = new WeakMap();
+
+/** Each agent by rank in its readable colour, with its equity and return; the round under it. Rebuilt
+ * only when what it shows changed (a round, the next round's minute), else no node is touched. */
+function drawStandings(node, data, theme) {
+  const rows = (Array.isArray(data.standings) ? data.standings : []).filter((row) => row?.agent);
+  const error = typeof data.error === "string" ? data.error : "";
+  const caption = typeof data.caption === "string" ? data.caption : "";
+  setTheme(node, theme);
+  const shown = JSON.stringify([rows, error, caption]);
+  if (standingsShown.get(node) === shown) return;
+  standingsShown.set(node, shown);
+  node.replaceChildren();
+  if (error) node.append(element("p", "standings-caption", error));
+  if (rows.length > 0) {
+    const line = element("p", "standings-line");
+    rows.forEach((row, index) => {
+      const entry = element("span", "standing");
+      entry.dataset.agent = String(row.agent.id ?? "");
+      const name = element("span", "standing-name", String(row.agent.name ?? ""));
+      const color = theme === "dark" ? row.agent.dark : row.agent.light;
+      if (COLOR.test(color ?? "")) name.style.setProperty("--agent", color);
+      const place = element("b", "standing-place", `${Number(row.rank)}. `);
+      place.append(name);
+      entry.append(place, document.createTextNode(` ${row.equity ?? ""} ${row.return ?? ""}`));
+      if (index > 0) line.append(document.createTextNode(" · "));
+      line.append(entry);
+    });
+    node.append(line, element("p", "standings-caption", caption));
+  }
+  show(node, rows.length > 0 || error !== "");
+}
+
+/** The standings element: draw `data` into the line kept for this mount point. */
+function mountStandings({ parentElement, data }) {
+  let node = standingsLines.get(parentElement);
+  if (!node) {
+    node = element("div", "standings");
+    parentElement.append(node);
+    standingsLines.set(parentElement, node);
+  }
+  drawStandings(node, data, themeOf(parentElement, data.theme));
+  return () => {
+    node.remove();
+    standingsLines.delete(parentElement);
   };
 }

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final, Literal
 
@@ -37,13 +38,18 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from agentchat.agents import Agent
+from agentchat.dashboard.standings import Standing, pct, whole_money
 
 __all__ = [
     "CARD_BACKGROUNDS",
     "KEY",
     "MIN_CONTRAST",
+    "STANDINGS_KEY",
+    "Figure",
+    "StandingsLine",
     "contrast",
     "draw",
+    "draw_standings",
     "module_css",
     "module_js",
     "name_color",
@@ -52,6 +58,7 @@ __all__ = [
 ]
 
 KEY: Final = "agentchat_board"
+STANDINGS_KEY: Final = "agentchat_standings"
 MIN_CONTRAST: Final = 4.5  # WCAG AA for normal text
 # The card's background in Streamlit's default light and dark theme (backgroundColor, secondaryBackgroundColor).
 CARD_BACKGROUNDS: Final[Mapping[str, str]] = {"light": "#ffffff", "dark": "#262730"}
@@ -76,6 +83,27 @@ def module_css() -> str:
     viewer = resources.files("agentchat.hub").joinpath("static", "agentchat.css").read_text(encoding="utf-8")
     board = resources.files("agentchat.dashboard").joinpath("board.css").read_text(encoding="utf-8")
     return f"{viewer}\n{board}"
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One figure at a glance: a short label that fits a narrow column, its value, what it counts.
+
+    `since`: the `created_at` the value is the age of ("Last message"), so the element moves it by the
+    browser's clock between reruns, as it moves the cards' ages."""
+
+    label: str
+    value: str
+    help: str = ""
+    since: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StandingsLine:
+    """The Leaderboard in one line: the agents by rank, then the round and the next one."""
+
+    rows: Sequence[Standing]
+    caption: str
 
 
 _element = st.components.v2.component("agentchat_board", html="", css=module_css(), js=module_js())
@@ -145,8 +173,10 @@ def draw(
     agents: Sequence[Agent],
     messages: Sequence[Mapping[str, Any]],
     names_by_message_id: Mapping[int, str],
+    figures: Sequence[Figure] = (),
 ) -> None:
-    """The element, fed with the picked agents and their messages (newest first, as the feed holds them).
+    """The element, fed with the picked agents and their messages (newest first, as the feed holds them),
+    and the figures drawn above them.
 
     A full run sends every message; a rerun of the fragment only those the element was not sent yet
     (see the module docstring).
@@ -173,9 +203,39 @@ def draw(
             "ids": ids,
             "messages": [{key: message[key] for key in _MESSAGE_FIELDS if key in message} for message in new],
             "names": {str(target): names_by_message_id[target] for target in targets if target in names_by_message_id},
+            "figures": [_figure(figure) for figure in figures],
         },
         on_missing_change=_ignore,
     )
+
+
+def draw_standings(line: StandingsLine | str) -> None:
+    """The standings line, a second mount of the same element (drawn after the cards into a place kept
+    above them, so a new message never waits for the books): each agent by rank in its readable colour,
+    or why the books cannot be read."""
+    if isinstance(line, str):
+        data: dict[str, Any] = {"standings": [], "error": line}
+    else:
+        data = {"standings": [_standing(row) for row in line.rows], "caption": line.caption}
+    data["theme"] = theme()
+    _element(key=STANDINGS_KEY, data=data)
+
+
+def _figure(figure: Figure) -> dict[str, str]:
+    drawn = {"label": figure.label, "value": figure.value, "help": figure.help}
+    if figure.since is not None:
+        drawn["since"] = figure.since
+    return drawn
+
+
+def _standing(row: Standing) -> dict[str, Any]:
+    agent = _agent(row.agent)
+    return {
+        "rank": row.rank,
+        "agent": agent,
+        "equity": whole_money(row.equity),
+        "return": pct(row.return_pct),
+    }
 
 
 def _send_everything() -> bool:

@@ -1,10 +1,14 @@
 """The live chat page: the feed's status, four figures at a glance, the agents' messages, a line of standings.
 
-The cards are one element (`board`), drawn in the browser by the viewer page's renderer from the
-messages the session's feed holds, which sets agent text with `textContent`.
+The figures, the cards and the standings are drawn in the browser by the live chat element (`board`,
+the viewer page's renderer, which sets agent text with `textContent`): the page computes them
+(`figures`, `standings_line`) and hands them over as data. Streamlit's own elements cost the
+operator's browser a React redraw each at every rerun of the live area, four bordered metrics and a
+Markdown line more than the element that draws the same in a few text nodes (`bench/dashboard.py`).
 `AGENTCHAT_DASHBOARD_CARDS=elements` keeps the element-per-card drawing below for one release: there
-message content goes through `st.text`, and the Markdown around it (card and agent headings, the
-meta line, the status pill) is built by `formatting`.
+message content goes through `st.text`, the figures are `st.metric`s and the standings a Markdown
+line, and the Markdown around the cards (card and agent headings, the meta line, the status pill)
+is built by `formatting`.
 
 The live area is redrawn as `redraw` decides (on change, by the clock, or by the poll's
 autorefresh); a polling rerun has the feed poll at once (`poll_now`), so what is drawn is never more
@@ -23,6 +27,7 @@ import streamlit as st
 from agentchat.agents import Agent
 from agentchat.client import FeedSnapshot
 from agentchat.dashboard import board, hub_cache, redraw
+from agentchat.dashboard.board import Figure, StandingsLine
 from agentchat.dashboard.formatting import (
     EMPTY_TEXT,
     GAP_TEXT,
@@ -44,7 +49,7 @@ from agentchat.dashboard.session import Dashboard, current
 from agentchat.dashboard.standings import next_round_text, pct, round_status, standings, whole_money
 from agentchat.errors import AgentchatError
 
-__all__ = ["live_page"]
+__all__ = ["figures", "live_page", "standings_line"]
 
 _BOARD_LAYOUTS: Final[dict[str, board.Layout]] = {"Columns": "columns", "Timeline": "timeline", "Tabs": "tabs"}
 POLL_WAIT_SECONDS: Final = 5.0  # how long a polling rerun waits for its poll
@@ -68,13 +73,20 @@ def _live_area(dashboard: Dashboard) -> None:
     agents = dashboard.agents
     picked = {agent.id for agent in agents}
     messages = [message for message in snapshot.messages if message.get("agent_id") in picked]
-    _analytics(dashboard, agents, messages, now)
-    standings_line = st.container()
-    _chat(dashboard, snapshot, agents, messages, now)
+    at_a_glance = figures(dashboard, agents, messages, now)
+    in_element = dashboard.settings.dashboard_cards == "element"
+    if not in_element:
+        _metrics(at_a_glance)
+    standings_place = st.empty()
+    _chat(dashboard, snapshot, agents, messages, now, at_a_glance)
     with notice:
         _model_notice(dashboard, snapshot)
-    with standings_line:
-        _compact_standings(dashboard)
+    with standings_place:
+        line = standings_line(dashboard)
+        if in_element:
+            board.draw_standings(line)
+        else:
+            _standings_markdown(line)
 
 
 def _chat(
@@ -83,6 +95,7 @@ def _chat(
     agents: Sequence[Agent],
     messages: Sequence[Mapping[str, Any]],
     now: datetime,
+    at_a_glance: Sequence[Figure],
 ) -> None:
     if not agents:
         st.info("Pick at least one agent in the sidebar.")
@@ -92,7 +105,7 @@ def _chat(
     layout = dashboard.controls.layout
     names_by_message_id = {int(message["id"]): str(message.get("agent_name", "")) for message in snapshot.messages}
     if dashboard.settings.dashboard_cards == "element":
-        board.draw(_BOARD_LAYOUTS[layout], agents, messages, names_by_message_id)
+        board.draw(_BOARD_LAYOUTS[layout], agents, messages, names_by_message_id, at_a_glance)
     elif layout == "Timeline":
         _timeline(agents, messages, names_by_message_id, now)
     elif layout == "Tabs":
@@ -134,9 +147,9 @@ def _model_notice(dashboard: Dashboard, snapshot: FeedSnapshot) -> None:
         st.warning(notice)
 
 
-def _analytics(
+def figures(
     dashboard: Dashboard, agents: Sequence[Agent], messages: Sequence[Mapping[str, Any]], now: datetime
-) -> None:
+) -> list[Figure]:
     """Four figures an operator reads at a glance, with short labels that fit a narrow column.
 
     (A bar chart of messages per agent used to stand here: every agent posts once a round, so it
@@ -148,29 +161,35 @@ def _analytics(
     counts = Counter(str(message.get("agent_id")) for message in recent)
     silent = [agent.name for agent in agents if not counts[agent.id]]
     newest_age = ages[int(messages[0]["id"])] if messages else None
-    window, active, trades, last = st.columns(4)
-    window.metric(
-        "Messages",
-        len(recent),
-        help=f"Messages of the picked agents in the hub's retention window ({duration(retention)}), counted over"
-        f" the {dashboard.settings.max_per_agent} kept per agent",
-        border=True,
-    )
-    active.metric(
-        "Active agents",
-        f"{len(agents) - len(silent)} / {len(agents)}",
-        help=f"Silent in the last {duration(retention)}: {', '.join(silent)}"
-        if silent
-        else "Every picked agent posted",
-        border=True,
-    )
-    trades.metric(
-        "Trades",
-        sum(1 for message in recent if message.get("kind") == "trade"),
-        help=f"Messages of kind trade in the last {duration(retention)}",
-        border=True,
-    )
-    last.metric("Last message", relative_age(newest_age) if newest_age is not None else "—", border=True)
+    return [
+        Figure(
+            "Messages",
+            str(len(recent)),
+            f"Messages of the picked agents in the hub's retention window ({duration(retention)}), counted over"
+            f" the {dashboard.settings.max_per_agent} kept per agent",
+        ),
+        Figure(
+            "Active agents",
+            f"{len(agents) - len(silent)} / {len(agents)}",
+            f"Silent in the last {duration(retention)}: {', '.join(silent)}" if silent else "Every picked agent posted",
+        ),
+        Figure(
+            "Trades",
+            str(sum(1 for message in recent if message.get("kind") == "trade")),
+            f"Messages of kind trade in the last {duration(retention)}",
+        ),
+        Figure(
+            "Last message",
+            relative_age(newest_age) if newest_age is not None else "—",
+            since=str(messages[0].get("created_at")) if newest_age is not None else None,
+        ),
+    ]
+
+
+def _metrics(at_a_glance: Sequence[Figure]) -> None:
+    """The figures as Streamlit metrics (the element-per-card drawing)."""
+    for column, figure in zip(st.columns(len(at_a_glance)), at_a_glance, strict=True):
+        column.metric(figure.label, figure.value, help=figure.help or None, border=True)
 
 
 def _columns(
@@ -228,28 +247,31 @@ def _cards(
                 st.caption(escape_markdown(meta))
 
 
-def _compact_standings(dashboard: Dashboard) -> None:
-    """One line: each agent by rank in its colour, equity and return; the round under it.
-
-    One Markdown line, not columns, so the page's layout (the analytics row, then the agents'
-    columns) is unchanged. The books are the Leaderboard's own reads (`hub_cache`).
-    """
+def standings_line(dashboard: Dashboard) -> StandingsLine | str:
+    """The books in one line (the Leaderboard's own reads, `hub_cache`), or why they cannot be read."""
     try:
         performance = hub_cache.performance(dashboard.settings.hub_url, hub_cache.round_marker(dashboard.feed))
     except AgentchatError as error:
-        st.caption(f"Standings unavailable: {escape_markdown(error.detail)}")
+        return f"Standings unavailable: {error.detail}"
+    _, status = round_status(performance, dashboard.roster)
+    when = next_round_text(dashboard.settings.schedule_minutes, datetime.now(UTC))
+    caption = f"{status} · {when} · the Leaderboard page has the details"
+    return StandingsLine(standings(performance, dashboard.roster), caption)
+
+
+def _standings_markdown(line: StandingsLine | str) -> None:
+    """One Markdown line, each agent by rank in its colour (the element-per-card drawing)."""
+    if isinstance(line, str):
+        st.caption(escape_markdown(line))
         return
-    rows = standings(performance, dashboard.roster)
-    if not rows:
+    if not line.rows:
         return
     with st.container(border=True, key="compact-standings"):
         st.markdown(
             " · ".join(
                 f"**{row.rank}\\. {colored(row.agent.name, board.name_color(row.agent.color))}** "
                 f"{escape_markdown(whole_money(row.equity))} {escape_markdown(pct(row.return_pct))}"
-                for row in rows
+                for row in line.rows
             )
         )
-        _, status = round_status(performance, dashboard.roster)
-        when = next_round_text(dashboard.settings.schedule_minutes, datetime.now(UTC))
-        st.caption(f"{escape_markdown(status)} · {escape_markdown(when)} · the Leaderboard page has the details")
+        st.caption(escape_markdown(line.caption))

@@ -130,7 +130,10 @@ function mountWake({ data, parentElement, setTriggerValue, setStateValue }) {
   };
 }
 
-/** One module for both of the dashboard's elements: the wake-up is the one whose data has `hub_url`. */
+/** One module for the dashboard's elements: the wake-up is the one whose data has `hub_url`, the standings
+ * line the one with `standings`, the live chat the other. */
 export default function (args) {
-  return args.data && typeof args.data.hub_url === "string" ? mountWake(args) : mountBoard(args);
+  if (args.data && typeof args.data.hub_url === "string") return mountWake(args);
+  if (args.data && Array.isArray(args.data.standings)) return mountStandings(args);
+  return mountBoard(args);
 }

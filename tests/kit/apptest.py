@@ -39,10 +39,20 @@ def run_until(at: AppTest, condition: Callable[[AppTest], Any], timeout: float =
 
 def board(at: AppTest) -> dict[str, Any]:
     """The data of the live chat element (`agentchat.dashboard.board`) in the last run; {} when none was drawn."""
+    return _element_data(at, lambda data: "ids" in data)
+
+
+def standings_data(at: AppTest) -> dict[str, Any]:
+    """The data of the live page's standings line (the same element's other mount); {} when none was drawn."""
+    return _element_data(at, lambda data: "standings" in data)
+
+
+def _element_data(at: AppTest, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
     for element in at.get("bidi_component"):
         if element.proto.component_name == "agentchat_board":
             data: dict[str, Any] = json.loads(element.proto.json)
-            return data
+            if wanted(data):
+                return data
     return {}
 
 
