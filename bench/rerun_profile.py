@@ -107,7 +107,9 @@ def main() -> None:
     parser.add_argument("--cards", default="element", help="AGENTCHAT_DASHBOARD_CARDS")
     parser.add_argument("--plain", action="store_true", help="CPU times only, without the profiler's own cost")
     parser.add_argument(
-        "--leave-out", default="", help='parts of the live area not drawn ("_analytics,..."; "all": the cards alone)'
+        "--leave-out",
+        default="",
+        help='parts of the live area not drawn ("_status,_standings"; "all": the figures and the cards alone)',
     )
     parser.add_argument("--page-profile", action="store_true", help="also a JavaScript profile of the page")
     parser.add_argument("--idle", type=float, default=20.0, help="seconds of idle CPU measured first (0: none)")

@@ -132,12 +132,12 @@ def _profiled_area(*args: Any) -> None:
 
 
 redraw._area = _profiled_area  # type: ignore[assignment]
-# Parts of the live area left out ("_analytics,_compact_standings"; "all": the cards alone): what each costs.
+# Parts of the live area left out ("_status,_standings"; "all": the figures and the cards alone): what each costs.
 _LEFT_OUT = os.environ.get("AGENTCHAT_PROFILE_LEAVE_OUT", "")
-for _name in ("_status", "_model_notice", "_analytics", "_compact_standings"):
+for _name in ("_status", "_model_notice", "_standings"):
     if _LEFT_OUT == "all" or _name in _LEFT_OUT.split(","):
         setattr(live_page, _name, lambda *args: None)
-for _name in ("_status", "_model_notice", "_analytics", "_chat", "_compact_standings"):
+for _name in ("_status", "_model_notice", "figures", "_chat", "_standings"):
     _timed(live_page, _name)
 for _name in ("mount_wakeup", "_catch_up"):
     _timed(redraw, _name)

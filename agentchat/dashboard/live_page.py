@@ -82,11 +82,7 @@ def _live_area(dashboard: Dashboard) -> None:
     with notice:
         _model_notice(dashboard, snapshot)
     with standings_place:
-        line = standings_line(dashboard)
-        if in_element:
-            board.draw_standings(line)
-        else:
-            _standings_markdown(line)
+        _standings(dashboard, in_element)
 
 
 def _chat(
@@ -245,6 +241,14 @@ def _cards(
             meta = meta_line(message, names)
             if meta:
                 st.caption(escape_markdown(meta))
+
+
+def _standings(dashboard: Dashboard, in_element: bool) -> None:
+    line = standings_line(dashboard)
+    if in_element:
+        board.draw_standings(line)
+    else:
+        _standings_markdown(line)
 
 
 def standings_line(dashboard: Dashboard) -> StandingsLine | str:
