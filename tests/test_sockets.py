@@ -91,7 +91,7 @@ def test_a_send_that_is_not_uvicorns_gets_the_asgi_socket() -> None:
 
 
 @pytest.mark.parametrize(("http", "direct"), [("httptools", True), ("h11", False)])
-def test_uvicorn_streams_go_straight_to_the_transport_under_httptools_and_through_send_under_h11(
+def test_uvicorn_streams_go_straight_to_the_socket_under_httptools_and_through_send_under_h11(
     start_hub: Callable[..., InProcessHub], http: str, direct: bool
 ) -> None:
     hub = start_hub(hub_http=http)
@@ -105,3 +105,6 @@ def test_uvicorn_streams_go_straight_to_the_transport_under_httptools_and_throug
         wait_until(lambda: subscriber.mode is Mode.IDLE)
         assert isinstance(subscriber.socket, UvicornSocket)
         assert subscriber.socket.direct is direct
+        assert (subscriber.socket.sock is not None) is direct  # the direct route sends on the socket itself
+        made = hub.generate(["claude_arbitrage"]).json()["messages"][0]["id"]
+        assert any(line == f"id: {made}" for line in lines)
