@@ -7,10 +7,20 @@ with `write_paused` and `drain()`) and a `disconnected` flag. This socket uses t
 - Under the httptools protocol (uvicorn's default when httptools is installed, as here),
   once the headers are sent, each live chunk is framed for HTTP chunked encoding once per
   batch (`Chunk.framed`; httptools frames every body of ours that way, as we never send a
-  Content-Length) and written with one `transport.write` after checking uvicorn's own
-  flow-control flag: one syscall, no `send()` coroutine, no event-loop wake-up. That is the
-  floor the machine allows. A paused transport refuses the chunk (`Write.FULL`) and
-  `drain()` waits on uvicorn's flow control.
+  Content-Length) and written with one system call: no `send()` coroutine, no event-loop
+  wake-up. That is the floor the machine allows. It goes out by `send(2)` on the connection's
+  socket itself whenever the transport holds nothing unsent (`_BorrowedSocket`): the same bytes
+  as `transport.write`, without the transport's buffering layer or the kernel's file layer of
+  `write(2)` (0.4-0.9 µs less hub CPU per delivery at N = 1,000, alternating runs of
+  `bench/fanout.py`'s load). The transport stays the socket's owner: the borrowed socket never
+  closes it and is used only while the transport is not closing (a transport marks itself
+  closing before uvicorn hears the connection was lost and before the descriptor is closed, so
+  a descriptor number the kernel has given to another connection is never written); whatever
+  the kernel does not take at once (a full buffer, an error) goes to `transport.write`, which
+  queues it or fails the connection exactly as before, and while the transport holds bytes
+  every chunk goes behind them. A paused transport (uvicorn's `flow.write_paused`, only while
+  it holds bytes) refuses the chunk (`Write.FULL`) and `drain()` waits on uvicorn's flow
+  control.
 - Under the h11 protocol (or when the cycle lacks any of those) live chunks take the plain
   ASGI route of `AsgiSocket`, which steps h11's `send`.
 - Under either protocol the socket can really be aborted (`transport.abort()`), which also
@@ -20,15 +30,6 @@ with `write_paused` and `drain()`) and a `disconnected` flag. This socket uses t
   fan-out's backlog bound and would take minutes of traffic to be noticed. SSE frames are
   small; the cap costs a reader nothing.
 
-- On that direct route a chunk goes out by `send(2)` on the connection's socket itself whenever the
-  transport holds nothing unsent (`_BorrowedSocket`): the same bytes as `transport.write`, without
-  the transport's buffering layer or the kernel's file layer of `write(2)` (0.4-0.9 µs less hub CPU
-  per delivery at N = 1,000, alternating runs of `bench/fanout.py`'s load). The transport stays the
-  socket's owner: the borrowed socket never closes it, is used only while the transport is not
-  closing (the transport marks itself closing before it closes the descriptor, so a descriptor
-  number the kernel has given to another connection is never written), and whatever the kernel
-  does not take at once (a full buffer, an error) is handed to `transport.write`, which queues it
-  or fails the connection exactly as it would have.
 - Under httptools a stream's start (`start_at_once`) is one write too: the status line, uvicorn's
   default headers (`Date`, `Server`, refreshed by uvicorn once a second), ours and the first body
   (`retry:`, `ready`, the replay), framed as uvicorn would frame them, with the cycle's state set as
@@ -159,13 +160,13 @@ class UvicornSocket(AsgiSocket):
         if not self.direct:
             return super().offer(chunk)
         transport = self.transport
-        if self.cycle.disconnected or transport.is_closing():  # closing: its descriptor may be gone
+        if transport.is_closing():  # disconnected, or about to be: its descriptor may be gone
             return GONE
-        if self.flow.write_paused:
-            return FULL
         framed = chunk.framed
         sock = self.sock
         if sock is None or transport.get_write_buffer_size():  # never beside bytes the transport holds
+            if self.flow.write_paused:  # (paused only while it holds some)
+                return FULL
             transport.write(framed)
             return DONE
         try:
