@@ -12,7 +12,8 @@ with `write_paused` and `drain()`) and a `disconnected` flag. This socket uses t
   socket itself whenever the transport holds nothing unsent (`_BorrowedSocket`): the same bytes
   as `transport.write`, without the transport's buffering layer or the kernel's file layer of
   `write(2)` (0.4-0.9 µs less hub CPU per delivery at N = 1,000, alternating runs of
-  `bench/fanout.py`'s load). The transport stays the socket's owner: the borrowed socket never
+  `bench/fanout.py`'s load; never under TLS, where the socket carries the transport's records). The
+  transport stays the socket's owner: the borrowed socket never
   closes it and is used only while the transport is not closing (a transport marks itself
   closing before uvicorn hears the connection was lost and before the descriptor is closed, so
   a descriptor number the kernel has given to another connection is never written); whatever
@@ -135,8 +136,10 @@ class UvicornSocket(AsgiSocket):
 
     def headers_sent(self) -> None:
         self.direct = getattr(self.cycle, "chunked_encoding", None) is True  # httptools, body chunked
-        if self.direct and not self.transport.is_closing():
-            self.sock = _borrow(self.transport.get_extra_info("socket"))
+        transport = self.transport
+        # Never under TLS: the socket under a TLS transport carries its records, not our bytes.
+        if self.direct and not transport.is_closing() and transport.get_extra_info("ssl_object") is None:
+            self.sock = _borrow(transport.get_extra_info("socket"))
 
     def start_at_once(self, headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
         cycle = self.cycle
