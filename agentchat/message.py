@@ -98,6 +98,7 @@ class Message:
     created_at: datetime
     meta: dict[str, Any] = field(default_factory=dict)
     details: dict[str, Any] | None = None  # up to 8 KiB: only where asked for, never in the default frame
+    _frame: bytes | None = field(default=None, init=False, repr=False, compare=False)  # sse_frame(), once made
 
     def to_dict(self, with_details: bool = False) -> dict[str, Any]:
         """SPEC section 4's message (`hub/bodies.py`'s `Message` declares it); with `with_details`, its `details`
@@ -134,11 +135,18 @@ class Message:
     def sse_frame(self, with_details: bool = False) -> bytes:
         """The SSE frame: `id:` line, `data:` line, blank line (default event type).
 
-        Built once per message by the fan-out and shared by every client; the frame with `details`
+        Built once per message and kept on it: the frame window and the fan-out, which both get every
+        published message, share the same bytes, and every client gets them. The frame with `details`
         is built only for streams that asked for them (`?details=1`), so the default frame keeps
         its 1 KiB budget.
         """
-        return b"id: %d\ndata: %s\n\n" % (self.id, self.to_json(with_details).encode())
+        if with_details:
+            return b"id: %d\ndata: %s\n\n" % (self.id, self.to_json(True).encode())
+        frame = self._frame
+        if frame is None:
+            frame = b"id: %d\ndata: %s\n\n" % (self.id, self.to_json().encode())
+            object.__setattr__(self, "_frame", frame)  # a cache of a value derived from the frozen fields
+        return frame
 
 
 def event_frame(event: str, payload: dict[str, Any]) -> bytes:

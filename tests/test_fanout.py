@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from agentchat.hub.fanout import Mode
 from tests.kit.hubs import HubProcess, InProcessHub
 from tests.kit.sse import SseReader
 from tests.kit.waits import wait_until
@@ -102,6 +103,35 @@ def test_slow_client_is_dropped_while_a_fast_one_keeps_receiving(start_hub, tmp_
     finally:
         fast.close()
         stalled.close()
+
+
+def test_a_client_that_stops_reading_for_a_while_gets_every_frame_once_and_in_order(start_hub, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Frames the kernel could not take wait in the transport, then the backlog: none overtakes another."""
+    hub: InProcessHub = start_hub(agents_file=roster_of(100, tmp_path / "agents.toml"), client_buffer_bytes=16 << 20)
+    app = hub.app
+    assert app is not None
+    paused = open_stalled_client(hub)
+    try:
+        wait_until(lambda: len(app.hub.fanout) == 1)
+        (subscriber,) = tuple(app.hub.fanout.subscribers)
+        wait_until(lambda: subscriber.mode is Mode.IDLE)
+        made: list[int] = []
+        deadline = time.monotonic() + 60
+        while subscriber.mode is not Mode.BLOCKED:  # the socket and the transport are full: a backlog forms
+            assert time.monotonic() < deadline, "the paused client never filled its socket"
+            made += [m["id"] for m in hub.generate().json()["messages"]]
+        made += [m["id"] for m in hub.generate().json()["messages"]]  # into the backlog
+        received = b""
+        paused.settimeout(30)
+        while f"id: {made[-1]}\n".encode() not in received:
+            data = paused.recv(1 << 16)
+            assert data, "the stream ended"
+            received += data
+        ids = [int(line[4:]) for line in received.split(b"\n") if line.startswith(b"id: ")]
+        assert ids == made
+        assert hub.metric("agentchat_clients_dropped_slow_total") == 0
+    finally:
+        paused.close()
 
 
 def test_sigterm_ends_open_streams_and_exits_cleanly(start_hub_process) -> None:  # type: ignore[no-untyped-def]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 
@@ -83,3 +84,14 @@ def test_a_message_at_the_content_limits_is_at_most_1_kib_on_the_wire(content: s
     frame = message_with(content).sse_frame()
     chunked = len(b"%x\r\n" % len(frame)) + len(frame) + len(b"\r\n")
     assert chunked <= MAX_FRAME_BYTES
+
+
+def test_a_message_is_encoded_once_and_its_frame_shared() -> None:
+    """The frame window and the fan-out both get every message: they send the same bytes, made once."""
+    message = message_with("hello")
+    frame = message.sse_frame()
+    assert message.sse_frame() is frame
+    assert frame == b"id: %d\ndata: %s\n\n" % (message.id, message.to_json().encode())
+    assert message == Message.from_dict(message.to_dict())  # the kept frame is no part of the value
+    detailed = dataclasses.replace(message, details={"why": "x"})
+    assert b'"details"' in detailed.sse_frame(True) and b'"details"' not in detailed.sse_frame()

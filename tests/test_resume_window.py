@@ -149,6 +149,25 @@ def test_window_never_replays_what_left_the_live_window(start_hub: StartHub) -> 
     assert resumes(hub, "window") == 1
 
 
+def test_a_resume_asked_again_once_messages_left_the_retention_is_not_answered_as_before(start_hub: StartHub) -> None:
+    """The window keeps a storm's replays until the answer could change: a message arriving, or one leaving."""
+    retention = timedelta(hours=1)
+    hub = start_hub(retention_seconds=retention.total_seconds(), max_per_agent=1, heartbeat_seconds=HEARTBEAT_SECONDS)
+    expired = hub.generate().json()["messages"]
+    second = hub.generate().json()["messages"]
+    kept = hub.generate().json()["messages"]
+    kept_since = min(parse_timestamp(m["created_at"]) for m in kept)
+    assert hub.app is not None
+    before_ready, before = replay_of(hub, expired[0]["id"])
+    assert before == [m["id"] for m in expired[1:] + second + kept] and before_ready["gap"] is False
+    hub.app.hub.window.clock = lambda: kept_since + retention  # no message since: only the clock moved
+    ready, replayed = replay_of(hub, expired[0]["id"])
+    assert replayed == [m["id"] for m in kept] and ready["gap"] is True
+    hub.app.hub.window.clock = lambda: kept_since  # back: the first answer again
+    assert replay_of(hub, expired[0]["id"])[1] == before
+    assert resumes(hub, "window") == 3
+
+
 def test_resume_after_a_restart_is_served_from_the_refilled_window(start_hub: StartHub, sqlite_url: str) -> None:
     first = start_hub(heartbeat_seconds=HEARTBEAT_SECONDS)
     made = [m["id"] for _ in range(3) for m in first.generate().json()["messages"]]

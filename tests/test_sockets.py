@@ -8,7 +8,9 @@ under each of its HTTP protocols.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable, MutableMapping
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -91,7 +93,7 @@ def test_a_send_that_is_not_uvicorns_gets_the_asgi_socket() -> None:
 
 
 @pytest.mark.parametrize(("http", "direct"), [("httptools", True), ("h11", False)])
-def test_uvicorn_streams_go_straight_to_the_transport_under_httptools_and_through_send_under_h11(
+def test_uvicorn_streams_go_straight_to_the_socket_under_httptools_and_through_send_under_h11(
     start_hub: Callable[..., InProcessHub], http: str, direct: bool
 ) -> None:
     hub = start_hub(hub_http=http)
@@ -105,3 +107,44 @@ def test_uvicorn_streams_go_straight_to_the_transport_under_httptools_and_throug
         wait_until(lambda: subscriber.mode is Mode.IDLE)
         assert isinstance(subscriber.socket, UvicornSocket)
         assert subscriber.socket.direct is direct
+        assert (subscriber.socket.sock is not None) is direct  # the direct route sends on the socket itself
+        made = hub.generate(["claude_arbitrage"]).json()["messages"][0]["id"]
+        assert any(line == f"id: {made}" for line in lines)
+
+
+class _TlsTransport:
+    """What a TLS transport answers: a socket under it, and the TLS object over it."""
+
+    def __init__(self) -> None:
+        self.plain = socket.socket()
+        self.written: list[bytes] = []
+
+    def get_extra_info(self, name: str) -> Any:
+        return {"socket": self.plain, "ssl_object": object()}.get(name)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+
+def test_under_tls_a_live_chunk_goes_through_the_transport_never_onto_the_socket_under_it() -> None:
+    transport = _TlsTransport()
+    cycle = SimpleNamespace(
+        transport=transport,
+        flow=SimpleNamespace(write_paused=False),
+        disconnected=False,
+        chunked_encoding=True,
+    )
+    try:
+        uvicorn_socket = UvicornSocket(ScriptedSend(), cycle)
+        uvicorn_socket.headers_sent()
+        assert uvicorn_socket.direct and uvicorn_socket.sock is None
+        assert uvicorn_socket.offer(Chunk(b"data: 1\n\n", 1)) is Write.DONE
+        assert transport.written == [Chunk(b"data: 1\n\n", 1).framed]
+    finally:
+        transport.plain.close()

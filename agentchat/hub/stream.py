@@ -295,8 +295,8 @@ class StreamEndpoint:
     def _parse(self, scope: Scope, header: bytes | None) -> tuple[frozenset[str] | None, int | None, bool, bool]:
         """The agents filter, the Last-Event-ID, `books=1` and `details=1`, the query string parsed once."""
         query_string = scope.get("query_string", b"")
-        if not query_string and header is None:  # a fresh connect of the whole feed: nothing to parse
-            return None, None, False, False
+        if not query_string:  # the whole feed: a fresh connect, or a resume with only the header to read
+            return None, None if header is None else parse_int(LAST_EVENT_ID, header.decode("latin-1")), False, False
         query = parse_qs(query_string.decode("latin-1"), keep_blank_values=True)
         agents = parse_agents(query.get("agents", [""])[-1], self.hub.agent_ids)
         books = parse_flag("books", query.get("books", ["0"])[-1])

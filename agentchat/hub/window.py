@@ -35,6 +35,10 @@ Deliberate choices:
   so a test can step time past a message's retention instead of waiting for it.
 - **Filters as live delivery applies them**: a stream that follows some agents is replayed only
   their messages.
+- **A storm's resumes computed once.** Thousands of viewers coming back together (`bench/storm.py`)
+  mostly carry the same Last-Event-ID and filter: the last few replays are kept, keyed by those,
+  until a message arrives or the clock reaches the moment one of the window's messages leaves the
+  retention (the only ways the answer can change), so such a resume costs a clock read and a lookup.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from agentchat.message import Message, utc_now
 __all__ = ["FrameWindow", "WindowReplay"]
 
 COMPACT_AFTER = 1024  # evicted slots kept at the head of the lists before they are cut off
+KEPT_REPLAYS = 8  # distinct (Last-Event-ID, filter) replays remembered until the window changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +93,9 @@ class FrameWindow:
         self._ids: list[int] = []
         self._messages: list[Message] = []
         self._frames: list[bytes] = []
+        self._replays: dict[tuple[int, frozenset[str] | None], WindowReplay] = {}  # kept resumes, by key
+        self._replays_from: datetime = clock()  # the retention's start they were made at ...
+        self._replays_until: datetime | None = None  # ... and the last at which they hold (None: any later)
 
     def __len__(self) -> int:
         return len(self._ids) - self._head
@@ -100,6 +108,7 @@ class FrameWindow:
         """Start from the store's newest messages (in the live window or not), oldest first (at most `max_messages`)."""
         self._head, self._ids, self._messages, self._frames, self.bytes = 0, [], [], [], 0
         self._latest = {}
+        self._replays.clear()
         complete = len(newest) < self.max_messages  # the read found everything the store holds
         self.floor = 0 if complete or not newest else newest[0].id - 1
         self.last_id = newest[-1].id if newest else 0
@@ -118,6 +127,20 @@ class FrameWindow:
         if not self.filled or not self.floor <= last_event_id <= self.last_id:
             return None
         oldest = self.clock() - self.retention
+        if self._replays and not self._replays_from <= oldest <= (self._replays_until or oldest):
+            self._replays.clear()  # a message has left the retention since they were made (or the clock went back)
+        key = (last_event_id, agents)
+        replay = self._replays.get(key)
+        if replay is None:
+            replay = self._replay(last_event_id, agents, oldest)
+            if len(self._replays) >= KEPT_REPLAYS:
+                self._replays.clear()
+            if not self._replays:
+                self._replays_from, self._replays_until = oldest, self._next_expiry(oldest)
+            self._replays[key] = replay
+        return replay
+
+    def _replay(self, last_event_id: int, agents: frozenset[str] | None, oldest: datetime) -> WindowReplay:
         floors = self._agent_floors()
         ids, messages, frames = self._ids, self._messages, self._frames
         start = bisect_right(ids, last_event_id, self._head)
@@ -134,6 +157,12 @@ class FrameWindow:
         if earliest_id is not None and last_event_id < earliest_id - 1:
             gap = True  # the whole store is here: ids below its oldest were deleted
         return WindowReplay(b"".join(picked), len(picked), self.last_id, gap, earliest_id)
+
+    def _next_expiry(self, oldest: datetime) -> datetime | None:
+        """The earliest `created_at` of the messages still within the retention: once the retention's start
+        passes it, a replay made now may be wrong. None when no message is within it."""
+        messages = self._messages
+        return min((m.created_at for m in messages[self._head :] if m.created_at >= oldest), default=None)
 
     def _agent_floors(self) -> dict[str, int]:
         """Per agent, the id from which its messages count as its latest (0: every one seen here)."""
@@ -167,6 +196,7 @@ class FrameWindow:
             self._messages.append(message)
             self._frames.append(frame)
             self.bytes += len(frame)
+        self._replays.clear()
         while len(self) > self.max_messages or (self.bytes > self.max_bytes and len(self)):
             self._evict_oldest()
         self._compact()

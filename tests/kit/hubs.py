@@ -131,7 +131,7 @@ class InProcessHub(HubClientMixin):
             return
         assert self.app is not None
         self._loop.call_soon_threadsafe(self.app.hub.fanout.close_all)
-        self._server.should_exit = True
+        self._loop.call_soon_threadsafe(self._server.exit_soon)
         self._thread.join(15)
         if self._thread.is_alive():
             raise AssertionError(f"in-process hub on {self.url} did not stop within 15 s")
