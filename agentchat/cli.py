@@ -11,7 +11,6 @@ inside the package, so `agentchat dashboard --server.port 8502` takes every opti
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import errno
 import logging
@@ -20,74 +19,20 @@ import socket
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from types import FrameType
 
 import sqlalchemy as sa
-import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
-from agentchat import migrate
 from agentchat.errors import AgentchatError, ConfigError, StoreUnavailable
 from agentchat.settings import Settings, load_settings
-from agentchat.store import create_store_engine, database_error_reason
 
-__all__ = ["HubServer", "build_parser", "database_named", "listen_socket", "main", "run_hub"]
+__all__ = ["build_parser", "database_named", "listen_socket", "main", "run_hub"]
 
 HEADER_BYTES_LIMIT = 64 * 1024  # uvicorn h11: an incomplete request head over this is refused
 LOG_FORMAT = "%(asctime)s %(levelname)-5s %(name)s: %(message)s"
 # The dashboard's Streamlit entry script: a file Streamlit runs, beside its pages and the script-level
 # `.streamlit/config.toml`, installed with the package (the checkout's app.py is a second entry point).
 DASHBOARD_SCRIPT = Path(__file__).resolve().parent / "dashboard" / "scripts" / "app.py"
-
-
-TICK_SECONDS = 1.0  # how often the server's own loop wakes (uvicorn's wakes ten times a second)
-
-
-class HubServer(uvicorn.Server):
-    """uvicorn, plus: on SIGTERM/SIGINT end every SSE stream first, so shutdown is not held up by them;
-    `on_ready` once it accepts connections (what `agentchat run` waits for, see `--ready-fd`); and its
-    own loop woken once a second, not ten times.
-
-    uvicorn's loop only refreshes the `Date` header (once a second) and looks whether it should exit;
-    polling that ten times a second was most of an idle hub's CPU, which `bench/fanout.py` charges to
-    every delivery. Here the loop ticks once a second and an exit wakes it at once (`exit_soon`).
-    """
-
-    def __init__(
-        self, config: uvicorn.Config, on_exit: Callable[[], None], on_ready: Callable[[], None] | None = None
-    ) -> None:
-        super().__init__(config)
-        self._on_exit = on_exit
-        self._on_ready = on_ready
-        self._wake: asyncio.Event | None = None
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        if self.started and self._on_ready is not None:
-            self._on_ready()
-
-    async def main_loop(self) -> None:
-        wake = self._wake = asyncio.Event()
-        counter = 0
-        should_exit = await self.on_tick(counter)
-        while not should_exit:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), TICK_SECONDS)
-            counter = (counter + 10) % 864000  # uvicorn's on_tick does its once-a-second work at multiples of 10
-            should_exit = await self.on_tick(counter)
-
-    def exit_soon(self) -> None:
-        """Stop serving, from the server's event loop (`call_soon_threadsafe` from elsewhere)."""
-        self.should_exit = True
-        if self._wake is not None:
-            self._wake.set()
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        super().handle_exit(sig, frame)
-        with contextlib.suppress(RuntimeError):  # no loop yet: nothing to close
-            loop = asyncio.get_running_loop()
-            loop.call_soon_threadsafe(self._on_exit)
-            loop.call_soon_threadsafe(self.exit_soon)
 
 
 def _port(text: str) -> int:
@@ -148,9 +93,12 @@ def _announcer(host: str, port: int, ready_fd: int | None) -> Callable[[], None]
 
 
 def run_hub(settings: Settings, ready_fd: int | None = None) -> None:
+    import uvicorn
+
     from agentchat.hub import gc_policy
     from agentchat.hub.app import create_app
     from agentchat.hub.limits import raise_fd_limit
+    from agentchat.hub.server import HubServer
     from agentchat.hub.sockets.protocols import http_protocol
 
     settings.require_safe_bind()
@@ -187,6 +135,9 @@ def _hub(args: argparse.Namespace, _rest: Sequence[str]) -> int:
 
 
 def _db(args: argparse.Namespace, _rest: Sequence[str]) -> int:
+    from agentchat import migrate
+    from agentchat.store import create_store_engine, database_error_reason
+
     settings = load_settings()
     with database_named(settings):
         engine = create_store_engine(settings.database_url, settings.db_timeout_seconds)
@@ -298,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per health check or LLM call is noise
+    # alembic, imported by the commands that migrate, says which plugins it set up: noise before their own lines
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     args, rest = build_parser().parse_known_args(argv)
     if rest and not getattr(args, "passes_on", False):
         args.parser.error(f"unrecognized arguments: {' '.join(rest)}")

@@ -28,7 +28,7 @@ from playwright.sync_api import Browser, Page, expect
 from agentchat.dashboard.standings import whole_money
 from agentchat.message import Draft
 from agentchat.store import Store, create_store_engine
-from tests.kit.browser import BROWSER_MARKS, Dashboard, card, wait_until_woken_by_its_stream
+from tests.kit.browser import BROWSER_MARKS, PAGE_POLL_MS, Dashboard, card, wait_until_woken_by_its_stream
 from tests.kit.hubs import UNBOUNDED, HubProcess, InProcessHub
 from tests.kit.paths import ROOT
 from tests.kit.ports import free_port
@@ -223,6 +223,7 @@ def test_a_browser_that_cannot_hold_the_stream_keeps_the_one_second_timer_and_sa
         # being an hour away); counted, not timed.
         page.wait_for_function(
             f"() => [...window.__agentchatStreams.values()].reduce((sum, e) => sum + e.sent, 0) >= {before + 4}",
+            polling=PAGE_POLL_MS,
             timeout=60_000,
         )
         made = generate(hub, ["gemini_reversion"])

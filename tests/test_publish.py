@@ -25,6 +25,7 @@ from tests.kit.hubs import InProcessHub
 from tests.kit.market_calls import book, order_body, post
 from tests.kit.roster import TOKENS, roster_file
 from tests.kit.sse import SseReader
+from tests.kit.waits import wait_until
 
 StartHub = Callable[..., InProcessHub]
 
@@ -101,7 +102,11 @@ def test_two_hubs_on_one_postgres_agree_on_the_fill_and_the_book(
 ) -> None:
     first = start_hub(database_url=postgres_url, agents_file=agents_file)
     second = start_hub(database_url=postgres_url, agents_file=agents_file)
-    assert first.generate().status_code == 201
+    first_round = first.generate()
+    assert first_round.status_code == 201
+    # On PostgreSQL a hub's fan-out hears of a round by NOTIFY, after the POST is answered: the stream
+    # opens once the round is published, so the first message it sees is the order's.
+    wait_until(lambda: first.metric("agentchat_messages_published_total") >= len(first_round.json()["messages"]))
     stream = SseReader(f"{first.url}/api/chat/stream").start()
     stream.next("ready")
     assert market(first)["symbols"] == market(second)["symbols"]

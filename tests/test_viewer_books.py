@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Browser, Page, expect
 
-from tests.kit.browser import BROWSER_MARKS
+from tests.kit.browser import BROWSER_MARKS, PAGE_POLL_MS
 from tests.kit.hubs import InProcessHub
 
 pytestmark = BROWSER_MARKS
@@ -37,6 +37,7 @@ def wait_for_books(page: Page, books: list[dict[str, Any]]) -> None:
         " => [k, norm(x)])) : v; return el && el.client && el.client.books"
         " && JSON.stringify(norm(el.client.books.ranked())) === JSON.stringify(norm(wanted)); }",
         arg=[books],
+        polling=PAGE_POLL_MS,
         timeout=15_000,
     )
 

@@ -25,9 +25,9 @@ from typing import Any
 
 import uvicorn
 
-from agentchat.cli import HubServer
 from agentchat.contract import HEALTH_PATH
 from agentchat.hub.app import HubApp, create_app
+from agentchat.hub.server import HubServer
 from agentchat.hub.sockets.protocols import http_protocol
 from agentchat.settings import Settings
 from tests.kit.http import HubClientMixin
