@@ -40,6 +40,14 @@ def feed_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name.startswith("agentchat-feed")]
 
 
+@pytest.fixture
+def hub(start_hub: Callable[..., InProcessHub]) -> InProcessHub:
+    """A hub with the default heartbeat period, not the suite's 0.5 s: the session's feed counts two periods
+    without a byte as a dead stream, and here the hub runs in the same busy process as the script runs it
+    serves, so a 1 s window could lapse under load without any fault. No test here is about heartbeats."""
+    return start_hub()
+
+
 def texts(at: AppTest) -> list[str]:
     """The message texts on the page: the live chat element's (the element-per-card drawing's `st.text`s too)."""
     return board_texts(at) + [element.value for element in at.text]
