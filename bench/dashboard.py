@@ -57,7 +57,7 @@ from agentchat.agents import BUILTIN_ROSTER
 from tests.kit.browser import CHROMIUM, CHROMIUM_ARGS, Dashboard
 from tests.kit.hubs import HubProcess
 from tests.kit.ports import free_port
-from tests.kit.processes import descendants
+from tests.kit.processes import chromium_cpu_seconds, cpu_seconds
 
 MODES = ("elements", "element")
 MISS_SECONDS = 15.0
@@ -113,28 +113,10 @@ class Row:
     rss_mib: float
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def cpu_per_second(pid: int, seconds: float) -> float:
     before, started = cpu_seconds(pid), time.monotonic()
     time.sleep(seconds)
     return (cpu_seconds(pid) - before) / (time.monotonic() - started)
-
-
-def browser_cpu_seconds() -> float:
-    """CPU time of the live Chromium processes below this script (not the hub, Streamlit or Playwright's driver,
-    which are below it too)."""
-    total = 0.0
-    for pid in descendants(os.getpid()):
-        try:
-            if "chrom" in Path(f"/proc/{pid}/comm").read_text():
-                total += cpu_seconds(pid)
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
 
 
 def status_field(pid: int, name: str) -> int:
@@ -219,7 +201,7 @@ def run(browser: Browser, workdir: Path, mode: str, sessions: int, args: argpars
         time.sleep(SETTLE_SECONDS)
         idle = cpu_per_second(pid, args.idle)
         replied: dict[int, float] = {}
-        server_before, browser_before, started = cpu_seconds(pid), browser_cpu_seconds(), time.monotonic()
+        server_before, browser_before, started = cpu_seconds(pid), chromium_cpu_seconds(), time.monotonic()
         for index in range(args.rounds):
             agent = BUILTIN_ROSTER[index % len(BUILTIN_ROSTER)].id
             message_id = int(hub.generate([agent]).json()["messages"][0]["id"])
@@ -227,7 +209,7 @@ def run(browser: Browser, workdir: Path, mode: str, sessions: int, args: argpars
             time.sleep(args.interval)
         spent = time.monotonic() - started
         server = max(0.0, cpu_seconds(pid) - server_before - idle * spent)
-        chromium = max(0.0, browser_cpu_seconds() - browser_before)
+        chromium = max(0.0, chromium_cpu_seconds() - browser_before)
         time.sleep(max(0.0, MISS_SECONDS - args.interval))
         latencies: list[float] = []
         missed = 0

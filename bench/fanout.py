@@ -54,16 +54,11 @@ from agentchat.hub_client import HubClient  # noqa: E402
 from agentchat.message import Message  # noqa: E402
 from tests.kit.hubs import UNBOUNDED, HubProcess  # noqa: E402
 from tests.kit.ports import free_port  # noqa: E402
+from tests.kit.processes import cpu_seconds  # noqa: E402
 from tests.kit.waits import answers, wait_until  # noqa: E402
 
-TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 SERVER_CORE, LOAD_CORE = 0, 1
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def rss_bytes(pid: int) -> int:

@@ -37,7 +37,7 @@ from tests.kit.browser import CHROMIUM, CHROMIUM_ARGS, wait_until_woken_by_its_s
 from tests.kit.hubs import HubProcess
 from tests.kit.paths import ROOT
 from tests.kit.ports import free_port
-from tests.kit.processes import descendants, stop_process
+from tests.kit.processes import chromium_cpu_seconds, cpu_seconds, stop_process
 from tests.kit.waits import wait_answering, wait_until
 
 PAGE_METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
@@ -75,23 +75,6 @@ CARD_SHOWN = """(id) => new Promise((resolve) => {
   });
   for (const root of roots()) observer.observe(root, { childList: true, subtree: true });
 })"""
-
-
-def chromium_cpu_seconds() -> float:
-    """CPU time of the Chromium processes below this script (the browser, its renderers and helpers)."""
-    total = 0.0
-    for child in descendants(os.getpid()):
-        try:
-            if "chrom" in Path(f"/proc/{child}/comm").read_text():
-                total += cpu_seconds(child)
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def top(path: Path, sort: str, count: int) -> str:

@@ -47,17 +47,12 @@ sys.path.insert(0, str(BENCH.parent))
 
 from tests.kit.hubs import UNBOUNDED, HubProcess  # noqa: E402
 from tests.kit.ports import free_port  # noqa: E402
+from tests.kit.processes import cpu_seconds  # noqa: E402
 from tests.kit.waits import answers, wait_until  # noqa: E402
 
-TICKS = os.sysconf("SC_CLK_TCK")
 SERVER_CORE, LOAD_CORE = 0, 1
 MAX_STREAMS = 10_000
 ROUND = 6  # messages per round (the roster)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def raise_fd_limit() -> None:

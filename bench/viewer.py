@@ -16,7 +16,6 @@ one stream per browser are 1 and 1 however many tabs.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -29,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agentchat.agents import BUILTIN_ROSTER
 from tests.kit.hubs import HubProcess
+from tests.kit.processes import cpu_seconds
 
 CHROMIUM = "/usr/bin/chromium"
 INTERVAL_SECONDS = 0.25
@@ -46,11 +46,6 @@ WATCH = """() => {
   }).observe(root, { childList: true, subtree: true });
   return document.visibilityState;
 }"""
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], fraction: float) -> float:

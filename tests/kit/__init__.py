@@ -4,7 +4,8 @@
     ports.py             free_port (a block of ports per pytest-xdist worker), bound_socket (port 0, bound here)
     netstat.py           listening_addresses: who listens on a port, read from /proc/net/tcp and tcp6
     waits.py             wait_until, answers, wait_answering: waiting on a condition or a server, never a sleep
-    processes.py         stop_process: SIGTERM, a drain, then SIGKILL; descendants: every process below one
+    processes.py         stop_process: SIGTERM, a drain, then SIGKILL; descendants: every process below one;
+                         cpu_seconds of one, chromium_cpu_seconds of the browser below this one
     http.py              HubClientMixin: a round, the messages, a metric, asked of any hub over HTTP
     hubs.py              InProcessHub (uvicorn in a thread), HubProcess (`python -m agentchat hub`), hub_env
     sse.py               SseReader and its Event: one stream read in a thread, waited on with markers

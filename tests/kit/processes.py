@@ -1,8 +1,9 @@
 """The processes a test or a bench started: stopping a server the way the suite ends every one it does not keep,
-and finding every process below one (a browser's renderers, for their CPU)."""
+finding every process below one (a browser's renderers), and their CPU time."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -34,3 +35,22 @@ def descendants(pid: int) -> list[int]:
             found.append(child)
             todo.append(child)
     return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """A live process's CPU time so far, user + system (`/proc/PID/stat`)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def chromium_cpu_seconds() -> float:
+    """CPU time of the live Chromium processes below this one (the browser, its renderers and helpers; not the
+    hub, Streamlit or Playwright's driver, which a bench starts below it too)."""
+    total = 0.0
+    for pid in descendants(os.getpid()):
+        try:
+            if "chrom" in Path(f"/proc/{pid}/comm").read_text():
+                total += cpu_seconds(pid)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
