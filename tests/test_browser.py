@@ -28,7 +28,16 @@ from playwright.sync_api import Browser, Page, expect
 from agentchat.dashboard.standings import whole_money
 from agentchat.message import Draft
 from agentchat.store import Store, create_store_engine
-from tests.kit.browser import BROWSER_MARKS, PAGE_POLL_MS, Dashboard, card, wait_until_woken_by_its_stream
+from tests.kit.browser import (
+    BROWSER_MARKS,
+    PAGE_POLL_MS,
+    Dashboard,
+    card,
+    previewed,
+    wait_until_previewing,
+    wait_until_sent,
+    wait_until_woken_by_its_stream,
+)
 from tests.kit.hubs import UNBOUNDED, HubProcess, InProcessHub
 from tests.kit.paths import ROOT
 from tests.kit.ports import free_port
@@ -92,6 +101,7 @@ def page_opener(browser: Browser, url: str, pages: list[Page], dialogs: list[str
         page.wait_for_selector("[data-testid='stApp']", timeout=20_000)
         expect(page.get_by_text("🟢 Real-time (SSE)")).to_be_visible(timeout=20_000)
         wait_until_woken_by_its_stream(page)
+        wait_until_previewing(page)
         return page
 
     return open_
@@ -189,6 +199,7 @@ def test_with_sse_off_the_page_polls_and_says_so(
     expect(page.get_by_text("🟡 Polling (fallback)")).to_be_visible(timeout=10_000)
     made = generate(hub, ["mistral_macro"])
     expect(card(page, made[0])).to_contain_text(made[0]["content"][:60], timeout=POLL_SECONDS * 1000 + 5000)
+    assert made[0]["id"] not in previewed(page)  # drawn by the poll's rerun: the browser's stream draws nothing
     page.get_by_role("link", name="Diagnostics").click()
     expect(page.get_by_text(f"Redraw polling: the page reruns every {POLL_SECONDS} s")).to_be_visible(timeout=10_000)
 
@@ -491,6 +502,43 @@ def test_a_rerun_that_brings_one_message_adds_its_card_and_changes_nothing_else(
     assert all(int(change["removed"][0]) < made["id"] for change in others), others
 
 
+def test_a_new_message_is_drawn_from_the_browsers_stream_and_the_rerun_keeps_its_card(
+    open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
+) -> None:
+    """While the session redraws on change, the element draws a picked agent's new message as the browser's
+    stream brings it, before the rerun; the rerun that follows (the session's feed has read it) draws the
+    same cards: none is drawn twice, removed or replaced."""
+    hub, _ = stack
+    page = open_page()
+    page.evaluate(WATCH_BOARD)
+    made = generate(hub, ["claude_arbitrage", "grok_sentiment"])
+    for message in made:
+        wait_until_sent(page, message)
+        expect(card(page, message)).to_have_count(1)
+    assert {message["id"] for message in made} <= set(previewed(page))
+    changes = page.evaluate("window.boardChanges")
+    added = [node for change in changes for node in change["added"]]
+    removed = [node for change in changes for node in change["removed"]]
+    for message in made:
+        assert added.count(str(message["id"])) == 1, changes
+        assert str(message["id"]) not in removed, changes
+
+
+def test_an_unpicked_agents_message_is_not_drawn_from_the_browsers_stream(
+    open_page: Callable[[], Page], stack: tuple[HubProcess, Dashboard]
+) -> None:
+    hub, _ = stack
+    page = open_page()
+    page.get_by_role("button", name="Remove Grok Sentiment").click()  # the sidebar's agent picker
+    expect(page.locator(".column[data-agent]")).to_have_count(5)  # the element has the pick
+    wait_until_previewing(page)
+    made = {message["agent_id"]: message for message in generate(hub, ["claude_arbitrage", "grok_sentiment"])}
+    wait_until_sent(page, made["claude_arbitrage"])  # the rerun after both arrived
+    assert made["claude_arbitrage"]["id"] in previewed(page)
+    assert made["grok_sentiment"]["id"] not in previewed(page)
+    expect(card(page, made["grok_sentiment"])).to_have_count(0)
+
+
 CUT_TEXTS = """() => {
   const host = [...document.querySelectorAll('*')].find((node) => node.shadowRoot?.querySelector('.figures'));
   const texts = host.shadowRoot.querySelectorAll('.figure-label, .figure-value');
@@ -544,7 +592,7 @@ def test_a_rerun_that_brings_one_message_sends_that_message_not_the_window_again
         assert on_the_wire(older)
         frames.clear()
         made = generate(hub, ["grok_sentiment"])[0]
-        expect(card(page, made)).to_be_visible(timeout=SHOWN_MS)
+        wait_until_sent(page, made)
         assert on_the_wire(made)
         assert not on_the_wire(older)
         expect(card(page, older)).to_be_visible()

@@ -6,12 +6,23 @@
 // Streamlit calls the default export at every rerun of the live area with the messages the session's
 // feed holds (`data`); the board keeps its nodes between calls (per mount point), so a rerun that
 // brings one new message adds one card, and the ages move by the browser's own clock.
+//
+// Previews: while the session redraws on change (`data.preview`), a message the browser's stream brings
+// is drawn at once, as the rerun it wakes will draw it: a picked agent's, past the id the session's feed
+// had read (`through`), at most `max_per_agent` a column. The rerun then draws what the feed holds; the
+// card, keyed by id, is already there, so nothing changes. Without it a card waited for a round trip to
+// Streamlit and the frontend's redraw of the fragment (about 100 ms of the operator's browser per page).
 
 const boards = new WeakMap();
 // The messages the board was given, by id, and the names of the messages they reply to: a rerun of the
 // live area sends only the messages it did not send before (`full` on a run of the whole page), with
 // `ids`, the order of all of them. Per page, not per mount point, so a remounted board still has them.
-const given = { messages: new Map(), names: new Map(), missing: 0 };
+// The boards drawing the arrivals of the browser's stream to a hub (wake.js hands them over).
+const previewing = new Map();
+// `previewed`: the ids last drawn ahead of the rerun. `window.__agentchatBoard` names all this for tests.
+const given = { messages: new Map(), names: new Map(), missing: 0, previewed: [], previewing };
+window.__agentchatBoard = given;
+const PREVIEWED_KEPT = 100;
 
 /** The messages `data` stands for, in its order, from what this and earlier data brought; `complete` is
  * false when one is not held (the board then asks for everything again). Forgets what left the window. */
@@ -38,6 +49,21 @@ function takeMessages(data) {
     for (const id of given.messages.keys()) if (!kept.has(id)) given.messages.delete(id);
   }
   return { messages, complete };
+}
+
+/** `held` (newest first) with the previews before them (all newer), at most `cap` per agent: what the
+ * session's feed will hold once it has read them. */
+function withPreviews(held, previews, cap) {
+  const limit = Number(cap) > 0 ? Number(cap) : Infinity;
+  const counts = new Map();
+  const kept = [];
+  for (const message of [...[...previews.values()].sort((a, b) => b.id - a.id), ...held]) {
+    const count = counts.get(message.agent_id) ?? 0;
+    if (count >= limit) continue;
+    counts.set(message.agent_id, count + 1);
+    kept.push(message);
+  }
+  return kept;
 }
 
 /** Show or hide `node`, touching the DOM only when that changes. */
@@ -120,15 +146,63 @@ class Board {
     this.panels = new Map();
     this.tab = null;
     this.ageTimer = setInterval(() => CardRenderer.tickAges(this.parent), AGE_TICK_MS);
+    this.hub = null; // the hub whose stream this board previews, while the session redraws on change
+    this.previews = new Map(); // id -> message drawn ahead of the rerun
+    this.data = {};
+    this.held = []; // the messages `data` stands for
   }
 
   close() {
+    this.follow(null);
     clearInterval(this.ageTimer);
     this.figures.remove();
     this.root.remove();
   }
 
-  draw(data, messages) {
+  /** Preview the arrivals of the browser's stream to `plan.hub`, or none (`plan` null). */
+  follow(plan) {
+    const hub = plan && typeof plan.hub === "string" ? hubBase(plan.hub) : null;
+    if (hub === this.hub) return;
+    previewing.get(this.hub)?.delete(this);
+    this.hub = hub;
+    if (hub === null) return;
+    if (!previewing.has(hub)) previewing.set(hub, new Set());
+    previewing.get(hub).add(this);
+  }
+
+  /** Messages the browser's stream just brought: draw now those the rerun they wake will draw. One that
+   * replies to a message whose author this page cannot name is left to the rerun (the card would keep
+   * the shorter meta line). */
+  preview(arrived) {
+    const plan = this.data.preview;
+    if (!plan) return;
+    const picked = new Set((Array.isArray(this.data.agents) ? this.data.agents : []).map((agent) => agent.id));
+    let drawn = false;
+    for (const message of arrived) {
+      if (message.id <= Number(plan.through) || !picked.has(message.agent_id) || this.previews.has(message.id)) continue;
+      const target = message.meta && typeof message.meta === "object" ? message.meta.reply_to : null;
+      if (target !== null && target !== undefined && !this.nameOf(target)) continue;
+      this.previews.set(message.id, message);
+      given.previewed.push(message.id);
+      drawn = true;
+    }
+    if (given.previewed.length > PREVIEWED_KEPT) given.previewed.splice(0, given.previewed.length - PREVIEWED_KEPT);
+    if (drawn) this.draw(this.data, this.held);
+  }
+
+  /** The agent name of message `id`: as the session sent it, else from what this page's streams hold. */
+  nameOf(id) {
+    const key = String(id);
+    const held = given.names.get(key) ?? given.messages.get(key)?.agent_name ?? this.previews.get(Number(id))?.agent_name;
+    return held ?? wakes.get(this.hub)?.client.feed.get(Number(id))?.agent_name;
+  }
+
+  draw(data, held) {
+    this.data = data;
+    this.held = held;
+    const plan = data.preview;
+    for (const id of this.previews.keys()) if (!plan || id <= Number(plan.through)) this.previews.delete(id);
+    const messages = this.previews.size > 0 ? withPreviews(held, this.previews, plan.max_per_agent) : held;
     const theme = themeOf(this.parent, data.theme);
     setTheme(this.root, theme);
     setTheme(this.figures, theme);
@@ -140,7 +214,7 @@ class Board {
       this.shape = shape;
       this.build(layout, agents, theme);
     }
-    const nameOf = (id) => given.names.get(String(id));
+    const nameOf = (id) => this.nameOf(id);
     const byId = new Map(agents.map((agent) => [agent.id, agent]));
     if (layout === "timeline") {
       const { list, empty } = this.panels.get("");
@@ -215,6 +289,7 @@ function mountBoard({ parentElement, data, setTriggerValue }) {
     boards.set(parentElement, board);
   }
   const { messages, complete } = takeMessages(data ?? {});
+  board.follow(data?.preview ?? null);
   board.draw(data ?? {}, messages);
   if (!complete && !data?.full) {  // (a full data set lacking one has a message the board cannot draw)
     given.missing += 1;

@@ -18,6 +18,15 @@ remounts) and forgets what left the window, as `draw` does; should it ever lack 
 names (a page that lost its module), it says so (the `missing` trigger) and the rerun that causes
 sends everything again.
 
+**A new message is drawn as the browser's stream brings it.** While the session redraws on change,
+the element also follows the arrivals of the browser's stream (the wake-up's, `wake.js`) and draws
+at once each one the rerun it wakes will draw (`Preview`: the picked agents, past the id the feed
+has read, the per-agent cap). The rerun then draws what the session's feed holds, and the card,
+keyed by id, is already in place. The feed stays the source of what is drawn: a preview is only
+ever a message the feed reads next, and the next rerun's data replaces it. Without it each card
+waited for the round trip to Streamlit and the frontend's redraw of the fragment, about 100 ms of
+the operator's browser per page, so ten pages on one browser core showed a round in turn.
+
 Text stays text: the renderer sets agent text with `textContent` only, colours only as
 `#RRGGBB` through the CSSOM.
 
@@ -46,6 +55,7 @@ __all__ = [
     "MIN_CONTRAST",
     "STANDINGS_KEY",
     "Figure",
+    "Preview",
     "StandingsLine",
     "contrast",
     "draw",
@@ -96,6 +106,16 @@ class Figure:
     value: str
     help: str = ""
     since: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What the element may draw before the rerun: arrivals of the browser's stream to `hub_url` with an id
+    above `through` (the highest the session's feed has read), at most `max_per_agent` per agent."""
+
+    hub_url: str
+    through: int
+    max_per_agent: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +194,10 @@ def draw(
     messages: Sequence[Mapping[str, Any]],
     names_by_message_id: Mapping[int, str],
     figures: Sequence[Figure] = (),
+    preview: Preview | None = None,
 ) -> None:
     """The element, fed with the picked agents and their messages (newest first, as the feed holds them),
-    and the figures drawn above them.
+    and the figures drawn above them; with `preview`, it also draws the browser stream's arrivals at once.
 
     A full run sends every message; a rerun of the fragment only those the element was not sent yet
     (see the module docstring).
@@ -204,6 +225,7 @@ def draw(
             "messages": [{key: message[key] for key in _MESSAGE_FIELDS if key in message} for message in new],
             "names": {str(target): names_by_message_id[target] for target in targets if target in names_by_message_id},
             "figures": [_figure(figure) for figure in figures],
+            "preview": _preview(preview),
         },
         on_missing_change=_ignore,
     )
@@ -226,6 +248,12 @@ def _figure(figure: Figure) -> dict[str, str]:
     if figure.since is not None:
         drawn["since"] = figure.since
     return drawn
+
+
+def _preview(preview: Preview | None) -> dict[str, Any] | None:
+    if preview is None:
+        return None
+    return {"hub": preview.hub_url, "through": preview.through, "max_per_agent": preview.max_per_agent}
 
 
 def _standing(row: Standing) -> dict[str, Any]:

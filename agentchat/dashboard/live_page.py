@@ -101,7 +101,11 @@ def _chat(
     layout = dashboard.controls.layout
     names_by_message_id = {int(message["id"]): str(message.get("agent_name", "")) for message in snapshot.messages}
     if dashboard.settings.dashboard_cards == "element":
-        board.draw(_BOARD_LAYOUTS[layout], agents, messages, names_by_message_id, at_a_glance)
+        preview = None
+        if redraw.current_mode(dashboard) == "change":  # the browser holds a stream: it may draw arrivals
+            through = snapshot.diagnostics.last_event_id or 0
+            preview = board.Preview(dashboard.settings.hub_url, through, dashboard.settings.max_per_agent)
+        board.draw(_BOARD_LAYOUTS[layout], agents, messages, names_by_message_id, at_a_glance, preview)
     elif layout == "Timeline":
         _timeline(agents, messages, names_by_message_id, now)
     elif layout == "Tabs":

@@ -4,7 +4,7 @@
 // however many dashboard tabs it has open (Web Locks elect the tab that holds it, BroadcastChannel
 // shares what arrives), as the viewer page's tabs share theirs. A message, or the stream changing
 // state, calls `setTriggerValue("news", …)`, which reruns the live fragment; the rerun draws what the
-// session's feed holds. While no stream is open, the element wakes the fragment by its own clock.
+// session's feed holds (a message is drawn once before that, by the board's preview, see board.js). While no stream is open, the element wakes the fragment by its own clock.
 // One client per hub per page, kept in `wakes`: a rerun reuses it; an unmounted element's client is
 // closed a few seconds later unless the next page mounts the element again, so switching pages does
 // not reconnect. `window.__agentchatStreams` names the same map for tests and the Diagnostics page.
@@ -31,10 +31,14 @@ function wakeEntry(hub, since, pollSeconds) {
     clockMsRunning: 0,
     resets: 0,
   };
-  // Only the position matters here (the session's feed holds the messages): keep one per agent.
-  const client = new AgentChatClient({ hub, maxPerAgent: 1, pollSeconds });
+  // The session's feed holds the messages: this one keeps the position, and a few per agent so that a
+  // preview's reply can name whom it answers.
+  const client = new AgentChatClient({ hub, maxPerAgent: 5, pollSeconds });
   client.feed.lastId = since; // live from what the session has read: the hub replays only what is newer
   entry.client = client;
+  client.addEventListener("messages", (event) => {
+    for (const board of previewing.get(hub) ?? []) board.preview(event.detail); // drawn before the rerun
+  });
   const tell = (kind) => entry.listeners.forEach((listener) => listener(kind));
   const report = (state, reason) => {
     if (entry.state === state && entry.reason === reason && entry.role === client.role) return;

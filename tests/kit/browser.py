@@ -31,6 +31,9 @@ __all__ = [
     "Dashboard",
     "card",
     "open_module",
+    "previewed",
+    "wait_until_previewing",
+    "wait_until_sent",
     "wait_until_woken_by_its_stream",
 ]
 
@@ -124,3 +127,29 @@ def open_module(page: Page, hub_url: str) -> Page:
     page.goto(f"{hub_url}/api/viewer/config")
     page.evaluate("async () => { window.agentchat = await import('/agentchat.js'); }")
     return page
+
+
+def wait_until_sent(page: Page, message: Mapping[str, Any], timeout_ms: float = 20_000) -> None:
+    """Wait until a run of the live area has sent `message` to the live chat element: the session's feed
+    holds it (a card may be on screen before that, drawn from the browser's stream: `previewed`)."""
+    page.wait_for_function(
+        "(id) => Boolean(window.__agentchatBoard?.messages.has(String(id)))",
+        arg=message["id"],
+        polling=PAGE_POLL_MS,
+        timeout=timeout_ms,
+    )
+
+
+def previewed(page: Page) -> list[int]:
+    """The ids the live chat element drew from the browser's stream before a rerun sent them (the latest)."""
+    return [int(value) for value in page.evaluate("() => window.__agentchatBoard?.previewed ?? []")]
+
+
+def wait_until_previewing(page: Page, timeout_ms: float = 20_000) -> None:
+    """Wait until the live chat element draws the arrivals of the browser's stream (the session redraws on
+    change and a run of the live area has said so); from then on a new message is drawn before its rerun."""
+    page.wait_for_function(
+        "() => [...(window.__agentchatBoard?.previewing.values() ?? [])].some((boards) => boards.size > 0)",
+        polling=PAGE_POLL_MS,
+        timeout=timeout_ms,
+    )

@@ -571,8 +571,14 @@ export class AgentChatClient extends EventTarget {
     }
   }
 
+  /** Keep what arrived; a `messages` event (its `detail`: the arrivals past the highest id seen before)
+   * comes before the `change` event, for a view that draws arrivals itself (the dashboard's previews). */
   take(messages) {
-    if (this.feed.add(messages)) this.changed();
+    const from = this.feed.lastId;
+    const changed = this.feed.add(messages);
+    const arrived = messages.filter((message) => isMessage(message) && message.id > from);
+    if (arrived.length > 0) this.dispatchEvent(new CustomEvent("messages", { detail: arrived }));
+    if (changed) this.changed();
   }
 
   setStatus(status) {
