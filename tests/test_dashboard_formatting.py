@@ -86,7 +86,9 @@ def test_escaped_markdown_is_one_line() -> None:
         (0, "just now"),
         (4.9, "just now"),
         (5, "5 s ago"),
-        (59.9, "59 s ago"),
+        (9.9, "5 s ago"),
+        (12.3, "10 s ago"),
+        (59.9, "55 s ago"),
         (60, "1 min ago"),
         (3599, "59 min ago"),
         (3600, "1 h ago"),
@@ -155,12 +157,12 @@ def test_agent_heading_names_the_agent_in_its_colour_over_its_strategy() -> None
 
 @pytest.mark.parametrize("kind", MESSAGE_KINDS)
 def test_card_heading_is_the_kinds_badge_and_the_age(kind: str) -> None:
-    assert card_heading(message(kind=kind), NOW) == f":{KIND_COLORS[kind]}-badge[{kind}] :small[12 s ago]"
+    assert card_heading(message(kind=kind), NOW) == f":{KIND_COLORS[kind]}-badge[{kind}] :small[10 s ago]"
 
 
 def test_card_heading_on_the_timeline_names_the_agent_first_in_its_colour() -> None:
     heading = card_heading(message(), NOW, {ARBITRAGE.id: ARBITRAGE})
-    assert heading == f"**{colored(ARBITRAGE.name, ARBITRAGE.color)}** :green-badge[trade] :small[12 s ago]"
+    assert heading == f"**{colored(ARBITRAGE.name, ARBITRAGE.color)}** :green-badge[trade] :small[10 s ago]"
 
 
 def test_card_heading_of_an_unknown_agent_and_kind_is_escaped_and_grey() -> None:

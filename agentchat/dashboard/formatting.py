@@ -74,11 +74,12 @@ def escape_markdown(text: str) -> str:
 
 
 def relative_age(seconds: float) -> str:
-    """'just now', '12 s ago', '4 min ago', '2 h ago'."""
+    """'just now', '10 s ago', '4 min ago', '2 h ago': seconds in steps of 5, as the browser module says it
+    (its ages change, and redraw every open page, every 5 s rather than every second)."""
     if seconds < 5:
         return "just now"
     if seconds < 60:
-        return f"{int(seconds)} s ago"
+        return f"{int(seconds // 5) * 5} s ago"
     if seconds < 3600:
         return f"{int(seconds // 60)} min ago"
     return f"{int(seconds // 3600)} h ago"

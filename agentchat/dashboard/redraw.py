@@ -4,7 +4,7 @@ Three modes (`wakeup.mode`), one per session, chosen again at every rerun:
 
 - **change** (the default while SSE is up): the live area is a fragment rerun when the browser's
   stream says a message arrived or the stream changed state (`wakeup`), and otherwise only every
-  `AGENTCHAT_DASHBOARD_AGE_SECONDS` (15 s), so ages ("12 s ago") move. A session that nothing
+  `AGENTCHAT_DASHBOARD_AGE_SECONDS` (15 s), so ages ("10 s ago") move. A session that nothing
   happens to costs the server almost nothing: no timer reruns it every second.
 - **clock**: the fragment reruns every `AGENTCHAT_DASHBOARD_CLOCK_SECONDS` (1 s), as before this mode
   existed. A session falls back to it while its browser cannot hold the stream (another host, a

@@ -593,10 +593,12 @@ export class AgentChatClient extends EventTarget {
 
 // -- the view -------------------------------------------------------------------------------------
 
-/** 'just now', '12 s ago', '4 min ago', '2 h ago' (as the dashboard says it). */
+/** 'just now', '10 s ago', '4 min ago', '2 h ago' (as the dashboard says it). Seconds in steps of 5: the
+ * text, and so the page, changes every 5 s rather than every second while a card is under a minute old
+ * (each change is a frame of every open page; the card's clock time says the exact moment). */
 export function relativeAge(seconds) {
   if (seconds < 5) return "just now";
-  if (seconds < 60) return `${Math.floor(seconds)} s ago`;
+  if (seconds < 60) return `${Math.floor(seconds / 5) * 5} s ago`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
   return `${Math.floor(seconds / 3600)} h ago`;
 }
