@@ -14,7 +14,9 @@ Per row:
   costs with no session at all (measured first, `BASELINE_SECONDS`);
 - **POST -> card**: a one-agent round is posted every `--interval` seconds (open loop); each page
   notes (MutationObserver, wall clock, inside the element's shadow root too) when the new message's
-  card enters its DOM; a latency is the POST's reply -> that moment, over all sessions: p50 and p99;
+  card enters its DOM; a latency is the POST's sending -> that moment, over all sessions: p50 and p99
+  (from the sending, not the reply: the hub broadcasts a message before it answers the POST, and a page
+  draws it as its stream brings it);
 - **missed**: cards not in a page within `MISS_SECONDS` of their POST;
 - **CPU per rerun**: the Streamlit process's CPU over the rounds, less its idle rate, per woken
   session rerun (rounds x sessions); **Chromium CPU**: Chromium's processes' CPU over the rounds,
@@ -200,12 +202,13 @@ def run(browser: Browser, workdir: Path, mode: str, sessions: int, args: argpars
             return Row(mode, sessions, 0, nan, nan, nan, nan, 0, 0, nan, nan, nan, status_field(pid, "VmRSS") / 1024)
         time.sleep(SETTLE_SECONDS)
         idle = cpu_per_second(pid, args.idle)
-        replied: dict[int, float] = {}
+        posted: dict[int, float] = {}
         server_before, browser_before, started = cpu_seconds(pid), chromium_cpu_seconds(), time.monotonic()
         for index in range(args.rounds):
             agent = BUILTIN_ROSTER[index % len(BUILTIN_ROSTER)].id
+            sent = time.time() * 1000
             message_id = int(hub.generate([agent]).json()["messages"][0]["id"])
-            replied[message_id] = time.time() * 1000
+            posted[message_id] = sent
             time.sleep(args.interval)
         spent = time.monotonic() - started
         server = max(0.0, cpu_seconds(pid) - server_before - idle * spent)
@@ -215,12 +218,12 @@ def run(browser: Browser, workdir: Path, mode: str, sessions: int, args: argpars
         missed = 0
         for page in pages:
             seen = page.evaluate("window.cardSeenAt")
-            for message_id, at in replied.items():
+            for message_id, at in posted.items():
                 shown = seen.get(str(message_id))
                 if shown is None or shown - at > MISS_SECONDS * 1000:
                     missed += 1
                 else:
-                    latencies.append(max(0.0, shown - at))
+                    latencies.append(shown - at)
         return Row(
             mode,
             sessions,
