@@ -5,8 +5,11 @@ the streams are held by a few `bench/stormload.py` processes pinned to core 1, e
 Protocol per stream that reconnects as an EventSource does (its last `retry:`, its last id).
 
 1. Connect rates, side by side with `bench/reference/server.js` (Node `http`, a frame window of
-   its own): M fresh connects, then the same M resuming 6 messages behind (from the window), and
-   for the hub also resuming from the store (a second hub on the same file with no window).
+   its own): M fresh connects and the same M resuming 6 messages behind (from the window), in
+   turn first across `--repeat` runs, and for the hub also resuming from the store (a second hub on
+   the same file with no window). Each phase follows a round played while the streams are closed;
+   a resume sends `Last-Event-ID` of the id before that round, and the hub's `/metrics` must count
+   each as a resume from the window.
    Rate = M / time until every stream had `ready` and its replay (after one unmeasured warm-up
    round of connects); CPU = the server's user+sys over that time / M; "limit" says whether the
    server's core or the load's was saturated (85 % busy or more), or neither (the machine).
@@ -186,9 +189,13 @@ def limit(server_cpu: float, load_cpu: float, seconds: float) -> str:
     return f"{verdict} (server {server_busy:.0%}, load {load_busy:.0%} of a core)"
 
 
-def connect_phase(server: Server, loads: Loads, resume: bool) -> dict[str, Any]:
+def connect_phase(server: Server, loads: Loads, resume_from: int | None) -> dict[str, Any]:
+    """Open every stream, fresh, or resuming from id `resume_from`; the rate, CPU and limit of that."""
     server_before = cpu_seconds(server.pid)
-    answers = loads.ask({"cmd": "open", "resume": resume, "port": server.port})
+    command: dict[str, Any] = {"cmd": "open", "resume": resume_from is not None, "port": server.port}
+    if resume_from is not None:
+        command["last_id"] = resume_from
+    answers = loads.ask(command)
     server_cpu, load_cpu = cpu_seconds(server.pid) - server_before, sum(a["cpu"] for a in answers)
     seconds = max(a["finished"] for a in answers) - min(a["started"] for a in answers)
     opened = sum(a["open"] for a in answers)
@@ -210,10 +217,18 @@ def median_rows(runs: list[list[tuple[str, str, dict[str, Any]]]]) -> list[tuple
     return rows
 
 
-def connect_rates(workdir: Path, count: int, processes: int) -> list[tuple[str, str, dict[str, Any]]]:
-    """Fresh, resume-from-window and (hub only) resume-from-store connect rates."""
-    rows = []
-    database = f"sqlite:///{workdir}/rates.db"
+def connect_rates(
+    workdir: Path, count: int, processes: int, resume_first: bool = False
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """Fresh, resume-from-window and (hub only) resume-from-store connect rates.
+
+    Every measured phase follows a round played while the streams are closed, so a resume is that
+    round (6 messages) behind, resuming from the id before it, and a fresh connect comes at the same
+    point. `resume_first` swaps the order of the fresh and window phases (`--repeat` alternates it),
+    so neither always runs on a warmer hub than the other.
+    """
+    rows: list[tuple[str, str, dict[str, Any]]] = []
+    database = f"sqlite:///{workdir}/rates-{time.monotonic_ns()}.db"
     servers: list[Server] = [Hub(database, workdir)]
     if shutil.which("node"):
         servers.append(NodeReference())
@@ -225,16 +240,22 @@ def connect_rates(workdir: Path, count: int, processes: int) -> list[tuple[str, 
         try:
             loads.ask({"cmd": "open", "resume": False})  # a warm-up, not measured: first sockets, first pages
             loads.ask({"cmd": "close"})
-            rows.append((server.name, "fresh", connect_phase(server, loads, resume=False)))
-            loads.ask({"cmd": "close"})
-            server.round()  # every stream is now one round (6 messages) behind
-            rows.append((server.name, "resume (window)", connect_phase(server, loads, resume=True)))
-            if isinstance(server, Hub):
+            phases = {"fresh": False, "resume (window)": True}
+            measured: dict[str, dict[str, Any]] = {}
+            for kind in reversed(phases) if resume_first else phases:
+                behind_from = server.round()[0] - 1  # played while every stream is closed
+                measured[kind] = connect_phase(server, loads, behind_from if phases[kind] else None)
                 loads.ask({"cmd": "close"})
-                server.round()
+            rows += [(server.name, kind, measured[kind]) for kind in phases]  # one row order, whichever ran first
+            if isinstance(server, Hub):
+                resumed = server.metrics().get('agentchat_stream_resumes_total{source="window"}', 0)
+                if resumed < count:  # a stream that never had an id connects fresh, whatever it was asked
+                    raise RuntimeError(f"only {resumed:.0f} of {count} connects resumed from the window")
+            if isinstance(server, Hub):
+                behind_from = server.round()[0] - 1
                 store_only = Hub(database, workdir, resume_window_messages=0)
                 store_only.wait()
-                rows.append(("agentchat hub", "resume (store)", connect_phase(store_only, loads, resume=True)))
+                rows.append(("agentchat hub", "resume (store)", connect_phase(store_only, loads, behind_from)))
                 loads.ask({"cmd": "close"})
                 store_only.stop()
         finally:
@@ -369,7 +390,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         workdir = Path(name)
         if not args.skip_rates:
-            runs = [connect_rates(workdir, args.rate_streams, args.processes) for _ in range(args.repeat)]
+            runs = [
+                connect_rates(workdir, args.rate_streams, args.processes, resume_first=run % 2 == 1)
+                for run in range(args.repeat)
+            ]
             rows = median_rows(runs)
             print(
                 f"connect rates, M = {args.rate_streams} (server on core {SERVER_CORE}, load on core {LOAD_CORE}; "

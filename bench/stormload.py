@@ -9,6 +9,7 @@ one `create_connection`. A few of these processes run on the core the hub is not
 It talks to its parent with JSON lines: a command on stdin, one answer on stdout.
 
     {"cmd": "open", "resume": bool}   open every stream not open (bounded concurrency); answer when all have `ready`
+    {"cmd": "open", "resume": true, "last_id": N}   the same, every stream resuming from id N
     {"cmd": "close"}                  abort every stream; none reconnects until the next open or storm
     {"cmd": "forget"}                 forget what was received so far (a new phase)
     {"cmd": "storm"}                  from now on a stream that ends reconnects by itself after its retry
@@ -69,8 +70,13 @@ class Load:
             else:
                 stream.failed()
 
-    async def open_all(self, resume: bool) -> dict[str, object]:
-        """Open every closed stream, at most `concurrency` in flight; answer when each has `ready`."""
+    async def open_all(self, resume: bool, last_id: int | None = None) -> dict[str, object]:
+        """Open every closed stream, at most `concurrency` in flight; answer when each has `ready`.
+
+        With `last_id`, every stream resumes from that id (as if it were the last it had received)."""
+        if last_id is not None:
+            for stream in self.streams:
+                stream.last_id = last_id
         gate = asyncio.Semaphore(self.concurrency)
         started = time.monotonic()
 
@@ -224,7 +230,8 @@ async def serve(args: argparse.Namespace) -> None:
         answer: dict[str, object]
         if name == "open":
             load.port = command.get("port", load.port)
-            answer = await load.open_all(bool(command.get("resume")))
+            last_id = command.get("last_id")
+            answer = await load.open_all(bool(command.get("resume")), None if last_id is None else int(last_id))
         elif name == "close":
             load.close_all()
             await asyncio.sleep(0.2)

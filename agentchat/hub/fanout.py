@@ -22,6 +22,9 @@ Deliberate choices, each measured with `bench/fanout.py`:
 - A stream that replays history (Last-Event-ID) is registered before the store is
   read and collects live frames meanwhile; `go_live` then sends only those with an id
   above the last replayed one, so nothing is lost or sent twice.
+- The delivery loop serves the usual stream (live, the whole feed, no details, its socket with
+  room) first and in line, without a call per stream: `bench/fanout.py`'s chat-only streams are
+  all such, and the loop's Python costs about half as much per delivery that way.
 - Book frames (`book_frames.py`) go only to the streams that asked for them (`?books=1`),
   kept in a set of their own: a round's book costs the streams that never show books
   nothing, not even a look.
@@ -38,7 +41,7 @@ import enum
 import logging
 from collections.abc import Callable, Sequence
 
-from agentchat.hub.sockets import DONE, FULL, GONE, Chunk, StreamSocket
+from agentchat.hub.sockets import DONE, FULL, GONE, Chunk, StreamSocket, Write
 from agentchat.message import Message
 
 __all__ = ["Fanout", "FanoutStats", "Mode", "Subscriber"]
@@ -71,6 +74,7 @@ class Subscriber:
         "pending",
         "skip_up_to",
         "socket",
+        "whole",
         "writer",
     )
 
@@ -84,6 +88,7 @@ class Subscriber:
         self.backlog: list[bytes] = []  # raw chunks waiting while the socket is full
         self.backlog_bytes = 0
         self.skip_up_to = 0  # replayed ids the bus has not delivered yet (a listener catching up)
+        self.whole = False  # live on the whole feed without details (set by `go_live`): the hot path's case
         self.writer: asyncio.Task[None] | None = None
 
     def wants(self, message: Message) -> bool:
@@ -160,6 +165,7 @@ class Fanout:
                 frames.insert(0, opening)
         subscriber.pending = []
         subscriber.mode = IDLE
+        subscriber.whole = subscriber.agents is None and not subscriber.details
         subscriber.socket.headers_sent()
         if replayed_up_to > self.last_published_id:
             subscriber.skip_up_to = replayed_up_to
@@ -188,7 +194,19 @@ class Fanout:
         has_details = any(message.details for message in messages)
         detailed = [(m, m.sse_frame(True) if m.details else f) for m, f in frames] if has_details else frames
         delivered = 0
+        count = everything.count
         for subscriber in tuple(self.subscribers):
+            if subscriber.whole and subscriber.mode is IDLE and not subscriber.skip_up_to:
+                # The common case, `_push` inlined: a live stream of the whole feed whose socket had room.
+                delivered += count
+                try:
+                    outcome = subscriber.socket.offer(everything)
+                except Exception as exc:  # the connection broke under us; its handler will clean up
+                    self._drop(subscriber, f"send failed: {exc}")
+                    continue
+                if outcome is not DONE and outcome is not GONE:
+                    self._block(subscriber, everything, outcome)
+                continue
             agents = subscriber.agents
             own = detailed if subscriber.details else frames
             if subscriber.mode is REPLAYING:
@@ -266,6 +284,10 @@ class Fanout:
             return
         if outcome is DONE or outcome is GONE:  # the common case: written, nothing else
             return
+        self._block(subscriber, chunk, outcome)
+
+    def _block(self, subscriber: Subscriber, chunk: Chunk, outcome: Write) -> None:
+        """The socket could not complete `chunk` (`FULL`: not taken at all): a writer waits for it to drain."""
         if outcome is FULL:
             subscriber.queue(chunk.raw)
         subscriber.mode = BLOCKED

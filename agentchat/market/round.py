@@ -189,7 +189,10 @@ class SharedMarket:
                 simulated = self.apply_decisions(state, simulated, agents, decided, decided_at)
             round_agents = [agent.id for agent in agents]
             self.simulation_store.save_round(connection, simulated.state, round_agents, self.agent_ids, utc_now())
-            drafts = [_with_writer(phrased.get(_key(draft), draft)) for draft in simulated.drafts]
+            if phrased:
+                drafts = [_with_writer(phrased.get(_key(draft), draft)) for draft in simulated.drafts]
+            else:  # nothing phrased: no draft's key (its meta as JSON) needs building
+                drafts = [_with_writer(draft) for draft in simulated.drafts]
             if phrased and any(_key(draft) not in phrased for draft in simulated.drafts):
                 logger.info("round %d changed while it was phrased; the offline text is used", simulated.state.round)
             return drafts

@@ -18,9 +18,15 @@ and a state read back continues the same series.
 A round is read, advanced and written inside the store's insert transaction (`Store.insert_round`
 calls the round's writer there), under the lock that already orders message ids:
 `load_for_update` is the read. On PostgreSQL that transaction holds the advisory lock taken before
-anything else (and the market row is read `FOR UPDATE` as well); on SQLite the read starts with a
-no-op `UPDATE` of the market row, which takes the database's write lock before the state is read,
-so two writers can never both read round N and both write round N + 1.
+anything else (and the market row is read `FOR UPDATE` as well); on SQLite the read is a no-op
+`UPDATE` of the market row that returns it (`RETURNING`), which takes the database's write lock as it
+reads the state, so two writers can never both read round N and both write round N + 1.
+
+A round reads what the round before it wrote, mostly on the same hub: the text of the market's state
+and of each book as this process last wrote or read it is kept with its parsed value (`_ParsedRows`),
+so an unchanged row is not parsed again, and the history entry of an agent whose book and marks did
+not move is the one made before (`_HistoryEntries`). The history is pruned only once rounds older than the kept
+ones can exist.
 """
 
 from __future__ import annotations
@@ -92,9 +98,11 @@ book_history_table = sa.Table(
 # A round's statements, built once: building a statement and its cache key costs more than running it
 # on SQLite (profiled, #25), and every round runs these. Values go as parameters.
 _THE_MARKET_ROW = market_table.c.id == MARKET_ROW
-_TAKE_WRITE_LOCK = sa.update(market_table).where(_THE_MARKET_ROW).values(round=market_table.c.round)
-_READ_MARKET = sa.select(market_table).where(_THE_MARKET_ROW)
-_READ_MARKET_FOR_UPDATE = _READ_MARKET.with_for_update()
+# SQLite: take the write lock and read the market row in one statement (RETURNING, SQLite 3.35+).
+_TAKE_WRITE_LOCK_AND_READ = (
+    sa.update(market_table).where(_THE_MARKET_ROW).values(round=market_table.c.round).returning(*market_table.c)
+)
+_READ_MARKET_FOR_UPDATE = sa.select(market_table).where(_THE_MARKET_ROW).with_for_update()
 _READ_BOOKS = sa.select(books_table)
 _UPDATE_MARKET = sa.update(market_table).where(_THE_MARKET_ROW)
 _INSERT_MARKET = sa.insert(market_table)
@@ -137,11 +145,64 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
-def _state(market_row: sa.Row[Any], book_rows: Sequence[sa.Row[Any]]) -> SimulationState:
-    books = {row.agent_id: Book.from_dict(json.loads(row.book)) for row in book_rows}
-    return SimulationState(
-        seed=int(market_row.seed), round=int(market_row.round), market=json.loads(market_row.state), books=books
-    )
+class _ParsedRows:
+    """The market's state and each book as last written or read by this process, with their text.
+
+    A round reads the state the previous round wrote, usually on this very hub: when a row's text is
+    the one kept, its value is reused instead of parsed again (the market's state is ~6 KB of JSON,
+    ~60 µs to parse, every round). Values are never changed in place (`Market.from_state` copies;
+    books are frozen), so one value can serve every reader. Each entry is replaced whole, in one
+    assignment, so a reader in another thread sees an old pair or a new one, never half of each.
+    """
+
+    def __init__(self) -> None:
+        self.market: tuple[str, dict[str, Any]] | None = None
+        self.books: dict[str, tuple[str, Book]] = {}
+
+    def market_state(self, text: str) -> dict[str, Any]:
+        kept = self.market
+        if kept is not None and kept[0] == text:
+            return kept[1]
+        value: dict[str, Any] = json.loads(text)
+        self.market = (text, value)
+        return value
+
+    def book(self, agent_id: str, text: str) -> Book:
+        kept = self.books.get(agent_id)
+        if kept is not None and kept[0] == text:
+            return kept[1]
+        book = Book.from_dict(json.loads(text))
+        self.books[agent_id] = (text, book)
+        return book
+
+    def state(self, market_row: sa.Row[Any], book_rows: Sequence[sa.Row[Any]]) -> SimulationState:
+        books = {row.agent_id: self.book(row.agent_id, row.book) for row in book_rows}
+        market = self.market_state(market_row.state)
+        return SimulationState(seed=int(market_row.seed), round=int(market_row.round), market=market, books=books)
+
+
+class _HistoryEntries:
+    """Each agent's history entry (its `BookReport` as JSON) as last made, with what it was made from.
+
+    A report depends only on the book and the prices of the symbols it holds. Most agents sit out
+    most rounds, and an agent without a position is marked at no price at all, so their entry is the
+    one made the round before: it is reused rather than built and encoded again, every round, for
+    every agent of the roster.
+    """
+
+    def __init__(self) -> None:
+        self._made: dict[str, tuple[Book, tuple[float | None, ...], float, str]] = {}
+
+    def entry(self, agent_id: str, book: Book, prices: dict[str, float]) -> tuple[float, str]:
+        """The agent's equity and its entry's JSON, for `book` marked at `prices`."""
+        marks = tuple(prices.get(symbol) for symbol in book.positions)
+        made = self._made.get(agent_id)
+        if made is not None and made[1] == marks and made[0] == book:
+            return made[2], made[3]
+        report = BookReport.of(agent_id, book, prices)
+        entry = dumps(report.wire())
+        self._made[agent_id] = (book, marks, report.equity, entry)
+        return report.equity, entry
 
 
 class SimulationStore:
@@ -151,20 +212,18 @@ class SimulationStore:
         self.engine = engine
         self.kept_rounds = kept_rounds
         self.is_postgres = engine.dialect.name == "postgresql"
+        self._parsed = _ParsedRows()
+        self._entries = _HistoryEntries()
 
     # -- inside the round's transaction ---------------------------------------------------------
 
     def load_for_update(self, connection: Connection) -> SimulationState | None:
         """The stored state, read under the write lock (see the module docstring); None before round 1."""
-        if self.is_postgres:
-            query = _READ_MARKET_FOR_UPDATE
-        else:
-            query = _READ_MARKET
-            connection.execute(_TAKE_WRITE_LOCK)
+        query = _READ_MARKET_FOR_UPDATE if self.is_postgres else _TAKE_WRITE_LOCK_AND_READ
         row = connection.execute(query).one_or_none()
         if row is None:
             return None
-        return _state(row, connection.execute(_READ_BOOKS).all())
+        return self._parsed.state(row, connection.execute(_READ_BOOKS).all())
 
     def save_round(
         self,
@@ -175,10 +234,13 @@ class SimulationStore:
         now: datetime,
     ) -> None:
         """Write the state a round left, and its books for history: every agent of `agent_ids` and every book."""
+        market = dict(state.market)
+        market_text = _dumps(market)
+        self._parsed.market = (market_text, market)
         market_values = {
             "seed": str(state.seed),
             "round": state.round,
-            "state": _dumps(dict(state.market)),
+            "state": market_text,
             "round_agents": _dumps(list(round_agents)),
             "updated_at": now,
         }
@@ -186,7 +248,9 @@ class SimulationStore:
         if not updated.rowcount:
             connection.execute(_INSERT_MARKET, {"id": MARKET_ROW, **market_values})
         for agent_id, book in state.books.items():
-            values = {"book": _dumps(book.to_dict()), "round": state.round, "updated_at": now}
+            book_text = _dumps(book.to_dict())
+            self._parsed.books[agent_id] = (book_text, book)
+            values = {"book": book_text, "round": state.round, "updated_at": now}
             updated = connection.execute(_UPDATE_BOOK, {"book_agent_id": agent_id, **values})
             if not updated.rowcount:
                 connection.execute(_INSERT_BOOK, {"agent_id": agent_id, **values})
@@ -194,19 +258,15 @@ class SimulationStore:
         everyone = sorted(set(agent_ids) | set(state.books))
         rows = []
         for agent_id in everyone:
-            report = BookReport.of(agent_id, state.book(agent_id), prices)
+            equity, entry = self._entries.entry(agent_id, state.book(agent_id), prices)
             rows.append(
-                {
-                    "round": state.round,
-                    "agent_id": agent_id,
-                    "created_at": now,
-                    "equity": report.equity,
-                    "entry": dumps(report.wire()),
-                }
+                {"round": state.round, "agent_id": agent_id, "created_at": now, "equity": equity, "entry": entry}
             )
         if rows:
             connection.execute(_INSERT_HISTORY, rows)
-        connection.execute(_PRUNE_HISTORY, {"last_pruned": state.round - self.kept_rounds})
+        last_pruned = state.round - self.kept_rounds
+        if last_pruned >= 0:  # rounds are numbered from 0: before that, there is nothing to prune
+            connection.execute(_PRUNE_HISTORY, {"last_pruned": last_pruned})
 
     def save_fill(
         self,
@@ -278,7 +338,7 @@ class SimulationStore:
                     return None
                 book_rows = connection.execute(sa.select(books_table)).all()
             if all(book.round <= row.round for book in book_rows):
-                state = _state(row, book_rows)
+                state = self._parsed.state(row, book_rows)
                 return StoredSimulation(state, tuple(json.loads(row.round_agents)), _utc(row.updated_at))
         raise StoreUnavailable("the simulation kept changing while it was read; try again")
 
