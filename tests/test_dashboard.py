@@ -254,7 +254,12 @@ def test_diagnostics_page_shows_the_feed_state_and_the_hub_health(
     assert dict(zip(health["field"], health["value"], strict=True))["status"] == "ok"
 
 
-def test_run_connection_test_shows_every_check_in_a_table(monkeypatch: pytest.MonkeyPatch, hub: InProcessHub) -> None:
+def test_run_connection_test_shows_every_check_in_a_table(
+    monkeypatch: pytest.MonkeyPatch, start_hub: Callable[..., InProcessHub]
+) -> None:
+    """The test waits for a heartbeat, so the hub beats every 2 s, not every 30: long enough for the session's
+    feed (two periods without a byte is a dead stream) in this busy process, short enough not to idle a worker."""
+    hub = start_hub(heartbeat_seconds=2)
     at = open_dashboard(monkeypatch, hub.url)
     at.switch_page(DIAGNOSTICS).run()
     button(at, "Run connection test").click().run(timeout=60)

@@ -30,9 +30,11 @@ def read_until_closed(connection: socket.socket) -> bytes:
 
 
 def raw_stream(hub: InProcessHub, headers: str = "") -> bytes:
-    """One GET of the stream on a raw socket, read until the hub closes it."""
+    """One GET of the stream on a raw socket, read until the hub closes it: `Connection: close`, so the end of the
+    response is the end of the connection, not the start of a 5 s keep-alive wait for another request."""
     with socket.create_connection(("127.0.0.1", hub.port), timeout=10) as connection:
-        connection.sendall(f"GET /api/chat/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n".encode())
+        request = f"GET /api/chat/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}\r\n"
+        connection.sendall(request.encode())
         return read_until_closed(connection)
 
 
