@@ -25,7 +25,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, WebSocketR
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from tests.kit.browser import BROWSER_MARKS, Dashboard, card
+from tests.kit.browser import BROWSER_MARKS, Dashboard, card, wait_until_woken_by_its_stream
 from tests.kit.hubs import InProcessHub
 from tests.kit.ports import free_port
 from tests.kit.waits import wait_answering
@@ -128,7 +128,10 @@ def new_context(browser: Browser) -> Iterator[Callable[[], BrowserContext]]:
 
 
 def sign_in(page: Page, dashboard: Dashboard, provider: OidcProvider, sub: str) -> None:
-    """Sign-in button → the provider's form → back on the dashboard, signed in."""
+    """Sign-in button → the provider's form → back on the dashboard, signed in, its live area woken by its stream.
+
+    Until the stream wakes it, the live page reruns by its one-second clock, and a click that lands while a
+    rerun redraws the page can be lost before the browser sends it (`click_until_it_leads_to`)."""
     page.goto(dashboard.url)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{provider.url}/oauth2/authorize**", timeout=TIMEOUT_MS)
@@ -137,6 +140,7 @@ def sign_in(page: Page, dashboard: Dashboard, provider: OidcProvider, sub: str) 
     page.wait_for_url(f"{dashboard.url}/**", timeout=TIMEOUT_MS)
     expect(page.get_by_text("Signed in as")).to_be_visible(timeout=TIMEOUT_MS)
     expect(page.get_by_text("🟢 Real-time (SSE)")).to_be_visible(timeout=TIMEOUT_MS)
+    wait_until_woken_by_its_stream(page, TIMEOUT_MS)
 
 
 def click_until_it_leads_to(page: Page, button: str, url: str, tries: int = 3) -> None:
