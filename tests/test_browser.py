@@ -525,8 +525,10 @@ def test_a_new_message_is_drawn_from_the_browsers_stream_and_the_rerun_keeps_its
 
 
 def author(hub: HubProcess, message_id: int) -> str:
-    """The agent id of the stored message `message_id`."""
-    return str(hub.messages(since_id=message_id - 1)["messages"][0]["agent_id"])
+    """The agent id of the stored message `message_id` (still in the hub's live window)."""
+    first = hub.messages(since_id=message_id - 1)["messages"][0]
+    assert first["id"] == message_id, f"message {message_id} is no longer in the live window"
+    return str(first["agent_id"])
 
 
 def test_an_unpicked_agents_message_is_not_drawn_from_the_browsers_stream(
