@@ -8,7 +8,8 @@ operator of a desk has a browser of their own.
 
 Per row:
 
-- **opened**: pages showing their full window within `OPEN_SECONDS` (all loading at once);
+- **opened**: pages showing their full window within `OPEN_SECONDS` (all loading at once); **open s**:
+  when the last of them did, from the first page's request (the margin left under the deadline);
 - **idle CPU**: the Streamlit process's CPU time (user + sys, /proc) over `--idle` seconds with every
   page open and nothing posted, per session per second; beside it, the same less what the server
   costs with no session at all (measured first, `BASELINE_SECONDS`);
@@ -103,6 +104,7 @@ class Row:
     mode: str
     sessions: int
     opened: int  # pages showing their full window within OPEN_SECONDS
+    open_seconds: float  # when the last of them showed it, from the first page's request
     idle_ms_per_session_second: float
     above_empty_ms_per_session_second: float  # less the server's own, with no session (BASELINE_SECONDS)
     p50_ms: float
@@ -133,15 +135,18 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def open_sessions(browser: Browser, url: str, count: int) -> tuple[list[BrowserContext], list[Page]]:
+def open_sessions(browser: Browser, url: str, count: int) -> tuple[list[BrowserContext], list[Page], float]:
     """`count` pages, each in its own context, all loading at once; those showing their full window by the
-    deadline (`OPEN_SECONDS` in all) are returned, the others closed: a saturated dashboard opens fewer."""
+    deadline (`OPEN_SECONDS` in all) are returned, the others closed: a saturated dashboard opens fewer.
+    The seconds are when the last returned page showed its window, from the first page's request."""
     contexts = [browser.new_context(viewport={"width": 1600, "height": 1000}) for _ in range(count)]
     pages = [context.new_page() for context in contexts]
+    started = time.monotonic()
     for page in pages:
         page.goto(url, wait_until="commit", timeout=OPEN_SECONDS * 1000)
     deadline = time.monotonic() + OPEN_SECONDS
     opened: list[tuple[BrowserContext, Page]] = []
+    last_opened = float("nan")
     for context, page in zip(contexts, pages, strict=True):
         try:
             page.get_by_text("🟢 Real-time (SSE)").wait_for(timeout=max(1.0, deadline - time.monotonic()) * 1000)
@@ -150,9 +155,10 @@ def open_sessions(browser: Browser, url: str, count: int) -> tuple[list[BrowserC
         except PlaywrightTimeoutError:
             context.close()
             continue
+        last_opened = time.monotonic() - started
         page.evaluate(WATCH)
         opened.append((context, page))
-    return [context for context, _ in opened], [page for _, page in opened]
+    return [context for context, _ in opened], [page for _, page in opened], last_opened
 
 
 def streams_for_tabs(browser: Browser, url: str, hub: HubProcess, tabs: int = 3) -> float:
@@ -196,10 +202,11 @@ def run(browser: Browser, workdir: Path, mode: str, sessions: int, args: argpars
         dashboard.wait_healthy()
         pid = dashboard.process.pid
         empty = cpu_per_second(pid, BASELINE_SECONDS)
-        contexts, pages = open_sessions(browser, dashboard.url, sessions)
+        contexts, pages, open_seconds = open_sessions(browser, dashboard.url, sessions)
         nan = float("nan")
         if not pages:
-            return Row(mode, sessions, 0, nan, nan, nan, nan, 0, 0, nan, nan, nan, status_field(pid, "VmRSS") / 1024)
+            rss = status_field(pid, "VmRSS") / 1024
+            return Row(mode, sessions, 0, nan, nan, nan, nan, nan, 0, 0, nan, nan, nan, rss)
         time.sleep(SETTLE_SECONDS)
         idle = cpu_per_second(pid, args.idle)
         posted: dict[int, float] = {}
@@ -228,6 +235,7 @@ def run(browser: Browser, workdir: Path, mode: str, sessions: int, args: argpars
             mode,
             sessions,
             len(pages),
+            open_seconds,
             idle * 1000 / len(pages),
             max(0.0, idle - empty) * 1000 / len(pages),
             statistics.median(latencies) if latencies else float("nan"),
@@ -258,7 +266,7 @@ def soak(browser: Browser, workdir: Path, sessions: int, seconds: float, interva
             hub.generate()
         dashboard.wait_healthy()
         pid = dashboard.process.pid
-        contexts, _ = open_sessions(browser, dashboard.url, sessions)
+        contexts, _, _ = open_sessions(browser, dashboard.url, sessions)
         print(f"{'seconds':>7}  {'sessions':>8}  {'threads':>7}  {'RSS MiB':>7}  {'hub streams':>11}")
         started = sampled = time.monotonic()
         index = 0
@@ -282,13 +290,15 @@ def soak(browser: Browser, workdir: Path, sessions: int, seconds: float, interva
 
 def print_table(rows: list[Row]) -> None:
     print(
-        f"{'mode':>8}  {'sessions':>8}  {'opened':>6}  {'idle CPU ms/session/s':>21}  {'(less empty server)':>19}"
+        f"{'mode':>8}  {'sessions':>8}  {'opened':>6}  {'open s':>6}"
+        f"  {'idle CPU ms/session/s':>21}  {'(less empty server)':>19}"
         f"  {'POST->card p50 ms':>17}  {'p99 ms':>7}  {'cards':>5}  {'missed':>6}"
         f"  {'CPU/rerun ms':>12}  {'Chromium ms/round/session':>25}  {'streams, 3 tabs':>15}  {'RSS MiB':>7}"
     )
     for row in rows:
         print(
-            f"{row.mode:>8}  {row.sessions:>8}  {row.opened:>6}  {row.idle_ms_per_session_second:>21.2f}"
+            f"{row.mode:>8}  {row.sessions:>8}  {row.opened:>6}  {row.open_seconds:>6.1f}"
+            f"  {row.idle_ms_per_session_second:>21.2f}"
             f"  {row.above_empty_ms_per_session_second:>19.2f}  {row.p50_ms:>17.0f}"
             f"  {row.p99_ms:>7.0f}  {row.cards:>5}  {row.missed:>6}  {row.rerun_ms:>12.1f}"
             f"  {row.chromium_ms:>25.0f}  {row.streams_3_tabs:>15.0f}  {row.rss_mib:>7.0f}"
