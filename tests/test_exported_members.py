@@ -53,14 +53,25 @@ def defined_classes_and_functions(module: ModuleType) -> set[str]:
 
 
 def test_package_exports_exactly_its_public_names() -> None:
+    """Read through `dir()` and `getattr`: the package loads its names on first use (PEP 562)."""
     public = [
         name
-        for name, value in vars(agentchat).items()
+        for name in dir(agentchat)
         if (not name.startswith("_") or name == "__version__")
-        and not isinstance(value, ModuleType)  # its submodules, once imported
+        and not isinstance(getattr(agentchat, name), ModuleType)  # its submodules, once imported
         and name != "annotations"  # bound by `from __future__ import annotations`
     ]
     assert sorted(agentchat.__all__) == sorted(public)  # ruff's RUF022 keeps each __all__ in order
+
+
+def test_the_packages_names_are_the_classes_they_name() -> None:
+    from agentchat.agent_client import AgentClient
+    from agentchat.client import RealtimeAgentMessages
+
+    assert agentchat.AgentClient is AgentClient
+    assert agentchat.RealtimeAgentMessages is RealtimeAgentMessages
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        agentchat.Nothing  # noqa: B018  (the lookup is the test)
 
 
 @pytest.mark.parametrize("name", MODULES)

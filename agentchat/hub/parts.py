@@ -12,17 +12,16 @@ import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 import sqlalchemy as sa
 
 from agentchat import migrate
 from agentchat.bus import create_bus
-from agentchat.generator import LlmGenerator, OfflineGenerator
+from agentchat.generator import OfflineGenerator
 from agentchat.generator.health import OFFLINE, WriterHealth
 from agentchat.hub.book_frames import BookFrames
-from agentchat.hub.decisions import ModelDecider
 from agentchat.hub.fanout import Fanout
 from agentchat.hub.fill_frames import FillFrames
 from agentchat.hub.heads import HeadWatch
@@ -39,6 +38,9 @@ from agentchat.market.round import SharedMarket
 from agentchat.market.storage import SimulationStore
 from agentchat.settings import Settings
 from agentchat.store import Store, create_store_engine
+
+if TYPE_CHECKING:
+    from agentchat.hub.decisions import ModelDecider
 
 __all__ = ["Hub"]
 
@@ -116,8 +118,12 @@ class Hub:
 
 
 def _default_generator(settings: Settings, metrics: HubMetrics) -> Generator:
-    """The offline generator, or with `AGENTCHAT_LLM_BASE_URL` the LLM one, its failures counted in /metrics."""
+    """The offline generator, or with `AGENTCHAT_LLM_BASE_URL` the LLM one, its failures counted in /metrics.
+
+    The model's clients are imported only where a model is configured (they bring the HTTP client)."""
     if settings.llm_base_url:
+        from agentchat.generator.llm import LlmGenerator
+
         return LlmGenerator.from_settings(settings, on_failure=metrics.llm_failures.inc)
     return OfflineGenerator()
 
@@ -126,6 +132,8 @@ def _decider(settings: Settings, metrics: HubMetrics) -> ModelDecider | None:
     """With `AGENTCHAT_LLM_DECIDES=true` and an endpoint: the model decides the trades, its misses counted."""
     if not (settings.llm_decides and settings.llm_base_url and settings.llm_model):
         return None
+    from agentchat.hub.decisions import ModelDecider
+
     api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     return ModelDecider(
         settings.llm_base_url,
