@@ -126,7 +126,7 @@ def test_a_hub_on_sqlite_imports_neither_the_clients_nor_the_http_or_postgresql_
     `agentchat` command, was importing them. Read in a fresh interpreter that builds the hub's app."""
     probe = (
         "import sys\n"
-        "from agentchat.cli import load_settings\n"
+        "from agentchat.settings import load_settings\n"
         "from agentchat.hub.app import create_app\n"
         f"create_app(load_settings(database_url='sqlite:///{tmp_path / 'agentchat.db'}'))\n"
         "unused = ('httpx', 'psycopg', 'agentchat.client', 'agentchat.agent_client')\n"
