@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, expect
 
 from agentchat.store import messages_table
-from tests.kit.browser import BROWSER_MARKS, Dashboard
+from tests.kit.browser import BROWSER_MARKS, Dashboard, wait_until_woken_by_its_stream
 from tests.kit.hubs import InProcessHub
+from tests.kit.ports import free_port
 
 pytestmark = BROWSER_MARKS
 
@@ -50,14 +51,19 @@ def test_a_fresh_viewer_page_shows_each_agents_latest_message_long_after_the_rou
 def test_an_agents_name_on_the_leaderboard_opens_its_page(
     start_hub: Callable[..., InProcessHub], browser: Browser, tmp_path: Path
 ) -> None:
-    hub = start_hub()
+    """The hub is told the dashboard's port, as `agentchat run` tells it: the page then holds its stream and
+    is redrawn on change. Without it the page reruns by its one-second clock, and a click on the sidebar
+    that lands while a rerun redraws it can be lost (1 run in 3 of the suite beside two CPU hogs)."""
+    port = free_port()
+    hub = start_hub(dashboard_port=port)
     hub.generate()
-    dashboard = Dashboard(hub.url, tmp_path)
+    dashboard = Dashboard(hub.url, tmp_path, port=port)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         dashboard.wait_healthy()
         page.goto(dashboard.url)
         expect(page.get_by_text("🟢 Real-time (SSE)")).to_be_visible(timeout=30_000)
+        wait_until_woken_by_its_stream(page)
         page.get_by_role("link", name="Leaderboard").click()
         link = page.locator("a[href='agent?agent=grok_sentiment']")
         expect(link).to_be_visible(timeout=30_000)
