@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -30,10 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.kit.browser import CHROMIUM, CHROMIUM_ARGS, Dashboard, wait_until_woken_by_its_stream
 from tests.kit.hubs import HubProcess
-from tests.kit.paths import ROOT
 from tests.kit.ports import free_port
-from tests.kit.processes import chromium_cpu_seconds, stop_process
-from tests.kit.waits import wait_answering
+from tests.kit.processes import chromium_cpu_seconds
 
 LOAD_TIMEOUT_MS = 60_000
 VIEWPORT: ViewportSize = {"width": 1600, "height": 1000}
@@ -80,23 +77,14 @@ def main() -> None:
         hub = HubProcess(database, workdir, access_log="false", generate_per_minute=100_000, dashboard_port=port)
         hub.start()
         dashboard = Dashboard(hub.url, workdir, port=port)
-        minimal_port = free_port()
-        minimal = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "streamlit", "run", str(ROOT / "bench" / "page_cost_app.py")),
-                *("--server.port", str(minimal_port), "--server.address", "127.0.0.1", "--server.headless", "true"),
-                *("--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        minimal = Dashboard(hub.url, workdir, script="bench/page_cost_app.py")
         try:
             for _ in range(21):  # a full window: 20 kept per agent
                 hub.generate()
             dashboard.wait_healthy()
-            wait_answering(minimal, f"http://127.0.0.1:{minimal_port}/_stcore/health", lambda: "", timeout=30)
+            minimal.wait_healthy()
             kinds = {
-                "minimal Streamlit page": (f"http://127.0.0.1:{minimal_port}", minimal_drawn),
+                "minimal Streamlit page": (minimal.url, minimal_drawn),
                 "dashboard, full window": (dashboard.url, dashboard_drawn),
                 "viewer page, full window": (f"{hub.url}/", viewer_drawn),
             }
@@ -110,7 +98,7 @@ def main() -> None:
                         finally:
                             browser.close()
         finally:
-            stop_process(minimal)
+            minimal.stop()
             dashboard.stop()
             hub.stop()
     print(f"Chromium CPU per page load, each in a context of its own ({args.loads} loads a run, {args.repeat} runs)")

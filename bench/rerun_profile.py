@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import pstats
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,12 +31,11 @@ from playwright.sync_api import CDPSession, sync_playwright
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agentchat.agents import BUILTIN_ROSTER
-from tests.kit.browser import CHROMIUM, CHROMIUM_ARGS, wait_until_woken_by_its_stream
+from tests.kit.browser import CHROMIUM, CHROMIUM_ARGS, Dashboard, wait_until_woken_by_its_stream
 from tests.kit.hubs import HubProcess
-from tests.kit.paths import ROOT
 from tests.kit.ports import free_port
-from tests.kit.processes import chromium_cpu_seconds, cpu_seconds, stop_process
-from tests.kit.waits import wait_answering, wait_until
+from tests.kit.processes import chromium_cpu_seconds, cpu_seconds
+from tests.kit.waits import wait_until
 
 PAGE_METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
 
@@ -103,36 +100,22 @@ def main() -> None:
         hub = HubProcess(
             f"sqlite:///{workdir}/hub.db", workdir, access_log="false", generate_per_minute=100_000, dashboard_port=port
         ).start()
-        env = {key: value for key, value in os.environ.items() if not key.startswith("AGENTCHAT_")}
-        env |= {
-            "AGENTCHAT_HUB_URL": hub.url,
+        env = {
             "AGENTCHAT_DASHBOARD_CARDS": args.cards,
             "AGENTCHAT_PROFILE_DIR": str(workdir),
             "AGENTCHAT_PROFILE_RERUNS": str(args.reruns),
             "AGENTCHAT_PROFILE_PLAIN": "1" if args.plain else "0",
             "AGENTCHAT_PROFILE_LEAVE_OUT": args.leave_out,
-            "PYTHONUNBUFFERED": "1",
         }
-        log = (workdir / "dashboard.log").open("wb")
-        dashboard = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "streamlit", "run", "bench/rerun_profile_app.py"),
-                *("--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"),
-                *("--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        dashboard = Dashboard(hub.url, workdir, port=port, env=env, script="bench/rerun_profile_app.py")
         try:
             for _ in range(21):  # a full window: 20 kept per agent
                 hub.generate()
-            url = f"http://127.0.0.1:{port}"
-            wait_answering(dashboard, f"{url}/_stcore/health", (workdir / "dashboard.log").read_text, timeout=60)
-            empty_before, empty_started = cpu_seconds(dashboard.pid), time.monotonic()
+            url = dashboard.url
+            dashboard.wait_healthy()
+            empty_before, empty_started = cpu_seconds(dashboard.process.pid), time.monotonic()
             time.sleep(min(args.idle, 8.0))
-            empty = (cpu_seconds(dashboard.pid) - empty_before) / max(1e-9, time.monotonic() - empty_started)
+            empty = (cpu_seconds(dashboard.process.pid) - empty_before) / max(1e-9, time.monotonic() - empty_started)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1600, "height": 1000})
@@ -142,11 +125,11 @@ def main() -> None:
                 )
                 wait_until_woken_by_its_stream(page, 120_000)
                 time.sleep(2)
-                idle_before, idle_started = cpu_seconds(dashboard.pid), time.monotonic()
+                idle_before, idle_started = cpu_seconds(dashboard.process.pid), time.monotonic()
                 chromium_idle_before = chromium_cpu_seconds()
                 time.sleep(args.idle)
                 idle_ended = time.monotonic()
-                idle = (cpu_seconds(dashboard.pid) - idle_before) / max(1e-9, idle_ended - idle_started)
+                idle = (cpu_seconds(dashboard.process.pid) - idle_before) / max(1e-9, idle_ended - idle_started)
                 chromium_idle = (
                     (chromium_cpu_seconds() - chromium_idle_before) / (idle_ended - idle_started) if args.idle else 0.0
                 )
@@ -211,7 +194,7 @@ def main() -> None:
             print("== event loop, by cumulative time ==")
             print(top(workdir / "loop.prof", "cumulative", args.top))
         finally:
-            stop_process(dashboard)
+            dashboard.stop()
             hub.stop()
 
 

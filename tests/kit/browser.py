@@ -63,7 +63,10 @@ CHROMIUM_ARGS = [
 
 
 class Dashboard:
-    """`streamlit run app.py` on loopback, pointed at `hub_url`; `env` adds AGENTCHAT_ settings, `args` options."""
+    """`streamlit run app.py` on loopback, pointed at `hub_url`; `env` adds AGENTCHAT_ settings, `args` options.
+
+    `script` runs another Streamlit script of the checkout the same way (the benches' profiled or minimal pages).
+    """
 
     def __init__(
         self,
@@ -74,6 +77,7 @@ class Dashboard:
         env: Mapping[str, str] | None = None,
         args: Sequence[str] = (),
         command_prefix: Sequence[str] = (),
+        script: str = "app.py",
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -84,7 +88,7 @@ class Dashboard:
             self.process = subprocess.Popen(
                 [
                     *command_prefix,
-                    *(sys.executable, "-m", "streamlit", "run", "app.py"),
+                    *(sys.executable, "-m", "streamlit", "run", script),
                     *("--server.port", str(self.port), "--server.address", "127.0.0.1"),
                     *("--server.headless", "true", "--server.fileWatcherType", "none"),
                     *("--browser.gatherUsageStats", "false"),
