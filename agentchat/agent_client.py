@@ -29,6 +29,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from agentchat.contract import IDEMPOTENCY_KEY, MARKET_PATH, MESSAGES_PATH
 from agentchat.errors import HubUnreachable, RateLimited, StoreUnavailable
 from agentchat.http_errors import answer_phrase, describe_error, refusal
+from agentchat.transport import shared_tls
 
 __all__ = ["AgentClient"]
 
@@ -51,7 +52,10 @@ class AgentClient:
         self.agent_id = agent_id
         self.retry_seconds = retry_seconds  # how long `post` keeps trying before it gives up
         self._http = httpx.Client(
-            base_url=self.hub, timeout=timeout_seconds, headers={"Authorization": f"Bearer {token}"}
+            base_url=self.hub,
+            timeout=timeout_seconds,
+            headers={"Authorization": f"Bearer {token}"},
+            verify=shared_tls(),
         )
         self._backoff = wait_exponential_jitter(multiplier=0.2, max=10.0, jitter=0.2)
 

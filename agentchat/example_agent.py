@@ -30,6 +30,7 @@ import httpx
 
 from agentchat.agent_client import AgentClient
 from agentchat.errors import AgentchatError
+from agentchat.transport import shared_tls
 
 __all__ = ["Decision", "ask_model", "build_parser", "decide", "main", "run_once"]
 
@@ -73,7 +74,7 @@ def ask_model(base_url: str, model: str, api_key: str | None, market: dict[str, 
         "temperature": 0.7,
     }
     url = f"{base_url.rstrip('/')}/chat/completions"
-    response = httpx.post(url, json=body, headers=headers, timeout=timeout)
+    response = httpx.post(url, json=body, headers=headers, timeout=timeout, verify=shared_tls())
     response.raise_for_status()
     return str(response.json()["choices"][0]["message"]["content"])
 

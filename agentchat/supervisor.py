@@ -51,6 +51,7 @@ import httpx
 
 from agentchat.contract import HEALTH_PATH, METRICS_PATH, STREAM_PATH
 from agentchat.settings import Settings
+from agentchat.transport import shared_tls
 
 __all__ = ["Child", "HubReady", "Output", "Supervisor", "describe_exit", "local_url", "run_all"]
 
@@ -155,8 +156,9 @@ def local_url(host: str, port: int) -> str:
 
 
 def _answers_200(url: str) -> bool:
+    """Whether `url` answers 200 within a second; polled while a child starts, so no TLS context per call."""
     try:
-        return httpx.get(url, timeout=1.0).status_code == 200
+        return httpx.get(url, timeout=1.0, verify=shared_tls()).status_code == 200
     except httpx.HTTPError:
         return False
 

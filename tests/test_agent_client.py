@@ -19,11 +19,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from agentchat import AgentClient
 from agentchat.errors import BadRequest, Unauthorized
+from tests.kit import web
 from tests.kit.fake_model import FakeModel, serving
 from tests.kit.hubs import InProcessHub, hub_env
 from tests.kit.market_calls import book
@@ -160,4 +160,4 @@ def test_the_client_waits_for_a_hub_that_is_not_up_yet_and_raises_refusals(start
     with AgentClient(hub.url, "alpha", "wrong-token") as stranger, pytest.raises(Unauthorized):
         stranger.post("hello")
     client.close()
-    assert httpx.get(f"{hub.url}/api/chat/messages", timeout=10).json()["messages"] == []
+    assert web.get(f"{hub.url}/api/chat/messages", timeout=10).json()["messages"] == []

@@ -35,6 +35,7 @@ from agentchat.hub import bodies, market_bodies, request_bodies, stream_bodies
 from agentchat.hub.openapi import BODIES, build_document
 from agentchat.message import dumps
 from agentchat.settings import Settings
+from tests.kit import web
 from tests.kit.hubs import InProcessHub
 from tests.kit.market_calls import order_body, post
 from tests.kit.roster import roster_file
@@ -46,7 +47,7 @@ ROUNDS = 4  # enough for trades, whose meta carries the quantity and the positio
 def test_every_message_of_a_page_and_the_page_itself_fit_their_declarations(hub: InProcessHub) -> None:
     for _ in range(ROUNDS):
         assert hub.generate().status_code == 201
-    response = httpx.get(hub.url + MESSAGES_PATH, params={"limit": MESSAGES_PAGE_LIMIT}, timeout=10)
+    response = web.get(hub.url + MESSAGES_PATH, params={"limit": MESSAGES_PAGE_LIMIT}, timeout=10)
     page = bodies.MessagesPage.model_validate_json(response.content)
     assert len(page.messages) == ROUNDS * len(BUILTIN_ROSTER)
     assert any(message.meta.quantity is not None for message in page.messages)
@@ -54,13 +55,13 @@ def test_every_message_of_a_page_and_the_page_itself_fit_their_declarations(hub:
 
 def test_a_message_by_id_with_its_details_fits_the_declaration(hub: InProcessHub) -> None:
     made = hub.generate().json()["messages"][0]
-    response = httpx.get(hub.url + MESSAGE_PATH.format(message_id=made["id"]), timeout=10)
+    response = web.get(hub.url + MESSAGE_PATH.format(message_id=made["id"]), timeout=10)
     message = bodies.Message.model_validate_json(response.content)
     assert message.details is not None
 
 
 def test_the_health_body_fits_its_declaration(hub: InProcessHub) -> None:
-    response = httpx.get(hub.url + HEALTH_PATH, timeout=10)
+    response = web.get(hub.url + HEALTH_PATH, timeout=10)
     assert response.status_code == 200
     assert bodies.Health.model_validate_json(response.content).status == "ok"
 
@@ -93,26 +94,26 @@ def fits(model: type[BaseModel], response: httpx.Response, status: int = 200) ->
 def test_the_cold_bodies_fit_their_declarations(start_hub: Callable[..., InProcessHub], tmp_path: Path) -> None:
     """Every JSON answer outside the stream and the messages page, from a hub with external agents too."""
     hub = start_hub(agents_file=roster_file(tmp_path))
-    agents = httpx.get(hub.url + AGENTS_PATH, timeout=10)
+    agents = web.get(hub.url + AGENTS_PATH, timeout=10)
     assert agents.status_code == 200
     assert len([bodies.Agent.model_validate(agent, strict=True) for agent in agents.json()]) == len(agents.json())
-    viewer = fits(bodies.ViewerConfig, httpx.get(hub.url + VIEWER_CONFIG_PATH, timeout=10))
+    viewer = fits(bodies.ViewerConfig, web.get(hub.url + VIEWER_CONFIG_PATH, timeout=10))
     assert [agent.id for agent in viewer.agents] == [agent["id"] for agent in agents.json()]
-    fits(market_bodies.Market, httpx.get(hub.url + MARKET_PATH, timeout=10))  # the market before the first round
-    fits(market_bodies.Performance, httpx.get(hub.url + PERFORMANCE_PATH, timeout=10))  # the starting books
+    fits(market_bodies.Market, web.get(hub.url + MARKET_PATH, timeout=10))  # the market before the first round
+    fits(market_bodies.Performance, web.get(hub.url + PERFORMANCE_PATH, timeout=10))  # the starting books
     for _ in range(ROUNDS):
         fits(bodies.Round, hub.generate(), 201)
     published = fits(bodies.Published, post(hub, order_body(details={"why": "breakout"})), 201)
     assert published.message.meta.quantity is not None and published.message.details is not None
-    fits(market_bodies.Market, httpx.get(hub.url + MARKET_PATH, timeout=10))
-    performance = fits(market_bodies.Performance, httpx.get(hub.url + PERFORMANCE_PATH, timeout=10))
+    fits(market_bodies.Market, web.get(hub.url + MARKET_PATH, timeout=10))
+    performance = fits(market_bodies.Performance, web.get(hub.url + PERFORMANCE_PATH, timeout=10))
     assert any(entry.positions for entry in performance.agents)
-    equity = fits(market_bodies.Equity, httpx.get(hub.url + EQUITY_PATH.format(agent_id="alpha"), timeout=10))
+    equity = fits(market_bodies.Equity, web.get(hub.url + EQUITY_PATH.format(agent_id="alpha"), timeout=10))
     assert len(equity.points) == ROUNDS
-    page = fits(bodies.HistoryPage, httpx.get(hub.url + HISTORY_PATH, params={"limit": 5}, timeout=10))
+    page = fits(bodies.HistoryPage, web.get(hub.url + HISTORY_PATH, params={"limit": 5}, timeout=10))
     assert len(page.messages) == 5 and page.next_before_id is not None
     for refused in ("/no/such/path", MESSAGE_PATH.format(message_id="x"), EQUITY_PATH.format(agent_id="nobody")):
-        response = httpx.get(hub.url + refused, timeout=10)
+        response = web.get(hub.url + refused, timeout=10)
         assert response.status_code in (400, 404)
         fits(bodies.Error, response, response.status_code)
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.market.books import Book, Position
+from tests.kit import web
 from tests.kit.hubs import UNBOUNDED, InProcessHub
 from tests.kit.market_replay import book_entry, fill_from_meta, replay
 
@@ -39,7 +39,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessHub]:
 
 
 def books(hub: InProcessHub) -> dict[str, Any]:
-    return dict(httpx.get(f"{hub.url}/api/agents/performance", timeout=10).json())
+    return dict(web.get(f"{hub.url}/api/agents/performance", timeout=10).json())
 
 
 def book_from(entry: dict[str, Any]) -> Book:

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from agentchat.hub.book_frames import book_change, merge_book_frame
+from tests.kit import web
 from tests.kit.hubs import InProcessHub
 from tests.kit.market_calls import generate, performance
 from tests.kit.market_replay import ranked_entries
@@ -116,7 +117,7 @@ def test_the_former_behaviour_sends_full_books_to_every_stream(start_hub: StartH
 
 
 def test_a_bad_books_parameter_is_a_json_400(start_hub: StartHub) -> None:
-    response = httpx.get(f"{start_hub().url}/api/chat/stream?books=yes", timeout=10)
+    response = web.get(f"{start_hub().url}/api/chat/stream?books=yes", timeout=10)
     assert response.status_code == 400
     assert response.json()["error"] == "bad_request" and "books" in response.json()["detail"]
 

@@ -20,7 +20,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
@@ -28,6 +27,7 @@ from playwright.sync_api import Browser, Page, expect
 from agentchat.dashboard.standings import whole_money
 from agentchat.message import Draft
 from agentchat.store import Store, create_store_engine
+from tests.kit import web
 from tests.kit.browser import (
     BROWSER_MARKS,
     PAGE_POLL_MS,
@@ -267,7 +267,7 @@ def test_a_card_with_details_shows_them_folded_under_it(
     hub, _ = stack
     page = open_page()
     made = generate(hub, ["claude_arbitrage"])
-    stored = httpx.get(f"{hub.url}/api/chat/messages/{made[0]['id']}", timeout=10).json()
+    stored = web.get(f"{hub.url}/api/chat/messages/{made[0]['id']}", timeout=10).json()
     action = stored["details"]["decision"]["action"]  # a round's message carries the engine's numbers
     why = card(page, made[0]).locator("details.why")
     expect(why).to_have_count(1, timeout=SHOWN_MS)
@@ -328,7 +328,7 @@ def test_closing_the_tab_closes_its_feed_connection(
     hub, _ = stack
 
     def clients() -> int:
-        return int(httpx.get(f"{hub.url}/healthz", timeout=5).json()["clients"])
+        return int(web.get(f"{hub.url}/healthz", timeout=5).json()["clients"])
 
     wait_until(lambda: clients() == 0, timeout=60)  # tabs of earlier tests are released by now
     page = open_page()
@@ -425,7 +425,7 @@ def test_an_eventsource_on_another_origin_comes_back_after_a_store_outage(
 
 
 def books(hub: HubProcess) -> dict[str, Any]:
-    return dict(httpx.get(f"{hub.url}/api/agents/performance", timeout=10).json())
+    return dict(web.get(f"{hub.url}/api/agents/performance", timeout=10).json())
 
 
 def test_leaderboard_shows_each_agents_equity_and_moves_after_a_round(
@@ -618,7 +618,7 @@ def test_three_dashboard_tabs_of_one_browser_hold_one_browser_stream(
     hub, dashboard = stack
 
     def clients() -> int:
-        return int(httpx.get(f"{hub.url}/healthz", timeout=5).json()["clients"])
+        return int(web.get(f"{hub.url}/healthz", timeout=5).json()["clients"])
 
     wait_until(lambda: clients() == 0, timeout=20)  # tabs of earlier tests are released by now
     context = browser.new_context(viewport={"width": 1600, "height": 1000})  # one browser profile

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import httpx
 
 from agentchat.hub.pacing import ConnectGate
+from agentchat.transport import shared_tls
 from tests.kit.hubs import InProcessHub
 
 
@@ -69,7 +70,8 @@ def test_the_stream_cap_holds_for_connects_that_waited_at_the_gate(
     hub = start_hub(max_streams=cap, connects_per_tick=1)
 
     async def first_events() -> list[str]:
-        async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=None)) as client:
+        unlimited = httpx.Limits(max_connections=None)
+        async with httpx.AsyncClient(timeout=30, limits=unlimited, verify=shared_tls()) as client:
 
             async def first_event(opened: list[httpx.Response]) -> str:
                 request = client.build_request("GET", f"{hub.url}/api/chat/stream")

@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -23,6 +22,7 @@ from agentchat.dashboard.formatting import EMPTY_TEXT, escape_markdown
 from agentchat.message import Draft
 from agentchat.probe import CHECK_NAMES
 from agentchat.store import Store, create_store_engine
+from tests.kit import web
 from tests.kit.apptest import board, board_texts, markdown, run_until
 from tests.kit.dashboard_app import DIAGNOSTICS, open_dashboard
 from tests.kit.hubs import InProcessHub
@@ -118,7 +118,7 @@ def test_the_live_chat_element_is_given_each_message_with_its_details(
     at = open_dashboard(monkeypatch, hub.url)
     made = hub.generate(["claude_arbitrage"]).json()["messages"][0]
     assert "details" not in made  # the round's answer keeps its budget; the stored message has them
-    stored = httpx.get(f"{hub.url}/api/chat/messages/{made['id']}", timeout=10).json()
+    stored = web.get(f"{hub.url}/api/chat/messages/{made['id']}", timeout=10).json()
     run_until(at, lambda at: made["content"] in texts(at))
     given = next(message for message in board(at)["messages"] if message["id"] == made["id"])
     assert given["details"] == stored["details"] and given["details"]["decision"]
@@ -301,7 +301,7 @@ def test_changing_feed_settings_replaces_the_feed_and_leaks_no_connection(
 
 
 def clients(hub: InProcessHub) -> int:
-    return int(httpx.get(f"{hub.url}/healthz", timeout=5).json()["clients"])
+    return int(web.get(f"{hub.url}/healthz", timeout=5).json()["clients"])
 
 
 def test_the_element_per_card_drawing_stays_behind_its_setting(

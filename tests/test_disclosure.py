@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from tests.kit import web
 from tests.kit.hubs import InProcessHub
 
 
@@ -14,7 +13,7 @@ def test_healthz_names_the_database_file_but_not_its_path(hub: InProcessHub, tmp
     database = tmp_path / "agentchat.db"
     assert database.exists()
     database.unlink()  # the store now reports the file as removed
-    response = httpx.get(f"{hub.url}/healthz", timeout=10)
+    response = web.get(f"{hub.url}/healthz", timeout=10)
     assert response.status_code == 503
     detail = response.json()["database"]
     assert "agentchat.db" in detail
@@ -23,7 +22,7 @@ def test_healthz_names_the_database_file_but_not_its_path(hub: InProcessHub, tmp
 
 def test_a_trailing_slash_is_not_redirected_to_the_host_a_client_named(start_hub: Any) -> None:
     hub = start_hub(allowed_hosts="*")  # any Host may reach this hub, so nothing filters the header first
-    response = httpx.get(
+    response = web.get(
         f"{hub.url}/api/chat/messages/", headers={"Host": "attacker.example"}, follow_redirects=False, timeout=10
     )
     assert "attacker.example" not in response.headers.get("location", "")

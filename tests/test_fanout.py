@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from agentchat.hub.fanout import Mode
+from agentchat.transport import shared_tls
 from tests.kit.hubs import HubProcess, InProcessHub
 from tests.kit.sse import SseReader
 from tests.kit.waits import wait_until
@@ -50,7 +51,7 @@ class IdCounter:
 
     def __init__(self, url: str) -> None:
         self.ids: list[int] = []
-        self._client = httpx.Client(timeout=30)
+        self._client = httpx.Client(timeout=30, verify=shared_tls())
         self._response = self._client.send(self._client.build_request("GET", url), stream=True)
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()

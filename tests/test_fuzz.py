@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from agentchat.hub.params import MAX_STORE_ID
+from tests.kit import web
 from tests.kit.fuzzing import run_schemathesis
 from tests.kit.hubs import HubProcess
 
@@ -27,7 +28,7 @@ def test_schemathesis_finds_nothing_in_any_operation(start_hub: Callable[..., Hu
     run = run_schemathesis(hub.url, TOKEN, tmp_path / "schemathesis", EXAMPLES_PER_OPERATION, SEED)
     print(f"schemathesis: {run.operations} operations, {run.cases} generated cases, seed {run.seed}")
     assert run.passed, run.output
-    paths = httpx.get(f"{hub.url}/openapi.json").json()["paths"]
+    paths = web.get(f"{hub.url}/openapi.json").json()["paths"]
     assert run.operations == sum(len(methods) for methods in paths.values())
 
 
@@ -47,22 +48,22 @@ def test_integers_beyond_the_store_range_or_not_plain_digits_are_a_400(hub_on_ea
     bad = [str(MAX_STORE_ID + 1), "9" * 30, "+5", "1_0", "٣", "0x10", "-1", ""]
     answers = {}
     for value in bad:
-        answers[f"since_id={value!r}"] = _status(httpx.get(f"{hub.url}/api/chat/messages?since_id={value}"))
-        answers[f"last_event_id={value!r}"] = _status(httpx.get(f"{hub.url}/api/chat/stream?last_event_id={value}"))
+        answers[f"since_id={value!r}"] = _status(web.get(f"{hub.url}/api/chat/messages?since_id={value}"))
+        answers[f"last_event_id={value!r}"] = _status(web.get(f"{hub.url}/api/chat/stream?last_event_id={value}"))
         answers[f"Last-Event-ID: {value!r}"] = _status(
-            httpx.get(f"{hub.url}/api/chat/stream", headers={"Last-Event-ID": value.encode()})
+            web.get(f"{hub.url}/api/chat/stream", headers={"Last-Event-ID": value.encode()})
         )
     assert {case: answer for case, answer in answers.items() if answer != (400, "bad_request")} == {}
-    highest = httpx.get(f"{hub.url}/api/chat/messages", params={"since_id": MAX_STORE_ID})
+    highest = web.get(f"{hub.url}/api/chat/messages", params={"since_id": MAX_STORE_ID})
     assert highest.status_code == 200 and highest.json()["gap"] is True  # above the store: a gap, not a 500
 
 
 def test_stream_checks_a_query_last_event_id_beside_the_header_and_an_empty_one(hub: HubProcess) -> None:
     """Found: beside a Last-Event-ID header any last_event_id passed unread; an empty one passed as none."""
     stream = f"{hub.url}/api/chat/stream"
-    beside_header = httpx.get(f"{stream}?last_event_id={MAX_STORE_ID + 1}", headers={"Last-Event-ID": "3"})
-    empty_query = httpx.get(f"{stream}?last_event_id=")
-    empty_header = httpx.get(stream, headers={"Last-Event-ID": ""})
+    beside_header = web.get(f"{stream}?last_event_id={MAX_STORE_ID + 1}", headers={"Last-Event-ID": "3"})
+    empty_query = web.get(f"{stream}?last_event_id=")
+    empty_header = web.get(stream, headers={"Last-Event-ID": ""})
     assert [_status(beside_header), _status(empty_query), _status(empty_header)] == [(400, "bad_request")] * 3
 
 
@@ -73,7 +74,7 @@ def test_a_method_not_allowed_says_which_are(hub: HubProcess) -> None:
         ("POST", "/api/chat/stream", {"GET", "HEAD"}),
         ("GET", "/api/chat/generate", {"POST"}),
     ]:
-        response = httpx.request(method, f"{hub.url}{path}")
+        response = web.request(method, f"{hub.url}{path}")
         named = {name.strip() for name in response.headers.get("allow", "").split(",")}  # in no set order
         assert (_status(response), named) == ((405, "method_not_allowed"), allowed)
 
@@ -91,7 +92,7 @@ REFUSED_BODIES = {
 def test_generate_refuses_what_its_document_forbids_and_makes_nothing(hub: HubProcess) -> None:
     """Found by the fuzzer: `[""]` and a key with a tab. By reading: deep JSON, a huge integer, "a,b"."""
     answers = {
-        case: httpx.post(
+        case: web.post(
             f"{hub.url}/api/chat/generate", content=body, headers={"Content-Type": "application/json", **headers}
         )
         for case, (body, headers) in REFUSED_BODIES.items()
@@ -104,6 +105,6 @@ def test_generate_refuses_what_its_document_forbids_and_makes_nothing(hub: HubPr
 def test_agents_filter_takes_exact_ids_and_skips_empty_parts(hub: HubProcess) -> None:
     """Found: `agents=` and `a,,b` matched no schema; by reading: ` a` (with a space) passed as `a`."""
     url = f"{hub.url}/api/chat/messages"
-    assert httpx.get(url, params={"agents": ""}).status_code == 200
-    assert httpx.get(url, params={"agents": "claude_arbitrage,,llama_maker,"}).status_code == 200
-    assert _status(httpx.get(url, params={"agents": " claude_arbitrage"})) == (400, "unknown_agent")
+    assert web.get(url, params={"agents": ""}).status_code == 200
+    assert web.get(url, params={"agents": "claude_arbitrage,,llama_maker,"}).status_code == 200
+    assert _status(web.get(url, params={"agents": " claude_arbitrage"})) == (400, "unknown_agent")

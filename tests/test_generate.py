@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from agentchat import migrate
 from agentchat.agents import BUILTIN_ROSTER
 from agentchat.hub import routes
+from tests.kit import web
 from tests.kit.hubs import InProcessHub
 from tests.kit.sse import SseReader
 from tests.kit.waits import wait_until
@@ -22,7 +23,7 @@ TOKEN = "s3cret-token"
 
 
 def post(hub: InProcessHub, **kwargs: object) -> httpx.Response:
-    return httpx.post(f"{hub.url}/api/chat/generate", timeout=30, **kwargs)  # type: ignore[arg-type]
+    return web.post(f"{hub.url}/api/chat/generate", timeout=30, **kwargs)
 
 
 def test_generate_makes_one_message_per_agent_in_roster_order(hub: InProcessHub) -> None:
@@ -127,7 +128,7 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_round(hub: InProc
 def test_generate_counts_requests_by_status_in_metrics(hub: InProcessHub) -> None:
     hub.generate()
     hub.generate(["nobody"])
-    text = httpx.get(f"{hub.url}/metrics").text
+    text = web.get(f"{hub.url}/metrics").text
     assert 'agentchat_generate_requests_total{status="201"} 1.0' in text
     assert 'agentchat_generate_requests_total{status="400"} 1.0' in text
 
@@ -164,7 +165,7 @@ def test_unreachable_postgres_gives_503_and_broadcasts_nothing(start_hub, postgr
         connection.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
         connection.execute(sa.text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
         response = hub.generate()
-        health = httpx.get(f"{hub.url}/healthz", timeout=10)
+        health = web.get(f"{hub.url}/healthz", timeout=10)
         connection.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
     admin.dispose()
     assert response.status_code == 503

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import httpx
 import pytest
 
 from agentchat.errors import ConfigError, RateLimited
 from agentchat.hub.ratelimit import SlidingWindowLimit
 from agentchat.settings import load_settings
+from tests.kit import web
 from tests.kit.hubs import InProcessHub
 
 TOKEN = "rate-limit-token"
@@ -37,7 +37,7 @@ def limited_hub(start_hub: Callable[..., InProcessHub], per_minute: int, **setti
 
 
 def status_count(hub: InProcessHub, status: int) -> float:
-    text = httpx.get(f"{hub.url}/metrics", timeout=10).text
+    text = web.get(f"{hub.url}/metrics", timeout=10).text
     line = f'agentchat_generate_requests_total{{status="{status}"}} '
     return next((float(row.rsplit(" ", 1)[1]) for row in text.splitlines() if row.startswith(line)), 0.0)
 

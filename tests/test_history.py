@@ -9,12 +9,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
 from agentchat.message import parse_timestamp
 from agentchat.store import messages_table
+from tests.kit import web
 from tests.kit.hubs import InProcessHub
 
 StartHub = Callable[..., InProcessHub]
@@ -41,7 +41,7 @@ def three_rounds(start_hub: StartHub, database_url: str) -> tuple[InProcessHub, 
 
 
 def history(hub: InProcessHub, **params: Any) -> dict[str, Any]:
-    response = httpx.get(f"{hub.url}/api/chat/history", params=params, timeout=10)
+    response = web.get(f"{hub.url}/api/chat/history", params=params, timeout=10)
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -109,7 +109,7 @@ def test_csv_export_has_a_header_and_one_line_per_message_and_jsonl_one_message_
     three_rounds: tuple[InProcessHub, list[Message]],
 ) -> None:
     hub, every = three_rounds
-    response = httpx.get(f"{hub.url}/api/chat/history", params={"format": "csv"}, timeout=10)
+    response = web.get(f"{hub.url}/api/chat/history", params={"format": "csv"}, timeout=10)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
@@ -118,19 +118,19 @@ def test_csv_export_has_a_header_and_one_line_per_message_and_jsonl_one_message_
     assert len(rows) == 1 + len(every)
     assert [int(row[0]) for row in rows[1:]] == ids(every)
     assert [row[11] for row in rows[1:]] == [message["content"] for message in every]
-    filtered = httpx.get(f"{hub.url}/api/chat/history", params={"format": "csv", "agents": "grok_sentiment"}).text
+    filtered = web.get(f"{hub.url}/api/chat/history", params={"format": "csv", "agents": "grok_sentiment"}).text
     assert len(list(csv.reader(io.StringIO(filtered)))) == 1 + 3
-    lines = httpx.get(f"{hub.url}/api/chat/history", params={"format": "jsonl"}, timeout=10).text.splitlines()
+    lines = web.get(f"{hub.url}/api/chat/history", params={"format": "jsonl"}, timeout=10).text.splitlines()
     assert [json.loads(line) for line in lines] == every
-    capped = httpx.get(f"{hub.url}/api/chat/history", params={"format": "jsonl", "limit": 4}).text.splitlines()
+    capped = web.get(f"{hub.url}/api/chat/history", params={"format": "jsonl", "limit": 4}).text.splitlines()
     assert [json.loads(line)["id"] for line in capped] == ids(every[:4])
 
 
 def test_one_message_by_id_while_history_holds_it(three_rounds: tuple[InProcessHub, list[Message]]) -> None:
     hub, every = three_rounds
     oldest = every[-1]  # long out of the live window
-    assert httpx.get(f"{hub.url}/api/chat/messages/{oldest['id']}").json() == oldest
-    missing = httpx.get(f"{hub.url}/api/chat/messages/{10**12}")
+    assert web.get(f"{hub.url}/api/chat/messages/{oldest['id']}").json() == oldest
+    missing = web.get(f"{hub.url}/api/chat/messages/{10**12}")
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
 
 
@@ -155,12 +155,12 @@ def test_one_message_by_id_while_history_holds_it(three_rounds: tuple[InProcessH
     ],
 )
 def test_bad_history_parameters_are_a_400_with_the_json_error(hub: InProcessHub, params: dict[str, str]) -> None:
-    response = httpx.get(f"{hub.url}/api/chat/history", params=params, timeout=10)
+    response = web.get(f"{hub.url}/api/chat/history", params=params, timeout=10)
     assert response.status_code == 400, response.text
     assert set(response.json()) == {"error", "detail"}
 
 
 def test_a_bad_message_id_is_a_400(hub: InProcessHub) -> None:
     for raw in ("abc", "0", "1" * 25):
-        response = httpx.get(f"{hub.url}/api/chat/messages/{raw}")
+        response = web.get(f"{hub.url}/api/chat/messages/{raw}")
         assert response.status_code == 400 and set(response.json()) == {"error", "detail"}

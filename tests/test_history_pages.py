@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -13,6 +12,7 @@ from agentchat.agents import BUILTIN_ROSTER
 from agentchat.dashboard import history_page
 from agentchat.dashboard.agent_figures import equity_series, message_rows, risk_figures
 from agentchat.dashboard.history_page import selection_of
+from tests.kit import web
 from tests.kit.aging import age_messages
 from tests.kit.apptest import board_texts, run_until
 from tests.kit.hubs import InProcessHub
@@ -118,7 +118,7 @@ def test_history_page_filters_searches_pages_and_offers_the_export(
     assert table_ids(at) == newest_first[:5]
     word = made[7]["content"].split()[1]
     at.text_input(key="history_q").set_value(word.upper()).run()  # new filters: from the newest page again
-    searched = httpx.get(f"{hub.url}/api/chat/history", params={"q": word, "limit": 5}).json()["messages"]
+    searched = web.get(f"{hub.url}/api/chat/history", params={"q": word, "limit": 5}).json()["messages"]
     assert table_ids(at) == [message["id"] for message in searched]
     assert made[7]["id"] in [message["id"] for message in searched] or len(searched) == 5
     at.text_input(key="history_q").set_value("").run()

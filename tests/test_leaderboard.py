@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -26,6 +25,7 @@ from agentchat.dashboard.standings import (
     trade_rows,
     whole_money,
 )
+from tests.kit import web
 from tests.kit.apptest import markdown, run_until, standings_data
 from tests.kit.hubs import InProcessHub
 from tests.kit.paths import ROOT
@@ -176,7 +176,7 @@ def test_leaderboard_ranks_every_agent_with_the_equity_the_hub_reports(
     at = open_leaderboard(monkeypatch, hub.url)
     assert not at.exception
     assert [title.value for title in at.title] == ["Leaderboard"]
-    books = httpx.get(f"{hub.url}/api/agents/performance", timeout=10).json()
+    books = web.get(f"{hub.url}/api/agents/performance", timeout=10).json()
     page = markdown(at)
     for entry_ in books["agents"]:
         assert escape_markdown(whole_money(entry_["equity"])) in page
@@ -204,7 +204,7 @@ def test_leaderboard_without_a_hub_says_why_in_one_line(monkeypatch: pytest.Monk
 
 def test_the_live_page_shows_the_standings_in_one_line(monkeypatch: pytest.MonkeyPatch, hub: InProcessHub) -> None:
     hub.generate()
-    books = httpx.get(f"{hub.url}{PERFORMANCE_PATH}", timeout=10).json()
+    books = web.get(f"{hub.url}{PERFORMANCE_PATH}", timeout=10).json()
     monkeypatch.setenv("AGENTCHAT_HUB_URL", hub.url)
     at = AppTest.from_file(APP, default_timeout=20).run()
     line = standings_data(at)  # drawn by the live chat element, in the agents' readable colours

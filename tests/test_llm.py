@@ -23,6 +23,7 @@ from agentchat.agents import BUILTIN_ROSTER
 from agentchat.generator.llm import plain_text
 from agentchat.market.round import MAX_ROUNDS_AT_MODEL
 from agentchat.message import MAX_CONTENT_CHARS, MAX_CONTENT_JSON_BYTES
+from tests.kit import web
 from tests.kit.fake_llm import MODEL, FakeLlm, spoken_by
 from tests.kit.hubs import InProcessHub, hub_env
 from tests.kit.paths import ROOT
@@ -186,7 +187,7 @@ def test_llm_phrasing_of_a_round_the_market_moved_past_is_dropped_for_the_simula
     asking.join(30)
     [message] = answers[0].json()["messages"]
     assert message["content"] != spoken_by("Claude Arbitrage")  # the offline text of the round it really is
-    books = httpx.get(f"{phrasing.url}/api/agents/performance", timeout=10).json()
+    books = web.get(f"{phrasing.url}/api/agents/performance", timeout=10).json()
     assert books["round"] == 2 and books["round_agents"] == ["claude_arbitrage"]
     assert message["meta"]["price"] == books["prices"][message["meta"]["symbol"]]
     assert phrasing.metric(FAILURES) == 0
@@ -198,7 +199,7 @@ CONCURRENT_ROUNDS = 45  # as in the report: every worker thread of the default p
 
 
 def health(hub: InProcessHub) -> dict[str, Any]:
-    response = httpx.get(f"{hub.url}/healthz", timeout=10)
+    response = web.get(f"{hub.url}/healthz", timeout=10)
     assert response.status_code == 200
     return dict(response.json())
 
@@ -235,7 +236,7 @@ def test_a_hanging_model_neither_holds_healthz_nor_more_than_a_few_rounds(
     lock = threading.Lock()
 
     def one_round() -> None:
-        response = httpx.post(f"{hub.url}/api/chat/generate", json={"agents": ["claude_arbitrage"]}, timeout=120)
+        response = web.post(f"{hub.url}/api/chat/generate", json={"agents": ["claude_arbitrage"]}, timeout=120)
         with lock:
             answers.append(response)
 

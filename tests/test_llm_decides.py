@@ -12,9 +12,9 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
 
+from tests.kit import web
 from tests.kit.fake_model import FakeModel, serving
 from tests.kit.hubs import InProcessHub
 from tests.kit.sse import SseReader
@@ -52,11 +52,11 @@ def test_the_models_valid_decision_is_the_trade_and_an_invalid_one_falls_back_to
     assert made.status_code == 201, made.text
     claude, gpt, gemini = made.json()["messages"]
     assert len(model.requests) == 3
-    market = httpx.get(f"{hub.url}/api/market", timeout=10).json()
+    market = web.get(f"{hub.url}/api/market", timeout=10).json()
     sol = next(item["price"] for item in market["symbols"] if item["symbol"] == "SOL")
     assert claude["content"] == VALID["message"] and claude["kind"] == "trade"
     assert claude["meta"] == {**claude["meta"], "symbol": "SOL", "side": "buy", "quantity": 10, "price": sol}
-    performance = httpx.get(f"{hub.url}/api/agents/performance", timeout=10).json()["agents"]
+    performance = web.get(f"{hub.url}/api/agents/performance", timeout=10).json()["agents"]
     claude_book = next(entry for entry in performance if entry["agent_id"] == "claude_arbitrage")
     assert [(p["symbol"], p["quantity"]) for p in claude_book["positions"]] == [("SOL", 10)]
     assert all(message["content"] not in (TOO_BIG["message"],) for message in (gpt, gemini))

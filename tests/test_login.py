@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, WebSocketRoute, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
+from tests.kit import web
 from tests.kit.browser import BROWSER_MARKS, Dashboard, card, wait_until_woken_by_its_stream
 from tests.kit.hubs import InProcessHub
 from tests.kit.ports import free_port
@@ -55,7 +55,7 @@ class OidcProvider:
         wait_answering(self.process, discovery, self.log_path.read_text, timeout=30)
 
     def add_user(self, sub: str, **claims: Any) -> None:
-        response = httpx.put(f"{self.url}/users/{quote(sub)}", json=claims, timeout=10)
+        response = web.put(f"{self.url}/users/{quote(sub)}", json=claims, timeout=10)
         assert response.status_code == 204, response.text
 
     def stop(self) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from agentchat.agents import BUILTIN_ROSTER
+from tests.kit import web
 from tests.kit.hubs import InProcessHub
 
 
@@ -39,11 +39,11 @@ def test_messages_with_nothing_new_keeps_last_id_at_since_id(hub: InProcessHub) 
 def test_etag_gives_304_until_something_new_arrives(hub: InProcessHub) -> None:
     hub.generate()
     url = f"{hub.url}/api/chat/messages"
-    first = httpx.get(url)
+    first = web.get(url)
     etag = first.headers["etag"]
-    unchanged = httpx.get(url, headers={"If-None-Match": etag})
+    unchanged = web.get(url, headers={"If-None-Match": etag})
     hub.generate(["claude_arbitrage"])
-    changed = httpx.get(url, headers={"If-None-Match": etag})
+    changed = web.get(url, headers={"If-None-Match": etag})
     assert unchanged.status_code == 304 and unchanged.content == b""
     assert changed.status_code == 200
     assert changed.headers["etag"] != etag
@@ -54,21 +54,21 @@ def test_etag_gives_304_until_something_new_arrives(hub: InProcessHub) -> None:
     [{"since_id": "x"}, {"since_id": "-1"}, {"limit": "0"}, {"limit": "1001"}, {"agents": "nobody"}],
 )
 def test_bad_parameter_is_a_400_with_a_json_error(hub: InProcessHub, params: dict[str, str]) -> None:
-    response = httpx.get(f"{hub.url}/api/chat/messages", params=params)
+    response = web.get(f"{hub.url}/api/chat/messages", params=params)
     assert response.status_code == 400
     body = response.json()
     assert set(body) == {"error", "detail"}
 
 
 def test_agents_lists_the_roster(hub: InProcessHub) -> None:
-    roster = httpx.get(f"{hub.url}/api/agents").json()
+    roster = web.get(f"{hub.url}/api/agents").json()
     assert [agent["id"] for agent in roster] == [agent.id for agent in BUILTIN_ROSTER]
     assert {"id": "claude_arbitrage", "name": "Claude Arbitrage", "color": "#A0826D", "strategy": "arbitrage"} in roster
     assert set(roster[0]) == {"id", "name", "color", "strategy"}
 
 
 def test_healthz_reports_database_bus_clients_and_uptime(hub: InProcessHub) -> None:
-    health = httpx.get(f"{hub.url}/healthz").json()
+    health = web.get(f"{hub.url}/healthz").json()
     assert health["status"] == "ok"
     assert health["database"] == "ok"
     assert health["bus"] == "ok"
@@ -77,7 +77,7 @@ def test_healthz_reports_database_bus_clients_and_uptime(hub: InProcessHub) -> N
 
 
 def test_metrics_are_prometheus_text_with_the_hub_counters(hub: InProcessHub) -> None:
-    response = httpx.get(f"{hub.url}/metrics")
+    response = web.get(f"{hub.url}/metrics")
     assert response.headers["content-type"].startswith("text/plain")
     for name in (
         "agentchat_clients_connected",
@@ -90,6 +90,6 @@ def test_metrics_are_prometheus_text_with_the_hub_counters(hub: InProcessHub) ->
 
 
 def test_unknown_path_is_a_json_404(hub: InProcessHub) -> None:
-    response = httpx.get(f"{hub.url}/api/nothing")
+    response = web.get(f"{hub.url}/api/nothing")
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"

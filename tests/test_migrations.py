@@ -11,13 +11,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
 from agentchat import migrate
 from agentchat.message import Draft, utc_now
 from agentchat.store import Store, create_store_engine
+from tests.kit import web
 from tests.kit.hubs import HubProcess, InProcessHub, hub_env
 from tests.kit.paths import ROOT
 
@@ -130,11 +130,11 @@ def test_a_database_of_the_previous_version_keeps_its_messages_and_its_books_sta
     engine.dispose()
     hub = start_hub(database_url=database_url)
     assert [m["content"] for m in hub.messages()["messages"]] == ["written before the market was stored"]
-    books = httpx.get(f"{hub.url}/api/agents/performance", timeout=10).json()
+    books = web.get(f"{hub.url}/api/agents/performance", timeout=10).json()
     assert books["round"] == 0
     assert {(entry["equity"], entry["trades"]) for entry in books["agents"]} == {(books["start_equity"], 0)}
     assert hub.generate().status_code == 201
-    assert httpx.get(f"{hub.url}/api/agents/performance", timeout=10).json()["round"] == 1
+    assert web.get(f"{hub.url}/api/agents/performance", timeout=10).json()["round"] == 1
 
 
 def test_unreachable_database_stops_db_upgrade_with_one_line() -> None:

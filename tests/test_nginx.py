@@ -15,12 +15,12 @@ import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
 from agentchat import RealtimeAgentMessages
 from agentchat.agents import BUILTIN_ROSTER
+from tests.kit import web
 from tests.kit.browser import CHROMIUM
 from tests.kit.hubs import HubProcess
 from tests.kit.paths import ROOT
@@ -97,7 +97,7 @@ def proxy(hubs: list[HubProcess], tmp_path: Path) -> Iterator[Nginx]:
 
 
 def generate(proxy: Nginx) -> list[dict[str, object]]:
-    response = httpx.post(f"{proxy.url}/api/chat/generate", json={}, timeout=10)
+    response = web.post(f"{proxy.url}/api/chat/generate", json={}, timeout=10)
     assert response.status_code == 201, response.text
     return list(response.json()["messages"])
 
@@ -115,9 +115,9 @@ def test_through_nginx_each_event_arrives_while_the_stream_stays_open(proxy: Ngi
 
 def test_a_same_origin_browser_post_through_nginx_is_not_taken_for_a_cross_site_one(proxy: Nginx) -> None:
     """The proxy passes the browser's Host on, so the hub's Origin check sees its own origin."""
-    response = httpx.post(f"{proxy.url}/api/chat/generate", json={}, headers={"Origin": proxy.url}, timeout=10)
+    response = web.post(f"{proxy.url}/api/chat/generate", json={}, headers={"Origin": proxy.url}, timeout=10)
     assert response.status_code == 201, response.text
-    refused = httpx.post(f"{proxy.url}/api/chat/generate", json={}, headers={"Origin": "http://elsewhere.example"})
+    refused = web.post(f"{proxy.url}/api/chat/generate", json={}, headers={"Origin": "http://elsewhere.example"})
     assert refused.status_code == 403 and refused.json()["error"] == "forbidden"
 
 
@@ -144,7 +144,7 @@ def test_with_no_hub_up_the_stream_still_answers_an_eventsource_with_unavailable
 ) -> None:
     for hub in hubs:
         hub.kill()
-    response = httpx.get(f"{proxy.url}/api/chat/stream", timeout=10)
+    response = web.get(f"{proxy.url}/api/chat/stream", timeout=10)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
     assert "retry: 3000\nevent: unavailable\n" in response.text

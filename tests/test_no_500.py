@@ -13,6 +13,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from tests.kit import web
 from tests.kit.hubs import InProcessHub
 
 
@@ -26,7 +27,7 @@ def assert_json_error(response: httpx.Response, status: int) -> dict[str, str]:
 
 @pytest.mark.parametrize("value", ["9223372036854775808", str(10**30), "١٢", "1_0", "-1", "+3", " ", "0x10"])
 def test_since_id_out_of_range_or_not_ascii_digits_is_a_400(hub: InProcessHub, value: str) -> None:
-    response = httpx.get(f"{hub.url}/api/chat/messages", params={"since_id": value})
+    response = web.get(f"{hub.url}/api/chat/messages", params={"since_id": value})
     if value == " ":
         assert response.status_code in (200, 400)
         return
@@ -34,15 +35,15 @@ def test_since_id_out_of_range_or_not_ascii_digits_is_a_400(hub: InProcessHub, v
 
 
 def test_the_largest_bigint_since_id_is_accepted(hub: InProcessHub) -> None:
-    response = httpx.get(f"{hub.url}/api/chat/messages", params={"since_id": str(2**63 - 1)})
+    response = web.get(f"{hub.url}/api/chat/messages", params={"since_id": str(2**63 - 1)})
     assert response.status_code == 200
 
 
 @pytest.mark.parametrize("value", ["9223372036854775808", "١٢", "1_0"])
 def test_last_event_id_out_of_range_is_a_json_400(hub: InProcessHub, value: str) -> None:
-    response = httpx.get(f"{hub.url}/api/chat/stream", headers={"Last-Event-ID": value.encode()})
+    response = web.get(f"{hub.url}/api/chat/stream", headers={"Last-Event-ID": value.encode()})
     assert_json_error(response, 400)
-    assert_json_error(httpx.get(f"{hub.url}/api/chat/stream", params={"last_event_id": value}), 400)
+    assert_json_error(web.get(f"{hub.url}/api/chat/stream", params={"last_event_id": value}), 400)
     assert "Traceback" not in hub.log()
 
 
@@ -57,12 +58,12 @@ def test_last_event_id_out_of_range_is_a_json_400(hub: InProcessHub, value: str)
     ids=["5000 digits", "8000 deep", "100 deep", "huge float"],
 )
 def test_over_deep_or_huge_numbers_in_json_are_a_400(hub: InProcessHub, body: bytes) -> None:
-    response = httpx.post(f"{hub.url}/api/chat/generate", content=body, headers={"Content-Type": "application/json"})
+    response = web.post(f"{hub.url}/api/chat/generate", content=body, headers={"Content-Type": "application/json"})
     assert_json_error(response, 400)
 
 
 def test_a_body_over_16_kib_is_a_413(hub: InProcessHub) -> None:
-    response = httpx.post(
+    response = web.post(
         f"{hub.url}/api/chat/generate", content=b" " * 20000, headers={"Content-Type": "application/json"}
     )
     assert_json_error(response, 413)
@@ -70,27 +71,27 @@ def test_a_body_over_16_kib_is_a_413(hub: InProcessHub) -> None:
 
 def test_an_empty_agent_id_in_the_body_is_a_400(hub: InProcessHub) -> None:
     for agents in ([""], ["claude_arbitrage,llama_maker"], [" claude_arbitrage"]):
-        assert_json_error(httpx.post(f"{hub.url}/api/chat/generate", json={"agents": agents}), 400)
+        assert_json_error(web.post(f"{hub.url}/api/chat/generate", json={"agents": agents}), 400)
     assert hub.messages()["messages"] == []
 
 
 def test_method_not_allowed_says_allow(hub: InProcessHub) -> None:
-    response = httpx.put(f"{hub.url}/api/chat/messages")
+    response = web.put(f"{hub.url}/api/chat/messages")
     assert_json_error(response, 405)
     assert "GET" in response.headers["allow"]
-    stream = httpx.delete(f"{hub.url}/api/chat/stream")
+    stream = web.delete(f"{hub.url}/api/chat/stream")
     assert_json_error(stream, 405)
     assert "GET" in stream.headers["allow"]
 
 
 def test_a_refused_cors_preflight_is_json(start_hub: Callable[..., InProcessHub]) -> None:
     hub = start_hub(cors_origins="https://viewer.example")
-    elsewhere = httpx.options(
+    elsewhere = web.options(
         f"{hub.url}/api/chat/generate",
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
     )
     assert_json_error(elsewhere, 403)
-    bad_header = httpx.options(
+    bad_header = web.options(
         f"{hub.url}/api/chat/generate",
         headers={
             "Origin": "https://viewer.example",
@@ -99,7 +100,7 @@ def test_a_refused_cors_preflight_is_json(start_hub: Callable[..., InProcessHub]
         },
     )
     assert_json_error(bad_header, 400)
-    allowed = httpx.options(
+    allowed = web.options(
         f"{hub.url}/api/chat/generate",
         headers={"Origin": "https://viewer.example", "Access-Control-Request-Method": "POST"},
     )
@@ -108,18 +109,18 @@ def test_a_refused_cors_preflight_is_json(start_hub: Callable[..., InProcessHub]
 
 
 def test_oversized_headers_are_a_json_431(hub: InProcessHub) -> None:
-    response = httpx.get(f"{hub.url}/healthz", headers={"X-Big": "a" * 40000})
+    response = web.get(f"{hub.url}/healthz", headers={"X-Big": "a" * 40000})
     assert_json_error(response, 431)
 
 
 def test_weak_and_star_if_none_match_give_304(hub: InProcessHub) -> None:
     hub.generate()
     url = f"{hub.url}/api/chat/messages"
-    etag = httpx.get(url).headers["etag"]
-    assert httpx.get(url, headers={"If-None-Match": f"W/{etag}"}).status_code == 304
-    assert httpx.get(url, headers={"If-None-Match": f'"other", W/{etag}'}).status_code == 304
-    assert httpx.get(url, headers={"If-None-Match": "*"}).status_code == 304
-    assert httpx.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+    etag = web.get(url).headers["etag"]
+    assert web.get(url, headers={"If-None-Match": f"W/{etag}"}).status_code == 304
+    assert web.get(url, headers={"If-None-Match": f'"other", W/{etag}'}).status_code == 304
+    assert web.get(url, headers={"If-None-Match": "*"}).status_code == 304
+    assert web.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
 
 
 def test_one_idempotency_key_with_another_body_is_a_422(hub: InProcessHub) -> None:
@@ -139,7 +140,7 @@ def test_a_crash_inside_the_stream_is_one_log_line_and_a_json_500(hub: InProcess
         raise RuntimeError("boom")
 
     hub.app.hub.store.bounds = broken  # type: ignore[method-assign, assignment]  # a fault inside the store's answer
-    response = httpx.get(f"{hub.url}/api/chat/stream", headers={"Last-Event-ID": "0"})
+    response = web.get(f"{hub.url}/api/chat/stream", headers={"Last-Event-ID": "0"})
     assert_json_error(response, 500)
     assert hub.log().count("unexpected error on GET /api/chat/stream") == 1
 
@@ -157,7 +158,7 @@ def test_raw_garbage_on_the_socket_never_gets_a_500(hub: InProcessHub) -> None:
 
 
 def test_a_body_key_that_is_a_lone_surrogate_is_a_400_naming_it(hub: InProcessHub) -> None:
-    response = httpx.post(
+    response = web.post(
         f"{hub.url}/api/chat/generate", content=b'{"\\ud800": 1}', headers={"Content-Type": "application/json"}
     )
     assert_json_error(response, 400)

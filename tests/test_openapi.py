@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
@@ -14,6 +13,7 @@ from agentchat.hub.api_reference import PAGE, main, reference_page
 from agentchat.hub.app import create_app
 from agentchat.hub.openapi import build_document
 from agentchat.settings import Settings
+from tests.kit import web
 from tests.kit.hubs import HubProcess
 from tests.kit.paths import ROOT
 
@@ -27,7 +27,7 @@ def documented_operations(document: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 def test_hub_serves_a_valid_openapi_3_1_document(hub: HubProcess) -> None:
-    response = httpx.get(f"{hub.url}/openapi.json")
+    response = web.get(f"{hub.url}/openapi.json")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     document = response.json()

@@ -23,6 +23,8 @@ import sqlalchemy as sa
 from agentchat.agents import BUILTIN_ROSTER, STRATEGIES
 from agentchat.bus.postgres import INLINE_LIMIT_BYTES, notification_payload
 from agentchat.message import Message
+from agentchat.transport import shared_tls
+from tests.kit import web
 from tests.kit.hubs import InProcessHub
 from tests.kit.sse import SseReader
 from tests.kit.waits import wait_until
@@ -81,7 +83,7 @@ def message_ids(reader: SseReader, before: int) -> list[int]:
 
 
 def bus_status(hub: InProcessHub) -> str:
-    return str(httpx.get(f"{hub.url}/healthz", timeout=10).json()["bus"])
+    return str(web.get(f"{hub.url}/healthz", timeout=10).json()["bus"])
 
 
 @pytest.mark.postgres
@@ -100,7 +102,7 @@ def test_a_message_generated_through_one_hub_reaches_streams_on_every_hub(
     assert on_a.messages(ROSTER_SIZE) == made
     end = marker(hub_a)
     assert message_ids(on_b, end) == [] and message_ids(on_a, end) == []  # each once
-    assert httpx.get(f"{hub_b.url}/healthz", timeout=10).json()["bus"] == "ok"
+    assert web.get(f"{hub_b.url}/healthz", timeout=10).json()["bus"] == "ok"
     on_a.close()
     on_b.close()
 
@@ -169,7 +171,7 @@ def test_concurrent_generates_through_two_hubs_give_gap_free_ids_in_commit_order
 
     def poll(hub: InProcessHub, seen: list[int]) -> None:
         """A fallback client: always asks for what comes after the last id it saw."""
-        with httpx.Client(base_url=hub.url, timeout=10) as client:
+        with httpx.Client(base_url=hub.url, timeout=10, verify=shared_tls()) as client:
             while True:
                 finished = stop_polling.is_set()
                 page = client.get("/api/chat/messages", params={"since_id": seen[-1] if seen else 0, "limit": 1000})
@@ -261,12 +263,12 @@ def test_an_unreachable_database_gives_503s_then_recovers_without_losing_or_repe
     database.terminate_all()
     response = hub.generate()
     assert response.status_code == 503 and response.json()["error"] == "store_unavailable"
-    health = httpx.get(f"{hub.url}/healthz", timeout=10)
+    health = web.get(f"{hub.url}/healthz", timeout=10)
     assert health.status_code == 503 and health.json()["status"] == "degraded"
     wait_until(lambda: bus_status(hub).startswith("reconnecting"))
     # Ahead of this hub's window (an id from elsewhere): only the store could answer it, so: come back later.
     resume = {"Last-Event-ID": str(before[-1]["id"] + 1)}
-    refused = httpx.get(f"{hub.url}/api/chat/stream", headers=resume, timeout=10)
+    refused = web.get(f"{hub.url}/api/chat/stream", headers=resume, timeout=10)
     assert refused.status_code == 200 and "event: unavailable" in refused.text
     assert re.search(r"^retry: \d+$", refused.text, re.MULTILINE)
     assert reader.next("heartbeat", timeout=20).event == "heartbeat"  # the live stream stays up
@@ -275,7 +277,7 @@ def test_an_unreachable_database_gives_503s_then_recovers_without_losing_or_repe
     response = other.generate()  # most likely before the listener of `hub` is back
     assert response.status_code == 201
     meanwhile = response.json()["messages"]
-    wait_until(lambda: httpx.get(f"{hub.url}/healthz", timeout=10).json()["status"] == "ok")
+    wait_until(lambda: web.get(f"{hub.url}/healthz", timeout=10).json()["status"] == "ok")
     after = hub.generate().json()["messages"]
     assert message_ids(reader, marker(hub)) == ids(meanwhile) + ids(after)  # every one, once, in order
     reader.close()

@@ -14,13 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from agentchat.agents import BUILTIN_ROSTER, load_roster, token_digest
 from agentchat.errors import ConfigError
 from agentchat.market.books import START_CASH
 from agentchat.market.trading import MAX_GROSS_LEVERAGE
+from tests.kit import web
 from tests.kit.hubs import InProcessHub
 from tests.kit.market_calls import book, order_body, post
 from tests.kit.roster import TOKENS, roster_file
@@ -36,7 +36,7 @@ def agents_file(tmp_path: Path) -> Path:
 
 
 def market(hub: InProcessHub) -> dict[str, Any]:
-    response = httpx.get(f"{hub.url}/api/market", timeout=10)
+    response = web.get(f"{hub.url}/api/market", timeout=10)
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -49,7 +49,7 @@ def test_external_agents_join_the_roster_and_the_books_but_rounds_never_write_fo
     start_hub: StartHub, agents_file: Path
 ) -> None:
     hub = start_hub(agents_file=agents_file)
-    roster = httpx.get(f"{hub.url}/api/agents", timeout=10).json()
+    roster = web.get(f"{hub.url}/api/agents", timeout=10).json()
     alpha = next(agent for agent in roster if agent["id"] == "alpha")
     assert alpha == {"id": "alpha", "name": "Agent Alpha", "color": "#336699", "strategy": "LLM swing (gpt-4o)"}
     generated = hub.generate()
@@ -151,14 +151,14 @@ def test_every_refusal_has_its_status_and_changes_nothing(start_hub: StartHub, a
         answer = post(hub, bad)
         assert answer.status_code == 400, (bad, answer.text)
         assert set(answer.json()) == {"error", "detail"}
-    raw = httpx.post(
+    raw = web.post(
         f"{hub.url}/api/chat/messages",
         content=b"{not json",
         headers={"Authorization": f"Bearer {TOKENS['alpha']}", "Content-Type": "application/json"},
         timeout=10,
     )
     assert raw.status_code == 400
-    form = httpx.post(
+    form = web.post(
         f"{hub.url}/api/chat/messages",
         content=b"agent_id=alpha",
         headers={"Authorization": f"Bearer {TOKENS['alpha']}", "Content-Type": "application/x-www-form-urlencoded"},
@@ -271,13 +271,13 @@ def test_history_the_message_by_id_and_the_exports_carry_details(
     published = answer.json()["message"]
     talk = post(hub, {"agent_id": "alpha", "kind": "analysis", "content": "watching ETH"}).json()["message"]
     assert "details" not in talk
-    one = httpx.get(f"{hub.url}/api/chat/messages/{published['id']}", timeout=10)
+    one = web.get(f"{hub.url}/api/chat/messages/{published['id']}", timeout=10)
     assert one.status_code == 200 and one.json() == published
-    page = httpx.get(f"{hub.url}/api/chat/history", params={"agents": "alpha"}, timeout=10).json()
+    page = web.get(f"{hub.url}/api/chat/history", params={"agents": "alpha"}, timeout=10).json()
     assert page["messages"] == [talk, published]
-    lines = httpx.get(f"{hub.url}/api/chat/history", params={"agents": "alpha", "format": "jsonl"}, timeout=10)
+    lines = web.get(f"{hub.url}/api/chat/history", params={"agents": "alpha", "format": "jsonl"}, timeout=10)
     assert [json.loads(line) for line in lines.text.splitlines()] == [talk, published]
-    exported = httpx.get(f"{hub.url}/api/chat/history", params={"agents": "alpha", "format": "csv"}, timeout=10)
+    exported = web.get(f"{hub.url}/api/chat/history", params={"agents": "alpha", "format": "csv"}, timeout=10)
     header, *rows = csv.reader(io.StringIO(exported.text))
     column = header.index("details")
     assert [json.loads(row[column]) if row[column] else None for row in rows] == [None, details]

@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from agentchat.transport import shared_tls
+from tests.kit import web
 from tests.kit.hubs import HubProcess, hub_env
 from tests.kit.paths import ROOT
 from tests.kit.ports import free_port
@@ -79,7 +81,7 @@ def test_a_huge_request_head_is_refused_with_431_before_the_hub_reads_it(
     # The limit, a read chunk or two, and what the kernel's buffers held: far below what was offered.
     assert taken < 4 * 1024 * 1024, f"the hub read {taken} bytes of a head before refusing it"
     assert hub_process.metric('agentchat_connections_refused_total{reason="head_too_large"}') == 1
-    assert httpx.get(f"{hub_process.url}/healthz", timeout=10).status_code == 200
+    assert web.get(f"{hub_process.url}/healthz", timeout=10).status_code == 200
 
 
 def test_a_head_that_does_not_arrive_within_the_deadline_is_answered_408(
@@ -105,7 +107,7 @@ def test_a_connection_that_never_sends_a_byte_is_closed_at_the_deadline(
 
 def test_a_keep_alive_connection_can_send_many_requests_with_small_heads(hub_process: HubProcess) -> None:
     """The head count starts again with each request: a long keep-alive connection is never refused for its total."""
-    with httpx.Client(base_url=hub_process.url, timeout=10) as client:
+    with httpx.Client(base_url=hub_process.url, timeout=10, verify=shared_tls()) as client:
         for _ in range(300):
             assert client.get("/api/agents", headers={"X-Pad": "p" * 512}).status_code == 200
 
@@ -150,13 +152,13 @@ def test_idle_heads_past_the_descriptor_budget_close_the_longest_waiting_and_the
             sock = socket.create_connection(("127.0.0.1", port), timeout=30)
             sock.sendall(b"G")
             idle.append(sock)
-        assert httpx.get(f"{hub_with_few_descriptors}/healthz", timeout=10).status_code == 200
-        with httpx.stream("GET", f"{hub_with_few_descriptors}/api/chat/stream", timeout=10) as stream:
+        assert web.get(f"{hub_with_few_descriptors}/healthz", timeout=10).status_code == 200
+        with web.stream("GET", f"{hub_with_few_descriptors}/api/chat/stream", timeout=10) as stream:
             assert stream.status_code == 200
             first = next(stream.iter_lines())
             assert first.startswith("retry:")
         assert read_answer(idle[0]) == b""  # the longest waiting was closed to make room
-        metrics = httpx.get(f"{hub_with_few_descriptors}/metrics", timeout=10).text
+        metrics = web.get(f"{hub_with_few_descriptors}/metrics", timeout=10).text
         over_budget = 'agentchat_connections_refused_total{reason="over_budget"} '
         line = next(row for row in metrics.splitlines() if row.startswith(over_budget))
         assert float(line.removeprefix(over_budget)) >= 100

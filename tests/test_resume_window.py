@@ -14,12 +14,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
 from agentchat.message import Draft, parse_timestamp
 from agentchat.store import Store, create_store_engine
+from tests.kit import web
 from tests.kit.hubs import InProcessHub
 from tests.kit.sse import SseReader
 from tests.kit.waits import wait_until
@@ -200,7 +200,7 @@ def test_each_stream_gets_a_retry_within_the_configured_range(start_hub: StartHu
     hub = start_hub(stream_retry_min_ms=1500, stream_retry_max_ms=1600)
     values = []
     for _ in range(30):
-        with httpx.stream("GET", stream_url(hub), timeout=5) as response:
+        with web.stream("GET", stream_url(hub), timeout=5) as response:
             values.append(int(next(response.iter_lines()).removeprefix("retry: ")))
     assert all(1500 <= value <= 1600 for value in values)
     assert len(set(values)) > 1
@@ -212,7 +212,7 @@ def test_a_resume_inside_the_window_while_the_store_file_is_gone_is_told_to_come
     away = database.with_name(database.name + ".away")
     database.rename(away)
     try:
-        answer = httpx.get(stream_url(hub), headers={"Last-Event-ID": str(made[0])}, timeout=10)
+        answer = web.get(stream_url(hub), headers={"Last-Event-ID": str(made[0])}, timeout=10)
     finally:
         away.rename(database)
     assert answer.status_code == 200 and "event: unavailable" in answer.text

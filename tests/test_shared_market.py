@@ -12,7 +12,6 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import httpx
 import pytest
 
 from agentchat.agents import BUILTIN_ROSTER
@@ -21,6 +20,7 @@ from agentchat.market.books import Book
 from agentchat.market.prices import Market
 from agentchat.market.storage import SimulationStore
 from agentchat.store import create_store_engine
+from tests.kit import web
 from tests.kit.hubs import InProcessHub
 from tests.kit.market_calls import generate, performance
 from tests.kit.market_replay import book_entry, fill_from_meta, ranked_entries
@@ -176,11 +176,11 @@ def test_equity_has_one_point_per_round_and_since_keeps_the_later_ones(start_hub
     hub = start_hub()
     for _ in range(3):
         generate(hub)
-    points = httpx.get(f"{hub.url}/api/agents/llama_maker/equity", timeout=10).json()["points"]
+    points = web.get(f"{hub.url}/api/agents/llama_maker/equity", timeout=10).json()["points"]
     assert [point["round"] for point in points] == [1, 2, 3]
     reported = {entry["agent_id"]: entry["equity"] for entry in performance(hub)["agents"]}
     assert points[-1]["equity"] == reported["llama_maker"]
-    later = httpx.get(f"{hub.url}/api/agents/llama_maker/equity", params={"since": points[0]["at"]}, timeout=10)
+    later = web.get(f"{hub.url}/api/agents/llama_maker/equity", params={"since": points[0]["at"]}, timeout=10)
     assert [point["round"] for point in later.json()["points"]] == [2, 3]
 
 
@@ -193,7 +193,7 @@ def test_equity_has_one_point_per_round_and_since_keeps_the_later_ones(start_hub
     ],
 )
 def test_bad_equity_requests_get_a_json_error(start_hub: StartHub, path: str, status: int, code: str) -> None:
-    response = httpx.get(f"{start_hub().url}{path}", timeout=10)
+    response = web.get(f"{start_hub().url}{path}", timeout=10)
     assert response.status_code == status
     assert response.json()["error"] == code and response.json()["detail"]
 

@@ -13,11 +13,11 @@ from collections.abc import Callable, MutableMapping
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
 import pytest
 
 from agentchat.hub.fanout import Mode
 from agentchat.hub.sockets import AsgiSocket, Chunk, UvicornSocket, Write, open_socket
+from tests.kit import web
 from tests.kit.hubs import InProcessHub
 from tests.kit.waits import wait_until
 
@@ -99,7 +99,7 @@ def test_uvicorn_streams_go_straight_to_the_socket_under_httptools_and_through_s
     hub = start_hub(hub_http=http)
     app = hub.app
     assert app is not None
-    with httpx.stream("GET", f"{hub.url}/api/chat/stream") as response:
+    with web.stream("GET", f"{hub.url}/api/chat/stream") as response:
         lines = response.iter_lines()  # kept: a collected iterator would close the stream
         assert next(lines).startswith("retry: ")
         wait_until(lambda: len(app.hub.fanout) == 1)

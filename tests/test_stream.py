@@ -9,10 +9,10 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
+from tests.kit import web
 from tests.kit.hubs import InProcessHub
 from tests.kit.sse import SseReader
 
@@ -27,7 +27,7 @@ def stream_url(hub: InProcessHub, query: str = "") -> str:
 
 
 def test_stream_headers_say_event_stream_uncached_and_unbuffered(hub: InProcessHub) -> None:
-    with httpx.stream("GET", stream_url(hub), timeout=5) as response:
+    with web.stream("GET", stream_url(hub), timeout=5) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         assert response.headers["cache-control"] == "no-cache"
@@ -36,7 +36,7 @@ def test_stream_headers_say_event_stream_uncached_and_unbuffered(hub: InProcessH
 
 
 def test_stream_starts_with_retry_then_ready(hub: InProcessHub) -> None:
-    with httpx.stream("GET", stream_url(hub), timeout=5) as response:
+    with web.stream("GET", stream_url(hub), timeout=5) as response:
         first = next(response.iter_lines())
         assert first == "retry: 3000"  # the contract's first bytes, unless a range is configured
     reader = SseReader(stream_url(hub)).start()
@@ -93,14 +93,14 @@ def test_agents_filter_sends_only_those_agents(hub: InProcessHub) -> None:
 
 
 def test_unknown_agent_in_filter_is_a_400_with_a_json_error(hub: InProcessHub) -> None:
-    response = httpx.get(stream_url(hub, "?agents=claude_arbitrage,nobody"), timeout=5)
+    response = web.get(stream_url(hub, "?agents=claude_arbitrage,nobody"), timeout=5)
     assert response.status_code == 400
     assert response.json()["error"] == "unknown_agent"
     assert "nobody" in response.json()["detail"]
 
 
 def test_bad_last_event_id_is_a_400(hub: InProcessHub) -> None:
-    response = httpx.get(stream_url(hub), headers={"Last-Event-ID": "seven"}, timeout=5)
+    response = web.get(stream_url(hub), headers={"Last-Event-ID": "seven"}, timeout=5)
     assert response.status_code == 400
     assert response.json()["error"] == "bad_request"
 

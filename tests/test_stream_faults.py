@@ -14,9 +14,9 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import sqlalchemy as sa
 
+from tests.kit import web
 from tests.kit.hubs import InProcessHub
 from tests.kit.sse import SseReader
 from tests.kit.waits import wait_until
@@ -57,12 +57,12 @@ def test_head_on_the_stream_answers_at_once_and_keeps_the_connection_usable(hub:
     assert rest.startswith(b"HTTP/1.1 200"), rest[:200]
     assert b'"status":"ok"' in rest
     for _ in range(20):
-        assert httpx.head(f"{hub.url}/api/chat/stream", timeout=5).status_code == 200
+        assert web.head(f"{hub.url}/api/chat/stream", timeout=5).status_code == 200
     assert hub.metric("agentchat_clients_connected") == 0
 
 
 def test_retry_is_in_the_same_event_block_as_ready(hub: InProcessHub) -> None:
-    with httpx.stream("GET", f"{hub.url}/api/chat/stream", timeout=5) as response:
+    with web.stream("GET", f"{hub.url}/api/chat/stream", timeout=5) as response:
         lines = response.iter_lines()
         first, second = next(lines), next(lines)
         assert re.fullmatch(r"retry: \d+", first) and second == "event: ready"
@@ -111,7 +111,7 @@ def test_a_removed_sqlite_file_is_a_503_and_the_stream_says_unavailable(hub: InP
             os.unlink(with_suffix)
     refused = hub.generate(["claude_arbitrage"])
     assert refused.status_code == 503 and refused.json()["error"] == "store_unavailable"
-    health = httpx.get(f"{hub.url}/healthz", timeout=10)
+    health = web.get(f"{hub.url}/healthz", timeout=10)
     assert health.status_code == 503 and "removed" in health.json()["database"]
     answer = raw_stream(hub, "Last-Event-ID: 1\r\n")
     head, _, body = answer.partition(b"\r\n\r\n")
@@ -145,7 +145,7 @@ def test_past_the_stream_cap_a_stream_is_told_to_come_back(start_hub: Callable[.
     answer = raw_stream(hub)
     assert answer.startswith(b"HTTP/1.1 200")
     assert re.search(rb"retry: \d+\nevent: unavailable\n", answer) and b"hub_full" in answer
-    assert httpx.get(f"{hub.url}/healthz").status_code == 200
+    assert web.get(f"{hub.url}/healthz").status_code == 200
     assert hub.metric("agentchat_stream_cap") == 2
     assert hub.metric('agentchat_streams_refused_total{reason="full"}') == 1
     assert "stream cap of 2 reached" in hub.log()

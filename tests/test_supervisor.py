@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import pytest
 
 from agentchat.agents import BUILTIN_ROSTER
+from tests.kit import web
 from tests.kit.hubs import hub_env
 from tests.kit.netstat import listening_addresses
 from tests.kit.paths import ROOT
@@ -87,7 +87,7 @@ class Run:
         return int(found.group(1))
 
     def messages(self) -> list[object]:
-        return list(httpx.get(f"{self.hub_url}/api/chat/messages", timeout=5).json()["messages"])
+        return list(web.get(f"{self.hub_url}/api/chat/messages", timeout=5).json()["messages"])
 
 
 @pytest.fixture
@@ -128,8 +128,8 @@ def test_run_brings_up_hub_scheduler_and_dashboard_and_sigint_leaves_no_process(
 ) -> None:
     run = start_run(dashboard=True)
     run.wait_for_line("Ctrl-C stops all three")
-    assert httpx.get(f"{run.hub_url}/healthz", timeout=5).status_code == 200
-    assert httpx.get(f"{run.dashboard_url}/_stcore/health", timeout=5).status_code == 200
+    assert web.get(f"{run.hub_url}/healthz", timeout=5).status_code == 200
+    assert web.get(f"{run.dashboard_url}/_stcore/health", timeout=5).status_code == 200
     assert listening_addresses(int(run.dashboard_url.rsplit(":", 1)[1])) == {"127.0.0.1"}  # the default host
     wait_until(lambda: len(run.messages()) == len(BUILTIN_ROSTER), timeout=60)  # the first round, unasked
     children = descendants(run.process.pid)
@@ -158,7 +158,7 @@ def test_the_run_command_serves_the_real_dashboard_and_stops_everything_on_sigin
     run = Run(process, log_path, f"http://127.0.0.1:{hub_port}", f"http://127.0.0.1:{dashboard_port}")
     try:
         run.wait_for_line("Ctrl-C stops all three")
-        assert httpx.get(f"{run.dashboard_url}/_stcore/health", timeout=5).status_code == 200
+        assert web.get(f"{run.dashboard_url}/_stcore/health", timeout=5).status_code == 200
         wait_until(lambda: len(run.messages()) == len(BUILTIN_ROSTER), timeout=60)
         children = descendants(process.pid)
         process.send_signal(signal.SIGINT)

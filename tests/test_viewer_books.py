@@ -11,9 +11,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 from playwright.sync_api import Browser, Page, expect
 
+from tests.kit import web
 from tests.kit.browser import BROWSER_MARKS, PAGE_POLL_MS
 from tests.kit.hubs import InProcessHub
 
@@ -24,7 +24,7 @@ HELD_BOOKS = "el => el.client && el.client.books ? JSON.stringify(el.client.book
 
 
 def performance(hub: InProcessHub) -> list[dict[str, Any]]:
-    response = httpx.get(f"{hub.url}/api/agents/performance", timeout=10)
+    response = web.get(f"{hub.url}/api/agents/performance", timeout=10)
     assert response.status_code == 200, response.text
     return list(response.json()["agents"])
 

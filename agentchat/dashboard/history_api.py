@@ -17,6 +17,7 @@ from agentchat.dashboard.hub_api import START_HINT
 from agentchat.errors import AgentchatError, HubUnreachable
 from agentchat.history import HistoryFilter
 from agentchat.http_errors import describe_error, describe_response, json_body, refusal
+from agentchat.transport import shared_tls
 
 __all__ = ["EXPORT_TIMEOUT_SECONDS", "HistoryPage", "export", "read_history_page"]
 
@@ -39,7 +40,7 @@ def _params(selection: HistoryFilter, before_id: int | None, limit: int | None, 
 
 def _get(hub_url: str, params: dict[str, str], timeout: float) -> httpx.Response:
     try:
-        response = httpx.get(f"{hub_url}{HISTORY_PATH}", params=params, timeout=timeout)
+        response = httpx.get(f"{hub_url}{HISTORY_PATH}", params=params, timeout=timeout, verify=shared_tls())
     except httpx.HTTPError as error:
         raise HubUnreachable(f"the hub at {hub_url} is unreachable ({describe_error(error)}); {START_HINT}") from None
     if not response.is_success:

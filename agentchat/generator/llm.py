@@ -48,6 +48,7 @@ from agentchat.market.prices import MarketSnapshot
 from agentchat.market.state import SimulationState
 from agentchat.message import MAX_CONTENT_CHARS, MAX_CONTENT_JSON_BYTES, Draft, Message
 from agentchat.settings import Settings
+from agentchat.transport import shared_tls
 
 __all__ = ["BadAnswer", "LlmGenerator", "answer_text", "persona_prompt", "plain_text", "situation_prompt"]
 
@@ -216,7 +217,8 @@ class LlmGenerator:
         self, agents: Sequence[Agent], drafts: list[Draft], market: MarketSnapshot, recent: Sequence[Message]
     ) -> list[Draft]:
         limit = asyncio.Semaphore(MAX_CONCURRENT_CALLS)
-        async with httpx.AsyncClient(headers=self._headers, timeout=self.timeout_seconds) as client:
+        client = httpx.AsyncClient(headers=self._headers, timeout=self.timeout_seconds, verify=shared_tls())
+        async with client:
 
             async def phrase(agent: Agent, draft: Draft) -> tuple[Draft, str | None]:
                 async with limit:

@@ -26,6 +26,7 @@ from agentchat.errors import BadRequest
 from agentchat.hub.publish import PublishRequest
 from agentchat.market.books import Book
 from agentchat.market.prices import MarketSnapshot
+from agentchat.transport import shared_tls
 
 __all__ = ["DECISION_PROMPT", "ModelDecider", "decision_request"]
 
@@ -122,7 +123,7 @@ class ModelDecider:
             "response_format": {"type": "json_object"},
         }
         try:
-            response = httpx.post(self.url, json=body, headers=self.headers, timeout=self.timeout)
+            response = httpx.post(self.url, json=body, headers=self.headers, timeout=self.timeout, verify=shared_tls())
             response.raise_for_status()
             if len(response.content) > MAX_ANSWER_BYTES:
                 return None

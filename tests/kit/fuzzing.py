@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+from tests.kit import web
 
 MAX_STREAM_EVENTS = 3  # `ready`, then a message or a heartbeat: the hub under test beats every 0.1 s
 
@@ -76,7 +76,7 @@ def run_schemathesis(
     """Fuzz every operation of the hub at `hub_url` (whose generate token is `token`) with every check."""
     workdir.mkdir(parents=True, exist_ok=True)
     document = workdir / "openapi.json"
-    document.write_text(json.dumps(httpx.get(f"{hub_url}/openapi.json", timeout=10).json()))
+    document.write_text(json.dumps(web.get(f"{hub_url}/openapi.json", timeout=10).json()))
     config = workdir / "schemathesis.toml"
     config.write_text(CONFIG.format(max_stream_events=MAX_STREAM_EVENTS, token=token))
     report = workdir / "report.json"

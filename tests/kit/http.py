@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from agentchat.contract import GENERATE_PATH, MESSAGES_PATH, METRICS_PATH
+from tests.kit import web
 
 
 class HubClientMixin:
@@ -20,15 +21,15 @@ class HubClientMixin:
 
     def generate(self, agents: Iterable[str] | None = None, **headers: str) -> httpx.Response:
         body = {"agents": list(agents)} if agents is not None else None
-        return httpx.post(f"{self.url}{GENERATE_PATH}", json=body, headers=headers, timeout=30)
+        return web.post(f"{self.url}{GENERATE_PATH}", json=body, headers=headers, timeout=30)
 
     def messages(self, **params: Any) -> dict[str, Any]:
-        response = httpx.get(f"{self.url}{MESSAGES_PATH}", params=params, timeout=10)
+        response = web.get(f"{self.url}{MESSAGES_PATH}", params=params, timeout=10)
         response.raise_for_status()
         return dict(response.json())
 
     def metric(self, name: str) -> float:
-        text = httpx.get(f"{self.url}{METRICS_PATH}", timeout=10).text
+        text = web.get(f"{self.url}{METRICS_PATH}", timeout=10).text
         for line in text.splitlines():
             if line.startswith(name + " ") or line.startswith(name + "{"):
                 return float(line.rsplit(" ", 1)[1])

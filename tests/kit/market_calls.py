@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from tests.kit import web
 from tests.kit.hubs import InProcessHub
 from tests.kit.roster import TOKENS
 
@@ -15,7 +16,7 @@ __all__ = ["book", "generate", "order_body", "performance", "post"]
 
 
 def performance(hub: InProcessHub) -> dict[str, Any]:
-    response = httpx.get(f"{hub.url}/api/agents/performance", timeout=10)
+    response = web.get(f"{hub.url}/api/agents/performance", timeout=10)
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -30,11 +31,11 @@ def post(hub: InProcessHub, body: Any, token: str | None = TOKENS["alpha"], **he
     sent = dict(headers)
     if token is not None:
         sent["Authorization"] = f"Bearer {token}"
-    return httpx.post(f"{hub.url}/api/chat/messages", json=body, headers=sent, timeout=30)
+    return web.post(f"{hub.url}/api/chat/messages", json=body, headers=sent, timeout=30)
 
 
 def book(hub: InProcessHub, agent_id: str) -> dict[str, Any]:
-    response = httpx.get(f"{hub.url}/api/agents/performance", timeout=10)
+    response = web.get(f"{hub.url}/api/agents/performance", timeout=10)
     assert response.status_code == 200, response.text
     return dict(next(entry for entry in response.json()["agents"] if entry["agent_id"] == agent_id))
 

@@ -19,12 +19,17 @@ from typing import Any
 import httpx
 import sseclient
 
+from agentchat.transport import shared_tls
+
 
 @dataclass
 class Event:
     event: str
     data: Any
     id: str | None
+
+
+_TIMEOUT = httpx.Timeout(60, connect=5)
 
 
 @dataclass
@@ -36,7 +41,7 @@ class SseReader:
     events: queue.Queue[Event] = field(default_factory=queue.Queue)
     ended: threading.Event = field(default_factory=threading.Event)
     response: httpx.Response | None = None
-    _client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=httpx.Timeout(60, connect=5)))
+    _client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=_TIMEOUT, verify=shared_tls()))
 
     def start(self) -> SseReader:
         request = self._client.build_request("GET", self.url, headers=self.headers)

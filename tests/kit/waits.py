@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from tests.kit import web
+
 
 def wait_until(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
     """Poll `condition` until it returns something truthy (and return that); fail the test after `timeout`."""
@@ -29,7 +31,7 @@ def wait_until(condition: Callable[[], Any], timeout: float = 30.0, interval: fl
 def answers(url: str) -> bool:
     """Whether `url` answers 200 within a second (a refused or silent server does not)."""
     try:
-        return httpx.get(url, timeout=1).status_code == 200
+        return web.get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
 
