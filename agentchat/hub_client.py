@@ -40,6 +40,9 @@ from agentchat.transport import shared_tls, stream_transport
 __all__ = ["DEFAULT_TIMEOUT_SECONDS", "HubClient", "generate_timeout"]
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
+# An idle connection is dropped well before the hub closes it (uvicorn's keep-alive timeout, 5 s), so a
+# request never goes out on a connection the hub is closing at that moment.
+_KEEP_ALIVE_BELOW_THE_HUBS = httpx.Limits(keepalive_expiry=2.0)
 
 
 def generate_timeout(llm_timeout_seconds: float) -> httpx.Timeout:
@@ -51,7 +54,9 @@ class HubClient:
     """One hub's HTTP API over httpx; each method is one request and returns httpx's response.
 
     `timeout` bounds each request (the connect, and each read); `token` goes with generate only.
-    Use it from one thread at a time, but for `EventStream.shutdown`. Close it (or use `with`).
+    Its plain requests may come from several threads at once (httpx's client may be shared between
+    threads; the dashboard shares one per hub); open streams from one thread at a time, but for
+    `EventStream.shutdown`. Close it (or use `with`).
     """
 
     def __init__(
@@ -60,7 +65,9 @@ class HubClient:
         self.hub_url = hub_url.rstrip("/")
         self.token = token
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        self._http = httpx.Client(base_url=self.hub_url, timeout=self.timeout, verify=shared_tls())
+        self._http = httpx.Client(
+            base_url=self.hub_url, timeout=self.timeout, verify=shared_tls(), limits=_KEEP_ALIVE_BELOW_THE_HUBS
+        )
         self._streams: httpx.Client | None = None  # made on the first `open_stream`
 
     def generate(self, agent_ids: Sequence[str] | None = None, idempotency_key: str | None = None) -> httpx.Response:

@@ -12,6 +12,7 @@ Markdown directives, so anything but `#RRGGBB` is replaced rather than trusted.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,16 @@ DEFAULT_TIMEOUT_SECONDS = 5.0
 FALLBACK_COLOR = "#9E9E9E"
 START_HINT = "start it with `python -m agentchat hub` (or `make run` for hub, scheduler and dashboard together)"
 _HEX_COLOR = re.compile(r"#[0-9A-Fa-f]{6}")  # the roster's own rule (agentchat.agents)
+
+
+@functools.cache
+def _client(hub_url: str, token: str | None, timeout_seconds: float) -> HubClient:
+    """The process's one client for a hub, token and timeout, shared by every session's script thread.
+
+    A client per request cost more than the request to a local hub (httpx reads the proxy settings
+    from the environment and builds a pool at every client), and the live area asks for the books
+    at every round; a shared one also keeps its connections alive between requests."""
+    return HubClient(hub_url, token, timeout_seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +121,7 @@ class HubApi:
 
     def _send(self, request: Callable[[HubClient], httpx.Response]) -> httpx.Response:
         try:
-            with HubClient(self.hub_url, self.token, self.timeout_seconds) as hub:
-                return request(hub)
+            return request(_client(self.hub_url, self.token, self.timeout_seconds))
         except httpx.HTTPError as error:
             raise HubUnreachable(
                 f"the hub at {self.hub_url} is unreachable ({describe_error(error)}); {START_HINT}"

@@ -135,8 +135,10 @@ function mountWake({ data, parentElement, setTriggerValue, setStateValue }) {
 }
 
 /** One module for the dashboard's elements: the wake-up is the one whose data has `hub_url`, the standings
- * line the one with `standings`, the live chat the other. */
-export default function (args) {
+ * line the one with `standings`, the live chat the other. Each element's data comes as a one-item list
+ * (`board.mount` says why). */
+export default function (given) {
+  const args = { ...given, data: Array.isArray(given.data) ? given.data[0] : given.data };
   if (args.data && typeof args.data.hub_url === "string") return mountWake(args);
   if (args.data && Array.isArray(args.data.standings)) return mountStandings(args);
   return mountBoard(args);

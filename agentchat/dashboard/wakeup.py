@@ -90,9 +90,10 @@ def mount(hub_url: str, clock_seconds: float | None, since: int, poll_seconds: f
     `since`: the last id the session's feed has read (a new stream starts after it); `poll_seconds`:
     how often the browser's client polls while its stream is down.
     """
-    _element(
-        key=KEY,
-        data={
+    board.mount(
+        _element,
+        KEY,
+        {
             "hub_url": hub_url,
             "clock_ms": round(clock_seconds * 1000) if clock_seconds else 0,
             "since": since,

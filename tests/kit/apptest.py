@@ -50,7 +50,7 @@ def standings_data(at: AppTest) -> dict[str, Any]:
 def _element_data(at: AppTest, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
     for element in at.get("bidi_component"):
         if element.proto.component_name == "agentchat_board":
-            data: dict[str, Any] = json.loads(element.proto.json)
+            data: dict[str, Any] = json.loads(element.proto.json)[0]  # a one-item list (`board.mount`)
             if wanted(data):
                 return data
     return {}
