@@ -187,7 +187,7 @@ def test_diagnostics_says_the_session_redraws_on_change(
 ) -> None:
     page = open_page()
     page.get_by_role("link", name="Diagnostics").click()
-    expect(page.get_by_text("Redraw on change: the browser holds a stream")).to_be_visible(timeout=10_000)
+    expect(page.get_by_text("Redraw on change: the browser holds a stream")).to_be_visible(timeout=SHOWN_MS)
 
 
 def test_with_sse_off_the_page_polls_and_says_so(

@@ -92,25 +92,24 @@ function retime(entry) {
   entry.clockMsRunning = wanted;
 }
 
-// What each mount point last reported as its state: a state value set again, even unchanged, is a rerun.
-const reported = new WeakMap();
-
 /** The wake-up element: invisible; reports `link` (and `role`) as state, and `news` as a trigger.
  *
- * Streamlit calls this again whenever the element's data changes (its `since` moves with every
- * message), so the state is set only when it differs from what this mount point last set: setting
- * it again would rerun the fragment a second time for every message. */
-function mountWake({ data, parentElement, setTriggerValue, setStateValue }) {
+ * The state is set when it differs from what the session read of it in the run that drew the element
+ * (`data.link`, `data.role`), not at every call: Streamlit calls this again whenever the element's data
+ * changes (its `since` moves with every message), and a state value set again, even unchanged, reruns
+ * the fragment a second time for every message. A session that lost the value (a page switch drops an
+ * element's state, or a value set just before it) is told again by the next call. */
+function mountWake({ data, setTriggerValue, setStateValue }) {
   const hub = hubBase(data.hub_url);
   const entry = wakeEntry(hub, Number(data.since) || 0, Number(data.poll_seconds) || 45);
   clearTimeout(entry.closeTimer);
   entry.listeners.clear(); // this mount's callbacks replace the last one's
+  let told = { link: data.link ?? null, role: data.role ?? "" };
   const listener = (kind) => {
     if (kind === "state") {
       const link = entry.state === "open" ? "open" : `down: ${entry.reason}`;
-      const last = reported.get(parentElement);
-      if (last && last.link === link && last.role === entry.role) return;
-      reported.set(parentElement, { link, role: entry.role });
+      if (told.link === link && told.role === entry.role) return;
+      told = { link, role: entry.role };
       setStateValue("link", link);
       setStateValue("role", entry.role);
       return;

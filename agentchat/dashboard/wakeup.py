@@ -88,8 +88,10 @@ def mount(hub_url: str, clock_seconds: float | None, since: int, poll_seconds: f
 
     `clock_seconds`: how often the element wakes the fragment while it holds no stream (None: never);
     `since`: the last id the session's feed has read (a new stream starts after it); `poll_seconds`:
-    how often the browser's client polls while its stream is down.
+    how often the browser's client polls while its stream is down. The element is also given what this
+    run read of its state, and sets the state again when that differs from what it holds (`wake.js`).
     """
+    known = pending()
     board.mount(
         _element,
         KEY,
@@ -98,6 +100,8 @@ def mount(hub_url: str, clock_seconds: float | None, since: int, poll_seconds: f
             "clock_ms": round(clock_seconds * 1000) if clock_seconds else 0,
             "since": since,
             "poll_seconds": poll_seconds,
+            "link": known.link,
+            "role": known.role,
         },
         height=0,
         on_news_change=_ignore,
