@@ -7,6 +7,7 @@
     processes.py         stop_process: SIGTERM, a drain, then SIGKILL; descendants: every process below one;
                          cpu_seconds of one, chromium_cpu_seconds of the browser below this one
     http.py              HubClientMixin: a round, the messages, a metric, asked of any hub over HTTP
+    web.py               httpx's one-call functions (get, post, ...) with the process's one TLS context
     hubs.py              InProcessHub (uvicorn in a thread), HubProcess (`python -m agentchat hub`), hub_env
     sse.py               SseReader and its Event: one stream read in a thread, waited on with markers
     aging.py             age_messages: stored messages moved into the past, for retention
