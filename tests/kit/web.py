@@ -10,6 +10,7 @@ between calls, as with httpx's.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,32 +27,13 @@ def request(method: str, url: str, **kwargs: Any) -> httpx.Response:
     return httpx.request(method, url, **kwargs)
 
 
-def get(url: str, **kwargs: Any) -> httpx.Response:
-    return request("GET", url, **kwargs)
-
-
-def head(url: str, **kwargs: Any) -> httpx.Response:
-    return request("HEAD", url, **kwargs)
-
-
-def options(url: str, **kwargs: Any) -> httpx.Response:
-    return request("OPTIONS", url, **kwargs)
-
-
-def post(url: str, **kwargs: Any) -> httpx.Response:
-    return request("POST", url, **kwargs)
-
-
-def put(url: str, **kwargs: Any) -> httpx.Response:
-    return request("PUT", url, **kwargs)
-
-
-def patch(url: str, **kwargs: Any) -> httpx.Response:
-    return request("PATCH", url, **kwargs)
-
-
-def delete(url: str, **kwargs: Any) -> httpx.Response:
-    return request("DELETE", url, **kwargs)
+get = functools.partial(request, "GET")
+head = functools.partial(request, "HEAD")
+options = functools.partial(request, "OPTIONS")
+post = functools.partial(request, "POST")
+put = functools.partial(request, "PUT")
+patch = functools.partial(request, "PATCH")
+delete = functools.partial(request, "DELETE")
 
 
 @contextmanager
