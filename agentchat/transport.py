@@ -2,9 +2,10 @@
 
 Deliberate choices:
 
-- **One TLS context per process.** httpx builds one per client from the CA bundle (~16 ms of
-  CPU); a dashboard makes a client per page run and fifty feeds start fifty threads, so every
-  client shares one (`shared_tls`), built once under a lock.
+- **One TLS context per process.** httpx builds one per client from the CA bundle (16-34 ms of
+  CPU), `httpx.get` included, which makes a client per call; every session of a dashboard has a
+  feed with a client of its own and fifty feeds start fifty threads, so every client shares one
+  (`shared_tls`), built once under a lock. `tests/test_tls_context.py` finds a client made without it.
 - **A stream's read timeout can change mid-response.** A feed learns the hub's heartbeat period,
   and with it the liveness timeout, from the stream's first event; httpx fixes a request's read
   timeout once its body starts. So streams go through their own transport (`stream_transport`),
