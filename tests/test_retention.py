@@ -80,7 +80,11 @@ def test_a_resume_gets_no_gap_for_what_the_window_still_holds(start_hub: StartHu
         ready, replayed = replay(hub, last_event_id)
         assert replayed == [found for found in every if found > last_event_id]
         assert ready["gap"] is False and ready["earliest_id"] == every[0]
+    watcher = SseReader(f"{hub.url}/api/chat/stream").start()
+    watcher.next("ready")
     later = [message["id"] for message in hub.generate().json()["messages"]]
+    watcher.until_message(later[-1])  # the bus delivered the round (on PostgreSQL after the POST): the window has it
+    watcher.close()
     ready, replayed = replay(hub, every[-1])  # inside the frame window: no store read
     assert replayed == later and ready["gap"] is False
     assert hub.metric('agentchat_stream_resumes_total{source="window"}') >= 1
