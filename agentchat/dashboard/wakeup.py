@@ -36,7 +36,6 @@ Deliberate choices:
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -93,23 +92,17 @@ def mount(hub_url: str, clock_seconds: float | None, since: int, poll_seconds: f
     run read of its state, and sets the state again when that differs from what it holds (`wake.js`).
     """
     known = pending()
-    data: dict[str, Any] = {
-        "hub_url": hub_url,
-        "clock_ms": round(clock_seconds * 1000) if clock_seconds else 0,
-        "since": since,
-        "poll_seconds": poll_seconds,
-        "link": known.link,
-        "role": known.role,
-    }
-    if known.link is None:
-        # Until the session holds the element's state, every run asks again: the element is called only
-        # when its data changes, and a value it set during a page switch's full run was seen lost under
-        # load (the Diagnostics page then said the stream was not open, for good).
-        data["asking"] = time.monotonic_ns()
     board.mount(
         _element,
         KEY,
-        data,
+        {
+            "hub_url": hub_url,
+            "clock_ms": round(clock_seconds * 1000) if clock_seconds else 0,
+            "since": since,
+            "poll_seconds": poll_seconds,
+            "link": known.link,
+            "role": known.role,
+        },
         height=0,
         on_news_change=_ignore,
         on_link_change=_ignore,
