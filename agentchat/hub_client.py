@@ -41,8 +41,9 @@ __all__ = ["DEFAULT_TIMEOUT_SECONDS", "HubClient", "generate_timeout"]
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 # An idle connection is dropped well before the hub closes it (uvicorn's keep-alive timeout, 5 s), so a
-# request never goes out on a connection the hub is closing at that moment.
-_KEEP_ALIVE_BELOW_THE_HUBS = httpx.Limits(keepalive_expiry=2.0)
+# request never goes out on a connection the hub is closing at that moment. The pool's bounds are httpx's
+# defaults: `Limits` given only an expiry would leave them unbounded.
+_KEEP_ALIVE_BELOW_THE_HUBS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=2.0)
 
 
 def generate_timeout(llm_timeout_seconds: float) -> httpx.Timeout:
