@@ -34,6 +34,7 @@ from tests.kit.browser import (
     Dashboard,
     card,
     previewed,
+    wait_until_not_previewing,
     wait_until_previewing,
     wait_until_sent,
     wait_until_woken_by_its_stream,
@@ -199,6 +200,7 @@ def test_with_sse_off_the_page_polls_and_says_so(
     page = open_page()
     page.get_by_text("Real-time (SSE)", exact=True).click()  # the sidebar's toggle
     expect(page.get_by_text("🟡 Polling (fallback)")).to_be_visible(timeout=10_000)
+    wait_until_not_previewing(page)  # the same run's element data, which may come after the sidebar's mode
     made = generate(hub, ["mistral_macro"])
     expect(card(page, made[0])).to_contain_text(made[0]["content"][:60], timeout=POLL_SECONDS * 1000 + 5000)
     assert made[0]["id"] not in previewed(page)  # drawn by the poll's rerun: the browser's stream draws nothing

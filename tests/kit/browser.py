@@ -149,11 +149,17 @@ def previewed(page: Page) -> list[int]:
     return [int(value) for value in page.evaluate("() => window.__agentchatBoard?.previewed ?? []")]
 
 
+_PREVIEWING = "[...(window.__agentchatBoard?.previewing.values() ?? [])].some((boards) => boards.size > 0)"
+
+
 def wait_until_previewing(page: Page, timeout_ms: float = 20_000) -> None:
     """Wait until the live chat element draws the arrivals of the browser's stream (the session redraws on
     change and a run of the live area has said so); from then on a new message is drawn before its rerun."""
-    page.wait_for_function(
-        "() => [...(window.__agentchatBoard?.previewing.values() ?? [])].some((boards) => boards.size > 0)",
-        polling=PAGE_POLL_MS,
-        timeout=timeout_ms,
-    )
+    page.wait_for_function(f"() => {_PREVIEWING}", polling=PAGE_POLL_MS, timeout=timeout_ms)
+
+
+def wait_until_not_previewing(page: Page, timeout_ms: float = 20_000) -> None:
+    """Wait until no live chat element draws the browser stream's arrivals: a run that is not in redraw-on-change
+    mode reached the element. A run's deltas arrive in order, so the sidebar's mode can be on screen before the
+    same run's element data; from here on only a rerun draws a new message."""
+    page.wait_for_function(f"() => !({_PREVIEWING})", polling=PAGE_POLL_MS, timeout=timeout_ms)
