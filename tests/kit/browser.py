@@ -27,11 +27,14 @@ __all__ = [
     "BROWSER_MARKS",
     "CHROMIUM",
     "CHROMIUM_ARGS",
+    "NO_ADDRESS_BAR_POPUPS",
     "PAGE_POLL_MS",
+    "PLAYWRIGHT_DISABLED_FEATURES",
     "Dashboard",
     "card",
     "open_module",
     "previewed",
+    "wait_until_not_previewing",
     "wait_until_previewing",
     "wait_until_sent",
     "wait_until_woken_by_its_stream",
@@ -51,6 +54,32 @@ expect.set_options(timeout=20_000)
 # frame, which keeps the page drawing 60 frames a second for as long as it waits (~0.06 s of Chromium's CPU per
 # second waited, against ~0.004 s at 50 ms; the suite is bound by its two cores).
 PAGE_POLL_MS = 50
+# Playwright's own `--disable-features` list (its `chromiumSwitches`: features that make tests flaky or call out to
+# the network). Chromium reads the last `--disable-features` switch only, so the one below repeats it;
+# tests/test_chromium_args.py fails when the installed Playwright's list differs.
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync",
+    "DestroyProfileOnBrowserClose",
+    "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable",
+    "LensOverlay",
+    "MediaRouter",
+    "PaintHolding",
+    "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect",
+    "TcpPortRandomizationWin",
+    "OptimizationHints",
+    "NetworkTimeServiceQuerying",
+    "AimEnabled",
+    "PreconnectToSearch",
+    "msForceBrowserSignIn",
+    "msEdgeUpdateLaunchServicesPreferredVersion",
+)
+# Headless Chromium builds the address bar's popups (two WebUI pages, `chrome://omnibox-popup.top-chrome/`) for every
+# new browser context, though a headless page has no address bar: about 0.7 s of CPU per context, a third of what a
+# dashboard page costs to open in one (bench/page_cost.py). An operator's browser builds them once per window, not
+# per page, so without them a test or bench page costs Chromium what a page opened in a browser costs.
+NO_ADDRESS_BAR_POPUPS = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -59,6 +88,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--disable-features=" + ",".join((*PLAYWRIGHT_DISABLED_FEATURES, *NO_ADDRESS_BAR_POPUPS)),
 ]
 
 
