@@ -11,6 +11,10 @@ medians. The pages stay open until the run ends, so no process's CPU leaves the 
 The minimal page is the floor of any page Streamlit serves in a fresh context: what the dashboard
 costs above it is ours.
 
+Each kind is loaded twice a run: in Chromium as the suite and the benches launch it (`CHROMIUM_ARGS`,
+without the address bar's popups that headless Chromium builds for every new context) and in
+Chromium with them (its default, as before): the last lines give the ratio.
+
     python bench/page_cost.py [--loads 6] [--repeat 3]
 """
 
@@ -27,13 +31,27 @@ from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.kit.browser import CHROMIUM, CHROMIUM_ARGS, Dashboard, wait_until_woken_by_its_stream
+from tests.kit.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    NO_ADDRESS_BAR_POPUPS,
+    Dashboard,
+    wait_until_woken_by_its_stream,
+)
 from tests.kit.hubs import HubProcess
 from tests.kit.ports import free_port
 from tests.kit.processes import chromium_cpu_seconds
 
 LOAD_TIMEOUT_MS = 60_000
 VIEWPORT: ViewportSize = {"width": 1600, "height": 1000}
+WITH_POPUPS = " (with the popups)"
+
+
+def with_address_bar_popups(arguments: list[str]) -> list[str]:
+    """`arguments` with the address bar's popups left enabled: Chromium's default."""
+    return [
+        ",".join(name for name in argument.split(",") if name not in NO_ADDRESS_BAR_POPUPS) for argument in arguments
+    ]
 
 
 def dashboard_drawn(page: Page) -> None:
@@ -88,27 +106,32 @@ def main() -> None:
                 "dashboard, full window": (dashboard.url, dashboard_drawn),
                 "viewer page, full window": (f"{hub.url}/", viewer_drawn),
             }
-            costs: dict[str, list[float]] = {kind: [] for kind in kinds}
+            launches = {"": CHROMIUM_ARGS, WITH_POPUPS: with_address_bar_popups(CHROMIUM_ARGS)}
+            costs: dict[str, list[float]] = {kind + launch: [] for launch in launches for kind in kinds}
             with sync_playwright() as playwright:
                 for _ in range(args.repeat):
                     for kind, (url, drawn) in kinds.items():
-                        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-                        try:
-                            costs[kind].append(cpu_per_load(browser, url, drawn, args.loads))
-                        finally:
-                            browser.close()
+                        for launch, arguments in launches.items():
+                            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=arguments)
+                            try:
+                                costs[kind + launch].append(cpu_per_load(browser, url, drawn, args.loads))
+                            finally:
+                                browser.close()
         finally:
             minimal.stop()
             dashboard.stop()
             hub.stop()
     print(f"Chromium CPU per page load, each in a context of its own ({args.loads} loads a run, {args.repeat} runs)")
-    print(f"{'page':<26}  {'median s':>8}  {'runs':<24}")
+    print(f"{'page':<44}  {'median s':>8}  {'runs':<24}")
     floor = statistics.median(costs["minimal Streamlit page"])
     for kind, values in costs.items():
         runs = " ".join(f"{value:.2f}" for value in values)
-        print(f"{kind:<26}  {statistics.median(values):>8.2f}  {runs:<24}")
+        print(f"{kind:<44}  {statistics.median(values):>8.2f}  {runs:<24}")
     for kind in ("dashboard, full window", "viewer page, full window"):
         print(f"{kind} / minimal Streamlit page: {statistics.median(costs[kind]) / floor:.2f}x")
+    for kind in ("minimal Streamlit page", "dashboard, full window", "viewer page, full window"):
+        ratio = statistics.median(costs[kind]) / statistics.median(costs[kind + WITH_POPUPS])
+        print(f"{kind}, without / with the address bar's popups: {ratio:.2f}x")
 
 
 if __name__ == "__main__":
