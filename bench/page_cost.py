@@ -31,13 +31,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.kit.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    NO_ADDRESS_BAR_POPUPS,
-    Dashboard,
-    wait_until_woken_by_its_stream,
-)
+from tests.kit.browser import CHROMIUM, CHROMIUM_ARGS, Dashboard, chromium_args, wait_until_woken_by_its_stream
 from tests.kit.hubs import HubProcess
 from tests.kit.ports import free_port
 from tests.kit.processes import chromium_cpu_seconds
@@ -45,13 +39,6 @@ from tests.kit.processes import chromium_cpu_seconds
 LOAD_TIMEOUT_MS = 60_000
 VIEWPORT: ViewportSize = {"width": 1600, "height": 1000}
 WITH_POPUPS = " (with the popups)"
-
-
-def with_address_bar_popups(arguments: list[str]) -> list[str]:
-    """`arguments` with the address bar's popups left enabled: Chromium's default."""
-    return [
-        ",".join(name for name in argument.split(",") if name not in NO_ADDRESS_BAR_POPUPS) for argument in arguments
-    ]
 
 
 def dashboard_drawn(page: Page) -> None:
@@ -106,7 +93,7 @@ def main() -> None:
                 "dashboard, full window": (dashboard.url, dashboard_drawn),
                 "viewer page, full window": (f"{hub.url}/", viewer_drawn),
             }
-            launches = {"": CHROMIUM_ARGS, WITH_POPUPS: with_address_bar_popups(CHROMIUM_ARGS)}
+            launches = {"": CHROMIUM_ARGS, WITH_POPUPS: chromium_args(address_bar_popups=True)}
             costs: dict[str, list[float]] = {kind + launch: [] for launch in launches for kind in kinds}
             with sync_playwright() as playwright:
                 for _ in range(args.repeat):

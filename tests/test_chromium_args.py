@@ -32,7 +32,7 @@ def test_our_disable_features_switch_repeats_playwrights_own_list() -> None:
 def test_the_switch_chromium_reads_carries_playwrights_features_and_ours() -> None:
     switches = [argument for argument in CHROMIUM_ARGS if argument.startswith("--disable-features=")]
     disabled = switches[-1].removeprefix("--disable-features=").split(",")
-    assert set(disabled) == {*playwrights_disabled_features(), *NO_ADDRESS_BAR_POPUPS}
+    assert set(disabled) == {*PLAYWRIGHT_DISABLED_FEATURES, *NO_ADDRESS_BAR_POPUPS}
 
 
 def test_a_new_context_builds_no_address_bar_popup(browser: Browser) -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "PLAYWRIGHT_DISABLED_FEATURES",
     "Dashboard",
     "card",
+    "chromium_args",
     "open_module",
     "previewed",
     "wait_until_not_previewing",
@@ -80,16 +81,27 @@ PLAYWRIGHT_DISABLED_FEATURES = (
 # dashboard page costs to open in one (bench/page_cost.py). An operator's browser builds them once per window, not
 # per page, so without them a test or bench page costs Chromium what a page opened in a browser costs.
 NO_ADDRESS_BAR_POPUPS = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-features=" + ",".join((*PLAYWRIGHT_DISABLED_FEATURES, *NO_ADDRESS_BAR_POPUPS)),
-]
+
+
+def chromium_args(address_bar_popups: bool = False) -> list[str]:
+    """The switches the suite and the benches launch Chromium with; `address_bar_popups` keeps Chromium's default
+    (bench/page_cost.py measures both)."""
+    disabled = (
+        PLAYWRIGHT_DISABLED_FEATURES if address_bar_popups else (*PLAYWRIGHT_DISABLED_FEATURES, *NO_ADDRESS_BAR_POPUPS)
+    )
+    return [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-features=" + ",".join(disabled),
+    ]
+
+
+CHROMIUM_ARGS = chromium_args()
 
 
 class Dashboard:
