@@ -140,6 +140,54 @@ def test_a_card_shows_its_age_and_its_time_in_the_readers_time_zone(page: Page) 
     assert drawn == ["1 min ago", expected_clock, "2026-01-01T10:00:00.000Z", True]
 
 
+AGES = [0, 4.9, 5, 12.3, 59.9, 60, 61, 3599, 3600, 7300, 86400 * 3]
+
+
+def test_an_age_is_worded_alike_until_the_moment_it_says_it_changes(page: Page) -> None:
+    worded = run(
+        page,
+        """return argument.map((seconds) => {
+          const changes = m.ageChangesIn(seconds);
+          return [m.relativeAge(seconds), m.relativeAge(seconds + changes - 0.001), m.relativeAge(seconds + changes)];
+        });""",
+        AGES,
+    )
+    for seconds, (now, just_before, at_change) in zip(AGES, worded, strict=True):
+        assert just_before == now != at_change, seconds
+
+
+def test_the_age_clock_walks_the_ages_only_when_one_is_due_to_change(page: Page) -> None:
+    """An idle page's clock: a walk when an age's wording changes, not every second; new cards, a walk at once."""
+    walked = run(
+        page,
+        """const root = document.createElement('div');
+        const start = Date.parse(argument.created_at) + 70000;  // '1 min ago' until 120 s
+        root.append(new m.CardRenderer().card(argument, () => undefined, null, start));
+        const clock = new m.AgeClock(root);
+        clock.stop();  // ticked by hand below
+        const seen = [];
+        const tick = (seconds) => {
+          clock.tick(start + seconds * 1000);
+          seen.push([seconds, clock.walks, root.querySelector('.age').textContent]);
+        };
+        tick(0); tick(1); tick(49);
+        tick(50);  // 120 s old
+        tick(51);
+        clock.drawn();
+        tick(52);
+        return seen;""",
+        message(4, created_at="2026-01-01T10:00:00.000Z"),
+    )
+    assert walked == [
+        [0, 1, "1 min ago"],
+        [1, 1, "1 min ago"],
+        [49, 1, "1 min ago"],
+        [50, 2, "2 min ago"],
+        [51, 2, "2 min ago"],
+        [52, 3, "2 min ago"],
+    ]
+
+
 def test_sync_adds_the_new_card_and_keeps_the_others_in_place(page: Page) -> None:
     kept = run(
         page,

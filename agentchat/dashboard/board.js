@@ -145,7 +145,7 @@ class Board {
     this.shape = null; // what the panels were built for: layout and agents
     this.panels = new Map();
     this.tab = null;
-    this.ageTimer = setInterval(() => CardRenderer.tickAges(this.parent), AGE_TICK_MS);
+    this.ages = new AgeClock(parent);
     this.hub = null; // the hub whose stream this board previews, while the session redraws on change
     this.previews = new Map(); // id -> message drawn ahead of the rerun
     this.data = {};
@@ -154,7 +154,7 @@ class Board {
 
   close() {
     this.follow(null);
-    clearInterval(this.ageTimer);
+    this.ages.stop();
     this.figures.remove();
     this.root.remove();
   }
@@ -207,6 +207,7 @@ class Board {
     setTheme(this.root, theme);
     setTheme(this.figures, theme);
     drawFigures(this.figures, data.figures);
+    this.ages.drawn();
     const agents = Array.isArray(data.agents) ? data.agents : [];
     const layout = ["columns", "timeline", "tabs"].includes(data.layout) ? data.layout : "columns";
     const shape = `${layout}|${theme}|${agents.map((agent) => `${agent.id}:${agent.name}`).join(",")}`;

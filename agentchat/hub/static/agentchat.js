@@ -603,6 +603,13 @@ export function relativeAge(seconds) {
   return `${Math.floor(seconds / 3600)} h ago`;
 }
 
+/** Seconds until `relativeAge` words an age of `seconds` (now) otherwise. */
+export function ageChangesIn(seconds) {
+  if (seconds < 60) return 5 - (seconds % 5);
+  if (seconds < 3600) return 60 - (seconds % 60);
+  return 3600 - (seconds % 3600);
+}
+
 /** '71,234.5': at most 8 significant digits, thousands separated (Python's `{:,.8g}` below 1e8). */
 const NUMBER = new Intl.NumberFormat("en-US", { maximumSignificantDigits: 8 });
 function number(value) {
@@ -759,15 +766,50 @@ export class CardRenderer {
     return card;
   }
 
+  /** Word the age of `node` at `now`; the milliseconds until that wording changes (Infinity: never). */
   static age(node, now) {
     const created = Number(node.dataset.createdAt);
-    const text = created ? relativeAge(Math.max(0, (now - created) / 1000)) : "";
+    const seconds = Math.max(0, (now - created) / 1000);
+    const text = created ? relativeAge(seconds) : "";
     if (node.textContent !== text) node.textContent = text;
+    return created ? ageChangesIn(seconds) * 1000 : Infinity;
   }
 
-  /** Move every age under `root` to `now`: only the age texts that changed are written. */
+  /** Move every age under `root` to `now`: only the age texts that changed are written. Returns when
+   * the first of them changes next. */
   static tickAges(root, now = Date.now()) {
-    for (const node of root.querySelectorAll(".age")) CardRenderer.age(node, now);
+    let next = Infinity;
+    for (const node of root.querySelectorAll(".age")) next = Math.min(next, CardRenderer.age(node, now));
+    return now + next;
+  }
+}
+
+/**
+ * Moves the ages under `root` by the browser's clock. It looks every second, but walks the ages only
+ * when one of their texts is due to change: a walk over a full window is a few milliseconds of the
+ * page's main thread, and most seconds no text changes ("3 min ago" stands for a minute), so an idle
+ * page costs next to nothing. `drawn()` says ages were drawn since, which may be due sooner.
+ */
+export class AgeClock {
+  constructor(root) {
+    this.root = root;
+    this.dueAt = 0;
+    this.walks = 0; // how often the ages were walked (for tests)
+    this.timer = setInterval(() => this.tick(), AGE_TICK_MS);
+  }
+
+  drawn() {
+    this.dueAt = 0;
+  }
+
+  tick(now = Date.now()) {
+    if (now < this.dueAt) return;
+    this.walks += 1;
+    this.dueAt = CardRenderer.tickAges(this.root, now);
+  }
+
+  stop() {
+    clearInterval(this.timer);
   }
 }
 
@@ -785,7 +827,7 @@ export class AgentChatElement extends HTMLElement {
 
   disconnectedCallback() {
     clearTimeout(this.bootTimer);
-    clearInterval(this.ageTimer);
+    this.ages?.stop();
     if (this.client) this.client.close();
     this.client = null;
   }
@@ -841,8 +883,8 @@ export class AgentChatElement extends HTMLElement {
     });
     this.client.addEventListener("change", () => this.render());
     this.client.start();
+    this.ages = new AgeClock(this.shadowRoot);
     this.render();
-    this.ageTimer = setInterval(() => this.tickAges(), AGE_TICK_MS);
   }
 
   layout(roster) {
@@ -871,10 +913,7 @@ export class AgentChatElement extends HTMLElement {
       this.cards.sync(list, messages, nameOf);
       empty.hidden = messages.length > 0;
     }
-  }
-
-  tickAges() {
-    CardRenderer.tickAges(this.shadowRoot);
+    this.ages?.drawn();
   }
 
   showStatus(status) {
