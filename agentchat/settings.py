@@ -110,7 +110,10 @@ class Settings(BaseSettings):
     # Who gets `event: book`: the streams that ask (`?books=1`), or every stream the former way (the bench's old mode).
     book_frames: Literal["asked", "every_stream"] = "asked"
     dashboard_clock_seconds: float = Field(1, gt=0, le=3600)  # the live area's timer in clock mode and fallback
-    dashboard_age_seconds: float = Field(15, gt=0, le=3600)  # in change mode, how often ages move
+    dashboard_age_seconds: float = Field(15, gt=0, le=3600)  # in change mode, how often ages move (elements)
+    # With the element (its cards' ages move by the browser's clock): how often the live area reruns with nothing
+    # new, for what moves with time on the server's side (counts over the retention window, the model's notice).
+    dashboard_refresh_seconds: float = Field(60, gt=0, le=3600)
 
     @field_validator("database_url")
     @classmethod

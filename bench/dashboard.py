@@ -10,9 +10,11 @@ Per row:
 
 - **opened**: pages showing their full window within `OPEN_SECONDS` (all loading at once); **open s**:
   when the last of them did, from the first page's request (the margin left under the deadline);
+  **Chromium s/page**: Chromium's CPU from the first request until the last page opened, per page;
 - **idle CPU**: the Streamlit process's CPU time (user + sys, /proc) over `--idle` seconds with every
   page open and nothing posted, per session per second; beside it, the same less what the server
-  costs with no session at all (measured first, `BASELINE_SECONDS`);
+  costs with no session at all (measured first, `BASELINE_SECONDS`); **Chromium idle**: Chromium's CPU
+  over the same seconds, per session per second (an open page's own timers and refreshes);
 - **POST -> card**: a one-agent round is posted every `--interval` seconds (open loop); each page
   notes (MutationObserver, wall clock, inside the element's shadow root too) when the new message's
   card enters its DOM; a latency is the POST's sending -> that moment, over all sessions: p50 and p99
@@ -31,6 +33,9 @@ Per row:
 caption per card, rebuilt by Streamlit's frontend at every rerun), `element` the default (one
 Custom Components v2 element, cards drawn by the browser module keyed by message id). Both redraw
 on change and share the browser's one stream. The last lines give the ratio elements / element.
+`element15` is the element with the live area redrawn every 15 s with nothing new, as it was
+before `AGENTCHAT_DASHBOARD_REFRESH_SECONDS` (60 s): `--modes element15,element` runs the two side
+by side.
 
     python bench/dashboard.py [--sessions 1,10,25] [--rounds 5] [--interval 4] [--idle 10]
 
@@ -62,7 +67,12 @@ from tests.kit.hubs import HubProcess
 from tests.kit.ports import free_port
 from tests.kit.processes import chromium_cpu_seconds, cpu_seconds
 
-MODES = ("elements", "element")
+MODES: dict[str, dict[str, str]] = {  # each mode's dashboard settings
+    "elements": {"AGENTCHAT_DASHBOARD_CARDS": "elements"},
+    "element": {"AGENTCHAT_DASHBOARD_CARDS": "element"},
+    "element15": {"AGENTCHAT_DASHBOARD_CARDS": "element", "AGENTCHAT_DASHBOARD_REFRESH_SECONDS": "15"},
+}
+DEFAULT_MODES = ("elements", "element")
 MISS_SECONDS = 15.0
 OPEN_SECONDS = 90.0
 SETTLE_SECONDS = 3.0
@@ -105,8 +115,10 @@ class Row:
     sessions: int
     opened: int  # pages showing their full window within OPEN_SECONDS
     open_seconds: float  # when the last of them showed it, from the first page's request
+    chromium_open_s: float  # Chromium CPU seconds per page while the pages opened
     idle_ms_per_session_second: float
     above_empty_ms_per_session_second: float  # less the server's own, with no session (BASELINE_SECONDS)
+    chromium_idle_ms_per_session_second: float
     p50_ms: float
     p99_ms: float
     cards: int
@@ -117,10 +129,12 @@ class Row:
     rss_mib: float
 
 
-def cpu_per_second(pid: int, seconds: float) -> float:
-    before, started = cpu_seconds(pid), time.monotonic()
+def cpu_per_second(pid: int, seconds: float) -> tuple[float, float]:
+    """CPU seconds per second over `seconds` of the process `pid` and of Chromium's processes."""
+    before, browser_before, started = cpu_seconds(pid), chromium_cpu_seconds(), time.monotonic()
     time.sleep(seconds)
-    return (cpu_seconds(pid) - before) / (time.monotonic() - started)
+    spent = time.monotonic() - started
+    return (cpu_seconds(pid) - before) / spent, (chromium_cpu_seconds() - browser_before) / spent
 
 
 def status_field(pid: int, name: str) -> int:
@@ -192,7 +206,7 @@ def run(browser: Browser, workdir: Path, mode: str, sessions: int, args: argpars
         hub.url,
         workdir,
         port=port,
-        env={"AGENTCHAT_DASHBOARD_CARDS": mode},
+        env=MODES[mode],
         command_prefix=("taskset", "-c", str(STREAMLIT_CORE)),
     )
     contexts: list[BrowserContext] = []
@@ -201,14 +215,16 @@ def run(browser: Browser, workdir: Path, mode: str, sessions: int, args: argpars
             hub.generate()
         dashboard.wait_healthy()
         pid = dashboard.process.pid
-        empty = cpu_per_second(pid, BASELINE_SECONDS)
+        empty, _ = cpu_per_second(pid, BASELINE_SECONDS)
+        opening = chromium_cpu_seconds()
         contexts, pages, open_seconds = open_sessions(browser, dashboard.url, sessions)
+        chromium_open = (chromium_cpu_seconds() - opening) / sessions
         nan = float("nan")
         if not pages:
             rss = status_field(pid, "VmRSS") / 1024
-            return Row(mode, sessions, 0, nan, nan, nan, nan, nan, 0, 0, nan, nan, nan, rss)
+            return Row(mode, sessions, 0, nan, chromium_open, nan, nan, nan, nan, nan, 0, 0, nan, nan, nan, rss)
         time.sleep(SETTLE_SECONDS)
-        idle = cpu_per_second(pid, args.idle)
+        idle, browser_idle = cpu_per_second(pid, args.idle)
         posted: dict[int, float] = {}
         server_before, browser_before, started = cpu_seconds(pid), chromium_cpu_seconds(), time.monotonic()
         for index in range(args.rounds):
@@ -236,8 +252,10 @@ def run(browser: Browser, workdir: Path, mode: str, sessions: int, args: argpars
             sessions,
             len(pages),
             open_seconds,
+            chromium_open,
             idle * 1000 / len(pages),
             max(0.0, idle - empty) * 1000 / len(pages),
+            browser_idle * 1000 / len(pages),
             statistics.median(latencies) if latencies else float("nan"),
             percentile(latencies, 0.99) if latencies else float("nan"),
             len(latencies),
@@ -290,31 +308,34 @@ def soak(browser: Browser, workdir: Path, sessions: int, seconds: float, interva
 
 def print_table(rows: list[Row]) -> None:
     print(
-        f"{'mode':>8}  {'sessions':>8}  {'opened':>6}  {'open s':>6}"
-        f"  {'idle CPU ms/session/s':>21}  {'(less empty server)':>19}"
+        f"{'mode':>9}  {'sessions':>8}  {'opened':>6}  {'open s':>6}  {'Chromium s/page':>15}"
+        f"  {'idle CPU ms/session/s':>21}  {'(less empty server)':>19}  {'Chromium idle':>13}"
         f"  {'POST->card p50 ms':>17}  {'p99 ms':>7}  {'cards':>5}  {'missed':>6}"
         f"  {'CPU/rerun ms':>12}  {'Chromium ms/round/session':>25}  {'streams, 3 tabs':>15}  {'RSS MiB':>7}"
     )
     for row in rows:
         print(
-            f"{row.mode:>8}  {row.sessions:>8}  {row.opened:>6}  {row.open_seconds:>6.1f}"
-            f"  {row.idle_ms_per_session_second:>21.2f}"
-            f"  {row.above_empty_ms_per_session_second:>19.2f}  {row.p50_ms:>17.0f}"
+            f"{row.mode:>9}  {row.sessions:>8}  {row.opened:>6}  {row.open_seconds:>6.1f}  {row.chromium_open_s:>15.2f}"
+            f"  {row.idle_ms_per_session_second:>21.2f}  {row.above_empty_ms_per_session_second:>19.2f}"
+            f"  {row.chromium_idle_ms_per_session_second:>13.1f}  {row.p50_ms:>17.0f}"
             f"  {row.p99_ms:>7.0f}  {row.cards:>5}  {row.missed:>6}  {row.rerun_ms:>12.1f}"
             f"  {row.chromium_ms:>25.0f}  {row.streams_3_tabs:>15.0f}  {row.rss_mib:>7.0f}"
         )
+
+    def ratio(before: float, after: float) -> str:
+        return f"{before / after:.1f}x" if after else "-"
+
     by_key = {(row.mode, row.sessions): row for row in rows}
-    for sessions in sorted({row.sessions for row in rows}):
-        old, new = by_key.get(("elements", sessions)), by_key.get(("element", sessions))
-        if old is None or new is None:
+    for old in rows:
+        new = by_key.get(("element", old.sessions))
+        if old.mode == "element" or new is None:
             continue
-
-        def ratio(before: float, after: float) -> str:
-            return f"{before / after:.1f}x" if after else "-"
-
         print(
-            f"elements / element at {sessions} sessions: opened {old.opened} / {new.opened},"
+            f"{old.mode} / element at {old.sessions} sessions: opened {old.opened} / {new.opened}"
+            f" (the last at {old.open_seconds:.1f} / {new.open_seconds:.1f} s),"
+            f" Chromium per page opened {ratio(old.chromium_open_s, new.chromium_open_s)},"
             f" idle CPU {ratio(old.idle_ms_per_session_second, new.idle_ms_per_session_second)},"
+            f" Chromium idle {ratio(old.chromium_idle_ms_per_session_second, new.chromium_idle_ms_per_session_second)},"
             f" POST->card p50 {ratio(old.p50_ms, new.p50_ms)}, p99 {ratio(old.p99_ms, new.p99_ms)},"
             f" CPU per rerun {ratio(old.rerun_ms, new.rerun_ms)}, Chromium {ratio(old.chromium_ms, new.chromium_ms)}"
         )
@@ -326,9 +347,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="one-agent rounds posted per row")
     parser.add_argument("--interval", type=float, default=4.0, help="seconds between rounds")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle CPU measured per row")
-    parser.add_argument("--modes", default=",".join(MODES), help="elements, element or both")
+    parser.add_argument("--modes", default=",".join(DEFAULT_MODES), help=f"comma-separated, of {', '.join(MODES)}")
     parser.add_argument("--soak", type=float, default=0.0, help="seconds to hold --sessions open (threads, RSS)")
     args = parser.parse_args()
+    unknown = set(args.modes.split(",")) - set(MODES)
+    if unknown:
+        parser.error(f"unknown mode {', '.join(sorted(unknown))}: choose from {', '.join(MODES)}")
     os.sched_setaffinity(0, {OTHER_CORE})  # the hub, Playwright's driver and Chromium inherit it
     if args.soak:
         with tempfile.TemporaryDirectory() as workdir, sync_playwright() as playwright:

@@ -4,8 +4,12 @@ Three modes (`wakeup.mode`), one per session, chosen again at every rerun:
 
 - **change** (the default while SSE is up): the live area is a fragment rerun when the browser's
   stream says a message arrived or the stream changed state (`wakeup`), and otherwise only every
-  `AGENTCHAT_DASHBOARD_AGE_SECONDS` (15 s), so ages ("10 s ago") move. A session that nothing
-  happens to costs the server almost nothing: no timer reruns it every second.
+  `AGENTCHAT_DASHBOARD_REFRESH_SECONDS` (60 s), for what moves with time on the server's side (the
+  counts over the retention window, the model's notice): the element moves the cards' ages by the
+  browser's clock. (With an element per card, every `AGENTCHAT_DASHBOARD_AGE_SECONDS`, 15 s, so
+  that ages, "10 s ago", move.) A session that nothing happens to costs the server and the
+  operator's browser almost nothing: a rerun redraws the live area in the browser too, about 0.1 s
+  of its CPU, so 25 open pages reran every 15 s kept a tenth of a core busy doing nothing.
 - **clock**: the fragment reruns every `AGENTCHAT_DASHBOARD_CLOCK_SECONDS` (1 s), as before this mode
   existed. A session falls back to it while its browser cannot hold the stream (another host, a
   refused origin): the wake-up element then wakes the fragment by that clock itself.
@@ -25,6 +29,7 @@ two connections, either may be first.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Final
 
@@ -81,7 +86,7 @@ def mode_text(dashboard: Dashboard) -> str:
     if mode == "change":
         holder = _HOLDERS.get(woke.role, "")
         ages = (
-            "the cards' ages move in the browser"
+            f"the cards' ages move in the browser, the figures every {settings.dashboard_refresh_seconds:g} s"
             if settings.dashboard_cards == "element"
             else f"ages move every {settings.dashboard_age_seconds:g} s"
         )
@@ -108,11 +113,15 @@ def mount_wakeup(dashboard: Dashboard, mode: wakeup.Mode | None = None) -> None:
 
 
 def _fragment_timer(dashboard: Dashboard, mode: wakeup.Mode) -> float | None:
-    """The fragment's own `run_every`: the clock where no element is drawn, else the slow age tick."""
+    """The fragment's own `run_every`: the clock where no element is drawn, else the slow refresh (or age tick)."""
     if mode == "poll":
         return None
     settings = dashboard.settings
-    return settings.dashboard_clock_seconds if _redraw(dashboard) == "clock" else settings.dashboard_age_seconds
+    if _redraw(dashboard) == "clock":
+        return settings.dashboard_clock_seconds
+    if settings.dashboard_cards == "element":
+        return settings.dashboard_refresh_seconds
+    return settings.dashboard_age_seconds
 
 
 def _redraw(dashboard: Dashboard) -> str:
@@ -130,8 +139,20 @@ def _area(dashboard: Dashboard, body: Callable[[Dashboard], None], mode: wakeup.
 
 
 def _catch_up(feed: RealtimeAgentMessages, woke: wakeup.Wakeup) -> None:
-    """Let the feed read what woke this rerun, so it is drawn now rather than at the next wake-up."""
+    """Let the feed read what woke this rerun, so it is drawn now rather than at the next wake-up.
+
+    The browser's stream opening (`ready`) before the session's feed has connected would otherwise
+    leave the pill at "Connecting" until the next refresh, a minute away."""
     if woke.kind == "message" and woke.message_id:
         wait_until_seen(feed, woke.message_id, wakeup.SEEN_WAIT_SECONDS)
     elif woke.kind in ("error", "unavailable") and feed.state == "realtime":
         feed.wait_for_change(feed.snapshot().version, STATE_WAIT_SECONDS)
+    elif woke.kind == "ready":
+        _wait_while_connecting(feed, STATE_WAIT_SECONDS)
+
+
+def _wait_while_connecting(feed: RealtimeAgentMessages, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    version = feed.snapshot().version
+    while feed.state == "connecting" and (left := deadline - time.monotonic()) > 0:
+        version = feed.wait_for_change(version, left)
