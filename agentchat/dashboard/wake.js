@@ -4,14 +4,18 @@
 // however many dashboard tabs it has open (Web Locks elect the tab that holds it, BroadcastChannel
 // shares what arrives), as the viewer page's tabs share theirs. A message, or the stream changing
 // state, calls `setTriggerValue("news", …)`, which reruns the live fragment; the rerun draws what the
-// session's feed holds (a message is drawn once before that, by the board's preview, see board.js). While no stream is open, the element wakes the fragment by its own clock.
+// session's feed holds (a message is drawn once before that, by the board's preview, see board.js). While the
+// stream is down (it failed, or did not open within OPEN_TIMEOUT_MS), the element wakes the fragment by its clock.
 // One client per hub per page, kept in `wakes`: a rerun reuses it; an unmounted element's client is
 // closed a few seconds later unless the next page mounts the element again, so switching pages does
 // not reconnect. `window.__agentchatStreams` names the same map for tests and the Diagnostics page.
 
 const wakes = (window.__agentchatStreams ||= new Map());
 const COALESCE_MS = 10; // a round is six messages within a millisecond or two: one rerun
-const OPEN_TIMEOUT_MS = 6000; // a stream not open by then is `down` (the clock wakes the fragment)
+// A stream not open by then is `down` (the clock wakes the fragment). Not before: what arrives while it opens is
+// replayed from `since` when it does, and a busy browser (many pages loading at once) was rerun every second
+// by the clock while its streams were still opening, which made it busier still.
+const OPEN_TIMEOUT_MS = 6000;
 const CLOSE_LATER_MS = 5000; // an unmounted element's stream lives on this long, for the next page
 
 function wakeEntry(hub, since, pollSeconds) {
@@ -83,9 +87,9 @@ function wakeEntry(hub, since, pollSeconds) {
   return entry;
 }
 
-// While no stream is open the fragment is woken by the clock instead, every `clockMs` (0: never).
+// While the stream is down the fragment is woken by the clock instead, every `clockMs` (0: never).
 function retime(entry) {
-  const wanted = entry.state === "open" ? 0 : entry.clockMs;
+  const wanted = entry.state === "down" ? entry.clockMs : 0;
   if (wanted === entry.clockMsRunning) return;
   clearInterval(entry.clock);
   entry.clock = wanted ? setInterval(() => entry.listeners.forEach((listener) => listener("clock")), wanted) : null;
