@@ -9,7 +9,7 @@ Three modes (`wakeup.mode`), one per session, chosen again at every rerun:
   browser's clock. (With an element per card, every `AGENTCHAT_DASHBOARD_AGE_SECONDS`, 15 s, so
   that ages, "10 s ago", move.) A session that nothing happens to costs the server and the
   operator's browser almost nothing: a rerun redraws the live area in the browser too, about 0.1 s
-  of its CPU, so 25 open pages reran every 15 s kept a tenth of a core busy doing nothing.
+  of its CPU, so 25 open pages rerun every 15 s kept a sixth of a core busy doing nothing.
 - **clock**: the fragment reruns every `AGENTCHAT_DASHBOARD_CLOCK_SECONDS` (1 s), as before this mode
   existed. A session falls back to it while its browser cannot hold the stream (another host, a
   refused origin): the wake-up element then wakes the fragment by that clock itself.

@@ -27,8 +27,8 @@ Deliberate choices:
 - **Degrades to the timer, and is the timer.** The element reports `link` (`open`, or `down` with
   the reason) as its state. When a stream has not opened within a few seconds, and whenever the
   browser cannot reach the hub (another host, a refused origin, the hub down), the module itself
-  wakes the fragment every `clock_seconds` (today's timer), and the Diagnostics page says which mode the session is in
-  (`mode()`). An error of an open stream is `down` too, and the hub coming back is `open` again.
+  wakes the fragment every `clock_seconds` (today's timer), and the Diagnostics page says which
+  mode the session is in (`mode()`). An error of an open stream is `down` too, and the hub coming back is `open` again.
   Keeping that timer in the browser, rather than in the fragment's `run_every`, means a change of
   mode never needs a full rerun: a full rerun asked for by the page being left would take the place
   of an operator's click on another page that is still waiting to run, and the click would be lost.
