@@ -120,9 +120,9 @@ def hub(start_hub: Callable[..., InProcessHub]) -> InProcessHub:
 
 @pytest.fixture
 def start_hub_process(tmp_path: Path, sqlite_url: str, hub_http: str) -> Iterator[Callable[..., HubProcess]]:
-    """Start `python -m agentchat hub` processes, for tests where the process boundary is the point
-    (kill -9, SIGSTOP, SIGTERM, the hub's own log, its memory); all are stopped afterwards."""
-    start, hubs = hub_starter(functools.partial(HubProcess, log_dir=tmp_path), sqlite_url, hub_http)
+    """Start `agentchat hub` processes (forked, `tests/kit/hub_forks.py`), for tests where the process boundary
+    is the point (kill -9, SIGSTOP, SIGTERM, the hub's own log, its memory); all are stopped afterwards."""
+    start, hubs = hub_starter(functools.partial(HubProcess, log_dir=tmp_path, forked=True), sqlite_url, hub_http)
     yield start
     for hub in hubs:
         hub.stop()

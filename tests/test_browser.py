@@ -75,6 +75,7 @@ def running_stack(workdir: Path) -> Iterator[tuple[HubProcess, Dashboard]]:
         generate_token=TOKEN,
         dashboard_port=port,
         generate_per_minute=UNBOUNDED,  # the module's tests make ~60 rounds: no test spends another's budget
+        forked=True,
     )
     hub.start(wait=False)
     env = {"AGENTCHAT_GENERATE_TOKEN": TOKEN, "AGENTCHAT_POLL_SECONDS": str(POLL_SECONDS), **LONG_TIMERS}

@@ -9,6 +9,7 @@
     http.py              HubClientMixin: a round, the messages, a metric, asked of any hub over HTTP
     web.py               httpx's one-call functions (get, post, ...) with the process's one TLS context
     hubs.py              InProcessHub (uvicorn in a thread), HubProcess (`python -m agentchat hub`), hub_env
+    hub_forks.py         ForkedHub: `agentchat hub` forked from a server that imported the hub once (the suite's)
     sse.py               SseReader and its Event: one stream read in a thread, waited on with markers
     aging.py             age_messages: stored messages moved into the past, for retention
     roster.py            roster_file and TOKENS: the built-in agents beside two external ones

@@ -4,8 +4,9 @@ Nothing here stands in for agentchat's own parts. `InProcessHub` is the hub's ow
 served by uvicorn in a thread of the test process, on a real socket (as httpx's own tests
 serve theirs): the same code as `python -m agentchat hub`, for a fraction of a subprocess's
 start-up. `HubProcess` is `python -m agentchat hub` in a subprocess, for the tests where the
-process boundary is the point (kill -9, SIGSTOP, SIGTERM, the log). The database is a real
-SQLite file or the local PostgreSQL.
+process boundary is the point (kill -9, SIGSTOP, SIGTERM, the log); the suite's are forked from a
+server that imported the hub once (`hub_forks.py`). The database is a real SQLite file or the
+local PostgreSQL.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from agentchat.hub.server import HubServer
 from agentchat.hub.sockets.protocols import http_protocol
 from agentchat.settings import Settings
 from tests.kit.http import HubClientMixin
+from tests.kit.hub_forks import ForkedHub
 from tests.kit.paths import ROOT
 from tests.kit.ports import bound_socket
 from tests.kit.waits import wait_answering, wait_until
@@ -142,14 +144,18 @@ class HubProcess(HubClientMixin):
 
     `port` (and `url`) wait for the start-up line that names the port, so several hubs started with
     `wait=False` start side by side. A process started again (`start()` after `terminate()`/`kill()`)
-    comes back on the port it had.
+    comes back on the port it had. `forked`: the same command forked from a server that imported the
+    hub once (`hub_forks.py`), for the suite; the benches start it from a fresh interpreter, as shipped.
     """
 
-    def __init__(self, database_url: str, log_dir: Path, port: int | None = None, **settings: Any) -> None:
+    def __init__(
+        self, database_url: str, log_dir: Path, port: int | None = None, forked: bool = False, **settings: Any
+    ) -> None:
         self._port = port or 0
         self.env = hub_env(database_url, hub_port=self._port, **settings)
         self.log_path = log_dir / f"hub-{port or 'any'}-{time.monotonic_ns()}.log"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.forked = forked
+        self.process: subprocess.Popen[bytes] | ForkedHub | None = None
 
     @property
     def port(self) -> int:
@@ -164,11 +170,17 @@ class HubProcess(HubClientMixin):
 
     def start(self, wait: bool = True) -> HubProcess:
         """Start the process; with `wait=False`, return at once (`port` and `url` wait for the port)."""
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "agentchat", "hub"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
-        )
-        log.close()
+        if self.forked:
+            self.process = ForkedHub(self.env, self.log_path, ROOT)
+        else:
+            with self.log_path.open("ab") as log:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "agentchat", "hub"],
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
         if wait:
             self.wait_healthy()
         return self

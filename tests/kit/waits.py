@@ -6,10 +6,9 @@ a quiet machine, and several times that beside a loaded one (`make flake-hunt`).
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -36,7 +35,19 @@ def answers(url: str) -> bool:
         return False
 
 
-def wait_answering(process: subprocess.Popen[bytes], url: str, log: Callable[[], str], timeout: float = 60.0) -> None:
+class ChildProcess(Protocol):
+    """What a wait needs of a process: a `subprocess.Popen`, or a forked hub (`hub_forks.ForkedHub`)."""
+
+    @property
+    def args(self) -> Any: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+
+def wait_answering(process: ChildProcess, url: str, log: Callable[[], str], timeout: float = 60.0) -> None:
     """Wait until `url` answers 200; fail with the process's log if it exits first."""
 
     def answering() -> bool:
