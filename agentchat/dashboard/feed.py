@@ -30,7 +30,15 @@ import streamlit as st
 from agentchat.client import RealtimeAgentMessages
 from agentchat.errors import AgentchatError
 
-__all__ = ["FeedConfig", "SessionEnded", "SessionFeed", "session_feed", "settle", "wait_until_seen"]
+__all__ = [
+    "FeedConfig",
+    "SessionEnded",
+    "SessionFeed",
+    "session_feed",
+    "settle",
+    "wait_until_seen",
+    "wait_while_connecting",
+]
 
 FIRST_STATE_SECONDS = 2.0  # how long a page waits for a new feed to connect (or fail) before drawing
 HISTORY_QUIET_SECONDS = 0.1  # ...and then for the history replay to stop arriving
@@ -116,12 +124,18 @@ def session_feed() -> SessionFeed:
     return SessionFeed()
 
 
-def settle(feed: RealtimeAgentMessages) -> None:
-    """Wait (briefly) for a new feed to leave `connecting`, then for its history replay to go quiet."""
-    deadline = time.monotonic() + FIRST_STATE_SECONDS
+def wait_while_connecting(feed: RealtimeAgentMessages, timeout_seconds: float) -> int:
+    """Wait (at most `timeout_seconds`) for the feed to leave `connecting`; the version it was last seen at."""
+    deadline = time.monotonic() + timeout_seconds
     version = feed.snapshot().version
     while not feed.closed and feed.state == "connecting" and (remaining := deadline - time.monotonic()) > 0:
         version = feed.wait_for_change(version, remaining)
+    return version
+
+
+def settle(feed: RealtimeAgentMessages) -> None:
+    """Wait (briefly) for a new feed to leave `connecting`, then for its history replay to go quiet."""
+    version = wait_while_connecting(feed, FIRST_STATE_SECONDS)
     deadline = time.monotonic() + HISTORY_LIMIT_SECONDS
     while not feed.closed and time.monotonic() < deadline:
         changed = feed.wait_for_change(version, HISTORY_QUIET_SECONDS)

@@ -29,7 +29,6 @@ two connections, either may be first.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Final
 
@@ -38,7 +37,7 @@ from streamlit_autorefresh import st_autorefresh
 
 from agentchat.client import RealtimeAgentMessages
 from agentchat.dashboard import wakeup
-from agentchat.dashboard.feed import wait_until_seen
+from agentchat.dashboard.feed import wait_until_seen, wait_while_connecting
 from agentchat.dashboard.session import Dashboard
 
 __all__ = [
@@ -148,11 +147,4 @@ def _catch_up(feed: RealtimeAgentMessages, woke: wakeup.Wakeup) -> None:
     elif woke.kind in ("error", "unavailable") and feed.state == "realtime":
         feed.wait_for_change(feed.snapshot().version, STATE_WAIT_SECONDS)
     elif woke.kind == "ready":
-        _wait_while_connecting(feed, STATE_WAIT_SECONDS)
-
-
-def _wait_while_connecting(feed: RealtimeAgentMessages, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    version = feed.snapshot().version
-    while feed.state == "connecting" and (left := deadline - time.monotonic()) > 0:
-        version = feed.wait_for_change(version, left)
+        wait_while_connecting(feed, STATE_WAIT_SECONDS)
