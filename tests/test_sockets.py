@@ -141,7 +141,7 @@ def test_under_tls_a_live_chunk_goes_through_the_transport_never_onto_the_socket
         chunked_encoding=True,
     )
     try:
-        uvicorn_socket = UvicornSocket(ScriptedSend(), cycle)
+        uvicorn_socket = UvicornSocket(ScriptedSend(), cycle, cycle.transport, cycle.flow)
         uvicorn_socket.headers_sent()
         assert uvicorn_socket.direct and uvicorn_socket.sock is None
         assert uvicorn_socket.offer(Chunk(b"data: 1\n\n", 1)) is Write.DONE

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -41,6 +41,7 @@ from agentchat.hub.guard import RequestGuard
 from agentchat.hub.parts import Hub
 from agentchat.hub.responses import EXCEPTION_HANDLERS, JsonCorsMiddleware, agentchat_error_response
 from agentchat.hub.rounds import RECENT_FOR_REPLIES
+from agentchat.hub.sockets import StreamSocket
 from agentchat.hub.stream import StreamEndpoint
 from agentchat.market.generation import Generator
 from agentchat.settings import Settings
@@ -134,6 +135,15 @@ class HubApp:
         # No trailing-slash redirects: Starlette builds their Location from the request's Host header, so
         # a redirect would echo whatever Host a client sent. `/api/chat/messages/` is a 404 like any unknown path.
         self.starlette.router.redirect_slashes = False
+
+    def open_stream_at_once(self, scope: Scope, socket: StreamSocket) -> Callable[[], None] | None:
+        """A GET of the stream, offered by the server's protocol before any ASGI machinery is built for it
+        (`sockets/protocols.py`): served now when the guard lets it pass and the endpoint needs no waiting
+        (`StreamEndpoint.open_at_once`); None sends it the ASGI way, through `__call__`, which answers
+        whatever this declined."""
+        if self.guard.refusal(scope) is not None:
+            return None
+        return self.stream.open_at_once(scope, socket)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

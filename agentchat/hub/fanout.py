@@ -116,7 +116,7 @@ class Subscriber:
 class FanoutStats:
     """Plain counters on the hot path; `/metrics` reads them when scraped."""
 
-    __slots__ = ("connected_total", "delivered", "dropped_slow", "heartbeats", "published")
+    __slots__ = ("connected_at_once", "connected_total", "delivered", "dropped_slow", "heartbeats", "published")
 
     def __init__(self) -> None:
         self.published = 0
@@ -124,6 +124,7 @@ class FanoutStats:
         self.dropped_slow = 0
         self.heartbeats = 0
         self.connected_total = 0
+        self.connected_at_once = 0  # of those, opened by the protocol in one step (`StreamEndpoint.open_at_once`)
 
 
 class Fanout:

@@ -38,6 +38,7 @@ logger = logging.getLogger("agentchat.hub")
 
 MAX_HEAD_BYTES = 64 * 1024  # request line and headers; the guard's header check (32 KiB) stays beneath
 LOG_EVERY_SECONDS = 10.0
+TIMER_SLACK_SECONDS = 0.002
 
 # The reasons, as labelled in /metrics.
 HEAD_TOO_LARGE = "head_too_large"
@@ -65,7 +66,9 @@ class HeadWatch:
         self.max_head_bytes = max_head_bytes
         self._budget = budget  # descriptors left for waiting connections (the budget less open streams)
         self._on_refused = on_refused
-        self._waiting: dict[Refusable, asyncio.TimerHandle] = {}  # insertion order: longest waiting first
+        # Each waiting connection's deadline (loop time), in insertion order: longest waiting and first due first
+        self._waiting: dict[Refusable, float] = {}
+        self._sweep: asyncio.TimerHandle | None = None  # one timer, for the first deadline
         self._unlogged: dict[str, int] = {}
         self._logged_at: dict[str, float] = {}
 
@@ -80,14 +83,15 @@ class HeadWatch:
             self.arrived(oldest)
             self.refused(OVER_BUDGET)
             oldest.refuse(None, "hub_full", "the hub is at its connection limit")
-        timer = asyncio.get_running_loop().call_later(self.head_timeout_seconds, self._expired, connection)
-        self._waiting[connection] = timer
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.head_timeout_seconds
+        self._waiting[connection] = deadline
+        if self._sweep is None:
+            self._sweep = loop.call_at(deadline, self._expire_due)
 
     def arrived(self, connection: Refusable) -> None:
         """A head arrived on `connection` (or it closed): it waits no more."""
-        timer = self._waiting.pop(connection, None)
-        if timer is not None:
-            timer.cancel()
+        self._waiting.pop(connection, None)
 
     def too_large(self, connection: Refusable) -> None:
         self.arrived(connection)
@@ -96,13 +100,26 @@ class HeadWatch:
             431, "headers_too_large", f"the request head is over the limit of {self.max_head_bytes} bytes"
         )
 
-    def _expired(self, connection: Refusable) -> None:
-        if self._waiting.pop(connection, None) is None:
-            return
-        self.refused(HEAD_TIMEOUT)
-        connection.refuse(
-            408, "request_timeout", f"the request head did not arrive within {self.head_timeout_seconds:g} s"
-        )
+    def _expire_due(self) -> None:
+        """Refuse every connection past its deadline; the timer then waits for the next deadline, if any.
+
+        One timer for all rather than one per connection: a connection's wait is then two dictionary
+        operations, where a timer of its own was a loop handle made and cancelled per connect.
+        """
+        self._sweep = None
+        loop = asyncio.get_running_loop()
+        due = loop.time() + TIMER_SLACK_SECONDS  # a loop's timer may fire a rounding early
+        waiting = self._waiting
+        while waiting:
+            connection, deadline = next(iter(waiting.items()))
+            if deadline > due:
+                self._sweep = loop.call_at(deadline, self._expire_due)
+                return
+            del waiting[connection]
+            self.refused(HEAD_TIMEOUT)
+            connection.refuse(
+                408, "request_timeout", f"the request head did not arrive within {self.head_timeout_seconds:g} s"
+            )
 
     def refused(self, reason: str) -> None:
         """Count one refusal, and log it unless a line for the same reason went out recently."""

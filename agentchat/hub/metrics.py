@@ -36,6 +36,12 @@ class _FanoutCollector(Collector):
             "agentchat_clients_connections", "SSE streams opened since start", value=stats.connected_total
         )
         yield CounterMetricFamily(
+            "agentchat_stream_connects_at_once",
+            "SSE streams the server's protocol opened in one step, with no ASGI request task"
+            " (the rest of agentchat_clients_connections took the ASGI route)",
+            value=stats.connected_at_once,
+        )
+        yield CounterMetricFamily(
             "agentchat_messages_published", "Messages handed to this hub's fan-out", value=stats.published
         )
         yield CounterMetricFamily(

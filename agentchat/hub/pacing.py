@@ -31,11 +31,17 @@ class ConnectGate:
     def __len__(self) -> int:
         return len(self._waiting)
 
-    async def admit(self) -> None:
-        """Return at once while this iteration has room (the common case), else wait for a later one."""
+    def try_admit(self) -> bool:
+        """Admit now if this iteration has room and nobody waits (a connect served at once); else False."""
         if self._admitted < self.per_tick and not self._waiting:
             self._admitted += 1
             self._schedule_reset()
+            return True
+        return False
+
+    async def admit(self) -> None:
+        """Return at once while this iteration has room (the common case), else wait for a later one."""
+        if self.try_admit():
             return
         turn = asyncio.get_running_loop().create_future()
         self._waiting.append(turn)

@@ -21,6 +21,10 @@ or another store) is a gap: `ready` says `gap: true` and the stream replays what
 
 What makes a reconnect storm cheap (`bench/storm.py`):
 
+- Under `agentchat hub` (uvicorn with httptools) a connect that needs no waiting is opened by the
+  server's protocol in one step (`open_at_once`, `sockets/protocols.py`), with no ASGI request
+  task; the rest take the ASGI route (`__call__`). `/metrics` counts the first kind
+  (`agentchat_stream_connects_at_once_total`).
 - A resume is served from the frame window (`window.py`) when its Last-Event-ID is inside it:
   no store read, no thread hop, the frames already encoded. Older ones read the store, and
   identical concurrent reads are made once (`resume.py`). `/metrics` counts each resume by
@@ -40,6 +44,7 @@ import asyncio
 import functools
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
@@ -48,12 +53,13 @@ from starlette.types import Receive, Scope, Send
 
 from agentchat.contract import LAST_EVENT_ID
 from agentchat.errors import AgentchatError, BadRequest, StoreUnavailable
+from agentchat.hub.fanout import Subscriber
 from agentchat.hub.params import parse_agents, parse_int
 from agentchat.hub.parts import Hub
 from agentchat.hub.responses import agentchat_error_response, error_response
 from agentchat.hub.resume import History, SharedReads, read_history
 from agentchat.hub.retry import RetryHint
-from agentchat.hub.sockets import open_socket
+from agentchat.hub.sockets import StreamSocket, open_socket
 from agentchat.hub.window import WindowReplay
 from agentchat.message import dumps, event_frame, format_timestamp
 from agentchat.store import Bounds
@@ -82,16 +88,26 @@ class RecentBounds:
         self._reading: asyncio.Future[Bounds] | None = None
 
     async def get(self) -> Bounds:
+        bounds = self.now()
+        if bounds is None:  # the very first connect: wait for the first read
+            assert self._reading is not None
+            self._bounds = await asyncio.shield(self._reading)
+            bounds = self.now()
+            assert bounds is not None
+        return bounds
+
+    def now(self) -> Bounds | None:
+        """The bounds without waiting (a new read started if these are stale); None before the first read."""
         if time.monotonic() - self._read_at > self.max_age_seconds and self._reading is None:
             self._reading = asyncio.ensure_future(self.hub.in_thread(self.hub.store.bounds))
             self._reading.add_done_callback(self._read_done)
-        if self._bounds is None:
-            assert self._reading is not None
-            self._bounds = await asyncio.shield(self._reading)
+        bounds = self._bounds
+        if bounds is None:
+            return None
         published = self.hub.fanout.last_published_id
-        if published > (self._bounds.last_id or 0):
-            return Bounds(self._bounds.earliest_id, published)
-        return self._bounds
+        if published > (bounds.last_id or 0):
+            return Bounds(bounds.earliest_id, published)
+        return bounds
 
     @property
     def stored_last_id(self) -> int:
@@ -197,9 +213,7 @@ class StreamEndpoint:
                 first_send, headers, "hub_full", f"the hub holds its limit of {hub.stream_cap} streams"
             )
             return
-        every_stream = hub.book_frames.every_stream  # the former behaviour: full books to every stream
-        subscriber = hub.fanout.add(open_socket(send), agents, books or every_stream)  # before reading history
-        subscriber.details = details  # `?details=1`: live frames carry each message's details
+        subscriber = self._subscribe(open_socket(send), agents, books, details)  # before reading history
         try:
             gap = False
             replay = b""
@@ -210,14 +224,13 @@ class StreamEndpoint:
                 else:
                     bounds = await self.recent_bounds.get()
                     # The window keeps frames without details: a `?details=1` resume reads the store.
-                    from_window = None if subscriber.details else self._from_window(agents, last_event_id)
+                    from_window = None if details else self._from_window(agents, last_event_id)
                     if from_window is not None:
                         hub.resume_counts.window += 1
-                        earliest_id = from_window.earliest_id if hub.window.floor == 0 else bounds.earliest_id
-                        bounds = Bounds(earliest_id, max(bounds.last_id or 0, from_window.covered_up_to) or None)
+                        bounds = self._window_bounds(bounds, from_window)
                         replay, covered_up_to, gap = from_window.frames, from_window.covered_up_to, from_window.gap
                     else:
-                        reads = self.detail_reads if subscriber.details else self.reads
+                        reads = self.detail_reads if details else self.reads
                         history, shared = await reads.history(agents, last_event_id, hub.fanout.last_published_id)
                         if shared:
                             hub.resume_counts.store_shared += 1
@@ -238,21 +251,88 @@ class StreamEndpoint:
                 hub.fanout.remove(subscriber)
                 await agentchat_error_response(error)(scope, receive, first_send)
                 return
-            # retry: in the ready block itself: a block of its own is an empty message to some parsers
-            ready = self.ready.build(hub.store_id, bounds.last_id, bounds.earliest_id, gap)
-            body = self.retry.line() + ready + replay
+            body = self._first_body(bounds, gap, replay)
             started[0] = True
             if not subscriber.socket.start_at_once(headers, body):  # one write where the server allows it
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 await send({"type": "http.response.body", "body": body, "more_body": True})
-            full_books = functools.partial(hub.book_frames.full_frame, agents) if books and not every_stream else None
-            hub.fanout.go_live(subscriber, covered_up_to, full_books)
-            if full_books is not None:
-                hub.book_frames.catch_up()  # rounds this hub skipped while no stream asked for books
+            self._go_live(subscriber, covered_up_to)
             while (await receive())["type"] != "http.disconnect":
                 pass
         finally:
             hub.fanout.remove(subscriber)
+
+    def open_at_once(self, scope: Scope, socket: StreamSocket) -> Callable[[], None] | None:
+        """The whole connect in this one step, when nothing in it needs waiting for; None: the ASGI route serves it.
+
+        The server's protocol offers each GET of the stream's path here before it builds any ASGI
+        machinery for it (`sockets/protocols.py`): no request task, no `receive` to wait on for the
+        disconnect, the head and the first body written at once. Most connects need nothing more: a
+        fresh one (the store's bounds as last read) or a resume from the frame window, with room in
+        this iteration's `ConnectGate` slice and under the stream cap. Anything else (a bad
+        parameter, a resume the store must answer, the very first bounds, a full hub) is declined
+        before anything is sent and takes the ASGI route, which waits, reads or refuses as it must.
+        Returns what to call when the connection is lost.
+        """
+        last_event_header, origin = _stream_headers(scope)
+        try:
+            agents, last_event_id, books, details = self._parse(scope, last_event_header)
+        except AgentchatError:
+            return None
+        hub = self.hub
+        if len(hub.fanout) >= hub.stream_cap:
+            return None
+        bounds = self.recent_bounds.now()
+        if bounds is None:
+            return None
+        replay, covered_up_to, gap = b"", 0, False
+        if last_event_id is not None:
+            try:
+                from_window = None if details else self._from_window(agents, last_event_id)
+            except AgentchatError:
+                return None
+            if from_window is None:
+                return None
+            bounds = self._window_bounds(bounds, from_window)
+            replay, covered_up_to, gap = from_window.frames, from_window.covered_up_to, from_window.gap
+        if not hub.connect_gate.try_admit():
+            return None
+        if last_event_id is not None:
+            hub.resume_counts.window += 1
+        subscriber = self._subscribe(socket, agents, books, details)
+        if not socket.start_at_once(self._headers(origin), self._first_body(bounds, gap, replay)):
+            hub.fanout.remove(subscriber)
+            return None
+        self._go_live(subscriber, covered_up_to)
+        hub.fanout.stats.connected_at_once += 1
+        return functools.partial(hub.fanout.remove, subscriber)
+
+    def _subscribe(self, socket: StreamSocket, agents: frozenset[str] | None, books: bool, details: bool) -> Subscriber:
+        """Register the stream with the fan-out, which collects its live frames until `_go_live`."""
+        every_stream = self.hub.book_frames.every_stream  # the former behaviour: full books to every stream
+        subscriber = self.hub.fanout.add(socket, agents, books or every_stream)
+        subscriber.details = details  # `?details=1`: live frames carry each message's details
+        return subscriber
+
+    def _window_bounds(self, bounds: Bounds, from_window: WindowReplay) -> Bounds:
+        """The bounds `ready` gives for a resume served from the window."""
+        earliest_id = from_window.earliest_id if self.hub.window.floor == 0 else bounds.earliest_id
+        return Bounds(earliest_id, max(bounds.last_id or 0, from_window.covered_up_to) or None)
+
+    def _first_body(self, bounds: Bounds, gap: bool, replay: bytes) -> bytes:
+        """`retry:`, `ready` and the replay: `retry:` in the ready block itself, as a block of its own is an
+        empty message to some parsers."""
+        ready = self.ready.build(self.hub.store_id, bounds.last_id, bounds.earliest_id, gap)
+        return self.retry.line() + ready + replay
+
+    def _go_live(self, subscriber: Subscriber, covered_up_to: int) -> None:
+        """Headers and replay are out: live frames from here (a book stream's full books first)."""
+        book_frames = self.hub.book_frames
+        asked_for_books = subscriber.books and not book_frames.every_stream
+        full_books = functools.partial(book_frames.full_frame, subscriber.agents) if asked_for_books else None
+        self.hub.fanout.go_live(subscriber, covered_up_to, full_books)
+        if full_books is not None:
+            book_frames.catch_up()  # rounds this hub skipped while no stream asked for books
 
     def _from_window(self, agents: frozenset[str] | None, last_event_id: int) -> WindowReplay | None:
         """The replay from the frame window, or None when the store must answer.

@@ -1,4 +1,4 @@
-"""uvicorn's HTTP protocols with the request head bounded before it is parsed (`hub/heads.py` says why).
+"""uvicorn's HTTP protocols: the request head bounded before it is parsed, and the stream's GET opened at once.
 
 uvicorn hands every received chunk to its parser at once: httptools accumulates a header or a
 URL of any size (at a cost that grows faster than its size), and h11 buffers a head up to its
@@ -15,6 +15,17 @@ subclassed here, the only code besides `uvicorn.py` that knows uvicorn's interna
   stream) are counted as the next head, and refusing them closes the connection without a
   response, since one is already under way.
 
+Under httptools the protocol also offers each plain GET of the SSE stream's path to the app's
+`open_stream_at_once` (`HubApp`) as soon as its head is parsed, before uvicorn builds a request
+cycle and an ASGI task for it. Most connects (fresh, or a resume from the frame window) are
+opened there in one step: the guard, the head and first body in one write, the stream registered
+with the fan-out on a `ConnectionSocket`, and the connection's loss is what removes it. No task
+waits on `receive` for the disconnect; that task and its cycle were a third of a connect's CPU in
+a reconnect storm (`bench/storm.py`). The app declines what needs waiting or a refusal, and uvicorn
+then serves the request as any other. A head pipelined behind such a stream is never served (as
+uvicorn leaves one queued behind a response in progress), and with an access log the line
+uvicorn's cycle would write is written here.
+
 `http_protocol(name)` maps `AGENTCHAT_HUB_HTTP` (auto, httptools, h11) to the class to give
 uvicorn. The watch is found through the app uvicorn serves (`config.app.hub.heads`); an app
 without one gets a watch of its own with the defaults and no budget.
@@ -23,16 +34,21 @@ without one gets a watch of its own with the defaults and no budget.
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import h11
 from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
+from agentchat.contract import STREAM_PATH
 from agentchat.errors import error_body
 from agentchat.hub.heads import HeadWatch
+from agentchat.hub.sockets.base import StreamSocket
+from agentchat.hub.sockets.uvicorn import ConnectionSocket
 from agentchat.message import dumps
 
 __all__ = ["BoundedH11Protocol", "HeadBound", "http_protocol"]
@@ -40,6 +56,13 @@ __all__ = ["BoundedH11Protocol", "HeadBound", "http_protocol"]
 _HEAD_END = b"\r\n\r\n"
 _REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 _DEFAULT_HEAD_TIMEOUT_SECONDS = 10.0
+_STREAM_PATH = STREAM_PATH.encode()
+
+# The app's offer to serve a stream's GET itself: given the request's scope and the connection's socket,
+# what to call when the connection is lost, or None to let the ASGI app serve the request.
+StreamOpener = Callable[[Any, StreamSocket], Callable[[], None] | None]
+
+logger = logging.getLogger("agentchat.hub")
 
 
 def _watch_of(config: Any) -> HeadWatch:
@@ -53,17 +76,22 @@ def _watch_of(config: Any) -> HeadWatch:
     return fallback
 
 
+class _Busy(Protocol):
+    def busy(self) -> bool:
+        """Whether a response is in progress on the connection."""
+
+
 class HeadBound:
     """One connection's current head: its bytes counted, its refusal written (see the module docstring)."""
 
-    __slots__ = ("_busy", "_tail", "counted", "counting", "transport", "watch")
+    __slots__ = ("_tail", "counted", "counting", "protocol", "transport", "watch")
 
-    def __init__(self, watch: HeadWatch, transport: asyncio.Transport, busy: Callable[[], bool]) -> None:
+    def __init__(self, watch: HeadWatch, transport: asyncio.Transport, protocol: _Busy) -> None:
         self.watch = watch
         self.transport = transport
-        # () -> bool: a response is in progress. Held weakly: the protocol holds this object, and a cycle
+        # Asked whether a response is in progress. Held weakly: the protocol holds this object, and a cycle
         # would keep every closed connection alive until the (deliberately rare) cycle collection.
-        self._busy = weakref.WeakMethod(busy)
+        self.protocol = weakref.ref(protocol)
         self.counting = True
         self.counted = 0
         self._tail = b""
@@ -107,8 +135,8 @@ class HeadBound:
         or nothing of a head was sent (an idle connection is closed as a keep-alive timeout closes it)."""
         if self.transport.is_closing():
             return
-        busy = self._busy()
-        if status is not None and self.counted and not (busy is not None and busy()):
+        protocol = self.protocol()
+        if status is not None and self.counted and not (protocol is not None and protocol.busy()):
             body = dumps(error_body(code, detail)).encode()
             self.transport.write(
                 b"HTTP/1.1 %d %b\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
@@ -144,10 +172,10 @@ class _HeadBounded(_MixinBase):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._head = HeadBound(_watch_of(self.config), transport, self._busy)
+        self._head = HeadBound(_watch_of(self.config), transport, self)
         self._head.waiting()
 
-    def _busy(self) -> bool:
+    def busy(self) -> bool:
         return self.cycle is not None and not self.cycle.response_complete
 
     def data_received(self, data: bytes) -> None:
@@ -156,7 +184,7 @@ class _HeadBounded(_MixinBase):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self._busy():
+        if not self.busy():
             self._head.waiting()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -183,17 +211,92 @@ def _httptools_class() -> type[asyncio.Protocol] | None:
         return None
 
     class BoundedHttpToolsProtocol(_HeadBounded, HttpToolsProtocol):
-        """uvicorn's httptools protocol, its heads bounded (see the module docstring)."""
+        """uvicorn's httptools protocol, its heads bounded, and the stream's GET served at once where the app
+        can (see the module docstring)."""
+
+        _stream_lost: Callable[[], None] | None = None  # set while this connection carries a stream served here
 
         def on_headers_complete(self) -> None:
             self._head.arrived()
-            super().on_headers_complete()
+            if self._stream_lost is not None:
+                # A head pipelined behind an endless stream is never served, as uvicorn queues one behind a
+                # response in progress; reading pauses, as it does there.
+                self.flow.pause_reading()
+                return
+            if not self._opened_stream_at_once():
+                super().on_headers_complete()
+
+        def _opened_stream_at_once(self) -> bool:
+            """Offer a plain GET of the stream's path to the app's `open_stream_at_once`; False: uvicorn serves it."""
+            opener = _stream_opener_of(self.config)
+            parser = self.parser
+            path, _, query = self.url.partition(b"?")
+            if (
+                opener is None
+                or path != _STREAM_PATH
+                or parser.get_method() != b"GET"
+                or b"#" in query
+                or (self.cycle is not None and not self.cycle.response_complete)  # pipelined behind a response
+                or self.expect_100_continue
+                or self.limit_concurrency is not None
+                or parser.get_http_version() != "1.1"
+                or not parser.should_keep_alive()
+                or parser.should_upgrade()
+            ):
+                return False
+            scope = self.scope
+            scope["method"] = "GET"
+            scope["path"] = STREAM_PATH
+            scope["raw_path"] = _STREAM_PATH
+            scope["query_string"] = query
+            socket = ConnectionSocket(self.transport, self.flow, self.server_state.default_headers)
+            try:
+                lost = opener(scope, socket)
+            except Exception:  # logged for the operator; the client comes back as after any broken stream
+                logger.exception("unexpected error opening a stream")
+                self.transport.abort()
+                return True
+            if lost is None:
+                return False
+            self._stream_lost = lost
+            if self.access_log:  # the line uvicorn's cycle writes for a response it starts
+                client, target = get_client_addr(scope), get_path_with_query_string(scope)
+                self.access_logger.info('%s - "%s %s HTTP/%s" %d', client, "GET", target, "1.1", 200)
+            return True
+
+        def busy(self) -> bool:
+            return self._stream_lost is not None or super().busy()
+
+        def on_body(self, body: bytes) -> None:
+            if self._stream_lost is None:
+                super().on_body(body)
 
         def on_message_complete(self) -> None:
-            super().on_message_complete()
+            if self._stream_lost is None:
+                super().on_message_complete()
             self._head.count_from_now()  # what follows is the next request's head
 
+        def connection_lost(self, exc: Exception | None) -> None:
+            lost, self._stream_lost = self._stream_lost, None
+            if lost is not None:
+                lost()
+            super().connection_lost(exc)
+
     return BoundedHttpToolsProtocol
+
+
+def _stream_opener(config: Any) -> StreamOpener | None:
+    opener = getattr(config.app, "open_stream_at_once", None)
+    return opener if callable(opener) else None
+
+
+def _stream_opener_of(config: Any) -> StreamOpener | None:
+    """The served app's `open_stream_at_once`, looked up once per server config."""
+    try:
+        return config._agentchat_stream_opener  # type: ignore[no-any-return]
+    except AttributeError:
+        opener = config._agentchat_stream_opener = _stream_opener(config)
+        return opener
 
 
 BoundedHttpToolsProtocol = _httptools_class()

@@ -26,7 +26,7 @@ with `write_paused` and `drain()`) and a `disconnected` flag. This socket uses t
   ASGI route of `AsgiSocket`, which steps h11's `send`.
 - Under either protocol the socket can really be aborted (`transport.abort()`), which also
   wakes the stream's request handler with `http.disconnect`, and the kernel's send buffer is
-  capped (`KERNEL_SEND_BUFFER_BYTES`). Linux would otherwise let it grow to megabytes for a
+  capped (`KERNEL_SEND_BUFFER_BYTES`) once the stream goes live. Linux would otherwise let it grow to megabytes for a
   client that stopped reading, so a stalled viewer could pin far more memory than the
   fan-out's backlog bound and would take minutes of traffic to be noticed. SSE frames are
   small; the cap costs a reader nothing.
@@ -39,7 +39,9 @@ with `write_paused` and `drain()`) and a `disconnected` flag. This socket uses t
   (`bench/storm.py`). With an access log, a `Connection: close` request or anything unexpected it
   answers False and the stream takes the two sends.
 
-`attach` returns None when `send` is not uvicorn's; then `AsgiSocket` serves alone.
+`attach` returns None when `send` is not uvicorn's; then `AsgiSocket` serves alone. A stream the
+protocol opened itself, with no ASGI cycle under it (`protocols.py`), is a `ConnectionSocket`: the
+direct route from its first byte.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from starlette.types import Send
 from agentchat.hub.sockets.asgi import AsgiSocket
 from agentchat.hub.sockets.base import DONE, FULL, GONE, Chunk, Write
 
-__all__ = ["UvicornSocket"]
+__all__ = ["ConnectionSocket", "UvicornSocket"]
 
 KERNEL_SEND_BUFFER_BYTES = 64 * 1024
 STATUS_200 = b"HTTP/1.1 200 OK\r\n"
@@ -107,39 +109,43 @@ class UvicornSocket(AsgiSocket):
 
     __slots__ = ("cycle", "direct", "flow", "sock", "transport")
 
-    def __init__(self, send: Send, cycle: Any) -> None:
+    def __init__(self, send: Send, cycle: Any, transport: Any, flow: Any) -> None:
         super().__init__(send)
         self.cycle = cycle
-        self.transport = cycle.transport
-        self.flow = cycle.flow
+        self.transport = transport
+        self.flow = flow
         self.direct = False  # chunks straight to the connection, from `headers_sent` on
         self.sock: _BorrowedSocket | None = None  # the direct route's `send(2)` (None: `transport.write` only)
-        self._cap_kernel_buffer()
 
     @classmethod
     def attach(cls, send: Send) -> UvicornSocket | None:
         """The socket behind uvicorn's `send`, or None when the server is not uvicorn."""
-        cycle = getattr(send, "__self__", None)
+        cycle: Any = getattr(send, "__self__", None)
         if (
             getattr(cycle, "transport", None) is None
             or not isinstance(getattr(getattr(cycle, "flow", None), "write_paused", None), bool)
             or not isinstance(getattr(cycle, "disconnected", None), bool)
         ):
             return None
-        return cls(send, cycle)
-
-    def _cap_kernel_buffer(self) -> None:
-        sock = self.transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER_BYTES)
+        return cls(send, cycle, cycle.transport, cycle.flow)
 
     def headers_sent(self) -> None:
         self.direct = getattr(self.cycle, "chunked_encoding", None) is True  # httptools, body chunked
+        self._borrow_socket()
+
+    def _borrow_socket(self) -> None:
+        """Borrow the descriptor for the direct route, and cap the kernel's send buffer (through it when borrowed:
+        the transport's own socket object makes a socket object of its own for each option set)."""
         transport = self.transport
+        if transport.is_closing():
+            return
+        sock = transport.get_extra_info("socket")
         # Never under TLS: the socket under a TLS transport carries its records, not our bytes.
-        if self.direct and not transport.is_closing() and transport.get_extra_info("ssl_object") is None:
-            self.sock = _borrow(transport.get_extra_info("socket"))
+        if self.direct and transport.get_extra_info("ssl_object") is None:
+            self.sock = _borrow(sock)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                (self.sock or sock).setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER_BYTES)
 
     def start_at_once(self, headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
         cycle = self.cycle
@@ -188,3 +194,43 @@ class UvicornSocket(AsgiSocket):
 
     def abort(self) -> None:
         self.transport.abort()
+
+
+class ConnectionSocket(UvicornSocket):
+    """A stream the server's protocol serves itself (`StreamEndpoint.open_at_once`): no ASGI cycle under it.
+
+    The connection is httptools' and the body chunked from the start, so the direct route is the only
+    route: the head and first body in one write with uvicorn's default headers, then `send(2)` or
+    `transport.write` per chunk. A lost connection shows as the transport closing (uvicorn resumes
+    its flow control then, so `drain` returns); `end` writes the last chunk and closes, as it is
+    called only when the hub shuts down.
+    """
+
+    __slots__ = ("default_headers",)
+
+    def __init__(self, transport: Any, flow: Any, default_headers: list[tuple[bytes, bytes]]) -> None:
+        super().__init__(_no_send, None, transport, flow)
+        self.direct = True
+        self.default_headers = default_headers
+
+    def headers_sent(self) -> None:
+        self._borrow_socket()
+
+    def start_at_once(self, headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
+        if self.transport.is_closing():
+            return False
+        self.transport.write(HEADS.head(self.default_headers, headers) + b"%x\r\n%b\r\n" % (len(body), body))
+        return True
+
+    async def drain(self) -> bool:
+        await self.flow.drain()
+        return not self.transport.is_closing()
+
+    def end(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(b"0\r\n\r\n")
+            self.transport.close()
+
+
+async def _no_send(_message: Any) -> None:
+    raise RuntimeError("a stream served by the protocol has no ASGI send")
