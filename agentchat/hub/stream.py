@@ -69,6 +69,7 @@ __all__ = ["ReadyFrame", "RecentBounds", "StreamEndpoint", "parse_flag"]
 logger = logging.getLogger("agentchat.hub")
 
 FULL_LOG_SECONDS = 10.0  # at most one "stream cap reached" line this often
+FILE_CHECK_SECONDS = 0.001  # window resumes within this share one look at the SQLite file
 
 
 class RecentBounds:
@@ -169,6 +170,7 @@ class StreamEndpoint:
         self.reads = SharedReads(self._read_history)
         self.detail_reads = SharedReads(self._read_history_with_details)  # `?details=1` resumes
         self._full_logged_at = -FULL_LOG_SECONDS
+        self._file_checked_at = -FILE_CHECK_SECONDS  # when the store's file was last found in place
         self._cors_origins = settings.stream_cors_origins  # the API's and the dashboard's, computed once
         self._plain_headers = [
             (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -346,12 +348,16 @@ class StreamEndpoint:
         to the store by other means, leaves the window behind the store, which has the news. A
         store that is plainly gone (its SQLite file removed, one `stat`) is answered as a store
         read would be, `event: unavailable`, so a viewer is not told all is well by a hub that can
-        accept no message.
+        accept no message. The resumes of one millisecond (a storm brings thousands a second) share
+        that `stat`.
         """
         hub = self.hub
         if last_event_id == 0 or hub.bus.status != "ok" or self.recent_bounds.stored_last_id > hub.window.last_id:
             return None
-        hub.store.check_file()
+        now = time.monotonic()
+        if now - self._file_checked_at > FILE_CHECK_SECONDS:
+            hub.store.check_file()
+            self._file_checked_at = now
         return hub.window.resume(last_event_id, agents)
 
     async def _read_history(self, agents: frozenset[str] | None, last_event_id: int) -> History:
