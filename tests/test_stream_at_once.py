@@ -9,6 +9,7 @@ store or be refused takes the ASGI route. A client cannot tell the two apart; th
 
 from __future__ import annotations
 
+import signal
 import socket
 from collections.abc import Callable
 
@@ -16,6 +17,8 @@ import pytest
 
 from tests.kit import web
 from tests.kit.hubs import HubProcess, InProcessHub
+from tests.kit.netstat import accept_backlog
+from tests.kit.processes import is_stopped
 from tests.kit.sse import SseReader
 from tests.kit.waits import wait_until
 
@@ -109,3 +112,33 @@ def test_with_the_access_log_on_a_stream_opened_at_once_is_logged_as_uvicorn_log
     wait_until(lambda: f'"GET {STREAM}?agents=claude_arbitrage HTTP/1.1" 200' in hub.log())
     assert hub.log().count(f'"GET {STREAM} HTTP/1.1" 200') == 2
     assert hub.metric(AT_ONCE) == (2 if hub_http == "auto" else 0)
+
+
+def test_connects_past_the_gates_slice_wait_their_turn_and_still_open_in_one_step(
+    start_hub_process: Callable[..., HubProcess], hub_http: str
+) -> None:
+    """Heads that reach the hub together, past `AGENTCHAT_CONNECTS_PER_TICK`, wait for later loop iterations."""
+    hub = start_hub_process(connects_per_tick=2)
+    warm = SseReader(f"{hub.url}{STREAM}").start()  # a hub's first connect waits for its first read of the store
+    warm.next("ready")
+    before = hub.metric(AT_ONCE)
+    assert hub.process is not None
+    pid = hub.process.pid
+    sockets = [socket.create_connection(("127.0.0.1", hub.port)) for _ in range(12)]
+    try:
+        wait_until(lambda: accept_backlog(hub.port) == 0)  # accepted: their heads are read in one look
+        hub.process.send_signal(signal.SIGSTOP)  # every head is waiting when the hub looks again
+        wait_until(lambda: is_stopped(pid))
+        try:
+            for sock in sockets:
+                sock.sendall(f"GET {STREAM} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        finally:
+            hub.process.send_signal(signal.SIGCONT)
+        for sock in sockets:
+            read_until(sock, b"event: ready")
+    finally:
+        for sock in sockets:
+            sock.close()
+    assert hub.metric("agentchat_stream_connects_paced_total") >= 1
+    assert hub.metric(AT_ONCE) - before == (12 if hub_http == "auto" else 0)
+    warm.close()

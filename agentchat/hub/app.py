@@ -136,14 +136,16 @@ class HubApp:
         # a redirect would echo whatever Host a client sent. `/api/chat/messages/` is a 404 like any unknown path.
         self.starlette.router.redirect_slashes = False
 
-    def open_stream_at_once(self, scope: Scope, socket: StreamSocket) -> Callable[[], None] | None:
+    def open_stream_at_once(
+        self, scope: Scope, socket: StreamSocket, admitted: bool = False
+    ) -> Callable[[], None] | asyncio.Future[None] | None:
         """A GET of the stream, offered by the server's protocol before any ASGI machinery is built for it
         (`sockets/protocols.py`): served now when the guard lets it pass and the endpoint needs no waiting
-        (`StreamEndpoint.open_at_once`); None sends it the ASGI way, through `__call__`, which answers
-        whatever this declined."""
+        (`StreamEndpoint.open_at_once`, which may also hand back a turn at the connect gate); None sends it
+        the ASGI way, through `__call__`, which answers whatever this declined."""
         if self.guard.refusal(scope) is not None:
             return None
-        return self.stream.open_at_once(scope, socket)
+        return self.stream.open_at_once(scope, socket, admitted)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

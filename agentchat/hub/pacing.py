@@ -41,13 +41,16 @@ class ConnectGate:
 
     async def admit(self) -> None:
         """Return at once while this iteration has room (the common case), else wait for a later one."""
-        if self.try_admit():
-            return
+        if not self.try_admit():
+            await self.park()
+
+    def park(self) -> asyncio.Future[None]:
+        """A place at the back of the queue: the future is done when this connect is admitted (cancel it to leave)."""
         turn = asyncio.get_running_loop().create_future()
         self._waiting.append(turn)
         self.parked_total += 1
         self._schedule_reset()
-        await turn
+        return turn
 
     def _schedule_reset(self) -> None:
         if not self._reset_scheduled:

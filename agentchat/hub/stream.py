@@ -264,17 +264,20 @@ class StreamEndpoint:
         finally:
             hub.fanout.remove(subscriber)
 
-    def open_at_once(self, scope: Scope, socket: StreamSocket) -> Callable[[], None] | None:
+    def open_at_once(
+        self, scope: Scope, socket: StreamSocket, admitted: bool = False
+    ) -> Callable[[], None] | asyncio.Future[None] | None:
         """The whole connect in this one step, when nothing in it needs waiting for; None: the ASGI route serves it.
 
         The server's protocol offers each GET of the stream's path here before it builds any ASGI
         machinery for it (`sockets/protocols.py`): no request task, no `receive` to wait on for the
         disconnect, the head and the first body written at once. Most connects need nothing more: a
-        fresh one (the store's bounds as last read) or a resume from the frame window, with room in
-        this iteration's `ConnectGate` slice and under the stream cap. Anything else (a bad
-        parameter, a resume the store must answer, the very first bounds, a full hub) is declined
-        before anything is sent and takes the ASGI route, which waits, reads or refuses as it must.
-        Returns what to call when the connection is lost.
+        fresh one (the store's bounds as last read) or a resume from the frame window, under the
+        stream cap. Anything else (a bad parameter, a resume the store must answer, the very first
+        bounds, a full hub) is declined before anything is sent and takes the ASGI route, which
+        waits, reads or refuses as it must. Returns what to call when the connection is lost; or,
+        when this iteration's `ConnectGate` slice is full, the connect's turn at the gate: the
+        protocol offers it again, `admitted`, once that future is done.
         """
         last_event_header, origin = _stream_headers(scope)
         try:
@@ -297,8 +300,8 @@ class StreamEndpoint:
                 return None
             bounds = self._window_bounds(bounds, from_window)
             replay, covered_up_to, gap = from_window.frames, from_window.covered_up_to, from_window.gap
-        if not hub.connect_gate.try_admit():
-            return None
+        if not admitted and not hub.connect_gate.try_admit():
+            return hub.connect_gate.park()
         if last_event_id is not None:
             hub.resume_counts.window += 1
         subscriber = self._subscribe(socket, agents, books, details)

@@ -37,6 +37,11 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def is_stopped(pid: int) -> bool:
+    """Whether the process is stopped by a signal (SIGSTOP) now: its state in `/proc/PID/stat` is `T`."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+
+
 def cpu_seconds(pid: int) -> float:
     """A live process's CPU time so far, user + system (`/proc/PID/stat`)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

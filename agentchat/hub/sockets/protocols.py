@@ -22,9 +22,11 @@ opened there in one step: the guard, the head and first body in one write, the s
 with the fan-out on a `ConnectionSocket`, and the connection's loss is what removes it. No task
 waits on `receive` for the disconnect; that task and its cycle were a third of a connect's CPU in
 a reconnect storm (`bench/storm.py`). The app declines what needs waiting or a refusal, and uvicorn
-then serves the request as any other. A head pipelined behind such a stream is never served (as
-uvicorn leaves one queued behind a response in progress), and with an access log the line
-uvicorn's cycle would write is written here.
+then serves the request as any other. A connect past this iteration's `ConnectGate` slice gets a
+turn (a future) instead: the connection stops reading until it comes, then the GET is offered again,
+admitted, and one declined by then is handed to uvicorn as if just parsed. A head pipelined behind
+such a stream is never served (as uvicorn leaves one queued behind a response in progress), and
+with an access log the line uvicorn's cycle would write is written here.
 
 `http_protocol(name)` maps `AGENTCHAT_HUB_HTTP` (auto, httptools, h11) to the class to give
 uvicorn. The watch is found through the app uvicorn serves (`config.app.hub.heads`); an app
@@ -58,9 +60,10 @@ _REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 _DEFAULT_HEAD_TIMEOUT_SECONDS = 10.0
 _STREAM_PATH = STREAM_PATH.encode()
 
-# The app's offer to serve a stream's GET itself: given the request's scope and the connection's socket,
-# what to call when the connection is lost, or None to let the ASGI app serve the request.
-StreamOpener = Callable[[Any, StreamSocket], Callable[[], None] | None]
+# The app's offer to serve a stream's GET itself: given the request's scope, the connection's socket and
+# whether the connect gate admitted it already, what to call when the connection is lost, a turn at the
+# gate to wait for (then it is offered again, admitted), or None to let the ASGI app serve the request.
+StreamOpener = Callable[[Any, StreamSocket, bool], Callable[[], None] | asyncio.Future[None] | None]
 
 logger = logging.getLogger("agentchat.hub")
 
@@ -215,9 +218,13 @@ def _httptools_class() -> type[asyncio.Protocol] | None:
         can (see the module docstring)."""
 
         _stream_lost: Callable[[], None] | None = None  # set while this connection carries a stream served here
+        _turn: asyncio.Future[None] | None = None  # set while its stream waits for a turn at the hub's connect gate
 
         def on_headers_complete(self) -> None:
             self._head.arrived()
+            if self._turn is not None:  # a head pipelined behind a stream still waiting to open: a broken client
+                self.transport.abort()
+                return
             if self._stream_lost is not None:
                 # A head pipelined behind an endless stream is never served, as uvicorn queues one behind a
                 # response in progress; reading pauses, as it does there.
@@ -228,12 +235,10 @@ def _httptools_class() -> type[asyncio.Protocol] | None:
 
         def _opened_stream_at_once(self) -> bool:
             """Offer a plain GET of the stream's path to the app's `open_stream_at_once`; False: uvicorn serves it."""
-            opener = _stream_opener_of(self.config)
             parser = self.parser
             path, _, query = self.url.partition(b"?")
             if (
-                opener is None
-                or path != _STREAM_PATH
+                path != _STREAM_PATH
                 or parser.get_method() != b"GET"
                 or b"#" in query
                 or (self.cycle is not None and not self.cycle.response_complete)  # pipelined behind a response
@@ -249,30 +254,54 @@ def _httptools_class() -> type[asyncio.Protocol] | None:
             scope["path"] = STREAM_PATH
             scope["raw_path"] = _STREAM_PATH
             scope["query_string"] = query
+            return self._offer_stream(admitted=False)
+
+        def _offer_stream(self, admitted: bool) -> bool:
+            """The app opens the stream, declines it (False: uvicorn serves it) or hands back a turn to wait for."""
+            opener = _stream_opener_of(self.config)
+            if opener is None:
+                return False
             socket = ConnectionSocket(self.transport, self.flow, self.server_state.default_headers)
             try:
-                lost = opener(scope, socket)
+                opened = opener(self.scope, socket, admitted)
             except Exception:  # logged for the operator; the client comes back as after any broken stream
                 logger.exception("unexpected error opening a stream")
                 self.transport.abort()
                 return True
-            if lost is None:
+            if opened is None:
                 return False
-            self._stream_lost = lost
+            if isinstance(opened, asyncio.Future):
+                self._turn = opened
+                self.flow.pause_reading()  # nothing more is parsed meanwhile: the request stays the parser's
+                opened.add_done_callback(self._turn_came)
+                return True
+            self._stream_lost = opened
             if self.access_log:  # the line uvicorn's cycle writes for a response it starts
+                scope = self.scope
                 client, target = get_client_addr(scope), get_path_with_query_string(scope)
                 self.access_logger.info('%s - "%s %s HTTP/%s" %d', client, "GET", target, "1.1", 200)
             return True
 
+        def _turn_came(self, turn: asyncio.Future[None]) -> None:
+            """Admitted by the gate: offered again; declined now (the hub filled up meanwhile, the window moved),
+            it is served as uvicorn would have served it, its head parsed and its message complete."""
+            self._turn = None
+            if turn.cancelled() or self.transport.is_closing():
+                return
+            self.flow.resume_reading()
+            if not self._offer_stream(admitted=True):
+                super().on_headers_complete()
+                super().on_message_complete()
+
         def busy(self) -> bool:
-            return self._stream_lost is not None or super().busy()
+            return self._stream_lost is not None or self._turn is not None or super().busy()
 
         def on_body(self, body: bytes) -> None:
-            if self._stream_lost is None:
+            if self._stream_lost is None and self._turn is None:
                 super().on_body(body)
 
         def on_message_complete(self) -> None:
-            if self._stream_lost is None:
+            if self._stream_lost is None and self._turn is None:
                 super().on_message_complete()
             self._head.count_from_now()  # what follows is the next request's head
 
@@ -280,6 +309,8 @@ def _httptools_class() -> type[asyncio.Protocol] | None:
             lost, self._stream_lost = self._stream_lost, None
             if lost is not None:
                 lost()
+            if self._turn is not None:
+                self._turn.cancel()  # its place at the gate goes to the next connect
             super().connection_lost(exc)
 
     return BoundedHttpToolsProtocol
