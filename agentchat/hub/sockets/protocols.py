@@ -25,8 +25,9 @@ a reconnect storm (`bench/storm.py`). The app declines what needs waiting or a r
 then serves the request as any other. A connect past this iteration's `ConnectGate` slice gets a
 turn (a future) instead: the connection stops reading until it comes, then the GET is offered again,
 admitted, and one declined by then is handed to uvicorn as if just parsed. A head pipelined behind
-such a stream is never served (as uvicorn leaves one queued behind a response in progress), and
-with an access log the line uvicorn's cycle would write is written here.
+such a stream is never served (as uvicorn leaves one queued behind a response in progress; one
+sent while the stream waits for its turn closes the connection), and with an access log the line
+uvicorn's cycle would write is written here.
 
 `http_protocol(name)` maps `AGENTCHAT_HUB_HTTP` (auto, httptools, h11) to the class to give
 uvicorn. The watch is found through the app uvicorn serves (`config.app.hub.heads`); an app
