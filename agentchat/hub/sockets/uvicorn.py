@@ -26,10 +26,10 @@ with `write_paused` and `drain()`) and a `disconnected` flag. This socket uses t
   ASGI route of `AsgiSocket`, which steps h11's `send`.
 - Under either protocol the socket can really be aborted (`transport.abort()`), which also
   wakes the stream's request handler with `http.disconnect`, and the kernel's send buffer is
-  capped (`KERNEL_SEND_BUFFER_BYTES`) once the stream goes live. Linux would otherwise let it grow to megabytes for a
-  client that stopped reading, so a stalled viewer could pin far more memory than the
-  fan-out's backlog bound and would take minutes of traffic to be noticed. SSE frames are
-  small; the cap costs a reader nothing.
+  capped (`KERNEL_SEND_BUFFER_BYTES`) once the stream goes live. Linux would otherwise let it
+  grow to megabytes for a client that stopped reading, so a stalled viewer could pin far more
+  memory than the fan-out's backlog bound and would take minutes of traffic to be noticed. SSE
+  frames are small; the cap costs a reader nothing.
 
 - Under httptools a stream's start (`start_at_once`) is one write too: the status line, uvicorn's
   default headers (`Date`, `Server`, refreshed by uvicorn once a second), ours and the first body
