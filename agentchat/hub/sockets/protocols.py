@@ -242,7 +242,7 @@ def _httptools_class() -> type[asyncio.Protocol] | None:
                 path != _STREAM_PATH
                 or parser.get_method() != b"GET"
                 or b"#" in query
-                or (self.cycle is not None and not self.cycle.response_complete)  # pipelined behind a response
+                or self.busy()  # pipelined behind a response in progress
                 or self.expect_100_continue
                 or self.limit_concurrency is not None
                 or parser.get_http_version() != "1.1"
